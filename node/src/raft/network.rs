@@ -1,0 +1,350 @@
+//! Raft transport over HTTP: both sides in one module so that TLS can be added in one place.
+//!
+//! Routes on the peer port: `POST` [`PATH_APPEND`], [`PATH_VOTE`], [`PATH_SNAPSHOT`] (a full
+//! snapshot: it is a pointer, so it is small). Bodies are postcard. A handled request answers
+//! 200 with the encoded response, or 500 with the encoded openraft error and the header
+//! [`RAFT_ERROR_HEADER`]; an undecodable body is 400, an oversized one 413. Bodies are bounded
+//! by [`TransportSettings::max_body_bytes`] in both directions; an append that would exceed it
+//! is split by openraft after we report `PayloadTooLarge`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use openraft::error::{
+    Fatal, NetworkError, PayloadTooLarge, RPCError, RaftError, RemoteError, ReplicationClosed,
+    StreamingError, Timeout, Unreachable,
+};
+use openraft::network::{RPCOption, RPCTypes, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse,
+};
+use openraft::{OptionalSend, Snapshot, SnapshotMeta, Vote};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::raft::{LedgerSnapshot, NodeId, Peer, Raft, TypeConfig};
+
+/// Route receiving `AppendEntries`.
+pub const PATH_APPEND: &str = "/raft/append";
+/// Route receiving `Vote`.
+pub const PATH_VOTE: &str = "/raft/vote";
+/// Route receiving a full snapshot.
+pub const PATH_SNAPSHOT: &str = "/raft/snapshot";
+/// Header marking a 500 whose body is an encoded openraft error.
+pub const RAFT_ERROR_HEADER: &str = "x-caseledger-raft-error";
+/// Default bound on request and response bodies (16 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+const OCTET_STREAM: &str = "application/octet-stream";
+
+/// Settings of the Raft transport.
+#[derive(Debug, Clone)]
+pub struct TransportSettings {
+    /// URL scheme for peers (`http`; `https` once TLS is added).
+    pub scheme: String,
+    /// Bound on establishing a connection.
+    pub connect_timeout: Duration,
+    /// Bound on a whole request (openraft's own per-RPC deadline applies when shorter).
+    pub request_timeout: Duration,
+    /// Bound on request and response bodies.
+    pub max_body_bytes: usize,
+    /// Idle pooled connections kept per peer.
+    pub pool_idle_per_host: usize,
+}
+
+impl Default for TransportSettings {
+    fn default() -> Self {
+        TransportSettings {
+            scheme: "http".to_owned(),
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(10),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            pool_idle_per_host: 4,
+        }
+    }
+}
+
+/// Failures of the Raft transport.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The HTTP client could not be built or the request failed.
+    #[error("http: {0}")]
+    Http(#[from] reqwest::Error),
+    /// A request or response could not be encoded or decoded.
+    #[error("codec: {0}")]
+    Codec(#[from] postcard::Error),
+    /// A body exceeds the bound.
+    #[error("body of {len} bytes exceeds the {max}-byte bound")]
+    TooLarge {
+        /// Its length.
+        len: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// The peer answered with an unexpected status.
+    #[error("peer answered {status}: {body}")]
+    Status {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The start of the body, for the log.
+        body: String,
+    },
+}
+
+/// The client side: openraft's `RaftNetworkFactory`, one pooled HTTP client for all peers.
+#[derive(Debug, Clone)]
+pub struct Network {
+    id: NodeId,
+    client: reqwest::Client,
+    settings: Arc<TransportSettings>,
+}
+
+impl Network {
+    /// A transport for node `id`.
+    pub fn new(id: NodeId, settings: TransportSettings) -> Result<Network, TransportError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .pool_max_idle_per_host(settings.pool_idle_per_host)
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Network { id, client, settings: Arc::new(settings) })
+    }
+}
+
+/// A connection to one peer.
+#[derive(Debug, Clone)]
+pub struct PeerClient {
+    network: Network,
+    target: NodeId,
+    peer: Peer,
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = PeerClient;
+
+    async fn new_client(&mut self, target: NodeId, node: &Peer) -> PeerClient {
+        PeerClient { network: self.clone(), target, peer: node.clone() }
+    }
+}
+
+/// How one call failed, before mapping to openraft's error types.
+enum CallError<E> {
+    Unreachable(TransportError),
+    Timeout,
+    Network(TransportError),
+    TooLarge,
+    Remote(E),
+}
+
+impl PeerClient {
+    async fn call<Req, Resp, E>(&self, path: &str, req: &Req, ttl: Duration) -> Result<Resp, CallError<E>>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        E: DeserializeOwned,
+    {
+        let max = self.network.settings.max_body_bytes;
+        let body = postcard::to_allocvec(req).map_err(|e| CallError::Network(e.into()))?;
+        if body.len() > max {
+            return Err(CallError::TooLarge);
+        }
+        let url = format!("{}://{}{}", self.network.settings.scheme, self.peer.raft_addr, path);
+        let classify = |e: reqwest::Error| {
+            if e.is_timeout() {
+                CallError::Timeout
+            } else if e.is_connect() {
+                CallError::Unreachable(e.into())
+            } else {
+                CallError::Network(e.into())
+            }
+        };
+        let resp = self
+            .network
+            .client
+            .post(url)
+            .timeout(ttl.min(self.network.settings.request_timeout))
+            .header(header::CONTENT_TYPE, OCTET_STREAM)
+            .body(body)
+            .send()
+            .await
+            .map_err(classify)?;
+        let status = resp.status();
+        let is_raft_error = resp.headers().contains_key(RAFT_ERROR_HEADER);
+        if let Some(len) = resp.content_length().filter(|&len| len > max as u64) {
+            return Err(CallError::Network(TransportError::TooLarge { len: len as usize, max }));
+        }
+        let bytes = resp.bytes().await.map_err(classify)?;
+        if bytes.len() > max {
+            return Err(CallError::Network(TransportError::TooLarge { len: bytes.len(), max }));
+        }
+        let codec = |e: postcard::Error| CallError::Network(e.into());
+        match status {
+            StatusCode::OK => postcard::from_bytes(&bytes).map_err(codec),
+            StatusCode::INTERNAL_SERVER_ERROR if is_raft_error => {
+                Err(CallError::Remote(postcard::from_bytes(&bytes).map_err(codec)?))
+            }
+            status => Err(CallError::Network(TransportError::Status {
+                status,
+                body: String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
+            })),
+        }
+    }
+
+    fn rpc_error(
+        &self,
+        e: CallError<RaftError<NodeId>>,
+        action: RPCTypes,
+        ttl: Duration,
+        entries: usize,
+    ) -> RPCError<NodeId, Peer, RaftError<NodeId>> {
+        match e {
+            CallError::Unreachable(e) => RPCError::Unreachable(Unreachable::new(&e)),
+            CallError::Timeout => RPCError::Timeout(Timeout {
+                action,
+                id: self.network.id,
+                target: self.target,
+                timeout: ttl,
+            }),
+            CallError::Network(e) => RPCError::Network(NetworkError::new(&e)),
+            CallError::TooLarge => {
+                let hint = u64::try_from(entries / 2).unwrap_or(1).max(1);
+                RPCError::PayloadTooLarge(PayloadTooLarge::new_entries_hint(hint))
+            }
+            CallError::Remote(e) => {
+                RPCError::RemoteError(RemoteError::new_with_node(self.target, self.peer.clone(), e))
+            }
+        }
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerClient {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Peer, RaftError<NodeId>>> {
+        let (ttl, entries) = (option.hard_ttl(), rpc.entries.len());
+        self.call(PATH_APPEND, &rpc, ttl)
+            .await
+            .map_err(|e| self.rpc_error(e, RPCTypes::AppendEntries, ttl, entries))
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, Peer, RaftError<NodeId>>> {
+        let ttl = option.hard_ttl();
+        self.call(PATH_VOTE, &rpc, ttl).await.map_err(|e| self.rpc_error(e, RPCTypes::Vote, ttl, 0))
+    }
+
+    async fn full_snapshot(
+        &mut self,
+        vote: Vote<NodeId>,
+        snapshot: Snapshot<TypeConfig>,
+        cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
+        option: RPCOption,
+    ) -> Result<SnapshotResponse<NodeId>, StreamingError<TypeConfig, Fatal<NodeId>>> {
+        let ttl = option.hard_ttl();
+        let req = (vote, snapshot.meta, *snapshot.snapshot);
+        let result = tokio::select! {
+            closed = cancel => return Err(StreamingError::Closed(closed)),
+            result = self.call::<_, SnapshotResponse<NodeId>, Fatal<NodeId>>(PATH_SNAPSHOT, &req, ttl) => result,
+        };
+        result.map_err(|e| match e {
+            CallError::Unreachable(e) => StreamingError::Unreachable(Unreachable::new(&e)),
+            CallError::Timeout => StreamingError::Timeout(Timeout {
+                action: RPCTypes::InstallSnapshot,
+                id: self.network.id,
+                target: self.target,
+                timeout: ttl,
+            }),
+            CallError::Network(e) => StreamingError::Network(NetworkError::new(&e)),
+            CallError::TooLarge => StreamingError::Network(NetworkError::new(&TransportError::TooLarge {
+                len: 0,
+                max: self.network.settings.max_body_bytes,
+            })),
+            CallError::Remote(e) => {
+                StreamingError::RemoteError(RemoteError::new_with_node(self.target, self.peer.clone(), e))
+            }
+        })
+    }
+}
+
+/// The server side: the Raft routes, bounded by `max_body_bytes`.
+pub fn router(raft: Raft, max_body_bytes: usize) -> axum::Router {
+    axum::Router::new()
+        .route(PATH_APPEND, post(append))
+        .route(PATH_VOTE, post(vote))
+        .route(PATH_SNAPSHOT, post(snapshot))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(raft)
+}
+
+/// Serve the Raft routes on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    raft: Raft,
+    max_body_bytes: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(raft, max_body_bytes)).with_graceful_shutdown(shutdown).await
+}
+
+fn octets(status: StatusCode, bytes: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(OCTET_STREAM))], bytes).into_response()
+}
+
+fn reply<T: Serialize, E: Serialize>(result: Result<T, E>) -> Response {
+    let encoded = match &result {
+        Ok(value) => postcard::to_allocvec(value),
+        Err(error) => postcard::to_allocvec(error),
+    };
+    match (result.is_ok(), encoded) {
+        (true, Ok(bytes)) => octets(StatusCode::OK, bytes),
+        (false, Ok(bytes)) => {
+            let mut resp = octets(StatusCode::INTERNAL_SERVER_ERROR, bytes);
+            resp.headers_mut().insert(RAFT_ERROR_HEADER, HeaderValue::from_static("1"));
+            resp
+        }
+        (_, Err(e)) => {
+            tracing::error!(error = %e, "encoding a raft response failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "encoding failed").into_response()
+        }
+    }
+}
+
+fn decode_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+    postcard::from_bytes(body).map_err(|e| (StatusCode::BAD_REQUEST, format!("malformed body: {e}")).into_response())
+}
+
+async fn append(State(raft): State<Raft>, body: Bytes) -> Response {
+    match decode_body::<AppendEntriesRequest<TypeConfig>>(&body) {
+        Ok(req) => reply(raft.append_entries(req).await),
+        Err(resp) => resp,
+    }
+}
+
+async fn vote(State(raft): State<Raft>, body: Bytes) -> Response {
+    match decode_body::<VoteRequest<NodeId>>(&body) {
+        Ok(req) => reply(raft.vote(req).await),
+        Err(resp) => resp,
+    }
+}
+
+async fn snapshot(State(raft): State<Raft>, body: Bytes) -> Response {
+    type Req = (Vote<NodeId>, SnapshotMeta<NodeId, Peer>, LedgerSnapshot);
+    match decode_body::<Req>(&body) {
+        Ok((vote, meta, data)) => {
+            reply(raft.install_full_snapshot(vote, Snapshot { meta, snapshot: Box::new(data) }).await)
+        }
+        Err(resp) => resp,
+    }
+}

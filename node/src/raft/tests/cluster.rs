@@ -1,0 +1,116 @@
+//! Three nodes in one process, each with its own temp dir and HTTP transport on port 0.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::ledger::echo::EchoLedger;
+use crate::raft::network::{self, Network, TransportSettings, DEFAULT_MAX_BODY_BYTES};
+use crate::raft::{initialize, propose, start, NodeId, Peer, Raft, RaftSettings};
+use crate::store::{meta_key, Cf, Store};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+struct TestNode {
+    id: NodeId,
+    raft: Raft,
+    store: Store,
+    peer: Peer,
+    stop_server: oneshot::Sender<()>,
+    server: JoinHandle<std::io::Result<()>>,
+    _dir: TempDir,
+}
+
+async fn spawn_node(id: NodeId) -> TestNode {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("open store");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let settings = RaftSettings {
+        heartbeat: Duration::from_millis(100),
+        election_min: Duration::from_millis(500),
+        election_max: Duration::from_millis(1000),
+        ..RaftSettings::default()
+    };
+    let net = Network::new(id, TransportSettings::default()).expect("network");
+    let raft = start(id, &settings, store.clone(), Arc::new(EchoLedger), net).await.expect("start raft");
+    let (stop_server, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(network::serve(listener, raft.clone(), DEFAULT_MAX_BODY_BYTES, async {
+        let _ = stopped.await;
+    }));
+    let peer = Peer { raft_addr: addr.to_string(), api_addr: String::new() };
+    TestNode { id, raft, store, peer, stop_server, server, _dir: dir }
+}
+
+fn ledger_of(store: &Store) -> Vec<(u64, Vec<u8>)> {
+    store.scan_u64(Cf::Ledger, .., usize::MAX).expect("scan ledger")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_elect_a_leader_and_replicate_200_proposals_identically() {
+    let mut nodes = Vec::new();
+    for id in 1..=3 {
+        nodes.push(spawn_node(id).await);
+    }
+    let voters: BTreeMap<NodeId, Peer> = nodes.iter().map(|n| (n.id, n.peer.clone())).collect();
+    initialize(&nodes[0].raft, voters).await.expect("initialize");
+
+    let mut leader = None;
+    for node in &nodes {
+        let m = node
+            .raft
+            .wait(Some(DEADLINE))
+            .metrics(|m| m.current_leader.is_some(), "a leader is known")
+            .await
+            .expect("leader within the deadline");
+        assert!(leader.is_none() || leader == m.current_leader, "nodes disagree on the leader");
+        leader = m.current_leader;
+    }
+    let leader_id = leader.expect("leader");
+    let leader = &nodes.iter().find(|n| n.id == leader_id).expect("leader node").raft;
+
+    let proposal = |i: u32| format!("proposal-{i:03}").into_bytes();
+    let mut indexes = BTreeSet::new();
+    for i in 0..50 {
+        let resp = propose(leader, proposal(i)).await.expect("commit");
+        indexes.insert(resp.ledger_index.expect("appended"));
+    }
+    let concurrent = futures::future::join_all((50..200).map(|i| propose(leader, proposal(i)))).await;
+    for resp in concurrent {
+        indexes.insert(resp.expect("commit").ledger_index.expect("appended"));
+    }
+    assert_eq!(indexes, (0..200).collect::<BTreeSet<u64>>(), "each proposal got its own index");
+
+    let leader_applied = leader.metrics().borrow().last_applied.expect("leader applied");
+    for node in &nodes {
+        node.raft
+            .wait(Some(DEADLINE))
+            .applied_index_at_least(Some(leader_applied.index), "follower catches up")
+            .await
+            .expect("caught up within the deadline");
+    }
+    let reference_applied = nodes[0].store.get(Cf::SmMeta, meta_key::APPLIED).expect("get");
+    let reference_ledger = ledger_of(&nodes[0].store);
+    assert_eq!(reference_ledger.len(), 200);
+    let proposals: BTreeSet<Vec<u8>> = (0..200).map(proposal).collect();
+    let recorded: BTreeSet<Vec<u8>> = reference_ledger.iter().map(|(_, v)| v.clone()).collect();
+    assert_eq!(recorded, proposals, "every proposal recorded exactly once");
+    for node in &nodes[1..] {
+        assert_eq!(node.store.get(Cf::SmMeta, meta_key::APPLIED).expect("get"), reference_applied);
+        assert_eq!(ledger_of(&node.store), reference_ledger, "node {} ledger differs", node.id);
+    }
+    for node in &nodes {
+        let stats = node.store.wal_stats();
+        assert!(stats.synced > 0 && stats.synced <= stats.acknowledged_batches, "{stats:?}");
+    }
+
+    for node in nodes {
+        node.raft.shutdown().await.expect("raft shutdown");
+        let _ = node.stop_server.send(());
+        node.server.await.expect("server task").expect("server");
+    }
+}

@@ -1,0 +1,198 @@
+//! Hashes, keys and signatures with algorithm identifiers (docs/FORMAT.md §Crypto).
+//!
+//! Only Ed25519 and SHA-256 are implemented; the identifiers leave room for a second suite
+//! (SM2/SM3) without a format break. Every hash and signature is domain-separated by a context
+//! string naming what it covers.
+
+use crate::serde_bytes_fixed;
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use std::fmt;
+
+/// Hash algorithms. Encoded as a varint variant index: `Sha256` = 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HashAlg {
+    /// SHA-256 (FIPS 180-4).
+    Sha256,
+}
+
+/// Signature algorithms. Encoded as a varint variant index: `Ed25519` = 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SignatureAlg {
+    /// Ed25519 (RFC 8032), verified strictly.
+    Ed25519,
+}
+
+/// Domain-separation contexts: every hash or signature begins with one of these.
+pub mod context {
+    /// Prefix of the SHA-256 that makes an entry's chain hash (§Chain).
+    pub const ENTRY: &[u8] = b"caseledger/v1/entry\0";
+    /// Prefix of the message an organisation or node signs for a submission (§Signatures).
+    pub const SUBMISSION: &[u8] = b"caseledger/v1/submission\0";
+    /// Prefix of the message an approver signs for a key-lifecycle or policy change.
+    pub const APPROVAL: &[u8] = b"caseledger/v1/approval\0";
+    /// Prefix of the message a node signs for a tree head it serves with receipts.
+    pub const TREE_HEAD: &[u8] = b"caseledger/v1/tree-head\0";
+}
+
+/// A digest with its algorithm.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Digest {
+    alg: HashAlg,
+    #[serde(with = "serde_bytes_fixed")]
+    bytes: [u8; 32],
+}
+
+impl Digest {
+    /// A SHA-256 digest from its 32 bytes.
+    pub const fn sha256_from_bytes(bytes: [u8; 32]) -> Self {
+        Self { alg: HashAlg::Sha256, bytes }
+    }
+
+    /// SHA-256 over the concatenation of `parts`.
+    pub fn sha256(parts: &[&[u8]]) -> Self {
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update(p);
+        }
+        Self::sha256_from_bytes(h.finalize().into())
+    }
+
+    /// The algorithm.
+    pub fn alg(&self) -> HashAlg {
+        self.alg
+    }
+
+    /// The raw digest.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.bytes
+    }
+
+    /// Lowercase hex of the raw digest.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.bytes)
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}:{}", self.alg, self.to_hex())
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// A public signing key with its algorithm.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PublicKey {
+    alg: SignatureAlg,
+    #[serde(with = "serde_bytes_fixed")]
+    bytes: [u8; 32],
+}
+
+impl PublicKey {
+    /// An Ed25519 public key from its 32 bytes.
+    pub const fn ed25519(bytes: [u8; 32]) -> Self {
+        Self { alg: SignatureAlg::Ed25519, bytes }
+    }
+
+    /// The public half of a signing key.
+    pub fn of(key: &SigningKey) -> Self {
+        Self::ed25519(key.verifying_key().to_bytes())
+    }
+
+    /// The algorithm.
+    pub fn alg(&self) -> SignatureAlg {
+        self.alg
+    }
+
+    /// The raw key bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.bytes
+    }
+
+    /// The key as an ed25519-dalek key, if it is a valid curve point.
+    pub fn to_verifying_key(&self) -> Result<VerifyingKey, VerifyError> {
+        VerifyingKey::from_bytes(&self.bytes).map_err(|_| VerifyError::MalformedKey)
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}:{}", self.alg, hex::encode(self.bytes))
+    }
+}
+
+/// A signature with its algorithm.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Signature {
+    alg: SignatureAlg,
+    #[serde(with = "serde_bytes_fixed")]
+    bytes: [u8; 64],
+}
+
+impl Signature {
+    /// An Ed25519 signature from its 64 bytes.
+    pub const fn ed25519(bytes: [u8; 64]) -> Self {
+        Self { alg: SignatureAlg::Ed25519, bytes }
+    }
+
+    /// The raw signature bytes.
+    pub fn as_bytes(&self) -> &[u8; 64] {
+        &self.bytes
+    }
+
+    /// The algorithm.
+    pub fn alg(&self) -> SignatureAlg {
+        self.alg
+    }
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}:{}", self.alg, hex::encode(self.bytes))
+    }
+}
+
+/// Why a signature does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyError {
+    /// The public key is not a valid Ed25519 point.
+    #[error("malformed public key")]
+    MalformedKey,
+    /// The key and signature algorithms differ.
+    #[error("signature algorithm does not match the key's")]
+    AlgorithmMismatch,
+    /// The signature does not verify (strictly) over the message.
+    #[error("signature does not verify")]
+    BadSignature,
+}
+
+/// Signs `context || message` with an Ed25519 key.
+pub fn sign(key: &SigningKey, context: &[u8], message: &[u8]) -> Signature {
+    let msg = [context, message].concat();
+    Signature::ed25519(key.sign(&msg).to_bytes())
+}
+
+/// Verifies a signature over `context || message` with `verify_strict`.
+pub fn verify(
+    key: &PublicKey,
+    context: &[u8],
+    message: &[u8],
+    sig: &Signature,
+) -> Result<(), VerifyError> {
+    if key.alg != sig.alg {
+        return Err(VerifyError::AlgorithmMismatch);
+    }
+    let vk = key.to_verifying_key()?;
+    let msg = [context, message].concat();
+    vk.verify_strict(&msg, &ed25519_dalek::Signature::from_bytes(&sig.bytes))
+        .map_err(|_| VerifyError::BadSignature)
+}

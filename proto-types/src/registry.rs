@@ -1,0 +1,335 @@
+//! The registry: organisations, their keys with validity windows, node identities and the
+//! policy in force, built only from ledger entries (genesis, key-lifecycle and policy entries).
+//! It answers "which key was valid for this signer at this time".
+
+use crate::crypto::{self, context, PublicKey};
+use crate::domain::{Level, OrgKind};
+use crate::encoding::encode;
+use crate::ids::{KeyId, NodeId, OrgId};
+use crate::payload::{Approval, Genesis, KeyDecl, KeyOp, NodeDecl, OrganisationDecl, Signer};
+use crate::policy::Policy;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A key as the registry knows it, with its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// The key's id within its organisation.
+    pub key_id: KeyId,
+    /// The key.
+    pub public_key: PublicKey,
+    /// First instant it may sign.
+    pub valid_from: Timestamp,
+    /// First instant it may no longer sign (expiry or rotation), if any.
+    pub valid_until: Option<Timestamp>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+    /// Why it was revoked.
+    pub revocation_reason: Option<String>,
+}
+
+impl KeyRecord {
+    fn from_decl(k: &KeyDecl) -> Self {
+        Self {
+            key_id: k.key_id.clone(),
+            public_key: k.public_key,
+            valid_from: k.valid_from,
+            valid_until: k.valid_until,
+            revoked_at: None,
+            revocation_reason: None,
+        }
+    }
+
+    /// Whether the key may sign at `at`.
+    pub fn status_at(&self, at: Timestamp) -> Result<(), KeyError> {
+        if at < self.valid_from {
+            return Err(KeyError::NotYetValid);
+        }
+        if self.revoked_at.is_some_and(|r| at >= r) {
+            return Err(KeyError::Revoked);
+        }
+        if self.valid_until.is_some_and(|u| at >= u) {
+            return Err(KeyError::Expired);
+        }
+        Ok(())
+    }
+}
+
+/// An organisation of the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organisation {
+    /// Its id.
+    pub id: OrgId,
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: OrgKind,
+    /// Its level.
+    pub level: Level,
+    /// Its parent, if any.
+    pub parent: Option<OrgId>,
+    /// The city it serves.
+    pub city: String,
+    /// Every key it ever had, in the order recorded.
+    pub keys: Vec<KeyRecord>,
+}
+
+impl Organisation {
+    fn from_decl(d: &OrganisationDecl) -> Self {
+        Self {
+            id: d.id.clone(),
+            name: d.name.clone(),
+            kind: d.kind,
+            level: d.level,
+            parent: d.parent.clone(),
+            city: d.city.clone(),
+            keys: d.keys.iter().map(KeyRecord::from_decl).collect(),
+        }
+    }
+
+    /// A key by id.
+    pub fn key(&self, key_id: &KeyId) -> Option<&KeyRecord> {
+        self.keys.iter().find(|k| &k.key_id == key_id)
+    }
+}
+
+/// Why a signer has no usable key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum KeyError {
+    /// No such organisation in the registry.
+    #[error("unknown organisation")]
+    UnknownOrganisation,
+    /// The organisation has no key with this id.
+    #[error("unknown key")]
+    UnknownKey,
+    /// No such node in the registry.
+    #[error("unknown node")]
+    UnknownNode,
+    /// The key's validity starts later.
+    #[error("key not yet valid")]
+    NotYetValid,
+    /// The key expired or was rotated out.
+    #[error("key expired or rotated out")]
+    Expired,
+    /// The key was revoked before this time.
+    #[error("key revoked")]
+    Revoked,
+}
+
+/// Why a registry change is not allowed (each maps to a rejection rule in `apply`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// Fewer valid approvals from distinct approver organisations than the policy requires.
+    #[error("{valid} valid approvals from distinct approvers, {required} required")]
+    InsufficientApprovals {
+        /// Distinct approving organisations whose approval verified.
+        valid: u32,
+        /// k.
+        required: u32,
+    },
+    /// An organisation, key or node id is declared twice.
+    #[error("{0} already exists")]
+    Duplicate(String),
+    /// The change names an organisation, key or node that does not exist.
+    #[error("{0} does not exist")]
+    Missing(String),
+    /// The payload signer may not make this change.
+    #[error("the signer may not make this change: {0}")]
+    WrongSigner(String),
+    /// A declaration is inconsistent (e.g. an empty key list, a parent that does not exist).
+    #[error("invalid declaration: {0}")]
+    Invalid(String),
+}
+
+/// Organisations, keys, nodes and the policy in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registry {
+    /// The cluster's name from genesis.
+    pub cluster_name: String,
+    /// Organisations by id.
+    pub organisations: BTreeMap<OrgId, Organisation>,
+    /// Node identities by node id.
+    pub nodes: BTreeMap<NodeId, NodeDecl>,
+    /// The policy in force.
+    pub policy: Policy,
+}
+
+impl Registry {
+    /// The registry that a genesis declares.
+    pub fn from_genesis(g: &Genesis) -> Result<Self, RegistryError> {
+        let mut reg = Self {
+            cluster_name: g.cluster_name.clone(),
+            organisations: BTreeMap::new(),
+            nodes: BTreeMap::new(),
+            policy: g.policy.clone(),
+        };
+        for o in &g.organisations {
+            reg.register_organisation(o)?;
+        }
+        for n in &g.nodes {
+            reg.register_node(n)?;
+        }
+        for a in &reg.policy.approvals.approvers {
+            if !reg.organisations.contains_key(a) {
+                return Err(RegistryError::Missing(format!("approver {a}")));
+            }
+        }
+        Ok(reg)
+    }
+
+    /// An organisation by id.
+    pub fn organisation(&self, id: &OrgId) -> Option<&Organisation> {
+        self.organisations.get(id)
+    }
+
+    /// The key a signer was allowed to sign with at `at`.
+    pub fn key_for(&self, signer: &Signer, at: Timestamp) -> Result<PublicKey, KeyError> {
+        match signer {
+            Signer::Org(k) => {
+                let org = self.organisations.get(&k.org).ok_or(KeyError::UnknownOrganisation)?;
+                let rec = org.key(&k.key_id).ok_or(KeyError::UnknownKey)?;
+                rec.status_at(at)?;
+                Ok(rec.public_key)
+            }
+            Signer::Node(id) => self.nodes.get(id).map(|n| n.signing_key).ok_or(KeyError::UnknownNode),
+        }
+    }
+
+    /// Checks k-of-n approvals of a governed change at `at`: only approvals from distinct
+    /// approver organisations, with keys valid at `at` (a revoked key's approval does not
+    /// count), whose signature verifies over the change, are counted.
+    pub fn check_approvals<T: Serialize>(
+        &self,
+        change: &T,
+        approvals: &[Approval],
+        at: Timestamp,
+    ) -> Result<(), RegistryError> {
+        let bytes = encode(change);
+        let approvers = &self.policy.approvals.approvers;
+        let mut orgs = BTreeSet::new();
+        for a in approvals {
+            if !approvers.contains(&a.key.org) {
+                continue;
+            }
+            let Ok(key) = self.key_for(&Signer::Org(a.key.clone()), at) else { continue };
+            if crypto::verify(&key, context::APPROVAL, &bytes, &a.signature).is_ok() {
+                orgs.insert(a.key.org.clone());
+            }
+        }
+        let valid = orgs.len() as u32;
+        let required = self.policy.approvals.required;
+        if valid < required {
+            return Err(RegistryError::InsufficientApprovals { valid, required });
+        }
+        Ok(())
+    }
+
+    /// Applies a key-lifecycle operation signed by `signer` at `at` (approvals already
+    /// checked). Returns the registry after the change; `self` is unchanged on error.
+    pub fn with_key_op(&self, op: &KeyOp, signer: &Signer, at: Timestamp) -> Result<Self, RegistryError> {
+        let signer_org = match signer {
+            Signer::Org(k) => &k.org,
+            Signer::Node(_) => return Err(RegistryError::WrongSigner("nodes sign no registry changes".into())),
+        };
+        let mut next = self.clone();
+        match op {
+            KeyOp::RegisterOrganisation(decl) => {
+                if signer_org != &decl.id {
+                    return Err(RegistryError::WrongSigner("a registration is signed by the new organisation's own key".into()));
+                }
+                next.register_organisation(decl)?;
+            }
+            KeyOp::AddKey { org, key } => {
+                next.require_self(signer_org, org)?;
+                let o = next.org_mut(org)?;
+                if o.key(&key.key_id).is_some() {
+                    return Err(RegistryError::Duplicate(format!("key {org}/{}", key.key_id)));
+                }
+                o.keys.push(KeyRecord::from_decl(key));
+            }
+            KeyOp::RotateKey { org, old, new } => {
+                next.require_self(signer_org, org)?;
+                let o = next.org_mut(org)?;
+                if o.key(&new.key_id).is_some() {
+                    return Err(RegistryError::Duplicate(format!("key {org}/{}", new.key_id)));
+                }
+                let rec = o
+                    .keys
+                    .iter_mut()
+                    .find(|k| &k.key_id == old)
+                    .ok_or_else(|| RegistryError::Missing(format!("key {org}/{old}")))?;
+                rec.valid_until = Some(rec.valid_until.map_or(at, |u| u.min(at)));
+                o.keys.push(KeyRecord::from_decl(new));
+            }
+            KeyOp::RevokeKey { org, key_id, reason } => {
+                let approver = self.policy.approvals.approvers.contains(signer_org);
+                if signer_org != org && !approver {
+                    return Err(RegistryError::WrongSigner("a key is revoked by its organisation or an approver".into()));
+                }
+                let o = next.org_mut(org)?;
+                let rec = o
+                    .keys
+                    .iter_mut()
+                    .find(|k| &k.key_id == key_id)
+                    .ok_or_else(|| RegistryError::Missing(format!("key {org}/{key_id}")))?;
+                if rec.revoked_at.is_some() {
+                    return Err(RegistryError::Duplicate(format!("revocation of {org}/{key_id}")));
+                }
+                rec.revoked_at = Some(at);
+                rec.revocation_reason = Some(reason.clone());
+            }
+            KeyOp::RegisterNode(n) => {
+                next.require_self(signer_org, &n.org)?;
+                next.register_node(n)?;
+            }
+        }
+        Ok(next)
+    }
+
+    fn require_self(&self, signer_org: &OrgId, org: &OrgId) -> Result<(), RegistryError> {
+        if signer_org == org {
+            Ok(())
+        } else {
+            Err(RegistryError::WrongSigner(format!("only {org} may change its own keys")))
+        }
+    }
+
+    fn org_mut(&mut self, id: &OrgId) -> Result<&mut Organisation, RegistryError> {
+        self.organisations
+            .get_mut(id)
+            .ok_or_else(|| RegistryError::Missing(format!("organisation {id}")))
+    }
+
+    fn register_organisation(&mut self, d: &OrganisationDecl) -> Result<(), RegistryError> {
+        if self.organisations.contains_key(&d.id) {
+            return Err(RegistryError::Duplicate(format!("organisation {}", d.id)));
+        }
+        if d.keys.is_empty() {
+            return Err(RegistryError::Invalid(format!("organisation {} declares no key", d.id)));
+        }
+        let ids: BTreeSet<_> = d.keys.iter().map(|k| &k.key_id).collect();
+        if ids.len() != d.keys.len() {
+            return Err(RegistryError::Duplicate(format!("key id in organisation {}", d.id)));
+        }
+        if let Some(p) = &d.parent {
+            if !self.organisations.contains_key(p) {
+                return Err(RegistryError::Missing(format!("parent organisation {p}")));
+            }
+        }
+        self.organisations.insert(d.id.clone(), Organisation::from_decl(d));
+        Ok(())
+    }
+
+    fn register_node(&mut self, n: &NodeDecl) -> Result<(), RegistryError> {
+        if self.nodes.contains_key(&n.node_id) {
+            return Err(RegistryError::Duplicate(format!("node {}", n.node_id)));
+        }
+        if !self.organisations.contains_key(&n.org) {
+            return Err(RegistryError::Missing(format!("organisation {} of node {}", n.org, n.node_id)));
+        }
+        self.nodes.insert(n.node_id, n.clone());
+        Ok(())
+    }
+}

@@ -1,0 +1,106 @@
+//! The state `apply` reads, as a trait, so the node can keep it in RocksDB and the auditor in
+//! memory; and [`MemState`], the in-memory implementation.
+
+use crate::apply::{Applied, SubmissionRecord};
+use crate::entry::ChainHead;
+use crate::ids::{CaseId, HandoffId};
+use crate::merkle::{MemTree, MerkleHash};
+use crate::registry::Registry;
+use crate::workflow::{CaseRecord, HandoffRecord};
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+/// What `apply` may read. Implementations must reflect every earlier [`Applied`] of the same
+/// log, including those not yet persisted (e.g. earlier entries of the same write batch).
+pub trait LedgerState {
+    /// A storage failure (not a business outcome).
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The chain's head.
+    fn head(&self) -> ChainHead;
+    /// The registry, once genesis is applied.
+    fn registry(&self) -> Option<&Registry>;
+    /// The earlier submission with this id, if any.
+    fn submission(&self, id: &HandoffId) -> Result<Option<SubmissionRecord>, Self::Error>;
+    /// A case.
+    fn case(&self, id: &CaseId) -> Result<Option<CaseRecord>, Self::Error>;
+    /// A handoff.
+    fn handoff(&self, id: &HandoffId) -> Result<Option<HandoffRecord>, Self::Error>;
+    /// The Merkle root of the first `size` entries (`size` <= head size).
+    fn merkle_root(&self, size: u64) -> Result<MerkleHash, Self::Error>;
+}
+
+/// The whole state in memory: for tests and the auditor's replay.
+#[derive(Debug, Clone, Default)]
+pub struct MemState {
+    head: Option<ChainHead>,
+    registry: Option<Registry>,
+    submissions: HashMap<HandoffId, SubmissionRecord>,
+    cases: HashMap<CaseId, CaseRecord>,
+    handoffs: HashMap<HandoffId, HandoffRecord>,
+    tree: MemTree,
+}
+
+impl MemState {
+    /// An empty state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records an applied entry.
+    pub fn commit(&mut self, applied: &Applied) {
+        let leaf = applied.entry.body.leaf_bytes();
+        let size = self.head().size;
+        self.tree.push(&leaf);
+        self.head = Some(ChainHead {
+            size: size + 1,
+            hash: applied.entry.hash,
+            time: applied.entry.body.accepted_at,
+        });
+        if let Some(r) = &applied.changes.registry {
+            self.registry = Some(r.clone());
+        }
+        if let Some(s) = &applied.changes.submission {
+            self.submissions.insert(s.id.clone(), s.clone());
+        }
+        for c in &applied.changes.cases {
+            self.cases.insert(c.case_id.clone(), c.clone());
+        }
+        for h in &applied.changes.handoffs {
+            self.handoffs.insert(h.id.clone(), h.clone());
+        }
+    }
+
+    /// Every case, in no particular order.
+    pub fn cases(&self) -> impl Iterator<Item = &CaseRecord> {
+        self.cases.values()
+    }
+
+    /// Every handoff, in no particular order.
+    pub fn handoffs(&self) -> impl Iterator<Item = &HandoffRecord> {
+        self.handoffs.values()
+    }
+}
+
+impl LedgerState for MemState {
+    type Error = Infallible;
+
+    fn head(&self) -> ChainHead {
+        self.head.unwrap_or(ChainHead::EMPTY)
+    }
+    fn registry(&self) -> Option<&Registry> {
+        self.registry.as_ref()
+    }
+    fn submission(&self, id: &HandoffId) -> Result<Option<SubmissionRecord>, Infallible> {
+        Ok(self.submissions.get(id).cloned())
+    }
+    fn case(&self, id: &CaseId) -> Result<Option<CaseRecord>, Infallible> {
+        Ok(self.cases.get(id).cloned())
+    }
+    fn handoff(&self, id: &HandoffId) -> Result<Option<HandoffRecord>, Infallible> {
+        Ok(self.handoffs.get(id).cloned())
+    }
+    fn merkle_root(&self, size: u64) -> Result<MerkleHash, Infallible> {
+        Ok(self.tree.root_at(size).expect("apply asks only for sizes up to the head"))
+    }
+}

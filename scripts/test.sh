@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite: every crate's unit and integration tests, including the real-process
+# cluster tests and the independent Python verifier of docs/FORMAT.md's vectors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/prereqs.sh
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+cargo build --workspace --bins
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast --test-threads "${TEST_THREADS:-2}" "$@"
+  # nextest does not run doctests.
+  cargo test --workspace --doc
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi
