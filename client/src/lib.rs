@@ -1,1 +1,7 @@
-pub fn placeholder() {}
+//! The caseledger client library: keys, the province fixture, the case-flow generator,
+//! the HTTP client and the auditor. The CLI (`caseledger`) is a thin layer over it.
+
+pub mod keys;
+pub mod flows;
+pub mod http;
+pub mod pilot;

@@ -11,3 +11,9 @@
 pub mod ledger;
 pub mod raft;
 pub mod store;
+pub mod api;
+pub mod config;
+pub mod identity;
+pub mod keyfile;
+pub mod metrics;
+pub mod node;

@@ -12,7 +12,7 @@ use crate::crypto::{Digest, VerifyError};
 use crate::encoding::{decode, encode, DecodeError};
 use crate::entry::{Entry, EntryBody, Record, Rejection, Rule};
 use crate::ids::HandoffId;
-use crate::payload::{Action, Payload, Signer, Submission};
+use crate::payload::{Action, Signer, Submission};
 use crate::registry::{KeyError, Registry};
 use crate::state::LedgerState;
 use crate::time::Timestamp;
@@ -151,14 +151,24 @@ pub enum Outcome {
 pub enum SignatureCheck {
     /// Verify against the registry (followers, the auditor).
     Verify,
-    /// The caller verified this exact submission against the same registry state (the node
-    /// that received it, or a batch verification): its check stands.
-    AlreadyVerified,
+    /// The caller already verified this exact submission's signature against this key (the
+    /// node that received it, or a batch verification). Apply still resolves the signer's key
+    /// at the entry's time and skips only the curve arithmetic, and only if the key is the
+    /// same: a key revoked or rotated in between is caught exactly as on every other replica.
+    VerifiedWith(crate::crypto::PublicKey),
 }
 
-/// The signer's key at `at`, and the signature check.
-pub fn verify_submission(registry: &Registry, sub: &Submission, at: Timestamp) -> Result<(), Refusal> {
+/// The signer's key at `at`, and the signature check (skipped if `check` vouches for it).
+pub fn verify_submission(
+    registry: &Registry,
+    sub: &Submission,
+    at: Timestamp,
+    check: SignatureCheck,
+) -> Result<(), Refusal> {
     let key = registry.key_for(&sub.payload.signer, at).map_err(Refusal::Key)?;
+    if check == SignatureCheck::VerifiedWith(key) {
+        return Ok(());
+    }
     sub.verify_with(&key).map_err(|e| Refusal::Signature(e.into()))
 }
 
@@ -181,10 +191,8 @@ pub fn apply<S: LedgerState>(state: &S, proposal: &Proposal, check: SignatureChe
             Outcome::Refused(Refusal::IdReused { id: payload.id.clone(), index: prev.index })
         });
     }
-    if check == SignatureCheck::Verify {
-        if let Err(r) = verify_submission(registry, sub, at) {
-            return Ok(Outcome::Refused(r));
-        }
+    if let Err(r) = verify_submission(registry, sub, at, check) {
+        return Ok(Outcome::Refused(r));
     }
 
     let mut changes = Changes {
@@ -236,7 +244,7 @@ fn apply_genesis<S: LedgerState>(state: &S, sub: &Submission, at: Timestamp) -> 
         // signature against, and a ledger must start with a valid genesis.
         Err(_) => return Outcome::Refused(Refusal::NoGenesis),
     };
-    if let Err(r) = verify_submission(&registry, sub, at) {
+    if let Err(r) = verify_submission(&registry, sub, at, SignatureCheck::Verify) {
         return Outcome::Refused(r);
     }
     let head = state.head();
@@ -302,14 +310,4 @@ fn decide_checkpoint<S: LedgerState>(
         Ok(_) => Ok(Ok(())),
         Err(e) => bad(format!("cosignatures: {e}")),
     }
-}
-
-/// Convenience for callers that only need the entry's hash of a digest.
-pub fn submission_digest(sub: &Submission) -> Digest {
-    sub.digest()
-}
-
-/// A small helper for the auditor and tests: the payload's signer organisation.
-pub fn signer_org(p: &Payload) -> Option<&crate::ids::OrgId> {
-    p.signer_org()
 }

@@ -196,3 +196,22 @@ pub fn verify(
     vk.verify_strict(&msg, &ed25519_dalek::Signature::from_bytes(&sig.bytes))
         .map_err(|_| VerifyError::BadSignature)
 }
+
+/// Why a PEM text is not an Ed25519 private key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an Ed25519 PKCS#8 PEM private key: {0}")]
+pub struct PemError(String);
+
+/// Parses an Ed25519 private key from PKCS#8 PEM text (no IO: the caller reads the file).
+pub fn signing_key_from_pem(text: &str) -> Result<SigningKey, PemError> {
+    use ed25519_dalek::pkcs8::DecodePrivateKey;
+    SigningKey::from_pkcs8_pem(text).map_err(|e| PemError(e.to_string()))
+}
+
+/// Encodes an Ed25519 private key as PKCS#8 PEM text.
+pub fn signing_key_to_pem(key: &SigningKey) -> Result<String, PemError> {
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    key.to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .map(|z| z.to_string())
+        .map_err(|e| PemError(e.to_string()))
+}

@@ -15,6 +15,11 @@ use crate::store::{Batch, Store, StoreError};
 
 #[cfg(test)]
 pub(crate) mod echo;
+pub mod catchup;
+pub mod keys;
+mod machine;
+
+pub use machine::{all_entries, root_at, ApplyResult, Ledger};
 
 /// Where an entry sits in the Raft log: the leader that proposed it and its index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::ledger::{LedgerMachine, LedgerPointer, LogPosition};
 use crate::store::{Store, StoreError};
 
+pub mod cluster;
 pub mod log_store;
 pub mod network;
 pub mod state_machine;
@@ -36,7 +37,7 @@ openraft::declare_raft_types!(
     pub TypeConfig:
         D = RaftRequest,
         R = RaftResponse,
-        NodeId = NodeId,
+        NodeId = u64,
         Node = Peer,
         Entry = openraft::Entry<TypeConfig>,
         SnapshotData = LedgerSnapshot,

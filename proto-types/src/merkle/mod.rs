@@ -224,6 +224,9 @@ mod tests {
     #[test]
     fn debug_shows_hex() {
         let hash = MerkleHash::from_bytes([0xab; 32]);
-        assert_eq!(format!("{hash:?}"), format!("MerkleHash({})", "ab".repeat(32)));
+        assert_eq!(
+            format!("{hash:?}"),
+            format!("MerkleHash({})", "ab".repeat(32))
+        );
     }
 }

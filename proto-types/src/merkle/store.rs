@@ -233,9 +233,8 @@ impl MemTree {
     /// Appends a leaf by its [`leaf_hash`] and returns its index.
     pub fn push_hash(&mut self, leaf_hash: MerkleHash) -> u64 {
         let index = self.size;
-        let writes = append_leaf_hash(&self.store, index, leaf_hash).expect(
-            "a MemTree stores every node below its size, and cannot hold u64::MAX leaves",
-        );
+        let writes = append_leaf_hash(&self.store, index, leaf_hash)
+            .expect("a MemTree stores every node below its size, and cannot hold u64::MAX leaves");
         self.store.apply(writes);
         self.size += 1;
         index

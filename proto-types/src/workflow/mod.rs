@@ -1,14 +1,27 @@
 //! The case workflow: which handoffs are legal from which stage, who may send and receive
-//! them, the closed loop of each handoff, and the state a case carries between entries.
-//! Everything here is decided from the ledger alone, so every replica decides alike.
+//! them, the closed loop of each handoff, coercive measures and clock adjustments, and the
+//! state a case carries between entries. Everything is decided from the ledger alone (the
+//! state so far, the registry and its policy, the entry's index and time), so every replica
+//! decides alike.
+//!
+//! `apply` has already checked the signature, idempotency and that the signer is an
+//! organisation; [`decide`] checks the rules of DOMAIN.md and returns the records to persist,
+//! or the rule broken (see [`Rule`] for the codes). The order of the checks is part of the
+//! format: when a step breaks two rules, the first in that order is the one recorded.
 
+mod case;
+mod closed_loop;
+mod handoff;
+mod measure;
 mod state;
 
-pub use state::{CaseRecord, HandoffRecord, LoopStatus};
+pub use state::{CaseRecord, DocumentSummary, HandoffRecord, LoopStatus, MeasureRecord, PersonRecord, StageSpan};
 
+use crate::domain::{OrgKind, Stage};
 use crate::entry::Rule;
-use crate::ids::OrgId;
-use crate::payload::Payload;
+use crate::ids::{CaseId, HandoffId, OrgId};
+use crate::payload::{Action, Payload};
+use crate::policy::{Limits, Policy};
 use crate::registry::Registry;
 use crate::state::LedgerState;
 use crate::time::Timestamp;
@@ -18,8 +31,22 @@ use crate::time::Timestamp;
 pub struct CaseChanges {
     /// Case records after the step (new or updated).
     pub cases: Vec<CaseRecord>,
-    /// Handoff records after the step (new or updated).
+    /// Handoff records after the step (new or updated), each id once.
     pub handoffs: Vec<HandoffRecord>,
+}
+
+impl CaseChanges {
+    fn with_case(case: CaseRecord) -> Self {
+        Self { cases: vec![case], handoffs: Vec::new() }
+    }
+
+    /// Adds or replaces a handoff record.
+    fn put_handoff(&mut self, h: HandoffRecord) {
+        match self.handoffs.iter_mut().find(|x| x.id == h.id) {
+            Some(slot) => *slot = h,
+            None => self.handoffs.push(h),
+        }
+    }
 }
 
 /// The result of a case step: changes, or the rule it broke.
@@ -41,6 +68,153 @@ pub fn decide<S: LedgerState>(
     index: u64,
     at: Timestamp,
 ) -> Result<CaseStep, S::Error> {
-    let _ = (state, registry, signer_org, payload, index, at);
-    Ok(CaseStep::Rejected(Rule::InvalidPayload, "workflow not implemented yet".into()))
+    let Some(signer) = registry.organisation(signer_org) else {
+        // `apply` verified the signature against this organisation's key, so it exists.
+        return Ok(CaseStep::Rejected(Rule::SignerMismatch, format!("{signer_org} is not registered")));
+    };
+    let cx = Cx { registry, signer: signer_org, signer_kind: signer.kind, index, at };
+    let rd = Reader { state };
+    let step = match &payload.action {
+        Action::CaseFiling(f) => case::file(&rd, &cx, f),
+        Action::CaseClosure(c) => case::close(&rd, &cx, c),
+        Action::Handoff(h) => handoff::send(&rd, &cx, &payload.id, h),
+        Action::Receipt(r) => closed_loop::receive(&rd, &cx, &r.handoff),
+        Action::Acceptance(a) => closed_loop::accept(&rd, &cx, &a.handoff),
+        Action::ReturnForCompletion(r) => closed_loop::return_for_completion(&rd, &cx, r),
+        Action::CoerciveMeasure(m) => measure::record(&rd, &cx, m),
+        Action::ClockAdjustment(c) => measure::adjust_clock(&rd, &cx, c),
+        Action::Genesis(_) | Action::KeyLifecycle(_) | Action::Policy(_) | Action::Checkpoint(_) => {
+            broke(Rule::InvalidPayload, format!("{} is not a case action", payload.action.kind_name()))
+        }
+    };
+    match step {
+        Ok(changes) => Ok(CaseStep::Changes(changes)),
+        Err(Stop::Broke(rule, detail)) => Ok(CaseStep::Rejected(rule, detail)),
+        Err(Stop::Store(e)) => Err(e),
+    }
+}
+
+/// Why a step stops: a rule it broke, or a storage failure.
+enum Stop<E> {
+    Broke(Rule, String),
+    Store(E),
+}
+
+type Step<T, E> = Result<T, Stop<E>>;
+
+fn broke<T, E>(rule: Rule, detail: impl Into<String>) -> Step<T, E> {
+    Err(Stop::Broke(rule, detail.into()))
+}
+
+/// The step's context: who signs, when, at which index, under which registry.
+struct Cx<'a> {
+    registry: &'a Registry,
+    signer: &'a OrgId,
+    signer_kind: OrgKind,
+    index: u64,
+    at: Timestamp,
+}
+
+impl Cx<'_> {
+    fn policy(&self) -> &Policy {
+        &self.registry.policy
+    }
+
+    fn limits(&self) -> &Limits {
+        &self.registry.policy.limits
+    }
+
+    fn kind_of(&self, org: &OrgId) -> Option<OrgKind> {
+        self.registry.organisation(org).map(|o| o.kind)
+    }
+}
+
+/// Reads of the state, with "not there" turned into the rule it breaks.
+struct Reader<'a, S> {
+    state: &'a S,
+}
+
+impl<S: LedgerState> Reader<'_, S> {
+    fn case(&self, id: &CaseId) -> Step<Option<CaseRecord>, S::Error> {
+        self.state.case(id).map_err(Stop::Store)
+    }
+
+    /// A case that exists and is not closed.
+    fn open_case(&self, id: &CaseId) -> Step<CaseRecord, S::Error> {
+        match self.case(id)? {
+            None => broke(Rule::UnknownCase, format!("case {id} is not on the ledger")),
+            Some(c) if c.is_closed() => broke(Rule::CaseClosed, format!("case {id} is closed ({})", c.stage)),
+            Some(c) => Ok(c),
+        }
+    }
+
+    fn handoff(&self, id: &HandoffId) -> Step<HandoffRecord, S::Error> {
+        match self.state.handoff(id).map_err(Stop::Store)? {
+            Some(h) => Ok(h),
+            None => broke(Rule::UnknownHandoff, format!("handoff {id} is not on the ledger")),
+        }
+    }
+}
+
+/// A bounded text field.
+fn check_text<E>(limits: &Limits, what: &str, text: &str) -> Step<(), E> {
+    if text.len() > limits.max_note_bytes as usize {
+        return broke(
+            Rule::LimitExceeded,
+            format!("{what} is {} bytes, more than the {} allowed", text.len(), limits.max_note_bytes),
+        );
+    }
+    Ok(())
+}
+
+/// A bounded list.
+fn check_count<E>(what: &str, count: usize, max: u32) -> Step<(), E> {
+    if count > max as usize {
+        return broke(Rule::LimitExceeded, format!("{count} {what}, more than the {max} allowed"));
+    }
+    Ok(())
+}
+
+/// The kinds of department that hold a case in a stage ("which department holds the case
+/// follows from the stage"); empty for closed stages, which any holder may keep.
+fn holder_kinds(stage: Stage) -> &'static [OrgKind] {
+    use OrgKind::*;
+    match stage {
+        Stage::Filing | Stage::Investigation | Stage::SupplementaryInvestigation => &[Psb],
+        Stage::ArrestReview | Stage::ProsecutionReview => &[Procuratorate],
+        Stage::FirstInstance | Stage::AppealWindow | Stage::SecondInstance | Stage::Effective => &[Court],
+        Stage::ExecutionCustodial => &[Prison, DetentionHouse, Psb],
+        Stage::ExecutionCommunity => &[CommunityCorrections],
+        Stage::Closed | Stage::ClosedWithdrawn | Stage::ClosedNotProsecuted | Stage::ClosedAcquitted => &[],
+    }
+}
+
+/// Who holds the case after a stage-changing handoff is accepted: the receiver, unless its
+/// kind cannot hold the new stage and the sender's can (a court serving its judgment on the
+/// procuratorate keeps the case in the appeal window).
+fn holder_after(cx: &Cx<'_>, to: Stage, sender: &OrgId, receiver: &OrgId) -> OrgId {
+    let kinds = holder_kinds(to);
+    let fits = |org: &OrgId| kinds.is_empty() || cx.kind_of(org).is_some_and(|k| kinds.contains(&k));
+    if !fits(receiver) && fits(sender) {
+        sender.clone()
+    } else {
+        receiver.clone()
+    }
+}
+
+/// Closes a handoff's loop at `at`: its clock stops and, if `judge_late`, whether it closed
+/// after its due time is recorded.
+fn close_loop(h: &mut HandoffRecord, policy: &Policy, at: Timestamp, judge_late: bool) {
+    h.closed_at = Some(at);
+    if let Some(clock) = &mut h.clock {
+        clock.stop(at);
+        if judge_late {
+            h.late = clock.was_late(policy);
+        }
+    }
+}
+
+/// Whether a step of some kind answers `kind` (then its loop closes when answered).
+fn is_answered(policy: &Policy, kind: &crate::domain::HandoffKind) -> bool {
+    policy.handoff_rules.iter().any(|r| r.responds_to.contains(kind))
 }

@@ -1,0 +1,359 @@
+//! The case-flow generator: realistic, valid lives of cases of the pilot's types, signed by the
+//! departments that take each step. Everything depends only on the seed: ids, persons, digests,
+//! branch choices and claimed times (from a simulated schedule, never the wall clock), so two
+//! runs with the same seed produce the same signed payloads in the same order.
+//!
+//! A flow is a list of steps for one case; steps of one case must be applied in order (each
+//! depends on the earlier ones), while different cases are independent and may interleave.
+
+use crate::pilot::{City, Province};
+use proto_types::crypto::Digest;
+use proto_types::domain::{CaseType, DocumentType, HandoffKind, MeasureKind, Procedure};
+use proto_types::ids::{CaseId, HandoffId, OrgId, PersonId};
+use proto_types::payload::{
+    Acceptance, CaseFiling, CoerciveMeasure, Document, Handoff, Receipt, ReturnForCompletion,
+};
+use proto_types::time::DAY_MS;
+use proto_types::{Action, Payload, Submission, Timestamp};
+
+/// One step of a flow: what the department signs, and the stage the case should be in after.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The signed submission.
+    pub submission: Submission,
+}
+
+/// Branch choices of one case.
+#[derive(Clone, Debug)]
+pub struct Shape {
+    /// The case type.
+    pub case_type: CaseType,
+    /// Whether the person is detained (custody transfers follow every move).
+    pub custody: bool,
+    /// Returns for supplementary investigation (0..=2).
+    pub supplementary_returns: u32,
+    /// Whether the first prosecution transfer is returned for completion.
+    pub returned_for_completion: bool,
+    /// Whether the judgment is appealed.
+    pub appeal: bool,
+    /// Whether the sentence is served in the community.
+    pub community: bool,
+}
+
+/// The national mix of the pilot's types (DOMAIN.md): dangerous driving the largest share.
+const MIX: [(CaseType, u32); 6] = [
+    (CaseType::DangerousDriving, 40),
+    (CaseType::Theft, 22),
+    (CaseType::IntentionalInjury, 12),
+    (CaseType::TrafficAccident, 10),
+    (CaseType::PickingQuarrels, 8),
+    (CaseType::Fraud, 8),
+];
+
+/// A small deterministic generator (SplitMix64): the workload must not depend on a crate's
+/// choice of algorithm across versions.
+#[derive(Clone, Debug)]
+pub struct SplitMix(u64);
+
+impl SplitMix {
+    /// A generator for a seed and a stream.
+    pub fn new(seed: u64, stream: u64) -> Self {
+        Self(seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+
+    /// True with probability `pct` percent.
+    pub fn percent(&mut self, pct: u64) -> bool {
+        self.below(100) < pct
+    }
+}
+
+impl Shape {
+    /// The branches of case number `n` under `seed`.
+    pub fn pick(seed: u64, n: u64) -> Self {
+        let mut r = SplitMix::new(seed, n);
+        let total: u32 = MIX.iter().map(|(_, w)| w).sum();
+        let mut x = r.below(u64::from(total)) as u32;
+        let mut case_type = CaseType::DangerousDriving;
+        for (t, w) in MIX.iter() {
+            if x < *w {
+                case_type = t.clone();
+                break;
+            }
+            x -= w;
+        }
+        let dd = case_type == CaseType::DangerousDriving;
+        let custody = !dd && r.percent(70);
+        let supplementary_returns = if dd {
+            0
+        } else {
+            match r.below(100) {
+                0..=19 => 1,
+                20..=24 => 2,
+                _ => 0,
+            }
+        };
+        Self {
+            custody,
+            supplementary_returns,
+            returned_for_completion: r.percent(8),
+            appeal: !dd && r.percent(10),
+            community: dd || !custody || r.percent(15),
+            case_type,
+        }
+    }
+}
+
+/// Builds one case's flow.
+struct Builder<'a> {
+    province: &'a Province,
+    city: &'a City,
+    case_id: CaseId,
+    shape: Shape,
+    procedure: Procedure,
+    person: PersonId,
+    clock: Timestamp,
+    rng: SplitMix,
+    seq: u32,
+    steps: Vec<Step>,
+}
+
+impl Builder<'_> {
+    fn id(&mut self, tag: &str) -> HandoffId {
+        self.seq += 1;
+        HandoffId::new(format!("{}-{:02}{tag}", self.case_id, self.seq)).expect("generated ids are valid")
+    }
+
+    /// Advances the simulated clock by about `days` days.
+    fn wait(&mut self, days: u64) {
+        let jitter = self.rng.below(DAY_MS);
+        self.clock = self.clock.plus_millis(days * DAY_MS + jitter);
+    }
+
+    fn push(&mut self, org: &OrgId, id: HandoffId, action: Action) {
+        let dept = self.province.department(org);
+        let payload = Payload { signer: dept.signer(), id, claimed_at: self.clock, action };
+        self.steps.push(Step { submission: payload.sign(&dept.key) });
+    }
+
+    fn digest(&mut self, what: &str) -> Digest {
+        let r = self.rng.next_u64();
+        Digest::sha256(&[what.as_bytes(), self.case_id.as_str().as_bytes(), &r.to_be_bytes()])
+    }
+
+    fn doc(&mut self, doc_type: DocumentType) -> Document {
+        let pages = 1 + self.rng.below(40) as u32;
+        let number = format!("{}〔2026〕{}号", self.city.name, self.rng.below(9000) + 1000);
+        Document { digest: self.digest(&format!("{doc_type:?}")), doc_type, number, pages }
+    }
+
+    /// Sends a handoff (with its custody transfer when the person is detained and the case
+    /// changes hands) and has the receiver sign for and accept it. Returns the handoff id.
+    fn handoff(&mut self, kind: HandoffKind, from: &OrgId, to: &OrgId, docs: Vec<DocumentType>, moves_person: bool) -> HandoffId {
+        let id = self.id("H");
+        let documents = docs.into_iter().map(|d| self.doc(d)).collect();
+        let custody = self.shape.custody && moves_person;
+        let h = Handoff {
+            case_id: self.case_id.clone(),
+            case_type: self.shape.case_type.clone(),
+            procedure: self.procedure,
+            kind,
+            sender: from.clone(),
+            receiver: to.clone(),
+            persons: vec![self.person.clone()],
+            custody,
+            documents,
+            efile_manifest: self.digest("manifest"),
+            related: None,
+            note: String::new(),
+        };
+        self.push(from, id.clone(), Action::Handoff(h));
+        if custody {
+            self.custody_transfer(from, &id);
+        }
+        self.wait(1);
+        self.receive_and_accept(to, &id);
+        id
+    }
+
+    fn custody_transfer(&mut self, from: &OrgId, related: &HandoffId) {
+        let id = self.id("X");
+        let dh = self.city.detention_house.clone();
+        let h = Handoff {
+            case_id: self.case_id.clone(),
+            case_type: self.shape.case_type.clone(),
+            procedure: self.procedure,
+            kind: HandoffKind::CustodyTransfer,
+            sender: from.clone(),
+            receiver: dh.clone(),
+            persons: vec![self.person.clone()],
+            custody: true,
+            documents: vec![self.doc(DocumentType::CustodyCertificate)],
+            efile_manifest: self.digest("custody"),
+            related: Some(related.clone()),
+            note: String::new(),
+        };
+        self.push(from, id.clone(), Action::Handoff(h));
+        self.receive_and_accept(&dh, &id);
+    }
+
+    fn receive_and_accept(&mut self, receiver: &OrgId, handoff: &HandoffId) {
+        let rid = self.id("R");
+        self.push(receiver, rid, Action::Receipt(Receipt { handoff: handoff.clone() }));
+        let aid = self.id("A");
+        self.push(receiver, aid, Action::Acceptance(Acceptance { handoff: handoff.clone() }));
+    }
+
+    fn measure(&mut self, by: &OrgId, measure: MeasureKind) {
+        let id = self.id("M");
+        let m = CoerciveMeasure {
+            case_id: self.case_id.clone(),
+            person: self.person.clone(),
+            measure,
+            effective_at: self.clock,
+        };
+        self.push(by, id, Action::CoerciveMeasure(m));
+    }
+
+    fn build(mut self) -> Vec<Step> {
+        let c = self.city.clone();
+        let s = self.shape.clone();
+        let dd = s.case_type == CaseType::DangerousDriving;
+        let fid = self.id("F");
+        let filing = CaseFiling {
+            case_id: self.case_id.clone(),
+            case_type: s.case_type.clone(),
+            procedure: self.procedure,
+            persons: vec![self.person.clone()],
+            plea_leniency: dd || self.rng.percent(60),
+            note: String::new(),
+        };
+        self.push(&c.psb, fid, Action::CaseFiling(filing));
+        if s.custody {
+            self.measure(&c.psb, MeasureKind::Detention);
+            self.wait(2);
+            self.handoff(HandoffKind::ArrestApprovalRequest, &c.psb, &c.procuratorate, vec![DocumentType::ArrestRequestForm], false);
+            self.wait(5);
+            self.handoff(HandoffKind::ArrestApprovalDecision, &c.procuratorate, &c.psb, vec![DocumentType::ArrestDecision], false);
+            self.measure(&c.psb, MeasureKind::Arrest);
+            self.wait(30);
+        } else {
+            self.measure(&c.psb, MeasureKind::Bail);
+            self.wait(if dd { 10 } else { 40 });
+        }
+        let opinion = vec![DocumentType::ProsecutionOpinion, DocumentType::Evidence];
+        if s.returned_for_completion {
+            let id = self.id("H");
+            let documents = vec![self.doc(DocumentType::ProsecutionOpinion)];
+            let h = Handoff {
+                case_id: self.case_id.clone(),
+                case_type: s.case_type.clone(),
+                procedure: self.procedure,
+                kind: HandoffKind::ProsecutionTransfer,
+                sender: c.psb.clone(),
+                receiver: c.procuratorate.clone(),
+                persons: vec![self.person.clone()],
+                custody: false,
+                documents,
+                efile_manifest: self.digest("manifest"),
+                related: None,
+                note: "证据材料待补".into(),
+            };
+            self.push(&c.psb, id.clone(), Action::Handoff(h));
+            self.wait(1);
+            let rid = self.id("R");
+            self.push(&c.procuratorate, rid, Action::Receipt(Receipt { handoff: id.clone() }));
+            let tid = self.id("T");
+            let ret = ReturnForCompletion { handoff: id, reason: "缺少证据材料".into(), missing: vec![DocumentType::Evidence] };
+            self.push(&c.procuratorate, tid, Action::ReturnForCompletion(ret));
+            self.wait(3);
+        }
+        self.handoff(HandoffKind::ProsecutionTransfer, &c.psb, &c.procuratorate, opinion, true);
+        for _ in 0..s.supplementary_returns {
+            self.wait(20);
+            self.handoff(HandoffKind::SupplementaryInvestigationReturn, &c.procuratorate, &c.psb, vec![DocumentType::SupplementaryOutline], true);
+            self.wait(25);
+            self.handoff(HandoffKind::SupplementaryInvestigationResubmit, &c.psb, &c.procuratorate, vec![DocumentType::ProsecutionOpinion, DocumentType::Evidence], true);
+        }
+        self.wait(if dd { 6 } else { 20 });
+        self.handoff(HandoffKind::PublicProsecution, &c.procuratorate, &c.court, vec![DocumentType::Indictment, DocumentType::SentencingRecommendation], true);
+        if s.community && !dd {
+            self.handoff(HandoffKind::PreSentenceAssessment, &c.court, &c.community_corrections, vec![], false);
+        }
+        if self.rng.percent(30) {
+            self.handoff(HandoffKind::LegalAidNotice, &c.court, &c.legal_aid, vec![], false);
+        }
+        self.wait(if dd { 5 } else { 15 });
+        self.handoff(HandoffKind::TrialNotice, &c.court, &c.procuratorate, vec![DocumentType::TrialNoticeForm], false);
+        self.wait(if dd { 3 } else { 20 });
+        self.handoff(HandoffKind::JudgmentService, &c.court, &c.procuratorate, vec![DocumentType::Judgment], false);
+        let mut deciding_court = c.court.clone();
+        if s.appeal {
+            self.wait(5);
+            self.handoff(HandoffKind::Appeal, &c.court, &c.upper_court, vec![DocumentType::Judgment], true);
+            self.wait(40);
+            self.handoff(HandoffKind::JudgmentService, &c.upper_court, &c.procuratorate, vec![DocumentType::Judgment], false);
+            deciding_court = c.upper_court.clone();
+        } else {
+            self.wait(11);
+        }
+        if s.community {
+            let d = self.handoff(
+                HandoffKind::ExecutionDeliveryCommunity,
+                &deciding_court,
+                &c.community_corrections,
+                vec![DocumentType::Judgment, DocumentType::ExecutionNotice],
+                false,
+            );
+            self.wait(5);
+            let _ = d;
+            self.handoff(HandoffKind::ExecutionReceipt, &c.community_corrections, &deciding_court, vec![], false);
+        } else {
+            let prison = self.province.prison.clone();
+            let docs = vec![DocumentType::Judgment, DocumentType::IndictmentCopy, DocumentType::ExecutionNotice, DocumentType::ClosingForm];
+            self.handoff(HandoffKind::ExecutionDeliveryCustodial, &deciding_court, &prison, docs, true);
+            self.wait(10);
+            self.handoff(HandoffKind::ExecutionReceipt, &prison, &deciding_court, vec![], false);
+        }
+        self.steps
+    }
+}
+
+/// The flow of case number `n` of a workload with `seed`, starting at `start` (simulated).
+pub fn case_flow(province: &Province, seed: u64, n: u64, start: Timestamp) -> (Shape, Vec<Step>) {
+    let shape = Shape::pick(seed, n);
+    let mut rng = SplitMix::new(seed ^ 0x5eed, n);
+    let city = &province.cities[rng.below(province.cities.len() as u64) as usize];
+    let procedure = match shape.case_type {
+        CaseType::DangerousDriving => Procedure::Expedited,
+        _ if rng.percent(40) => Procedure::Summary,
+        _ => Procedure::Ordinary,
+    };
+    let code = &city.name[..2].to_ascii_uppercase();
+    let b = Builder {
+        province,
+        city,
+        case_id: CaseId::new(format!("{code}-{seed:x}-{n:06}")).expect("generated case ids are valid"),
+        person: PersonId::new(format!("P-{:016x}", rng.next_u64())).expect("generated person ids are valid"),
+        procedure,
+        clock: start,
+        rng,
+        seq: 0,
+        steps: Vec::new(),
+        shape: shape.clone(),
+    };
+    (shape, b.build())
+}

@@ -1,0 +1,57 @@
+//! Cluster membership: add a node as learner, promote learners to voters, remove a node.
+//! (Authenticated with the API's authentication once the security work lands.)
+
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::error::ApiError;
+use crate::node::NodeCtx;
+
+/// A node to add.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AddLearner {
+    /// Its id (must be in the registry).
+    pub node_id: u64,
+    /// Its Raft address.
+    pub raft_addr: String,
+    /// Its API address.
+    pub api_addr: String,
+}
+
+/// Nodes to make voters, or to remove.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeIds {
+    /// The node ids.
+    pub node_ids: Vec<u64>,
+}
+
+/// `GET /admin/status`: this node's view of the cluster.
+pub async fn status(State(node): State<Arc<NodeCtx>>) -> Json<serde_json::Value> {
+    Json(node.status())
+}
+
+/// `POST /admin/learners`.
+pub async fn add_learner(State(node): State<Arc<NodeCtx>>, Json(req): Json<AddLearner>) -> Result<Json<serde_json::Value>, ApiError> {
+    if node.ledger.registry().is_some_and(|r| !r.nodes.contains_key(&req.node_id)) {
+        return Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, "UNKNOWN_NODE", format!("node {} is not in the registry", req.node_id)));
+    }
+    node.add_learner(req.node_id, req.raft_addr, req.api_addr).await.map_err(ApiError::unavailable)?;
+    Ok(Json(node.status()))
+}
+
+/// `POST /admin/promote`: make these nodes voters (keeping the current voters).
+pub async fn promote(State(node): State<Arc<NodeCtx>>, Json(req): Json<NodeIds>) -> Result<Json<serde_json::Value>, ApiError> {
+    let ids: BTreeSet<u64> = req.node_ids.into_iter().collect();
+    node.change_voters(ids, true).await.map_err(ApiError::unavailable)?;
+    Ok(Json(node.status()))
+}
+
+/// `POST /admin/remove`: remove these nodes from the voters and learners.
+pub async fn remove(State(node): State<Arc<NodeCtx>>, Json(req): Json<NodeIds>) -> Result<Json<serde_json::Value>, ApiError> {
+    let ids: BTreeSet<u64> = req.node_ids.into_iter().collect();
+    node.change_voters(ids, false).await.map_err(ApiError::unavailable)?;
+    Ok(Json(node.status()))
+}

@@ -1,0 +1,87 @@
+//! The one API error type: a stable machine code, a human message, and the right status.
+//! Internals go to the log, not the body. Never 200 with an error inside.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use proto_types::apply::Refusal;
+use proto_types::registry::KeyError;
+use serde::{Deserialize, Serialize};
+
+/// An error answered to a client.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine code, e.g. `BAD_SIGNATURE`.
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// The ledger index of a recorded rejection, if any.
+    pub index: Option<u64>,
+}
+
+/// The JSON body of every error.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine code.
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// The ledger index of a recorded rejection entry, if the error recorded one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with a status, code and message.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self { status, code: code.to_owned(), message: message.into(), index: None }
+    }
+
+    /// 400: the body or a parameter is malformed.
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "MALFORMED", message)
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+    }
+
+    /// 413.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE", message)
+    }
+
+    /// 503: no quorum, not ready, or stopping.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", message)
+    }
+
+    /// 500: logged in full, answered without internals.
+    pub fn internal(context: &str, e: impl std::fmt::Display) -> Self {
+        tracing::error!(%e, "{context}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", format!("{context}; see the node's log"))
+    }
+
+    /// A refusal of `apply` (or of the ingress check, which mirrors it).
+    pub fn refused(r: &Refusal) -> Self {
+        match r {
+            Refusal::NoGenesis => Self::unavailable("the ledger has no genesis yet"),
+            Refusal::Key(KeyError::Revoked) => Self::new(StatusCode::FORBIDDEN, "KEY_REVOKED", r.to_string()),
+            Refusal::Key(KeyError::Expired) => Self::new(StatusCode::FORBIDDEN, "KEY_EXPIRED", r.to_string()),
+            Refusal::Key(KeyError::NotYetValid) => Self::new(StatusCode::FORBIDDEN, "KEY_NOT_YET_VALID", r.to_string()),
+            Refusal::Key(_) => Self::new(StatusCode::UNAUTHORIZED, "UNKNOWN_KEY", r.to_string()),
+            Refusal::Signature(_) => Self::new(StatusCode::UNAUTHORIZED, "BAD_SIGNATURE", r.to_string()),
+            Refusal::IdReused { .. } => Self::new(StatusCode::CONFLICT, "ID_REUSED", r.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { code: self.code, message: self.message, index: self.index };
+        (self.status, Json(body)).into_response()
+    }
+}

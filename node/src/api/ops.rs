@@ -1,0 +1,70 @@
+//! Head, health, readiness and metrics.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+use super::error::ApiError;
+use crate::node::NodeCtx;
+
+/// The ledger's head as this node has applied it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    /// Entries in the ledger (tree size).
+    pub size: u64,
+    /// Hash of the last entry, hex.
+    pub head_hash: String,
+    /// Merkle root over all entries, hex.
+    pub root: String,
+    /// Ledger time of the last entry, Unix ms.
+    pub time_ms: u64,
+    /// This node's id.
+    pub node_id: u64,
+}
+
+/// `GET /v1/head`.
+pub async fn head(State(node): State<Arc<NodeCtx>>) -> Result<Json<Head>, ApiError> {
+    let h = node.ledger.head();
+    let root = node.root(h.size).await.map_err(|e| ApiError::internal("reading the Merkle root", e))?;
+    Ok(Json(Head {
+        size: h.size,
+        head_hash: h.hash.to_hex(),
+        root: hex::encode(root.as_bytes()),
+        time_ms: h.time.as_millis(),
+        node_id: node.id,
+    }))
+}
+
+/// `GET /healthz`: the process is up and its store is not poisoned.
+pub async fn healthz(State(node): State<Arc<NodeCtx>>) -> Response {
+    if node.store.is_poisoned() {
+        return ApiError::unavailable("store poisoned by a failed write").into_response();
+    }
+    (StatusCode::OK, "ok\n").into_response()
+}
+
+/// `GET /readyz`: in a quorum (a leader is known) and caught up to what is committed.
+pub async fn readyz(State(node): State<Arc<NodeCtx>>) -> Response {
+    match node.readiness() {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(why) => ApiError::unavailable(why).into_response(),
+    }
+}
+
+/// `GET /metrics`, Prometheus text format.
+pub async fn metrics(State(node): State<Arc<NodeCtx>>) -> Response {
+    let wal = node.store.wal_stats();
+    let head = node.ledger.head();
+    let gauges = [
+        ("caseledger_ledger_height", "Entries in this node's ledger.", head.size as f64),
+        ("caseledger_wal_syncs_total", "RocksDB WAL fsyncs (ticker rocksdb.wal.synced).", wal.synced as f64),
+        ("caseledger_wal_bytes_total", "Bytes written to the WAL.", wal.bytes as f64),
+        ("caseledger_acknowledged_batches_total", "Synced write batches acknowledged by the store.", wal.acknowledged_batches as f64),
+        ("caseledger_is_leader", "1 if this node is the Raft leader.", if node.is_leader() { 1.0 } else { 0.0 }),
+    ];
+    let text = node.metrics.render(&gauges);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

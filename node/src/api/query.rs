@@ -1,0 +1,80 @@
+//! Reads of the ledger: entries by index and in pages.
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use proto_types::Entry;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+use super::error::ApiError;
+use crate::node::NodeCtx;
+use crate::store::{blocking, Cf};
+
+/// An entry as JSON: its index, hash, canonical bytes (hex) and decoded body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EntryView {
+    /// Ledger index.
+    pub index: u64,
+    /// Chain hash, hex.
+    pub hash: String,
+    /// Canonical bytes, hex (what the hash and proofs cover).
+    pub canonical_hex: String,
+    /// The decoded entry.
+    pub entry: Entry,
+}
+
+impl EntryView {
+    fn from_bytes(bytes: Vec<u8>) -> Result<Self, ApiError> {
+        let entry = Entry::from_bytes(&bytes).map_err(|e| ApiError::internal("decoding a stored entry", e))?;
+        Ok(Self { index: entry.body.index, hash: entry.hash.to_hex(), canonical_hex: hex::encode(&bytes), entry })
+    }
+}
+
+/// A page of entries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EntryPage {
+    /// The entries, in index order.
+    pub entries: Vec<EntryView>,
+    /// The index to ask for next, if there may be more.
+    pub next: Option<u64>,
+    /// The ledger size when this page was read.
+    pub size: u64,
+}
+
+/// Page parameters.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PageQuery {
+    /// First index.
+    #[serde(default)]
+    pub from: u64,
+    /// Most entries.
+    pub limit: Option<u64>,
+}
+
+/// `GET /v1/entries/{index}`.
+pub async fn entry(State(node): State<Arc<NodeCtx>>, Path(index): Path<u64>) -> Result<Json<EntryView>, ApiError> {
+    let store = node.store.clone();
+    let bytes = blocking(move || store.get(Cf::Ledger, &index.to_be_bytes()))
+        .await
+        .map_err(|e| ApiError::internal("reading an entry", e))?
+        .ok_or_else(|| ApiError::not_found(format!("no entry {index}")))?;
+    Ok(Json(EntryView::from_bytes(bytes)?))
+}
+
+/// `GET /v1/entries?from=&limit=`.
+pub async fn entries(State(node): State<Arc<NodeCtx>>, Query(q): Query<PageQuery>) -> Result<Json<EntryPage>, ApiError> {
+    let max = node.limits.max_page;
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > max {
+        return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "PAGE_TOO_LARGE", format!("limit must be 1..={max}")));
+    }
+    let size = node.ledger.head().size;
+    let store = node.store.clone();
+    let from = q.from;
+    let rows = blocking(move || store.scan_u64(Cf::Ledger, from..size, limit as usize))
+        .await
+        .map_err(|e| ApiError::internal("reading entries", e))?;
+    let entries = rows.into_iter().map(|(_, b)| EntryView::from_bytes(b)).collect::<Result<Vec<_>, _>>()?;
+    let next = entries.last().map(|e| e.index + 1).filter(|n| *n < size);
+    Ok(Json(EntryPage { entries, next, size }))
+}

@@ -1,0 +1,171 @@
+//! Node configuration: a TOML file (every setting documented in deploy/node.toml), with
+//! overrides from flags and the environment applied by `main`. Sizes and durations are typed
+//! and checked once, here.
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Everything a node needs to run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// This node's id; must be a node of the genesis registry.
+    pub node_id: u64,
+    /// Where RocksDB and the node's files live.
+    pub data_dir: PathBuf,
+    /// The genesis file (JSON of the signed genesis submission), the same on every node.
+    pub genesis: PathBuf,
+    /// The node's signing key (PKCS#8 PEM), whose public half genesis pins.
+    pub node_key: PathBuf,
+    /// Address the Raft transport listens on (`host:port`; port 0 picks one).
+    #[serde(default = "default_listen")]
+    pub raft_listen: String,
+    /// Address the API listens on.
+    #[serde(default = "default_listen")]
+    pub api_listen: String,
+    /// Address peers use to reach this node's Raft port (defaults to the bound address).
+    #[serde(default)]
+    pub raft_advertise: Option<String>,
+    /// Address clients use to reach this node's API (defaults to the bound address).
+    #[serde(default)]
+    pub api_advertise: Option<String>,
+    /// Whether this node initialises a new cluster (exactly one node, once).
+    #[serde(default)]
+    pub bootstrap: bool,
+    /// The simulated clock shared by all nodes (demo), or the system clock.
+    #[serde(default)]
+    pub clock: ClockConfig,
+    /// Raft timing.
+    #[serde(default)]
+    pub raft: RaftTiming,
+    /// Request limits.
+    #[serde(default)]
+    pub limits: ApiLimits,
+    /// Log format.
+    #[serde(default)]
+    pub log_json: bool,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:0".into()
+}
+
+/// The ledger's time source. Nodes in production use the system clock; for the demo every
+/// node names the same epoch and speed factor, so simulated days pass in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockConfig {
+    /// Simulated time at `real_epoch_ms` (Unix ms); `None` for the system clock.
+    pub sim_epoch_ms: Option<u64>,
+    /// The real instant (Unix ms) at which simulated time was `sim_epoch_ms`.
+    pub real_epoch_ms: Option<u64>,
+    /// Simulated milliseconds per real millisecond.
+    pub speed: f64,
+}
+
+impl Default for ClockConfig {
+    fn default() -> Self {
+        Self { sim_epoch_ms: None, real_epoch_ms: None, speed: 1.0 }
+    }
+}
+
+impl ClockConfig {
+    /// The clock's reading for a given system time (Unix ms).
+    pub fn at(&self, system_ms: u64) -> u64 {
+        match (self.sim_epoch_ms, self.real_epoch_ms) {
+            (Some(sim), Some(real)) => {
+                let elapsed = system_ms.saturating_sub(real) as f64;
+                sim + (elapsed * self.speed) as u64
+            }
+            _ => system_ms,
+        }
+    }
+
+    /// The clock's reading now.
+    pub fn now_ms(&self) -> u64 {
+        let system = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        self.at(system)
+    }
+}
+
+/// Raft timing, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RaftTiming {
+    /// Leader heartbeat interval.
+    pub heartbeat_ms: u64,
+    /// Election timeout, lower bound.
+    pub election_min_ms: u64,
+    /// Election timeout, upper bound.
+    pub election_max_ms: u64,
+    /// Take a snapshot (a pointer, cheap) every this many applied log entries; the log is
+    /// purged behind it.
+    pub snapshot_every: u64,
+}
+
+impl Default for RaftTiming {
+    fn default() -> Self {
+        Self { heartbeat_ms: 100, election_min_ms: 400, election_max_ms: 800, snapshot_every: 5000 }
+    }
+}
+
+/// Limits on API requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiLimits {
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Largest page of entries.
+    pub max_page: u64,
+    /// How long a submission may wait for commit, milliseconds.
+    pub commit_timeout_ms: u64,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        Self { max_body_bytes: 256 * 1024, max_page: 1000, commit_timeout_ms: 10_000 }
+    }
+}
+
+impl NodeConfig {
+    /// Reads and checks a TOML config file; relative paths are taken from the file's folder.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
+        let mut cfg: NodeConfig = toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
+        if let Some(base) = path.parent() {
+            for p in [&mut cfg.data_dir, &mut cfg.genesis, &mut cfg.node_key] {
+                if p.is_relative() {
+                    *p = base.join(&*p);
+                }
+            }
+        }
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Checks the values that types cannot.
+    pub fn check(&self) -> Result<()> {
+        if self.node_id == 0 {
+            bail!("node_id must be at least 1");
+        }
+        if self.raft.election_min_ms <= self.raft.heartbeat_ms || self.raft.election_max_ms <= self.raft.election_min_ms {
+            bail!("raft timing must satisfy heartbeat < election_min < election_max");
+        }
+        if !(self.clock.speed > 0.0) {
+            bail!("clock.speed must be positive");
+        }
+        if self.limits.max_body_bytes < 1024 {
+            bail!("limits.max_body_bytes must be at least 1024");
+        }
+        Ok(())
+    }
+
+    /// Writes the config as TOML.
+    pub fn to_toml(&self) -> Result<String> {
+        Ok(toml::to_string_pretty(self)?)
+    }
+}

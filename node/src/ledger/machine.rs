@@ -1,0 +1,371 @@
+//! The real ledger behind the replicated state machine: every committed proposal goes through
+//! the core's one `apply` function, over a [`LedgerState`] view of RocksDB plus the batch being
+//! built, and its effects (entry, Merkle nodes, indexes, registry, head) are staged into the
+//! same batch as the applied log id.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use proto_types::apply::{Changes, SubmissionRecord};
+use proto_types::crypto::{Digest, PublicKey};
+use proto_types::encoding::{decode, encode};
+use proto_types::merkle::{self, MerkleHash, MerkleStore, Overlay};
+use proto_types::registry::Registry;
+use proto_types::workflow::{CaseRecord, HandoffRecord};
+use proto_types::entry::verify_link;
+use proto_types::{apply, ChainHead, Entry, LedgerState, Outcome, Proposal as CoreProposal, Record, SignatureCheck};
+use serde::{Deserialize, Serialize};
+
+use super::catchup::{EntrySource, SnapshotSource};
+use super::{keys, Applied, LedgerMachine, LedgerPointer, Proposal};
+use crate::metrics::Metrics;
+use crate::store::{be_u64, merkle_key, meta_key, Batch, Cf, Store, StoreError};
+
+/// What applying one proposal produced, as returned to the proposer (postcard-encoded in the
+/// Raft response).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ApplyResult {
+    /// A new entry: accepted, or a recorded rejection.
+    Appended {
+        /// Its ledger index.
+        index: u64,
+        /// Its chain hash.
+        hash: [u8; 32],
+        /// The rule and detail, if it records a rejection.
+        rejected: Option<(proto_types::Rule, String)>,
+    },
+    /// The same submission was recorded before.
+    Duplicate {
+        /// The earlier index.
+        index: u64,
+    },
+    /// Refused, not recorded.
+    Refused(proto_types::Refusal),
+    /// The proposal bytes did not decode (cannot come from a correct leader).
+    Malformed(String),
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt { what: what.to_owned(), detail: e.to_string() }
+}
+
+/// Reads Merkle nodes from the store (the overlay keeps a batch's pending nodes).
+struct StoreMerkle<'a>(&'a Store);
+
+impl MerkleStore for StoreMerkle<'_> {
+    type Error = StoreError;
+    fn get(&self, level: u8, index: u64) -> Result<Option<MerkleHash>, StoreError> {
+        match self.0.get(Cf::Merkle, &merkle_key(level, index))? {
+            None => Ok(None),
+            Some(v) => {
+                let bytes: [u8; 32] = v.as_slice().try_into().map_err(|_| corrupt("merkle node", "not 32 bytes"))?;
+                Ok(Some(MerkleHash::from_bytes(bytes)))
+            }
+        }
+    }
+}
+
+/// The state `apply` reads: the store, seen through the batch being built.
+struct View<'a> {
+    store: &'a Store,
+    batch: &'a mut Batch,
+    head: ChainHead,
+    registry: Option<Arc<Registry>>,
+    merkle: Overlay<'a, StoreMerkle<'a>>,
+}
+
+impl View<'_> {
+    fn get_decoded<T: Serialize + serde::de::DeserializeOwned>(&self, cf: Cf, key: &[u8], what: &str) -> Result<Option<T>, StoreError> {
+        match self.store.get_through(self.batch, cf, key)? {
+            None => Ok(None),
+            Some(v) => decode(&v).map(Some).map_err(|e| corrupt(what, e)),
+        }
+    }
+
+    /// Stages everything an appended entry changes.
+    fn stage(&mut self, entry: &Entry, changes: &Changes) -> Result<(), StoreError> {
+        let index = entry.body.index;
+        let leaf = entry.body.leaf_bytes();
+        self.merkle.append_leaf(index, &leaf).map_err(|e| corrupt("merkle append", e))?;
+        self.batch.put(Cf::Ledger, be_u64(index), entry.to_bytes());
+        if let Some(s) = &changes.submission {
+            self.batch.put(Cf::ByHandoffId, keys::submission(&s.id), encode(s));
+        }
+        for c in &changes.cases {
+            self.batch.put(Cf::ByCase, keys::case(&c.case_id), encode(c));
+        }
+        for h in &changes.handoffs {
+            self.batch.put(Cf::ByHandoffId, keys::handoff(&h.id), encode(h));
+        }
+        let payload = &entry.body.record.submission().payload;
+        if let Some(case) = payload.case_id() {
+            self.batch.put(Cf::ByCase, keys::case_entry(case, index), []);
+        }
+        for h in &changes.handoffs {
+            // Receipts, acceptances and returns name a handoff, not a case: index them too.
+            self.batch.put(Cf::ByCase, keys::case_entry(&h.case_id, index), []);
+        }
+        for org in keys::orgs_of(payload, &changes.handoffs) {
+            self.batch.put(Cf::ByOrg, keys::org_entry(&org, index), []);
+        }
+        if let Record::Rejected(_) = &entry.body.record {
+            self.batch.put(Cf::ByOrg, keys::rejection(index), []);
+        }
+        if let Some(r) = &changes.registry {
+            self.batch.put(Cf::SmMeta, meta_key::REGISTRY, encode(r));
+            self.registry = Some(Arc::new(r.clone()));
+        }
+        self.head = ChainHead { size: index + 1, hash: entry.hash, time: entry.body.accepted_at };
+        Ok(())
+    }
+}
+
+impl View<'_> {
+    /// Stages the Merkle nodes and head of everything staged so far; returns the new cache.
+    fn finish(self) -> Cache {
+        let View { batch, head, registry, merkle, .. } = self;
+        for (level, index, hash) in merkle.into_writes() {
+            batch.put(Cf::Merkle, merkle_key(level, index), hash.as_bytes());
+        }
+        batch.put(Cf::SmMeta, meta_key::HEAD_HASH, encode(&head));
+        batch.put(Cf::SmMeta, meta_key::TREE_SIZE, be_u64(head.size));
+        Cache { head, registry }
+    }
+}
+
+impl LedgerState for View<'_> {
+    type Error = StoreError;
+
+    fn head(&self) -> ChainHead {
+        self.head
+    }
+    fn registry(&self) -> Option<&Registry> {
+        self.registry.as_deref()
+    }
+    fn submission(&self, id: &proto_types::ids::HandoffId) -> Result<Option<SubmissionRecord>, StoreError> {
+        self.get_decoded(Cf::ByHandoffId, &keys::submission(id), "submission record")
+    }
+    fn case(&self, id: &proto_types::ids::CaseId) -> Result<Option<CaseRecord>, StoreError> {
+        self.get_decoded(Cf::ByCase, &keys::case(id), "case record")
+    }
+    fn handoff(&self, id: &proto_types::ids::HandoffId) -> Result<Option<HandoffRecord>, StoreError> {
+        self.get_decoded(Cf::ByHandoffId, &keys::handoff(id), "handoff record")
+    }
+    fn merkle_root(&self, size: u64) -> Result<MerkleHash, StoreError> {
+        merkle::root(&self.merkle, size).map_err(|e| corrupt("merkle root", e))
+    }
+}
+
+/// What the ledger keeps in memory: only the head and the registry (both small).
+#[derive(Debug, Clone)]
+struct Cache {
+    head: ChainHead,
+    registry: Option<Arc<Registry>>,
+}
+
+/// The ledger of one node.
+pub struct Ledger {
+    cache: Mutex<Cache>,
+    /// This node's peer address and how to pull entries from peers (for snapshots).
+    source: std::sync::OnceLock<(String, Arc<dyn EntrySource>)>,
+    /// Submissions whose signature this node verified at ingress, by digest, with the key.
+    verified: Mutex<HashMap<Digest, PublicKey>>,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger").finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Ledger {
+    /// Opens the ledger over `store`, reading the head and registry it holds.
+    pub fn open(store: &Store, metrics: Arc<Metrics>) -> Result<Self, StoreError> {
+        let head = match store.get(Cf::SmMeta, meta_key::HEAD_HASH)? {
+            None => ChainHead::EMPTY,
+            Some(v) => decode(&v).map_err(|e| corrupt("chain head", e))?,
+        };
+        let registry = match store.get(Cf::SmMeta, meta_key::REGISTRY)? {
+            None => None,
+            Some(v) => Some(Arc::new(decode(&v).map_err(|e| corrupt("registry", e))?)),
+        };
+        Ok(Self {
+            cache: Mutex::new(Cache { head, registry }),
+            source: std::sync::OnceLock::new(),
+            verified: Mutex::new(HashMap::new()),
+            metrics,
+        })
+    }
+
+    /// The chain head as of the last applied batch.
+    pub fn head(&self) -> ChainHead {
+        lock(&self.cache).head
+    }
+
+    /// The registry as of the last applied batch.
+    pub fn registry(&self) -> Option<Arc<Registry>> {
+        lock(&self.cache).registry.clone()
+    }
+
+    /// Sets this node's peer address (named in the snapshots it builds) and the source of
+    /// entries for catching up after installing another node's snapshot.
+    pub fn set_peer_source(&self, own_raft_addr: String, source: Arc<dyn EntrySource>) {
+        let _ = self.source.set((own_raft_addr, source));
+    }
+
+    /// Replays entries fetched from a peer: each must extend the chain and be reproduced byte
+    /// for byte by `apply`. Written as one synced batch.
+    fn replay_chunk(&self, store: &Store, entries: &[Vec<u8>]) -> Result<(), StoreError> {
+        let cache = lock(&self.cache).clone();
+        let base = StoreMerkle(store);
+        let mut batch = Batch::new();
+        let mut view = View { store, batch: &mut batch, head: cache.head, registry: cache.registry, merkle: Overlay::new(&base) };
+        for bytes in entries {
+            let entry = Entry::from_bytes(bytes).map_err(|e| corrupt("fetched entry", e))?;
+            verify_link(&view.head, &entry).map_err(|e| corrupt("fetched entry", e))?;
+            let prop = CoreProposal { submission: entry.body.record.submission().clone(), stamped_at: entry.body.accepted_at };
+            match apply(&view, &prop, SignatureCheck::Verify)? {
+                Outcome::Appended(a) if a.entry == entry => {
+                    view.stage(&a.entry, &a.changes)?;
+                    self.metrics.signatures_verified.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.metrics.entries_applied.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                _ => {
+                    return Err(corrupt(
+                        "fetched entry",
+                        format!("entry {} is not what this node's apply produces from it", entry.body.index),
+                    ))
+                }
+            }
+        }
+        let cache = view.finish();
+        store.write(batch)?;
+        *lock(&self.cache) = cache;
+        Ok(())
+    }
+
+    /// Records that this node verified a submission's signature at ingress with `key`, so its
+    /// own apply need not repeat the curve arithmetic (DESIGN.md, trust boundaries).
+    pub fn vouch(&self, digest: Digest, key: PublicKey) {
+        let mut v = lock(&self.verified);
+        if v.len() > 100_000 {
+            v.clear();
+        }
+        v.insert(digest, key);
+    }
+}
+
+impl LedgerMachine for Ledger {
+    fn apply_batch(&self, store: &Store, proposals: Vec<Proposal>, batch: &mut Batch) -> Result<Vec<Applied>, StoreError> {
+        let cache = lock(&self.cache).clone();
+        let base = StoreMerkle(store);
+        let mut view = View { store, batch, head: cache.head, registry: cache.registry, merkle: Overlay::new(&base) };
+        let mut out = Vec::with_capacity(proposals.len());
+        for p in proposals {
+            let result = match CoreProposal::from_bytes(&p.bytes) {
+                Err(e) => ApplyResult::Malformed(e.to_string()),
+                Ok(prop) => {
+                    let digest = prop.submission.digest();
+                    let check = lock(&self.verified).remove(&digest).map_or(SignatureCheck::Verify, SignatureCheck::VerifiedWith);
+                    match apply(&view, &prop, check)? {
+                        Outcome::Appended(applied) => {
+                            self.metrics.signatures_verified.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            view.stage(&applied.entry, &applied.changes)?;
+                            self.metrics.entries_applied.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let rejected = match &applied.entry.body.record {
+                                Record::Rejected(r) => {
+                                    self.metrics.rejected(&r.rule.code());
+                                    Some((r.rule, r.detail.clone()))
+                                }
+                                Record::Accepted(_) => None,
+                            };
+                            ApplyResult::Appended { index: applied.entry.body.index, hash: *applied.entry.hash.as_bytes(), rejected }
+                        }
+                        Outcome::Duplicate { index } => {
+                            self.metrics.duplicates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            ApplyResult::Duplicate { index }
+                        }
+                        Outcome::Refused(r) => {
+                            self.metrics.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            ApplyResult::Refused(r)
+                        }
+                    }
+                }
+            };
+            let ledger_index = match &result {
+                ApplyResult::Appended { index, .. } | ApplyResult::Duplicate { index } => Some(*index),
+                _ => None,
+            };
+            let outcome = postcard::to_allocvec(&result).map_err(|e| corrupt("apply result", e))?;
+            out.push(Applied { ledger_index, outcome });
+        }
+        let cache = view.finish();
+        self.metrics.apply_batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // The caller writes the batch right after this returns, and a failed write poisons the
+        // node, which then stops: so the cache may run ahead only of a node about to exit.
+        *lock(&self.cache) = cache;
+        Ok(out)
+    }
+
+    fn snapshot_pointer(&self, store: &Store) -> Result<LedgerPointer, StoreError> {
+        let head = self.head();
+        let root = root_at(store, head.size)?;
+        let source = SnapshotSource { raft_addr: self.source.get().map(|(a, _)| a.clone()).unwrap_or_default() };
+        let state = postcard::to_allocvec(&source).map_err(|e| corrupt("snapshot source", e))?;
+        Ok(LedgerPointer { tree_size: head.size, head_hash: *head.hash.as_bytes(), root: *root.as_bytes(), state })
+    }
+
+    fn install_snapshot(&self, store: &Store, pointer: &LedgerPointer, batch: &mut Batch) -> Result<(), StoreError> {
+        let _ = batch;
+        let mut size = self.head().size;
+        if size < pointer.tree_size {
+            let from: SnapshotSource = postcard::from_bytes(&pointer.state).map_err(|e| corrupt("snapshot source", e))?;
+            let (_, fetcher) = self.source.get().ok_or_else(|| corrupt("snapshot", "no entry source configured"))?;
+            tracing::info!(from = size, to = pointer.tree_size, peer = %from.raft_addr, "catching up the ledger behind a snapshot");
+            while size < pointer.tree_size {
+                let limit = (pointer.tree_size - size).min(super::catchup::MAX_CHUNK);
+                let chunk = fetcher.fetch(&from.raft_addr, size, limit).map_err(|e| corrupt("catch-up fetch", e))?;
+                if chunk.is_empty() {
+                    return Err(corrupt("catch-up fetch", format!("{} has no entry {size}", from.raft_addr)));
+                }
+                self.replay_chunk(store, &chunk)?;
+                size = self.head().size;
+            }
+        }
+        let head = self.head();
+        let root = root_at(store, pointer.tree_size)?;
+        let same_head = head.size > pointer.tree_size || head.hash.as_bytes() == &pointer.head_hash;
+        if head.size < pointer.tree_size || !same_head || root.as_bytes() != &pointer.root {
+            return Err(corrupt(
+                "snapshot",
+                format!("after catch-up the ledger (size {}, head {}) is not the snapshot's (size {})", head.size, head.hash, pointer.tree_size),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The Merkle root of the first `size` entries, from the store.
+pub fn root_at(store: &Store, size: u64) -> Result<MerkleHash, StoreError> {
+    merkle::root(&StoreMerkle(store), size).map_err(|e| corrupt("merkle root", e))
+}
+
+/// Every entry of the ledger, decoded (tests and small tools; the API pages instead).
+pub fn all_entries(store: &Store) -> Result<Vec<Entry>, StoreError> {
+    let mut out = Vec::new();
+    let mut from = 0u64;
+    loop {
+        let chunk = store.scan_u64(Cf::Ledger, from.., 1024)?;
+        let Some((last, _)) = chunk.last() else { break };
+        from = last + 1;
+        for (_, bytes) in chunk {
+            out.push(Entry::from_bytes(&bytes).map_err(|e| corrupt("ledger entry", e))?);
+        }
+    }
+    Ok(out)
+}

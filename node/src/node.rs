@@ -1,0 +1,289 @@
+//! Assembling a node: store, ledger, Raft, the peer transport and the API; bootstrapping a
+//! new cluster from genesis; and the shared context the API handlers use.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use axum::response::{IntoResponse, Response};
+use ed25519_dalek::SigningKey;
+use proto_types::crypto::PublicKey;
+use proto_types::merkle::MerkleHash;
+use proto_types::payload::Action;
+use proto_types::{Proposal, Submission, Timestamp};
+use tokio::net::TcpListener;
+
+use crate::config::{ApiLimits, ClockConfig, NodeConfig};
+use crate::ledger::{catchup, ApplyResult, Ledger};
+use crate::metrics::Metrics;
+use crate::raft::{self, cluster, network, Peer, Raft, RaftSettings};
+use crate::store::{blocking, Store};
+
+/// What the API handlers share.
+pub struct NodeCtx {
+    /// This node's id.
+    pub id: u64,
+    /// Raft.
+    pub raft: Raft,
+    /// The ledger.
+    pub ledger: Arc<Ledger>,
+    /// The store.
+    pub store: Store,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Request limits.
+    pub limits: ApiLimits,
+    /// The ledger's clock.
+    pub clock: ClockConfig,
+    /// The signed genesis this cluster started from.
+    pub genesis: Submission,
+    /// The node's signing key (checkpoints, signed tree heads).
+    pub node_key: SigningKey,
+    /// HTTP client for forwarding to the leader.
+    pub http: reqwest::Client,
+}
+
+/// Why a submission got no apply result here.
+pub enum SubmitError {
+    /// The leader answered (this node forwarded the submission); relay its answer.
+    Forwarded(Response),
+    /// No leader, no quorum, or the node is stopping.
+    Unavailable(String),
+}
+
+impl NodeCtx {
+    /// The ledger clock's reading now.
+    pub fn now(&self) -> Timestamp {
+        Timestamp::from_millis(self.clock.now_ms())
+    }
+
+    /// Proposes through Raft if this node leads, else forwards to the leader's API.
+    pub async fn submit(&self, proposal: Proposal) -> Result<ApplyResult, SubmitError> {
+        match raft::propose(&self.raft, proposal.to_bytes()).await {
+            Ok(resp) => postcard::from_bytes(&resp.outcome).map_err(|e| SubmitError::Unavailable(format!("undecodable apply result: {e}"))),
+            Err(raft::ProposeError::NotLeader { leader: Some((_, peer)) }) => Err(self.forward(&peer, &proposal.submission).await),
+            Err(raft::ProposeError::NotLeader { leader: None }) => Err(SubmitError::Unavailable("no leader: the cluster has no quorum right now".into())),
+            Err(raft::ProposeError::Unavailable(m)) => Err(SubmitError::Unavailable(m)),
+        }
+    }
+
+    async fn forward(&self, leader: &Peer, sub: &Submission) -> SubmitError {
+        let url = format!("http://{}/v1/entries", leader.api_addr);
+        let body = proto_types::encoding::encode(sub);
+        let sent = self
+            .http
+            .post(&url)
+            .header(axum::http::header::CONTENT_TYPE, crate::api::CANONICAL)
+            .timeout(Duration::from_millis(self.limits.commit_timeout_ms))
+            .body(body)
+            .send()
+            .await;
+        match sent {
+            Err(e) => SubmitError::Unavailable(format!("forwarding to the leader at {}: {e}", leader.api_addr)),
+            Ok(r) => {
+                let status = r.status();
+                let bytes = r.bytes().await.unwrap_or_default();
+                let mut resp = (axum::http::StatusCode::from_u16(status.as_u16()).unwrap_or(axum::http::StatusCode::BAD_GATEWAY), bytes).into_response();
+                resp.headers_mut().insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+                SubmitError::Forwarded(resp)
+            }
+        }
+    }
+
+    /// The Merkle root at `size`.
+    pub async fn root(&self, size: u64) -> Result<MerkleHash, crate::store::StoreError> {
+        let store = self.store.clone();
+        blocking(move || crate::ledger::root_at(&store, size)).await
+    }
+
+    /// Ready: in a quorum and caught up.
+    pub fn readiness(&self) -> Result<(), String> {
+        if self.store.is_poisoned() {
+            return Err("store poisoned by a failed write".into());
+        }
+        cluster::readiness(&self.raft)?;
+        if self.ledger.registry().is_none() {
+            return Err("no genesis applied yet".into());
+        }
+        Ok(())
+    }
+
+    /// Whether this node leads.
+    pub fn is_leader(&self) -> bool {
+        cluster::is_leader(&self.raft, self.id)
+    }
+
+    /// Operator's view.
+    pub fn status(&self) -> serde_json::Value {
+        let mut s = cluster::status(&self.raft);
+        let head = self.ledger.head();
+        s["ledger_size"] = head.size.into();
+        s["head_hash"] = head.hash.to_hex().into();
+        s
+    }
+
+    /// Adds a learner.
+    pub async fn add_learner(&self, id: u64, raft_addr: String, api_addr: String) -> Result<(), String> {
+        cluster::add_learner(&self.raft, id, Peer { raft_addr, api_addr }).await
+    }
+
+    /// Promotes or removes nodes.
+    pub async fn change_voters(&self, ids: BTreeSet<u64>, add: bool) -> Result<(), String> {
+        cluster::change_voters(&self.raft, ids, add).await
+    }
+}
+
+/// A running node.
+pub struct Node {
+    /// Shared context.
+    pub ctx: Arc<NodeCtx>,
+    /// The Raft address peers reach.
+    pub raft_addr: String,
+    /// The API address clients reach.
+    pub api_addr: String,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+/// Reads the genesis file (JSON of the signed genesis submission).
+pub fn read_genesis(path: &std::path::Path) -> Result<Submission> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading genesis {}", path.display()))?;
+    let sub: Submission = serde_json::from_str(&text).with_context(|| format!("parsing genesis {}", path.display()))?;
+    if !matches!(sub.payload.action, Action::Genesis(_)) {
+        bail!("{} holds a {} submission, not a genesis", path.display(), sub.payload.action.kind_name());
+    }
+    Ok(sub)
+}
+
+/// Checks that the node key is the one genesis pins for `node_id`.
+fn check_identity(genesis: &Submission, node_id: u64, key: &SigningKey) -> Result<()> {
+    let Action::Genesis(g) = &genesis.payload.action else { bail!("not a genesis") };
+    let Some(decl) = g.nodes.iter().find(|n| n.node_id == node_id) else {
+        bail!("node {node_id} is not declared in genesis (nodes: {:?})", g.nodes.iter().map(|n| n.node_id).collect::<Vec<_>>());
+    };
+    if decl.signing_key != PublicKey::of(key) {
+        bail!("the node key does not match the key genesis pins for node {node_id}");
+    }
+    Ok(())
+}
+
+impl Node {
+    /// Starts a node on already-bound listeners (tests bind port 0).
+    pub async fn start(config: &NodeConfig, raft_listener: TcpListener, api_listener: TcpListener) -> Result<Node> {
+        let genesis = read_genesis(&config.genesis)?;
+        let node_key = crate::keyfile::load(&config.node_key)?;
+        check_identity(&genesis, config.node_id, &node_key)?;
+        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+        let db_path = config.data_dir.join("db");
+        let store = { let p = db_path.clone(); blocking(move || Store::open(&p)).await }
+            .with_context(|| format!("opening the store at {}", db_path.display()))?;
+        crate::identity::check_or_record(&store, &genesis, config.node_id)?;
+        let metrics = Arc::new(Metrics::default());
+        let ledger = Arc::new(Ledger::open(&store, metrics.clone())?);
+        let settings = RaftSettings {
+            cluster_name: "caseledger".into(),
+            heartbeat: Duration::from_millis(config.raft.heartbeat_ms),
+            election_min: Duration::from_millis(config.raft.election_min_ms),
+            election_max: Duration::from_millis(config.raft.election_max_ms),
+            snapshot_every: config.raft.snapshot_every,
+            ..RaftSettings::default()
+        };
+        let raft_addr = config.raft_advertise.clone().unwrap_or(raft_listener.local_addr()?.to_string());
+        let api_addr = config.api_advertise.clone().unwrap_or(api_listener.local_addr()?.to_string());
+        let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+        let source = catchup::HttpSource { runtime: tokio::runtime::Handle::current(), http: http.clone() };
+        ledger.set_peer_source(raft_addr.clone(), Arc::new(source));
+        let net = network::Network::new(config.node_id, network::TransportSettings::default())?;
+        let raft = raft::start(config.node_id, &settings, store.clone(), ledger.clone(), net).await?;
+        let ctx = Arc::new(NodeCtx {
+            id: config.node_id,
+            raft: raft.clone(),
+            ledger,
+            store,
+            metrics,
+            limits: config.limits,
+            clock: config.clock,
+            genesis,
+            node_key,
+            http,
+        });
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let raft_router = network::router(raft.clone(), network::DEFAULT_MAX_BODY_BYTES).merge(catchup::router(ctx.store.clone()));
+        let api_router = crate::api::router(ctx.clone());
+        let mut tasks = Vec::new();
+        let rx = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(raft_listener, raft_router).with_graceful_shutdown(stopped(rx)).await {
+                tracing::error!(%e, "raft transport stopped");
+            }
+        }));
+        let rx = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(api_listener, api_router).with_graceful_shutdown(stopped(rx)).await {
+                tracing::error!(%e, "api server stopped");
+            }
+        }));
+        let node = Node { ctx, raft_addr, api_addr, tasks, stop };
+        if config.bootstrap {
+            node.bootstrap().await?;
+        }
+        Ok(node)
+    }
+
+    /// Makes this node the first voter of a new cluster and proposes genesis (once: a node
+    /// that was ever initialised does nothing).
+    pub async fn bootstrap(&self) -> Result<()> {
+        let raft = &self.ctx.raft;
+        if !cluster::is_initialized(raft).await {
+            let peer = Peer { raft_addr: self.raft_addr.clone(), api_addr: self.api_addr.clone() };
+            raft::initialize(raft, BTreeMap::from([(self.ctx.id, peer)])).await?;
+        }
+        cluster::wait_for_leader(raft, Duration::from_secs(30)).await.map_err(anyhow::Error::msg)?;
+        if self.ctx.ledger.head().size == 0 {
+            let proposal = Proposal { submission: self.ctx.genesis.clone(), stamped_at: self.ctx.now() };
+            match self.ctx.submit(proposal).await {
+                Ok(ApplyResult::Appended { .. }) | Ok(ApplyResult::Duplicate { .. }) => {}
+                Ok(other) => bail!("genesis was not appended: {other:?}"),
+                Err(SubmitError::Unavailable(m)) => bail!("proposing genesis: {m}"),
+                Err(SubmitError::Forwarded(_)) => bail!("proposing genesis: this node is not the leader"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops serving and shuts Raft down.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.ctx.raft.shutdown().await;
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Runs a node until `shutdown` resolves or its store is poisoned.
+pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Result<()> {
+    let raft_listener = TcpListener::bind(&config.raft_listen).await.with_context(|| format!("binding raft port {}", config.raft_listen))?;
+    let api_listener = TcpListener::bind(&config.api_listen).await.with_context(|| format!("binding api port {}", config.api_listen))?;
+    let node = Node::start(&config, raft_listener, api_listener).await?;
+    tracing::info!(node_id = config.node_id, raft = %node.raft_addr, api = %node.api_addr, "node running");
+    // Where this run listens, for operators and for tests that start on port 0.
+    let addrs = serde_json::json!({ "raft": node.raft_addr, "api": node.api_addr, "pid": std::process::id() });
+    std::fs::write(config.data_dir.join("addresses.json"), addrs.to_string())
+        .with_context(|| format!("writing {}", config.data_dir.join("addresses.json").display()))?;
+    let store = node.ctx.store.clone();
+    let poisoned = tokio::select! {
+        () = shutdown => false,
+        () = store.poisoned() => true,
+    };
+    node.shutdown().await;
+    if poisoned {
+        bail!("the store was poisoned by a failed write; restart the node once the disk is healthy");
+    }
+    Ok(())
+}

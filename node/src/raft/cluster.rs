@@ -1,0 +1,110 @@
+//! Cluster administration and observation over openraft, in caseledger's terms: who leads,
+//! the membership, adding learners and changing voters.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{NodeId, Peer, Raft};
+
+/// The leader this node knows of, with its address.
+pub fn leader(raft: &Raft) -> Option<(NodeId, Peer)> {
+    let m = raft.metrics().borrow().clone();
+    let id = m.current_leader?;
+    let peer = m.membership_config.membership().get_node(&id).cloned()?;
+    Some((id, peer))
+}
+
+/// Whether this node is the leader.
+pub fn is_leader(raft: &Raft, me: NodeId) -> bool {
+    raft.metrics().borrow().current_leader == Some(me)
+}
+
+/// Whether a leader is known and this node has applied everything it knows to be committed.
+pub fn readiness(raft: &Raft) -> Result<(), String> {
+    let m = raft.metrics().borrow().clone();
+    if m.current_leader.is_none() {
+        return Err("no leader known: not in a quorum".into());
+    }
+    let applied = m.last_applied.map(|l| l.index);
+    let known = m.last_log_index;
+    match (applied, known) {
+        (Some(a), Some(k)) if a + 64 >= k => Ok(()),
+        (_, None) => Ok(()),
+        (a, k) => Err(format!("catching up: applied {a:?} of {k:?}")),
+    }
+}
+
+/// The Raft log index this node has applied, if any.
+pub fn applied_index(raft: &Raft) -> Option<u64> {
+    raft.metrics().borrow().last_applied.map(|l| l.index)
+}
+
+/// Current leader term.
+pub fn term(raft: &Raft) -> u64 {
+    raft.metrics().borrow().current_term
+}
+
+/// A JSON view of this node's Raft state for operators.
+pub fn status(raft: &Raft) -> serde_json::Value {
+    let m = raft.metrics().borrow().clone();
+    let membership = m.membership_config.membership();
+    let voters: Vec<NodeId> = membership.voter_ids().collect();
+    let learners: Vec<NodeId> = membership.learner_ids().collect();
+    let nodes: BTreeMap<NodeId, Peer> = membership.nodes().map(|(id, p)| (*id, p.clone())).collect();
+    serde_json::json!({
+        "id": m.id,
+        "state": format!("{:?}", m.state),
+        "term": m.current_term,
+        "leader": m.current_leader,
+        "last_log_index": m.last_log_index,
+        "last_applied": m.last_applied.map(|l| l.index),
+        "voters": voters,
+        "learners": learners,
+        "nodes": nodes,
+    })
+}
+
+/// Adds a learner and waits until it has caught up.
+pub async fn add_learner(raft: &Raft, id: NodeId, peer: Peer) -> Result<(), String> {
+    raft.add_learner(id, peer, true).await.map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Promotes learners `ids` to voters (`add = true`), or removes `ids` from the cluster,
+/// voters and learners alike (`add = false`).
+pub async fn change_voters(raft: &Raft, ids: BTreeSet<NodeId>, add: bool) -> Result<(), String> {
+    use openraft::ChangeMembers;
+    let membership = raft.metrics().borrow().membership_config.membership().clone();
+    if add {
+        return raft.change_membership(ChangeMembers::AddVoterIds(ids), false).await.map(|_| ()).map_err(|e| e.to_string());
+    }
+    let voters: BTreeSet<NodeId> = membership.voter_ids().filter(|v| ids.contains(v)).collect();
+    if !voters.is_empty() {
+        raft.change_membership(ChangeMembers::RemoveVoters(voters), false).await.map_err(|e| e.to_string())?;
+    }
+    let learners: BTreeSet<NodeId> = raft
+        .metrics()
+        .borrow()
+        .membership_config
+        .membership()
+        .learner_ids()
+        .filter(|l| ids.contains(l))
+        .collect();
+    if !learners.is_empty() {
+        raft.change_membership(ChangeMembers::RemoveNodes(learners), false).await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Waits until a leader is known or `timeout` passes.
+pub async fn wait_for_leader(raft: &Raft, timeout: std::time::Duration) -> Result<NodeId, String> {
+    raft.wait(Some(timeout))
+        .metrics(|m| m.current_leader.is_some(), "a leader")
+        .await
+        .map_err(|e| e.to_string())?
+        .current_leader
+        .ok_or_else(|| "no leader".into())
+}
+
+/// Whether this Raft node was ever initialized (has a membership or log).
+pub async fn is_initialized(raft: &Raft) -> bool {
+    raft.is_initialized().await.unwrap_or(false)
+}

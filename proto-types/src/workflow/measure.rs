@@ -1,0 +1,166 @@
+//! Coercive measures on persons (detention, arrest, bail, residential surveillance, release)
+//! and adjustments of clocks (extension, pause, resume, restart).
+
+use super::{broke, check_text, CaseChanges, CaseRecord, Cx, MeasureRecord, Reader, Step};
+use crate::clock::{period_in_bounds, ClockState, Extension};
+use crate::domain::{MeasureKind, OrgKind};
+use crate::entry::Rule;
+use crate::payload::{ClockAction, ClockAdjustment, ClockRef, CoerciveMeasure, RestartReason};
+use crate::policy::{MaxPenalty, Period};
+use crate::state::LedgerState;
+
+/// Kinds of department that record coercive measures and adjust their clocks: the PSB
+/// (detention, bail, residential surveillance, release, and arrest once approved), and the
+/// procuratorate and court, which decide arrest, bail and release in their own stages.
+const MEASURE_RECORDERS: [OrgKind; 3] = [OrgKind::Psb, OrgKind::Procuratorate, OrgKind::Court];
+
+/// A coercive measure on a person of an open case. A new measure ends every measure in force
+/// on the person (bail replaces detention, arrest replaces detention, release ends custody);
+/// it starts the clock `policy.measure_clocks` gives it, counted from `effective_at`.
+pub(super) fn record<S: LedgerState>(rd: &Reader<'_, S>, cx: &Cx<'_>, m: &CoerciveMeasure) -> Step<CaseChanges, S::Error> {
+    if !MEASURE_RECORDERS.contains(&cx.signer_kind) {
+        return broke(Rule::SenderNotAllowed, format!("a {:?} does not record coercive measures", cx.signer_kind));
+    }
+    let mut case = rd.open_case(&m.case_id)?;
+    let Some(pi) = case.persons.iter().position(|p| p.person == m.person) else {
+        return broke(Rule::InvalidPayload, format!("{} is not a person of case {}", m.person, case.case_id));
+    };
+    if m.effective_at > cx.at {
+        return broke(Rule::InvalidPayload, format!("effective time {} is after the entry's time {}", m.effective_at, cx.at));
+    }
+    if m.measure == MeasureKind::Arrest {
+        if cx.policy().max_penalty(&case.case_type) == Some(MaxPenalty::CriminalDetention) {
+            return broke(Rule::ArrestNotAllowed, format!("{} carries criminal detention at most: no arrest", case.case_type));
+        }
+        if cx.signer_kind == OrgKind::Psb && !case.arrest_decided {
+            return broke(Rule::ArrestNotAllowed, format!("case {} has no accepted arrest approval decision", case.case_id));
+        }
+    }
+    let person = &mut case.persons[pi];
+    if m.measure == MeasureKind::Release && !person.in_custody() {
+        return broke(Rule::InvalidPayload, format!("{} is not in custody", m.person));
+    }
+    for old in person.measures.iter_mut().filter(|x| x.active) {
+        old.active = false;
+        old.ended_at = Some(m.effective_at);
+        if let Some(clock) = &mut old.clock {
+            clock.stop(cx.at);
+        }
+    }
+    let clock = match m.measure {
+        MeasureKind::Release => None,
+        kind => cx
+            .policy()
+            .measure_clock(kind)
+            .map(|mc| ClockState::new(mc.period, m.effective_at, kind.is_custodial(), mc.warn_days, &mc.basis)),
+    };
+    person.measures.push(MeasureRecord {
+        measure: m.measure,
+        effective_at: m.effective_at,
+        index: cx.index,
+        recorded_by: cx.signer.clone(),
+        active: m.measure != MeasureKind::Release,
+        ended_at: (m.measure == MeasureKind::Release).then_some(m.effective_at),
+        clock,
+    });
+    case.add_participant(cx.signer);
+    case.last_index = cx.index;
+    Ok(CaseChanges::with_case(case))
+}
+
+/// Extension (approved by a registered organisation), pause, resume or full restart of a
+/// running clock: a handoff's (signed by its sender, receiver or the approver) or a measure's
+/// in force (signed by a measure recorder).
+pub(super) fn adjust_clock<S: LedgerState>(
+    rd: &Reader<'_, S>,
+    cx: &Cx<'_>,
+    adj: &ClockAdjustment,
+) -> Step<CaseChanges, S::Error> {
+    if let ClockAction::Pause { reason } = &adj.action {
+        check_text(cx.limits(), "reason", reason)?;
+    }
+    let mut case = rd.open_case(&adj.case_id)?;
+    let approver = match &adj.action {
+        ClockAction::Extend { approved_by, period } => {
+            if cx.registry.organisation(approved_by).is_none() {
+                return broke(Rule::ClockAdjustmentRefused, format!("approving organisation {approved_by} is not registered"));
+            }
+            if !period_in_bounds(*period) {
+                return broke(Rule::ClockAdjustmentRefused, format!("extension {period:?} is out of bounds"));
+            }
+            Some(approved_by)
+        }
+        _ => None,
+    };
+    match &adj.clock {
+        ClockRef::Handoff(id) => {
+            let mut h = rd.handoff(id)?;
+            if h.case_id != case.case_id {
+                return broke(Rule::UnknownHandoff, format!("handoff {id} belongs to case {}", h.case_id));
+            }
+            if cx.signer != &h.sender && cx.signer != &h.receiver && Some(cx.signer) != approver {
+                return broke(Rule::SignerMismatch, format!("{} is neither party to {id} nor its approver", cx.signer));
+            }
+            let restart_period = cx
+                .policy()
+                .handoff_rule(&h.kind)
+                .and_then(|r| r.clock.as_ref())
+                .map(|c| c.period(case.procedure));
+            let Some(clock) = h.clock.as_mut() else {
+                return broke(Rule::ClockAdjustmentRefused, format!("{} {id} has no clock", h.kind));
+            };
+            adjust(cx, clock, &adj.action, restart_period)?;
+            case.last_index = cx.index;
+            Ok(CaseChanges { cases: vec![case], handoffs: vec![h] })
+        }
+        ClockRef::Measure { person, measure } => {
+            if !MEASURE_RECORDERS.contains(&cx.signer_kind) {
+                return broke(Rule::SenderNotAllowed, format!("a {:?} does not adjust measure clocks", cx.signer_kind));
+            }
+            let restart_period = cx.policy().measure_clock(*measure).map(|mc| mc.period);
+            let clock = measure_clock(&mut case, person, *measure)?;
+            adjust(cx, clock, &adj.action, restart_period)?;
+            case.add_participant(cx.signer);
+            case.last_index = cx.index;
+            Ok(CaseChanges::with_case(case))
+        }
+    }
+}
+
+/// The clock of the measure of this kind in force on a person.
+fn measure_clock<'c, E>(
+    case: &'c mut CaseRecord,
+    person: &crate::ids::PersonId,
+    measure: MeasureKind,
+) -> Step<&'c mut ClockState, E> {
+    let case_id = case.case_id.clone();
+    let Some(p) = case.persons.iter_mut().find(|p| &p.person == person) else {
+        return broke(Rule::InvalidPayload, format!("{person} is not a person of case {case_id}"));
+    };
+    match p.measures.iter_mut().rev().find(|m| m.active && m.measure == measure).and_then(|m| m.clock.as_mut()) {
+        Some(c) => Ok(c),
+        None => broke(Rule::ClockAdjustmentRefused, format!("{person} has no {measure:?} clock in force")),
+    }
+}
+
+fn adjust<E>(cx: &Cx<'_>, clock: &mut ClockState, action: &ClockAction, restart_period: Option<Period>) -> Step<(), E> {
+    if !clock.is_running() {
+        return broke(Rule::ClockAdjustmentRefused, "the clock has stopped");
+    }
+    match action {
+        ClockAction::Extend { period, approved_by } => clock.extend(Extension {
+            period: *period,
+            approved_by: approved_by.clone(),
+            at: cx.at,
+            index: cx.index,
+        }),
+        ClockAction::Pause { .. } if clock.is_paused() => return broke(Rule::ClockAdjustmentRefused, "the clock is already paused"),
+        ClockAction::Pause { .. } => clock.pause(cx.at),
+        ClockAction::Restart { reason: RestartReason::Resume } if !clock.is_paused() => {
+            return broke(Rule::ClockAdjustmentRefused, "the clock is not paused")
+        }
+        ClockAction::Restart { reason: RestartReason::Resume } => clock.resume(cx.at),
+        ClockAction::Restart { .. } => clock.restart(cx.at, restart_period.unwrap_or(clock.period)),
+    }
+    Ok(())
+}

@@ -1,0 +1,174 @@
+//! Real-process clusters: each node a `caseledger-node run` child process with its own data
+//! dir, killed with SIGKILL and restarted on the same addresses.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use caseledger_client::http::Client;
+use caseledger_client::pilot::Province;
+use serde_json::Value;
+
+use crate::cluster::{node_config, write_province, EPOCH, SEED};
+use crate::eventually;
+
+/// The `caseledger-node` binary next to the test binary (scripts/test.sh builds it first).
+pub fn node_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let bin = dir.join("caseledger-node");
+    assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)", bin.display());
+    bin
+}
+
+/// A node process and where it listens.
+pub struct ProcNode {
+    /// Node id.
+    pub id: u64,
+    /// Its config file.
+    pub config: PathBuf,
+    /// Its data dir.
+    pub data_dir: PathBuf,
+    /// The child, while running.
+    pub child: Option<Child>,
+    /// Raft address.
+    pub raft_addr: String,
+    /// API address.
+    pub api_addr: String,
+}
+
+/// A cluster of node processes.
+pub struct ProcCluster {
+    /// Nodes by position (id = position + 1).
+    pub nodes: Vec<ProcNode>,
+    /// Keys to sign with.
+    pub province: Province,
+    /// Temp dir holding everything.
+    pub dir: tempfile::TempDir,
+}
+
+fn read_addresses(data_dir: &Path) -> Option<(String, String)> {
+    let text = std::fs::read_to_string(data_dir.join("addresses.json")).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    Some((v["raft"].as_str()?.to_owned(), v["api"].as_str()?.to_owned()))
+}
+
+fn spawn(config: &Path, log: &Path) -> Child {
+    let log = std::fs::File::create(log).expect("log file");
+    Command::new(node_binary())
+        .args(["run", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "info,openraft=warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn caseledger-node")
+}
+
+impl ProcCluster {
+    /// Starts `n` node processes and forms a cluster of `n` voters.
+    pub async fn start(n: u64) -> ProcCluster {
+        let province = Province::new(SEED, 1, n, EPOCH);
+        let dir = tempfile::tempdir().expect("temp dir");
+        write_province(&province, dir.path());
+        let mut nodes = Vec::new();
+        for id in 1..=n {
+            let cfg = node_config(dir.path(), dir.path(), id);
+            let path = dir.path().join(format!("node-{id}.toml"));
+            std::fs::create_dir_all(&cfg.data_dir).expect("data dir");
+            std::fs::write(&path, cfg.to_toml().expect("toml")).expect("write config");
+            let child = spawn(&path, &dir.path().join(format!("node-{id}.log")));
+            let data_dir = cfg.data_dir.clone();
+            let (raft_addr, api_addr) = eventually("node addresses", Duration::from_secs(30), || {
+                let d = data_dir.clone();
+                async move { read_addresses(&d) }
+            })
+            .await;
+            // Pin the bound ports so a restart comes back on the same addresses.
+            let mut pinned = cfg.clone();
+            pinned.raft_listen = raft_addr.clone();
+            pinned.api_listen = api_addr.clone();
+            pinned.bootstrap = false;
+            std::fs::write(&path, pinned.to_toml().expect("toml")).expect("pin config");
+            nodes.push(ProcNode { id, config: path, data_dir, child: Some(child), raft_addr, api_addr });
+        }
+        let cluster = ProcCluster { nodes, province, dir };
+        let admin = reqwest::Client::new();
+        let first = &cluster.nodes[0].api_addr;
+        eventually("node 1 ready", Duration::from_secs(30), || async {
+            admin.get(format!("http://{first}/readyz")).send().await.ok().filter(|r| r.status().is_success())
+        })
+        .await;
+        for node in &cluster.nodes[1..] {
+            let body = serde_json::json!({ "node_id": node.id, "raft_addr": node.raft_addr, "api_addr": node.api_addr });
+            let r = admin.post(format!("http://{first}/admin/learners")).json(&body).send().await.expect("add learner");
+            assert!(r.status().is_success(), "add learner {}: {}", node.id, r.text().await.unwrap_or_default());
+        }
+        let ids: Vec<u64> = cluster.nodes[1..].iter().map(|n| n.id).collect();
+        let r = admin.post(format!("http://{first}/admin/promote")).json(&serde_json::json!({ "node_ids": ids })).send().await.expect("promote");
+        assert!(r.status().is_success(), "promote: {}", r.text().await.unwrap_or_default());
+        cluster
+    }
+
+    /// A client of every node.
+    pub fn client(&self) -> Client {
+        Client::new(self.nodes.iter().map(|n| n.api_addr.clone()))
+    }
+
+    /// SIGKILLs the node at `pos`.
+    pub fn kill9(&mut self, pos: usize) {
+        if let Some(mut c) = self.nodes[pos].child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Restarts the node at `pos` from its data dir on its pinned addresses.
+    pub fn restart(&mut self, pos: usize) {
+        let node = &mut self.nodes[pos];
+        let log = self.dir.path().join(format!("node-{}-restart.log", node.id));
+        node.child = Some(spawn(&node.config, &log));
+    }
+
+    /// The position of the leader, as the running nodes report it.
+    pub async fn leader(&self) -> usize {
+        let http = reqwest::Client::new();
+        eventually("a leader", Duration::from_secs(30), || async {
+            for node in self.nodes.iter().filter(|n| n.child.is_some()) {
+                let Ok(r) = http.get(format!("http://{}/admin/status", node.api_addr)).send().await else { continue };
+                let Ok(v) = r.json::<Value>().await else { continue };
+                if let Some(l) = v["leader"].as_u64() {
+                    if self.nodes[l as usize - 1].child.is_some() {
+                        return Some(l as usize - 1);
+                    }
+                }
+            }
+            None
+        })
+        .await
+    }
+
+    /// Waits until all running nodes report the same head of at least `size`; returns it.
+    pub async fn converged(&self, size: u64) -> Value {
+        let http = reqwest::Client::new();
+        eventually("heads to converge", Duration::from_secs(90), || async {
+            let mut heads = Vec::new();
+            for node in self.nodes.iter().filter(|n| n.child.is_some()) {
+                let r = http.get(format!("http://{}/v1/head", node.api_addr)).send().await.ok()?;
+                heads.push(r.json::<Value>().await.ok()?);
+            }
+            let first = heads[0].clone();
+            let same = heads.iter().all(|h| h["head_hash"] == first["head_hash"] && h["root"] == first["root"]);
+            (same && first["size"].as_u64()? >= size).then_some(first)
+        })
+        .await
+    }
+}
+
+impl Drop for ProcCluster {
+    fn drop(&mut self) {
+        for pos in 0..self.nodes.len() {
+            self.kill9(pos);
+        }
+    }
+}
