@@ -193,6 +193,9 @@ enum Op {
     DeleteRange { cf: Cf, from: Vec<u8>, to: Vec<u8> },
 }
 
+/// A key and its value, as read from a column family.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// What a [`Batch`] has staged for one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Staged<'a> {
@@ -431,7 +434,7 @@ impl Store {
         from: &[u8],
         until: Option<&[u8]>,
         max_items: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<KeyValue>, StoreError> {
         self.check()?;
         let mut read_opts = ReadOptions::default();
         if let Some(until) = until {
@@ -480,16 +483,16 @@ impl Store {
     }
 
     /// The first key-value pair of `cf`.
-    pub fn first(&self, cf: Cf) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn first(&self, cf: Cf) -> Result<Option<KeyValue>, StoreError> {
         self.edge(cf, IteratorMode::Start)
     }
 
     /// The last key-value pair of `cf`.
-    pub fn last(&self, cf: Cf) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn last(&self, cf: Cf) -> Result<Option<KeyValue>, StoreError> {
         self.edge(cf, IteratorMode::End)
     }
 
-    fn edge(&self, cf: Cf, mode: IteratorMode<'_>) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn edge(&self, cf: Cf, mode: IteratorMode<'_>) -> Result<Option<KeyValue>, StoreError> {
         self.check()?;
         match self.inner.db.iterator_cf(self.cf(cf)?, mode).next() {
             None => Ok(None),

@@ -165,7 +165,7 @@ pub fn verify_submission(
     at: Timestamp,
     check: SignatureCheck,
 ) -> Result<(), Refusal> {
-    let key = registry.key_for(&sub.payload.signer, at).map_err(Refusal::Key)?;
+    let key = registry.key_for_payload(&sub.payload, at).map_err(Refusal::Key)?;
     if check == SignatureCheck::VerifiedWith(key) {
         return Ok(());
     }

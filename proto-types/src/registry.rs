@@ -6,7 +6,7 @@ use crate::crypto::{self, context, PublicKey};
 use crate::domain::{Level, OrgKind};
 use crate::encoding::encode;
 use crate::ids::{KeyId, NodeId, OrgId};
-use crate::payload::{Approval, Genesis, KeyDecl, KeyOp, NodeDecl, OrganisationDecl, Signer};
+use crate::payload::{Action, Approval, Genesis, KeyDecl, KeyOp, NodeDecl, OrganisationDecl, Payload, Signer};
 use crate::policy::Policy;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -138,6 +138,9 @@ pub enum RegistryError {
     /// The payload signer may not make this change.
     #[error("the signer may not make this change: {0}")]
     WrongSigner(String),
+    /// A declared key is not a usable Ed25519 key (not a curve point, or of small order).
+    #[error("{0} is not a usable Ed25519 key (malformed or of small order)")]
+    WeakKey(String),
     /// A declaration is inconsistent (e.g. an empty key list, a parent that does not exist).
     #[error("invalid declaration: {0}")]
     Invalid(String),
@@ -197,6 +200,23 @@ impl Registry {
         }
     }
 
+    /// The key that must have signed `payload` at `at`: the registry's key for the signer, or,
+    /// for the registration of a new organisation, the key it declares for itself (proof of
+    /// possession: a registration is signed by the new organisation's own key).
+    pub fn key_for_payload(&self, payload: &Payload, at: Timestamp) -> Result<PublicKey, KeyError> {
+        if let (Action::KeyLifecycle(kl), Signer::Org(k)) = (&payload.action, &payload.signer) {
+            if let KeyOp::RegisterOrganisation(decl) = &kl.op {
+                if k.org == decl.id && !self.organisations.contains_key(&decl.id) {
+                    let d = decl.keys.iter().find(|d| d.key_id == k.key_id).ok_or(KeyError::UnknownKey)?;
+                    let rec = KeyRecord::from_decl(d);
+                    rec.status_at(at)?;
+                    return Ok(rec.public_key);
+                }
+            }
+        }
+        self.key_for(&payload.signer, at)
+    }
+
     /// Checks k-of-n approvals of a governed change at `at`: only approvals from distinct
     /// approver organisations, with keys valid at `at` (a revoked key's approval does not
     /// count), whose signature verifies over the change, are counted.
@@ -247,6 +267,7 @@ impl Registry {
                 if o.key(&key.key_id).is_some() {
                     return Err(RegistryError::Duplicate(format!("key {org}/{}", key.key_id)));
                 }
+                check_key(&key.public_key, &format!("key {org}/{}", key.key_id))?;
                 o.keys.push(KeyRecord::from_decl(key));
             }
             KeyOp::RotateKey { org, old, new } => {
@@ -261,6 +282,7 @@ impl Registry {
                     .find(|k| &k.key_id == old)
                     .ok_or_else(|| RegistryError::Missing(format!("key {org}/{old}")))?;
                 rec.valid_until = Some(rec.valid_until.map_or(at, |u| u.min(at)));
+                check_key(&new.public_key, &format!("key {org}/{}", new.key_id))?;
                 o.keys.push(KeyRecord::from_decl(new));
             }
             KeyOp::RevokeKey { org, key_id, reason } => {
@@ -309,6 +331,9 @@ impl Registry {
         if d.keys.is_empty() {
             return Err(RegistryError::Invalid(format!("organisation {} declares no key", d.id)));
         }
+        for k in &d.keys {
+            check_key(&k.public_key, &format!("key {}/{}", d.id, k.key_id))?;
+        }
         let ids: BTreeSet<_> = d.keys.iter().map(|k| &k.key_id).collect();
         if ids.len() != d.keys.len() {
             return Err(RegistryError::Duplicate(format!("key id in organisation {}", d.id)));
@@ -323,6 +348,7 @@ impl Registry {
     }
 
     fn register_node(&mut self, n: &NodeDecl) -> Result<(), RegistryError> {
+        check_key(&n.signing_key, &format!("node {} signing key", n.node_id))?;
         if self.nodes.contains_key(&n.node_id) {
             return Err(RegistryError::Duplicate(format!("node {}", n.node_id)));
         }
@@ -331,5 +357,14 @@ impl Registry {
         }
         self.nodes.insert(n.node_id, n.clone());
         Ok(())
+    }
+}
+
+/// Refuses keys that are not curve points or are of small order: `verify_strict` would refuse
+/// their signatures anyway, and other libraries might not (docs/FORMAT.md §Crypto).
+fn check_key(key: &PublicKey, what: &str) -> Result<(), RegistryError> {
+    match key.to_verifying_key() {
+        Ok(vk) if !vk.is_weak() => Ok(()),
+        _ => Err(RegistryError::WeakKey(what.to_owned())),
     }
 }

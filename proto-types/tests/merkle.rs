@@ -512,7 +512,7 @@ fn verify_consistency_rejects_a_proof_for_any_other_pair_of_sizes() {
 }
 
 #[test]
-fn verify_consistency_rejects_swapped_roots_and_truncated_or_extended_proofs() {
+fn verify_consistency_rejects_wrong_or_swapped_roots_and_truncated_or_extended_proofs() {
     let (tree, roots) = tree_and_roots(MAX_EXHAUSTIVE);
     for second in 2..=MAX_EXHAUSTIVE as u64 {
         for first in 1..second {
@@ -520,6 +520,17 @@ fn verify_consistency_rejects_swapped_roots_and_truncated_or_extended_proofs() {
             let (r1, r2) = (&roots[first as usize], &roots[second as usize]);
             assert!(verify_consistency(first, second, r2, r1, &proof).is_err());
             assert!(verify_consistency(first, second, r1, r1, &proof).is_err());
+            let wrong_first = leaf_hash(b"not the first root");
+            let expected = if first.is_power_of_two() {
+                // The first root seeds the path to the second root.
+                ProofError::RootMismatch
+            } else {
+                ProofError::FirstRootMismatch
+            };
+            assert_eq!(
+                verify_consistency(first, second, &wrong_first, r2, &proof),
+                Err(expected)
+            );
             let mut longer = proof.clone();
             longer.push(*r1);
             assert_eq!(

@@ -35,7 +35,7 @@ fn handoffs(run: &Run) -> usize {
 async fn three_nodes_commit_a_thousand_handoffs_sent_to_random_nodes_and_agree() {
     let cluster = Cluster::start(3).await;
     let client = Client::new(cluster.api_addrs());
-    let run = run_flows(&client, flows(&cluster.province, 1, 110, EPOCH), 16, 1, None).await;
+    let run = run_flows(&client, flows(&cluster.province, 1, 130, EPOCH), 16, 1, None).await;
     assert!(run.errors.is_empty(), "every generated step is legal: {:?}", &run.errors[..run.errors.len().min(5)]);
     assert!(handoffs(&run) >= 1000, "only {} handoffs", handoffs(&run));
     let size = run.acked.iter().map(|a| a.index).max().expect("acked") + 1;

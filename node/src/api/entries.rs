@@ -65,7 +65,7 @@ fn ingress_check(node: &NodeCtx, sub: &Submission, now: Timestamp) -> Result<(),
             return Err(ApiError::too_large(format!("{} persons; the policy allows {}", h.persons.len(), limits.max_persons)));
         }
     }
-    let key = registry.key_for(&sub.payload.signer, now).map_err(|e| ApiError::refused(&Refusal::Key(e)))?;
+    let key = registry.key_for_payload(&sub.payload, now).map_err(|e| ApiError::refused(&Refusal::Key(e)))?;
     verify_submission(&registry, sub, now, SignatureCheck::Verify).map_err(|r| ApiError::refused(&r))?;
     node.metrics.ingress_signatures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     node.ledger.vouch(sub.digest(), key);

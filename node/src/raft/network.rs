@@ -321,30 +321,30 @@ fn reply<T: Serialize, E: Serialize>(result: Result<T, E>) -> Response {
     }
 }
 
-fn decode_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
-    postcard::from_bytes(body).map_err(|e| (StatusCode::BAD_REQUEST, format!("malformed body: {e}")).into_response())
+fn malformed(e: postcard::Error) -> Response {
+    (StatusCode::BAD_REQUEST, format!("malformed body: {e}")).into_response()
 }
 
 async fn append(State(raft): State<Raft>, body: Bytes) -> Response {
-    match decode_body::<AppendEntriesRequest<TypeConfig>>(&body) {
+    match postcard::from_bytes::<AppendEntriesRequest<TypeConfig>>(&body) {
         Ok(req) => reply(raft.append_entries(req).await),
-        Err(resp) => resp,
+        Err(e) => malformed(e),
     }
 }
 
 async fn vote(State(raft): State<Raft>, body: Bytes) -> Response {
-    match decode_body::<VoteRequest<NodeId>>(&body) {
+    match postcard::from_bytes::<VoteRequest<NodeId>>(&body) {
         Ok(req) => reply(raft.vote(req).await),
-        Err(resp) => resp,
+        Err(e) => malformed(e),
     }
 }
 
 async fn snapshot(State(raft): State<Raft>, body: Bytes) -> Response {
     type Req = (Vote<NodeId>, SnapshotMeta<NodeId, Peer>, LedgerSnapshot);
-    match decode_body::<Req>(&body) {
+    match postcard::from_bytes::<Req>(&body) {
         Ok((vote, meta, data)) => {
             reply(raft.install_full_snapshot(vote, Snapshot { meta, snapshot: Box::new(data) }).await)
         }
-        Err(resp) => resp,
+        Err(e) => malformed(e),
     }
 }

@@ -1,13 +1,13 @@
 //! Alerts for a given "now": due soon, overdue, illegal attempt, missing custody transfer.
 
 use super::{due_date, due_time, ClockState};
+use crate::domain::HandoffKind;
 use crate::entry::{EntryBody, Record, Rule};
 use crate::ids::{CaseId, HandoffId, OrgId};
 use crate::payload::ClockRef;
 use crate::policy::{Period, Policy};
 use crate::time::{Timestamp, DAY_MS};
 use crate::workflow::{CaseRecord, HandoffRecord, LoopStatus};
-use crate::domain::HandoffKind;
 use serde::{Deserialize, Serialize};
 
 /// Something a supervisor should see.
@@ -72,42 +72,69 @@ pub enum AlertKind {
 /// The alerts of one case at `now`: running, unpaused clocks of its handoffs (in ledger
 /// order) and of its measures in force (in person order), then custody transfers owed.
 /// `handoffs` are the case's handoff records (others are ignored); a closed case has none.
-pub fn alerts(case: &CaseRecord, handoffs: &[HandoffRecord], policy: &Policy, now: Timestamp) -> Vec<Alert> {
+pub fn alerts(
+    case: &CaseRecord,
+    handoffs: &[HandoffRecord],
+    policy: &Policy,
+    now: Timestamp,
+) -> Vec<Alert> {
     let mut out = Vec::new();
     if case.is_closed() {
         return out;
     }
-    let mut mine: Vec<&HandoffRecord> = handoffs.iter().filter(|h| h.case_id == case.case_id).collect();
+    let mut mine: Vec<&HandoffRecord> = handoffs
+        .iter()
+        .filter(|h| h.case_id == case.case_id)
+        .collect();
     mine.sort_by_key(|h| h.index);
     for h in &mine {
         if let Some(clock) = &h.clock {
             if let Some(kind) = clock_alert(ClockRef::Handoff(h.id.clone()), clock, policy, now) {
-                out.push(Alert { case_id: Some(case.case_id.clone()), responsible: Some(h.receiver.clone()), kind });
+                out.push(Alert {
+                    case_id: Some(case.case_id.clone()),
+                    responsible: Some(h.receiver.clone()),
+                    kind,
+                });
             }
         }
     }
     for p in &case.persons {
         for m in p.measures.iter().filter(|m| m.active) {
             let Some(clock) = &m.clock else { continue };
-            let r = ClockRef::Measure { person: p.person.clone(), measure: m.measure };
+            let r = ClockRef::Measure {
+                person: p.person.clone(),
+                measure: m.measure,
+            };
             if let Some(kind) = clock_alert(r, clock, policy, now) {
-                out.push(Alert { case_id: Some(case.case_id.clone()), responsible: Some(case.holder.clone()), kind });
+                out.push(Alert {
+                    case_id: Some(case.case_id.clone()),
+                    responsible: Some(case.holder.clone()),
+                    kind,
+                });
             }
         }
     }
     let window = custody_transfer_window(policy);
     for h in &mine {
-        if !h.custody_transfer_due || h.custody_transfer.is_some() || h.status == LoopStatus::ReturnedForCompletion {
+        if !h.custody_transfer_due
+            || h.custody_transfer.is_some()
+            || h.status == LoopStatus::ReturnedForCompletion
+        {
             continue;
         }
         let start = h.sent_at.local_date(policy.utc_offset_minutes);
         // The person is in custody: a last day on a holiday stands.
-        let due_at = due_date(start, window, [], true, &policy.calendar).end_instant(policy.utc_offset_minutes);
+        let due_at = due_date(start, window, [], true, &policy.calendar)
+            .end_instant(policy.utc_offset_minutes);
         if now >= due_at {
             out.push(Alert {
                 case_id: Some(case.case_id.clone()),
                 responsible: Some(h.sender.clone()),
-                kind: AlertKind::MissingCustodyTransfer { handoff: h.id.clone(), sent_at: h.sent_at, due_at },
+                kind: AlertKind::MissingCustodyTransfer {
+                    handoff: h.id.clone(),
+                    sent_at: h.sent_at,
+                    due_at,
+                },
             });
         }
     }
@@ -115,16 +142,30 @@ pub fn alerts(case: &CaseRecord, handoffs: &[HandoffRecord], policy: &Policy, no
 }
 
 /// Due soon or overdue, for a running clock that is not paused.
-fn clock_alert(clock_ref: ClockRef, clock: &ClockState, policy: &Policy, now: Timestamp) -> Option<AlertKind> {
+fn clock_alert(
+    clock_ref: ClockRef,
+    clock: &ClockState,
+    policy: &Policy,
+    now: Timestamp,
+) -> Option<AlertKind> {
     if !clock.is_running() || clock.is_paused() {
         return None;
     }
     let due_at = due_time(clock, policy, now);
     let basis = clock.basis.clone();
     if now >= due_at {
-        Some(AlertKind::Overdue { clock: clock_ref, due_at, overdue_by_ms: now.millis_since(due_at), basis })
+        Some(AlertKind::Overdue {
+            clock: clock_ref,
+            due_at,
+            overdue_by_ms: now.millis_since(due_at),
+            basis,
+        })
     } else if due_at.millis_since(now) <= u64::from(clock.warn_days) * DAY_MS {
-        Some(AlertKind::DueSoon { clock: clock_ref, due_at, basis })
+        Some(AlertKind::DueSoon {
+            clock: clock_ref,
+            due_at,
+            basis,
+        })
     } else {
         None
     }
@@ -160,7 +201,9 @@ pub fn is_illegal_attempt(rule: Rule) -> bool {
 /// case if the caller resolved it (receipts, acceptances and returns name a handoff, not a
 /// case); otherwise it is taken from the payload.
 pub fn rejection_alert(entry: &EntryBody, case_id: Option<&CaseId>) -> Option<Alert> {
-    let Record::Rejected(r) = &entry.record else { return None };
+    let Record::Rejected(r) = &entry.record else {
+        return None;
+    };
     if !is_illegal_attempt(r.rule) {
         return None;
     }

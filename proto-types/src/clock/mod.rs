@@ -70,7 +70,13 @@ pub struct ClockState {
 
 impl ClockState {
     /// A clock counting `period` from `started_at`.
-    pub fn new(period: Period, started_at: Timestamp, custody: bool, warn_days: u32, basis: &str) -> Self {
+    pub fn new(
+        period: Period,
+        started_at: Timestamp,
+        custody: bool,
+        warn_days: u32,
+        basis: &str,
+    ) -> Self {
         Self {
             period,
             started_at,
@@ -145,9 +151,18 @@ impl ClockState {
 pub fn due_time(clock: &ClockState, policy: &Policy, now: Timestamp) -> Timestamp {
     let offset = policy.utc_offset_minutes;
     let start = clock.started_at.local_date(offset);
-    let last = due_date(start, clock.period, clock.extensions.iter().map(|e| e.period), clock.custody, &policy.calendar);
-    let open_pause = clock.paused_at.map_or(0, |p| clock.stopped_at.unwrap_or(now).millis_since(p));
-    last.end_instant(offset).plus_millis(clock.paused_ms.saturating_add(open_pause))
+    let last = due_date(
+        start,
+        clock.period,
+        clock.extensions.iter().map(|e| e.period),
+        clock.custody,
+        &policy.calendar,
+    );
+    let open_pause = clock
+        .paused_at
+        .map_or(0, |p| clock.stopped_at.unwrap_or(now).millis_since(p));
+    last.end_instant(offset)
+        .plus_millis(clock.paused_ms.saturating_add(open_pause))
 }
 
 /// The last day of a period started on local date `start`, extended by `extensions` in

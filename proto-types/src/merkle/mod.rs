@@ -38,7 +38,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 pub use proof::{consistency_proof, inclusion_proof, root};
-pub use store::{append_leaf, append_leaf_hash, MemStore, MemTree, MerkleStore, Overlay};
+pub use store::{
+    append_leaf, append_leaf_hash, MemStore, MemTree, MerkleStore, NodeWrite, Overlay,
+};
 pub use verify::{verify_consistency, verify_inclusion, ProofError};
 
 /// Domain-separation prefix of a leaf hash (RFC 6962 §2.1; docs/FORMAT.md §Merkle).

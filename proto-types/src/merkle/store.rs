@@ -7,6 +7,9 @@ use std::convert::Infallible;
 use super::{consistency_proof, inclusion_proof, leaf_hash, node_hash, root};
 use super::{MerkleError, MerkleHash};
 
+/// A node to write after an append: `(level, index, hash)` (see [`MerkleStore`] for the keys).
+pub type NodeWrite = (u8, u64, MerkleHash);
+
 /// Read access to the hashes of complete subtrees.
 ///
 /// Node `(level, index)` is the root of the perfect subtree over leaves
@@ -58,7 +61,7 @@ pub fn append_leaf<S: MerkleStore + ?Sized>(
     store: &S,
     size: u64,
     leaf: &[u8],
-) -> Result<Vec<(u8, u64, MerkleHash)>, MerkleError<S::Error>> {
+) -> Result<Vec<NodeWrite>, MerkleError<S::Error>> {
     append_leaf_hash(store, size, leaf_hash(leaf))
 }
 
@@ -71,7 +74,7 @@ pub fn append_leaf_hash<S: MerkleStore + ?Sized>(
     store: &S,
     size: u64,
     leaf_hash: MerkleHash,
-) -> Result<Vec<(u8, u64, MerkleHash)>, MerkleError<S::Error>> {
+) -> Result<Vec<NodeWrite>, MerkleError<S::Error>> {
     if size == u64::MAX {
         return Err(MerkleError::TreeFull);
     }
@@ -149,7 +152,7 @@ impl<'a, S: MerkleStore + ?Sized> Overlay<'a, S> {
     }
 
     /// The staged writes as `(level, index, hash)`, ordered by level then index.
-    pub fn into_writes(self) -> Vec<(u8, u64, MerkleHash)> {
+    pub fn into_writes(self) -> Vec<NodeWrite> {
         self.pending
             .into_iter()
             .map(|((level, index), hash)| (level, index, hash))
@@ -187,7 +190,7 @@ impl MemStore {
 
     /// Stores every `(level, index, hash)` write, as returned by [`append_leaf`] or
     /// [`Overlay::into_writes`].
-    pub fn apply(&mut self, writes: impl IntoIterator<Item = (u8, u64, MerkleHash)>) {
+    pub fn apply(&mut self, writes: impl IntoIterator<Item = NodeWrite>) {
         for (level, index, hash) in writes {
             self.insert(level, index, hash);
         }

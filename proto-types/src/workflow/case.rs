@@ -1,7 +1,10 @@
 //! Filing (立案) and closing (结案) a case, and what closing does to its open loops and
 //! measures.
 
-use super::{broke, check_count, check_text, close_loop, CaseChanges, CaseRecord, Cx, PersonRecord, Reader, StageSpan, Step};
+use super::{
+    broke, check_count, check_text, close_loop, CaseChanges, CaseRecord, Cx, PersonRecord, Reader,
+    StageSpan, Step,
+};
 use crate::domain::{OrgKind, Stage};
 use crate::entry::Rule;
 use crate::payload::{CaseClosure, CaseFiling};
@@ -10,12 +13,22 @@ use std::collections::BTreeSet;
 
 /// 立案: only a PSB files, and only once per case id; the case starts in investigation, held
 /// by the filing PSB.
-pub(super) fn file<S: LedgerState>(rd: &Reader<'_, S>, cx: &Cx<'_>, f: &CaseFiling) -> Step<CaseChanges, S::Error> {
+pub(super) fn file<S: LedgerState>(
+    rd: &Reader<'_, S>,
+    cx: &Cx<'_>,
+    f: &CaseFiling,
+) -> Step<CaseChanges, S::Error> {
     let limits = cx.limits();
     check_text(limits, "note", &f.note)?;
     check_count("persons", f.persons.len(), limits.max_persons)?;
     if cx.signer_kind != OrgKind::Psb {
-        return broke(Rule::SenderNotAllowed, format!("{} is a {:?}; only a PSB files a case", cx.signer, cx.signer_kind));
+        return broke(
+            Rule::SenderNotAllowed,
+            format!(
+                "{} is a {:?}; only a PSB files a case",
+                cx.signer, cx.signer_kind
+            ),
+        );
     }
     if f.persons.iter().collect::<BTreeSet<_>>().len() != f.persons.len() {
         return broke(Rule::InvalidPayload, "a person is listed twice");
@@ -23,7 +36,10 @@ pub(super) fn file<S: LedgerState>(rd: &Reader<'_, S>, cx: &Cx<'_>, f: &CaseFili
     if let Some(existing) = rd.case(&f.case_id)? {
         return broke(
             Rule::CaseExists,
-            format!("case {} was filed by entry {}", f.case_id, existing.filed_index),
+            format!(
+                "case {} was filed by entry {}",
+                f.case_id, existing.filed_index
+            ),
         );
     }
     let case = CaseRecord {
@@ -36,12 +52,24 @@ pub(super) fn file<S: LedgerState>(rd: &Reader<'_, S>, cx: &Cx<'_>, f: &CaseFili
         filed_by: cx.signer.clone(),
         filed_index: cx.index,
         filed_at: cx.at,
-        persons: f.persons.iter().map(|p| PersonRecord { person: p.clone(), measures: Vec::new() }).collect(),
+        persons: f
+            .persons
+            .iter()
+            .map(|p| PersonRecord {
+                person: p.clone(),
+                measures: Vec::new(),
+            })
+            .collect(),
         supplementary_returns: 0,
         arrest_decided: false,
         in_transit: None,
         open_handoffs: Vec::new(),
-        history: vec![StageSpan { stage: Stage::Investigation, holder: cx.signer.clone(), since: cx.at, index: cx.index }],
+        history: vec![StageSpan {
+            stage: Stage::Investigation,
+            holder: cx.signer.clone(),
+            since: cx.at,
+            index: cx.index,
+        }],
         participants: vec![cx.signer.clone()],
         closed_at: None,
         last_index: cx.index,
@@ -50,20 +78,39 @@ pub(super) fn file<S: LedgerState>(rd: &Reader<'_, S>, cx: &Cx<'_>, f: &CaseFili
 }
 
 /// 结案: the holder closes a case in an execution stage, with nothing in transit.
-pub(super) fn close<S: LedgerState>(rd: &Reader<'_, S>, cx: &Cx<'_>, c: &CaseClosure) -> Step<CaseChanges, S::Error> {
+pub(super) fn close<S: LedgerState>(
+    rd: &Reader<'_, S>,
+    cx: &Cx<'_>,
+    c: &CaseClosure,
+) -> Step<CaseChanges, S::Error> {
     check_text(cx.limits(), "reason", &c.reason)?;
     let mut case = rd.open_case(&c.case_id)?;
     if &case.holder != cx.signer {
-        return broke(Rule::NotCaseHolder, format!("{} holds case {}; only it may close it", case.holder, case.case_id));
+        return broke(
+            Rule::NotCaseHolder,
+            format!(
+                "{} holds case {}; only it may close it",
+                case.holder, case.case_id
+            ),
+        );
     }
-    if !matches!(case.stage, Stage::ExecutionCustodial | Stage::ExecutionCommunity) {
+    if !matches!(
+        case.stage,
+        Stage::ExecutionCustodial | Stage::ExecutionCommunity
+    ) {
         return broke(
             Rule::IllegalStageTransition,
-            format!("case {} is in {}; it is closed from an execution stage", case.case_id, case.stage),
+            format!(
+                "case {} is in {}; it is closed from an execution stage",
+                case.case_id, case.stage
+            ),
         );
     }
     if let Some(t) = &case.in_transit {
-        return broke(Rule::CaseInTransit, format!("handoff {t} of case {} is in transit", case.case_id));
+        return broke(
+            Rule::CaseInTransit,
+            format!("handoff {t} of case {} is in transit", case.case_id),
+        );
     }
     let mut changes = CaseChanges::default();
     let holder = case.holder.clone();

@@ -2,7 +2,10 @@
 //! (退回补正), each signed by the receiver. Acceptance of a stage-changing handoff moves the
 //! case; a return closes the handoff and leaves the case where it was.
 
-use super::{broke, case, check_count, check_text, close_loop, holder_after, CaseChanges, Cx, HandoffRecord, LoopStatus, Reader, Step};
+use super::{
+    broke, case, check_count, check_text, close_loop, holder_after, CaseChanges, Cx, HandoffRecord,
+    LoopStatus, Reader, Step,
+};
 use crate::domain::{HandoffKind, Stage};
 use crate::entry::Rule;
 use crate::ids::HandoffId;
@@ -19,16 +22,26 @@ fn receivers_handoff<S: LedgerState>(
     let h = rd.handoff(id)?;
     let case = rd.open_case(&h.case_id)?;
     if &h.receiver != cx.signer {
-        return broke(Rule::NotReceiver, format!("only {}, the receiver, may sign for {id}", h.receiver));
+        return broke(
+            Rule::NotReceiver,
+            format!("only {}, the receiver, may sign for {id}", h.receiver),
+        );
     }
     Ok((h, case))
 }
 
 /// 签收: the receiver signs for a sent handoff; a clock that starts at receipt starts now.
-pub(super) fn receive<S: LedgerState>(rd: &Reader<'_, S>, cx: &Cx<'_>, id: &HandoffId) -> Step<CaseChanges, S::Error> {
+pub(super) fn receive<S: LedgerState>(
+    rd: &Reader<'_, S>,
+    cx: &Cx<'_>,
+    id: &HandoffId,
+) -> Step<CaseChanges, S::Error> {
     let (mut h, _case) = receivers_handoff(rd, cx, id)?;
     if h.status != LoopStatus::Sent {
-        return broke(Rule::LoopAlreadyClosed, format!("{id} is already {:?}", h.status));
+        return broke(
+            Rule::LoopAlreadyClosed,
+            format!("{id} is already {:?}", h.status),
+        );
     }
     h.status = LoopStatus::Received;
     h.received_at = Some(cx.at);
@@ -37,26 +50,49 @@ pub(super) fn receive<S: LedgerState>(rd: &Reader<'_, S>, cx: &Cx<'_>, id: &Hand
         .handoff_rule(&h.kind)
         .and_then(|r| r.clock.as_ref())
         .is_some_and(|c| c.starts == ClockStart::Receipt);
-    if let Some(clock) = h.clock.as_mut().filter(|c| starts_at_receipt && c.restarts == 0 && c.is_running()) {
+    if let Some(clock) = h
+        .clock
+        .as_mut()
+        .filter(|c| starts_at_receipt && c.restarts == 0 && c.is_running())
+    {
         // Until receipt the clock counted from sending; now it counts from the receipt.
         clock.started_at = cx.at;
     }
-    Ok(CaseChanges { cases: Vec::new(), handoffs: vec![h] })
+    Ok(CaseChanges {
+        cases: Vec::new(),
+        handoffs: vec![h],
+    })
 }
 
 /// 受理: after receipt. A stage-changing handoff that moves a person in custody needs the
 /// custody transfer that names it; its acceptance moves the case to the new stage and holder.
-pub(super) fn accept<S: LedgerState>(rd: &Reader<'_, S>, cx: &Cx<'_>, id: &HandoffId) -> Step<CaseChanges, S::Error> {
+pub(super) fn accept<S: LedgerState>(
+    rd: &Reader<'_, S>,
+    cx: &Cx<'_>,
+    id: &HandoffId,
+) -> Step<CaseChanges, S::Error> {
     let (mut h, mut case) = receivers_handoff(rd, cx, id)?;
     match h.status {
-        LoopStatus::Sent => return broke(Rule::ReceiptRequired, format!("{id} must be signed for before it is accepted")),
+        LoopStatus::Sent => {
+            return broke(
+                Rule::ReceiptRequired,
+                format!("{id} must be signed for before it is accepted"),
+            )
+        }
         LoopStatus::Received => {}
-        other => return broke(Rule::LoopAlreadyClosed, format!("{id} is already {other:?}")),
+        other => {
+            return broke(
+                Rule::LoopAlreadyClosed,
+                format!("{id} is already {other:?}"),
+            )
+        }
     }
     if h.custody && h.stage_change.is_some() && h.custody_transfer.is_none() {
         return broke(
             Rule::CustodyTransferMissing,
-            format!("{id} moves a person in custody: a custody transfer naming it must be sent first"),
+            format!(
+                "{id} moves a person in custody: a custody transfer naming it must be sent first"
+            ),
         );
     }
     h.status = LoopStatus::Accepted;
@@ -69,7 +105,13 @@ pub(super) fn accept<S: LedgerState>(rd: &Reader<'_, S>, cx: &Cx<'_>, id: &Hando
     if let Some(t) = h.stage_change {
         if case.stage != t.from {
             // In transit, nothing else can move the case; this guards the invariant.
-            return broke(Rule::IllegalStageTransition, format!("case {} left {} while {id} was in transit", case.case_id, t.from));
+            return broke(
+                Rule::IllegalStageTransition,
+                format!(
+                    "case {} left {} while {id} was in transit",
+                    case.case_id, t.from
+                ),
+            );
         }
         if t.to == Stage::SupplementaryInvestigation {
             case.supplementary_returns += 1;
@@ -103,14 +145,26 @@ pub(super) fn return_for_completion<S: LedgerState>(
     r: &ReturnForCompletion,
 ) -> Step<CaseChanges, S::Error> {
     check_text(cx.limits(), "reason", &r.reason)?;
-    check_count("missing documents", r.missing.len(), cx.limits().max_documents)?;
+    check_count(
+        "missing documents",
+        r.missing.len(),
+        cx.limits().max_documents,
+    )?;
     let (mut h, mut case) = receivers_handoff(rd, cx, &r.handoff)?;
     match h.status {
         LoopStatus::Sent => {
-            return broke(Rule::ReceiptRequired, format!("{} must be signed for before it is returned", r.handoff))
+            return broke(
+                Rule::ReceiptRequired,
+                format!("{} must be signed for before it is returned", r.handoff),
+            )
         }
         LoopStatus::Received => {}
-        other => return broke(Rule::LoopAlreadyClosed, format!("{} is already {other:?}", r.handoff)),
+        other => {
+            return broke(
+                Rule::LoopAlreadyClosed,
+                format!("{} is already {other:?}", r.handoff),
+            )
+        }
     }
     h.status = LoopStatus::ReturnedForCompletion;
     h.returned_at = Some(cx.at);
@@ -121,5 +175,8 @@ pub(super) fn return_for_completion<S: LedgerState>(
         case.in_transit = None;
     }
     case.last_index = cx.index;
-    Ok(CaseChanges { cases: vec![case], handoffs: vec![h] })
+    Ok(CaseChanges {
+        cases: vec![case],
+        handoffs: vec![h],
+    })
 }

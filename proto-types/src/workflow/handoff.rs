@@ -2,8 +2,8 @@
 //! what it answers; the clock it puts on the receiver.
 
 use super::{
-    broke, check_count, check_text, close_loop, holder_after, is_answered, CaseChanges, CaseRecord, Cx, DocumentSummary,
-    HandoffRecord, LoopStatus, Reader, Step,
+    broke, check_count, check_text, close_loop, holder_after, is_answered, CaseChanges, CaseRecord,
+    Cx, DocumentSummary, HandoffRecord, LoopStatus, Reader, Step,
 };
 use crate::clock::ClockState;
 use crate::domain::{HandoffKind, Stage};
@@ -36,26 +36,40 @@ pub(super) fn send<S: LedgerState>(
     if h.case_type != case.case_type {
         return broke(
             Rule::CaseTypeMismatch,
-            format!("case {} is {}, the handoff says {}", case.case_id, case.case_type, h.case_type),
+            format!(
+                "case {} is {}, the handoff says {}",
+                case.case_id, case.case_type, h.case_type
+            ),
         );
     }
     let Some(rule) = cx.policy().handoff_rule(&h.kind) else {
-        return broke(Rule::UnknownHandoffKind, format!("the policy has no rule for {}", h.kind));
+        return broke(
+            Rule::UnknownHandoffKind,
+            format!("the policy has no rule for {}", h.kind),
+        );
     };
     check_parties(cx, rule, h)?;
     check_persons(&case, h)?;
     check_documents(rule, h)?;
-    if h.kind == HandoffKind::ArrestApprovalRequest && cx.policy().max_penalty(&case.case_type) == Some(MaxPenalty::CriminalDetention) {
+    if h.kind == HandoffKind::ArrestApprovalRequest
+        && cx.policy().max_penalty(&case.case_type) == Some(MaxPenalty::CriminalDetention)
+    {
         return broke(
             Rule::ArrestNotAllowed,
-            format!("{} carries criminal detention at most: no arrest stage", case.case_type),
+            format!(
+                "{} carries criminal detention at most: no arrest stage",
+                case.case_type
+            ),
         );
     }
     let related = match &h.related {
         Some(r) => {
             let rec = rd.handoff(r)?;
             if rec.case_id != case.case_id {
-                return broke(Rule::UnknownHandoff, format!("handoff {r} belongs to case {}", rec.case_id));
+                return broke(
+                    Rule::UnknownHandoff,
+                    format!("handoff {r} belongs to case {}", rec.case_id),
+                );
             }
             Some(rec)
         }
@@ -69,21 +83,40 @@ pub(super) fn send<S: LedgerState>(
         None
     } else {
         if let Some(t) = &case.in_transit {
-            return broke(Rule::CaseInTransit, format!("handoff {t} of case {} is still in transit", case.case_id));
+            return broke(
+                Rule::CaseInTransit,
+                format!("handoff {t} of case {} is still in transit", case.case_id),
+            );
         }
         match rule.transitions.iter().find(|t| t.from == case.stage) {
             Some(t) => Some(*t),
             None => {
-                let from: Vec<String> = rule.transitions.iter().map(|t| t.from.to_string()).collect();
+                let from: Vec<String> = rule
+                    .transitions
+                    .iter()
+                    .map(|t| t.from.to_string())
+                    .collect();
                 return broke(
                     Rule::IllegalStageTransition,
-                    format!("{} is sent from {}; case {} is in {}", h.kind, from.join(" or "), case.case_id, case.stage),
+                    format!(
+                        "{} is sent from {}; case {} is in {}",
+                        h.kind,
+                        from.join(" or "),
+                        case.case_id,
+                        case.stage
+                    ),
                 );
             }
         }
     };
     if rule.holder_only && cx.signer != &case.holder && !answers_stageless {
-        return broke(Rule::NotCaseHolder, format!("{} holds case {}; {} may not send {}", case.holder, case.case_id, cx.signer, h.kind));
+        return broke(
+            Rule::NotCaseHolder,
+            format!(
+                "{} holds case {}; {} may not send {}",
+                case.holder, case.case_id, cx.signer, h.kind
+            ),
+        );
     }
     if stage_change.is_some_and(|t| t.to == Stage::SupplementaryInvestigation)
         && case.supplementary_returns >= limits.max_supplementary_returns
@@ -99,7 +132,13 @@ pub(super) fn send<S: LedgerState>(
 
     let mut changes = CaseChanges::default();
     let detained = case.in_custody(&h.persons);
-    let moves_holder = stage_change.is_some_and(|t| holder_after(cx, t.to, &h.sender, &h.receiver) != case.holder);
+    // The person moves with the case when it changes hands, except into and out of arrest
+    // review: the procuratorate reviews on the papers while custody stays with the PSB.
+    let moves_person = stage_change.is_some_and(|t| {
+        holder_after(cx, t.to, &h.sender, &h.receiver) != case.holder
+            && t.from != Stage::ArrestReview
+            && t.to != Stage::ArrestReview
+    });
     let record = HandoffRecord {
         id: id.clone(),
         index: cx.index,
@@ -110,11 +149,15 @@ pub(super) fn send<S: LedgerState>(
         receiver: h.receiver.clone(),
         persons: h.persons.clone(),
         custody: h.custody,
-        custody_transfer_due: stage_change.is_some() && (h.custody || (moves_holder && detained)),
+        custody_transfer_due: stage_change.is_some() && (h.custody || (moves_person && detained)),
         documents: h
             .documents
             .iter()
-            .map(|d| DocumentSummary { doc_type: d.doc_type.clone(), number: d.number.clone(), pages: d.pages })
+            .map(|d| DocumentSummary {
+                doc_type: d.doc_type.clone(),
+                number: d.number.clone(),
+                pages: d.pages,
+            })
             .collect(),
         related: h.related.clone(),
         stage_change,
@@ -129,10 +172,15 @@ pub(super) fn send<S: LedgerState>(
         responded_by: None,
         custody_transfer: None,
         closed_at: None,
-        clock: rule
-            .clock
-            .as_ref()
-            .map(|c| ClockState::new(c.period(h.procedure), cx.at, h.custody || detained, c.warn_days, &c.basis)),
+        clock: rule.clock.as_ref().map(|c| {
+            ClockState::new(
+                c.period(h.procedure),
+                cx.at,
+                h.custody || detained,
+                c.warn_days,
+                &c.basis,
+            )
+        }),
         late: None,
     };
     if let Some(mut a) = answered {
@@ -146,7 +194,12 @@ pub(super) fn send<S: LedgerState>(
     if h.kind == HandoffKind::CustodyTransfer {
         if let Some(r) = related {
             // The related record may already be among the changes (if it was also answered).
-            let mut r = changes.handoffs.iter().find(|x| x.id == r.id).cloned().unwrap_or(r);
+            let mut r = changes
+                .handoffs
+                .iter()
+                .find(|x| x.id == r.id)
+                .cloned()
+                .unwrap_or(r);
             if r.custody_transfer.is_none() {
                 r.custody_transfer = Some(id.clone());
                 changes.put_handoff(r);
@@ -170,19 +223,34 @@ pub(super) fn send<S: LedgerState>(
 /// Signer, sender and receiver against the rule's kinds of department.
 fn check_parties<E>(cx: &Cx<'_>, rule: &HandoffRule, h: &Handoff) -> Step<(), E> {
     if cx.signer != &h.sender {
-        return broke(Rule::SignerMismatch, format!("{} signs a handoff whose sender is {}", cx.signer, h.sender));
+        return broke(
+            Rule::SignerMismatch,
+            format!("{} signs a handoff whose sender is {}", cx.signer, h.sender),
+        );
     }
     if !rule.senders.contains(&cx.signer_kind) {
-        return broke(Rule::SenderNotAllowed, format!("a {:?} may not send {}", cx.signer_kind, h.kind));
+        return broke(
+            Rule::SenderNotAllowed,
+            format!("a {:?} may not send {}", cx.signer_kind, h.kind),
+        );
     }
     let Some(receiver_kind) = cx.kind_of(&h.receiver) else {
-        return broke(Rule::ReceiverNotAllowed, format!("receiver {} is not registered", h.receiver));
+        return broke(
+            Rule::ReceiverNotAllowed,
+            format!("receiver {} is not registered", h.receiver),
+        );
     };
     if h.receiver == h.sender {
-        return broke(Rule::ReceiverNotAllowed, format!("{} may not send {} to itself", h.sender, h.kind));
+        return broke(
+            Rule::ReceiverNotAllowed,
+            format!("{} may not send {} to itself", h.sender, h.kind),
+        );
     }
     if !rule.receivers.contains(&receiver_kind) {
-        return broke(Rule::ReceiverNotAllowed, format!("a {receiver_kind:?} may not receive {}", h.kind));
+        return broke(
+            Rule::ReceiverNotAllowed,
+            format!("a {receiver_kind:?} may not receive {}", h.kind),
+        );
     }
     Ok(())
 }
@@ -190,7 +258,10 @@ fn check_parties<E>(cx: &Cx<'_>, rule: &HandoffRule, h: &Handoff) -> Step<(), E>
 /// Persons named must be persons of the case, each once.
 fn check_persons<E>(case: &CaseRecord, h: &Handoff) -> Step<(), E> {
     if let Some(p) = h.persons.iter().find(|p| case.person(p).is_none()) {
-        return broke(Rule::InvalidPayload, format!("{p} is not a person of case {}", case.case_id));
+        return broke(
+            Rule::InvalidPayload,
+            format!("{p} is not a person of case {}", case.case_id),
+        );
     }
     if h.persons.iter().collect::<BTreeSet<_>>().len() != h.persons.len() {
         return broke(Rule::InvalidPayload, "a person is listed twice");
@@ -206,7 +277,10 @@ fn check_documents<E>(rule: &HandoffRule, h: &Handoff) -> Step<(), E> {
         .map(|t| format!("{t:?}"))
         .collect();
     if !missing.is_empty() {
-        return broke(Rule::MissingDocuments, format!("{} needs {}", h.kind, missing.join(", ")));
+        return broke(
+            Rule::MissingDocuments,
+            format!("{} needs {}", h.kind, missing.join(", ")),
+        );
     }
     Ok(())
 }
@@ -233,7 +307,10 @@ fn find_answered<S: LedgerState>(
     }
     let chosen = match related.and_then(|r| candidates.iter().position(|c| c.id == r.id)) {
         Some(i) => Some(candidates.swap_remove(i)),
-        None => match candidates.iter().position(|c| c.status == LoopStatus::Accepted) {
+        None => match candidates
+            .iter()
+            .position(|c| c.status == LoopStatus::Accepted)
+        {
             Some(i) => Some(candidates.swap_remove(i)),
             None => candidates.into_iter().next(),
         },
@@ -241,7 +318,10 @@ fn find_answered<S: LedgerState>(
     match chosen {
         Some(c) if c.status != LoopStatus::Accepted => broke(
             Rule::AcceptanceRequired,
-            format!("{} {} is {:?}: accept it before answering it", c.kind, c.id, c.status),
+            format!(
+                "{} {} is {:?}: accept it before answering it",
+                c.kind, c.id, c.status
+            ),
         ),
         other => Ok(other),
     }
@@ -250,9 +330,16 @@ fn find_answered<S: LedgerState>(
 /// Sending a kind listed in a measure clock's `ended_by` stops that clock for the persons
 /// concerned (the measure stays in force).
 fn end_measure_clocks(cx: &Cx<'_>, case: &mut CaseRecord, h: &Handoff) {
-    for person in case.persons.iter_mut().filter(|p| h.persons.is_empty() || h.persons.contains(&p.person)) {
+    for person in case
+        .persons
+        .iter_mut()
+        .filter(|p| h.persons.is_empty() || h.persons.contains(&p.person))
+    {
         for m in person.measures.iter_mut().filter(|m| m.active) {
-            let ends = cx.policy().measure_clock(m.measure).is_some_and(|mc| mc.ended_by.contains(&h.kind));
+            let ends = cx
+                .policy()
+                .measure_clock(m.measure)
+                .is_some_and(|mc| mc.ended_by.contains(&h.kind));
             if let (true, Some(clock)) = (ends, &mut m.clock) {
                 clock.stop(cx.at);
             }

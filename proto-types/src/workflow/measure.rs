@@ -17,28 +17,59 @@ const MEASURE_RECORDERS: [OrgKind; 3] = [OrgKind::Psb, OrgKind::Procuratorate, O
 /// A coercive measure on a person of an open case. A new measure ends every measure in force
 /// on the person (bail replaces detention, arrest replaces detention, release ends custody);
 /// it starts the clock `policy.measure_clocks` gives it, counted from `effective_at`.
-pub(super) fn record<S: LedgerState>(rd: &Reader<'_, S>, cx: &Cx<'_>, m: &CoerciveMeasure) -> Step<CaseChanges, S::Error> {
+pub(super) fn record<S: LedgerState>(
+    rd: &Reader<'_, S>,
+    cx: &Cx<'_>,
+    m: &CoerciveMeasure,
+) -> Step<CaseChanges, S::Error> {
     if !MEASURE_RECORDERS.contains(&cx.signer_kind) {
-        return broke(Rule::SenderNotAllowed, format!("a {:?} does not record coercive measures", cx.signer_kind));
+        return broke(
+            Rule::SenderNotAllowed,
+            format!("a {:?} does not record coercive measures", cx.signer_kind),
+        );
     }
     let mut case = rd.open_case(&m.case_id)?;
     let Some(pi) = case.persons.iter().position(|p| p.person == m.person) else {
-        return broke(Rule::InvalidPayload, format!("{} is not a person of case {}", m.person, case.case_id));
+        return broke(
+            Rule::InvalidPayload,
+            format!("{} is not a person of case {}", m.person, case.case_id),
+        );
     };
     if m.effective_at > cx.at {
-        return broke(Rule::InvalidPayload, format!("effective time {} is after the entry's time {}", m.effective_at, cx.at));
+        return broke(
+            Rule::InvalidPayload,
+            format!(
+                "effective time {} is after the entry's time {}",
+                m.effective_at, cx.at
+            ),
+        );
     }
     if m.measure == MeasureKind::Arrest {
         if cx.policy().max_penalty(&case.case_type) == Some(MaxPenalty::CriminalDetention) {
-            return broke(Rule::ArrestNotAllowed, format!("{} carries criminal detention at most: no arrest", case.case_type));
+            return broke(
+                Rule::ArrestNotAllowed,
+                format!(
+                    "{} carries criminal detention at most: no arrest",
+                    case.case_type
+                ),
+            );
         }
         if cx.signer_kind == OrgKind::Psb && !case.arrest_decided {
-            return broke(Rule::ArrestNotAllowed, format!("case {} has no accepted arrest approval decision", case.case_id));
+            return broke(
+                Rule::ArrestNotAllowed,
+                format!(
+                    "case {} has no accepted arrest approval decision",
+                    case.case_id
+                ),
+            );
         }
     }
     let person = &mut case.persons[pi];
     if m.measure == MeasureKind::Release && !person.in_custody() {
-        return broke(Rule::InvalidPayload, format!("{} is not in custody", m.person));
+        return broke(
+            Rule::InvalidPayload,
+            format!("{} is not in custody", m.person),
+        );
     }
     for old in person.measures.iter_mut().filter(|x| x.active) {
         old.active = false;
@@ -49,10 +80,15 @@ pub(super) fn record<S: LedgerState>(rd: &Reader<'_, S>, cx: &Cx<'_>, m: &Coerci
     }
     let clock = match m.measure {
         MeasureKind::Release => None,
-        kind => cx
-            .policy()
-            .measure_clock(kind)
-            .map(|mc| ClockState::new(mc.period, m.effective_at, kind.is_custodial(), mc.warn_days, &mc.basis)),
+        kind => cx.policy().measure_clock(kind).map(|mc| {
+            ClockState::new(
+                mc.period,
+                m.effective_at,
+                kind.is_custodial(),
+                mc.warn_days,
+                &mc.basis,
+            )
+        }),
     };
     person.measures.push(MeasureRecord {
         measure: m.measure,
@@ -81,12 +117,21 @@ pub(super) fn adjust_clock<S: LedgerState>(
     }
     let mut case = rd.open_case(&adj.case_id)?;
     let approver = match &adj.action {
-        ClockAction::Extend { approved_by, period } => {
+        ClockAction::Extend {
+            approved_by,
+            period,
+        } => {
             if cx.registry.organisation(approved_by).is_none() {
-                return broke(Rule::ClockAdjustmentRefused, format!("approving organisation {approved_by} is not registered"));
+                return broke(
+                    Rule::ClockAdjustmentRefused,
+                    format!("approving organisation {approved_by} is not registered"),
+                );
             }
             if !period_in_bounds(*period) {
-                return broke(Rule::ClockAdjustmentRefused, format!("extension {period:?} is out of bounds"));
+                return broke(
+                    Rule::ClockAdjustmentRefused,
+                    format!("extension {period:?} is out of bounds"),
+                );
             }
             Some(approved_by)
         }
@@ -96,10 +141,16 @@ pub(super) fn adjust_clock<S: LedgerState>(
         ClockRef::Handoff(id) => {
             let mut h = rd.handoff(id)?;
             if h.case_id != case.case_id {
-                return broke(Rule::UnknownHandoff, format!("handoff {id} belongs to case {}", h.case_id));
+                return broke(
+                    Rule::UnknownHandoff,
+                    format!("handoff {id} belongs to case {}", h.case_id),
+                );
             }
             if cx.signer != &h.sender && cx.signer != &h.receiver && Some(cx.signer) != approver {
-                return broke(Rule::SignerMismatch, format!("{} is neither party to {id} nor its approver", cx.signer));
+                return broke(
+                    Rule::SignerMismatch,
+                    format!("{} is neither party to {id} nor its approver", cx.signer),
+                );
             }
             let restart_period = cx
                 .policy()
@@ -107,15 +158,24 @@ pub(super) fn adjust_clock<S: LedgerState>(
                 .and_then(|r| r.clock.as_ref())
                 .map(|c| c.period(case.procedure));
             let Some(clock) = h.clock.as_mut() else {
-                return broke(Rule::ClockAdjustmentRefused, format!("{} {id} has no clock", h.kind));
+                return broke(
+                    Rule::ClockAdjustmentRefused,
+                    format!("{} {id} has no clock", h.kind),
+                );
             };
             adjust(cx, clock, &adj.action, restart_period)?;
             case.last_index = cx.index;
-            Ok(CaseChanges { cases: vec![case], handoffs: vec![h] })
+            Ok(CaseChanges {
+                cases: vec![case],
+                handoffs: vec![h],
+            })
         }
         ClockRef::Measure { person, measure } => {
             if !MEASURE_RECORDERS.contains(&cx.signer_kind) {
-                return broke(Rule::SenderNotAllowed, format!("a {:?} does not adjust measure clocks", cx.signer_kind));
+                return broke(
+                    Rule::SenderNotAllowed,
+                    format!("a {:?} does not adjust measure clocks", cx.signer_kind),
+                );
             }
             let restart_period = cx.policy().measure_clock(*measure).map(|mc| mc.period);
             let clock = measure_clock(&mut case, person, *measure)?;
@@ -135,31 +195,57 @@ fn measure_clock<'c, E>(
 ) -> Step<&'c mut ClockState, E> {
     let case_id = case.case_id.clone();
     let Some(p) = case.persons.iter_mut().find(|p| &p.person == person) else {
-        return broke(Rule::InvalidPayload, format!("{person} is not a person of case {case_id}"));
+        return broke(
+            Rule::InvalidPayload,
+            format!("{person} is not a person of case {case_id}"),
+        );
     };
-    match p.measures.iter_mut().rev().find(|m| m.active && m.measure == measure).and_then(|m| m.clock.as_mut()) {
+    match p
+        .measures
+        .iter_mut()
+        .rev()
+        .find(|m| m.active && m.measure == measure)
+        .and_then(|m| m.clock.as_mut())
+    {
         Some(c) => Ok(c),
-        None => broke(Rule::ClockAdjustmentRefused, format!("{person} has no {measure:?} clock in force")),
+        None => broke(
+            Rule::ClockAdjustmentRefused,
+            format!("{person} has no {measure:?} clock in force"),
+        ),
     }
 }
 
-fn adjust<E>(cx: &Cx<'_>, clock: &mut ClockState, action: &ClockAction, restart_period: Option<Period>) -> Step<(), E> {
+fn adjust<E>(
+    cx: &Cx<'_>,
+    clock: &mut ClockState,
+    action: &ClockAction,
+    restart_period: Option<Period>,
+) -> Step<(), E> {
     if !clock.is_running() {
         return broke(Rule::ClockAdjustmentRefused, "the clock has stopped");
     }
     match action {
-        ClockAction::Extend { period, approved_by } => clock.extend(Extension {
+        ClockAction::Extend {
+            period,
+            approved_by,
+        } => clock.extend(Extension {
             period: *period,
             approved_by: approved_by.clone(),
             at: cx.at,
             index: cx.index,
         }),
-        ClockAction::Pause { .. } if clock.is_paused() => return broke(Rule::ClockAdjustmentRefused, "the clock is already paused"),
+        ClockAction::Pause { .. } if clock.is_paused() => {
+            return broke(Rule::ClockAdjustmentRefused, "the clock is already paused")
+        }
         ClockAction::Pause { .. } => clock.pause(cx.at),
-        ClockAction::Restart { reason: RestartReason::Resume } if !clock.is_paused() => {
+        ClockAction::Restart {
+            reason: RestartReason::Resume,
+        } if !clock.is_paused() => {
             return broke(Rule::ClockAdjustmentRefused, "the clock is not paused")
         }
-        ClockAction::Restart { reason: RestartReason::Resume } => clock.resume(cx.at),
+        ClockAction::Restart {
+            reason: RestartReason::Resume,
+        } => clock.resume(cx.at),
         ClockAction::Restart { .. } => clock.restart(cx.at, restart_period.unwrap_or(clock.period)),
     }
     Ok(())

@@ -15,7 +15,9 @@ mod handoff;
 mod measure;
 mod state;
 
-pub use state::{CaseRecord, DocumentSummary, HandoffRecord, LoopStatus, MeasureRecord, PersonRecord, StageSpan};
+pub use state::{
+    CaseRecord, DocumentSummary, HandoffRecord, LoopStatus, MeasureRecord, PersonRecord, StageSpan,
+};
 
 use crate::domain::{OrgKind, Stage};
 use crate::entry::Rule;
@@ -37,7 +39,10 @@ pub struct CaseChanges {
 
 impl CaseChanges {
     fn with_case(case: CaseRecord) -> Self {
-        Self { cases: vec![case], handoffs: Vec::new() }
+        Self {
+            cases: vec![case],
+            handoffs: Vec::new(),
+        }
     }
 
     /// Adds or replaces a handoff record.
@@ -70,9 +75,18 @@ pub fn decide<S: LedgerState>(
 ) -> Result<CaseStep, S::Error> {
     let Some(signer) = registry.organisation(signer_org) else {
         // `apply` verified the signature against this organisation's key, so it exists.
-        return Ok(CaseStep::Rejected(Rule::SignerMismatch, format!("{signer_org} is not registered")));
+        return Ok(CaseStep::Rejected(
+            Rule::SignerMismatch,
+            format!("{signer_org} is not registered"),
+        ));
     };
-    let cx = Cx { registry, signer: signer_org, signer_kind: signer.kind, index, at };
+    let cx = Cx {
+        registry,
+        signer: signer_org,
+        signer_kind: signer.kind,
+        index,
+        at,
+    };
     let rd = Reader { state };
     let step = match &payload.action {
         Action::CaseFiling(f) => case::file(&rd, &cx, f),
@@ -83,9 +97,13 @@ pub fn decide<S: LedgerState>(
         Action::ReturnForCompletion(r) => closed_loop::return_for_completion(&rd, &cx, r),
         Action::CoerciveMeasure(m) => measure::record(&rd, &cx, m),
         Action::ClockAdjustment(c) => measure::adjust_clock(&rd, &cx, c),
-        Action::Genesis(_) | Action::KeyLifecycle(_) | Action::Policy(_) | Action::Checkpoint(_) => {
-            broke(Rule::InvalidPayload, format!("{} is not a case action", payload.action.kind_name()))
-        }
+        Action::Genesis(_)
+        | Action::KeyLifecycle(_)
+        | Action::Policy(_)
+        | Action::Checkpoint(_) => broke(
+            Rule::InvalidPayload,
+            format!("{} is not a case action", payload.action.kind_name()),
+        ),
     };
     match step {
         Ok(changes) => Ok(CaseStep::Changes(changes)),
@@ -143,7 +161,10 @@ impl<S: LedgerState> Reader<'_, S> {
     fn open_case(&self, id: &CaseId) -> Step<CaseRecord, S::Error> {
         match self.case(id)? {
             None => broke(Rule::UnknownCase, format!("case {id} is not on the ledger")),
-            Some(c) if c.is_closed() => broke(Rule::CaseClosed, format!("case {id} is closed ({})", c.stage)),
+            Some(c) if c.is_closed() => broke(
+                Rule::CaseClosed,
+                format!("case {id} is closed ({})", c.stage),
+            ),
             Some(c) => Ok(c),
         }
     }
@@ -151,7 +172,10 @@ impl<S: LedgerState> Reader<'_, S> {
     fn handoff(&self, id: &HandoffId) -> Step<HandoffRecord, S::Error> {
         match self.state.handoff(id).map_err(Stop::Store)? {
             Some(h) => Ok(h),
-            None => broke(Rule::UnknownHandoff, format!("handoff {id} is not on the ledger")),
+            None => broke(
+                Rule::UnknownHandoff,
+                format!("handoff {id} is not on the ledger"),
+            ),
         }
     }
 }
@@ -161,7 +185,11 @@ fn check_text<E>(limits: &Limits, what: &str, text: &str) -> Step<(), E> {
     if text.len() > limits.max_note_bytes as usize {
         return broke(
             Rule::LimitExceeded,
-            format!("{what} is {} bytes, more than the {} allowed", text.len(), limits.max_note_bytes),
+            format!(
+                "{what} is {} bytes, more than the {} allowed",
+                text.len(),
+                limits.max_note_bytes
+            ),
         );
     }
     Ok(())
@@ -170,7 +198,10 @@ fn check_text<E>(limits: &Limits, what: &str, text: &str) -> Step<(), E> {
 /// A bounded list.
 fn check_count<E>(what: &str, count: usize, max: u32) -> Step<(), E> {
     if count > max as usize {
-        return broke(Rule::LimitExceeded, format!("{count} {what}, more than the {max} allowed"));
+        return broke(
+            Rule::LimitExceeded,
+            format!("{count} {what}, more than the {max} allowed"),
+        );
     }
     Ok(())
 }
@@ -182,10 +213,15 @@ fn holder_kinds(stage: Stage) -> &'static [OrgKind] {
     match stage {
         Stage::Filing | Stage::Investigation | Stage::SupplementaryInvestigation => &[Psb],
         Stage::ArrestReview | Stage::ProsecutionReview => &[Procuratorate],
-        Stage::FirstInstance | Stage::AppealWindow | Stage::SecondInstance | Stage::Effective => &[Court],
+        Stage::FirstInstance | Stage::AppealWindow | Stage::SecondInstance | Stage::Effective => {
+            &[Court]
+        }
         Stage::ExecutionCustodial => &[Prison, DetentionHouse, Psb],
         Stage::ExecutionCommunity => &[CommunityCorrections],
-        Stage::Closed | Stage::ClosedWithdrawn | Stage::ClosedNotProsecuted | Stage::ClosedAcquitted => &[],
+        Stage::Closed
+        | Stage::ClosedWithdrawn
+        | Stage::ClosedNotProsecuted
+        | Stage::ClosedAcquitted => &[],
     }
 }
 
@@ -194,7 +230,8 @@ fn holder_kinds(stage: Stage) -> &'static [OrgKind] {
 /// procuratorate keeps the case in the appeal window).
 fn holder_after(cx: &Cx<'_>, to: Stage, sender: &OrgId, receiver: &OrgId) -> OrgId {
     let kinds = holder_kinds(to);
-    let fits = |org: &OrgId| kinds.is_empty() || cx.kind_of(org).is_some_and(|k| kinds.contains(&k));
+    let fits =
+        |org: &OrgId| kinds.is_empty() || cx.kind_of(org).is_some_and(|k| kinds.contains(&k));
     if !fits(receiver) && fits(sender) {
         sender.clone()
     } else {
@@ -216,5 +253,8 @@ fn close_loop(h: &mut HandoffRecord, policy: &Policy, at: Timestamp, judge_late:
 
 /// Whether a step of some kind answers `kind` (then its loop closes when answered).
 fn is_answered(policy: &Policy, kind: &crate::domain::HandoffKind) -> bool {
-    policy.handoff_rules.iter().any(|r| r.responds_to.contains(kind))
+    policy
+        .handoff_rules
+        .iter()
+        .any(|r| r.responds_to.contains(kind))
 }

@@ -55,12 +55,17 @@ pub struct PersonRecord {
 impl PersonRecord {
     /// Whether a custodial measure (detention, arrest) is in force.
     pub fn in_custody(&self) -> bool {
-        self.measures.iter().any(|m| m.active && m.measure.is_custodial())
+        self.measures
+            .iter()
+            .any(|m| m.active && m.measure.is_custodial())
     }
 
     /// The latest measure of a kind that is in force.
     pub fn active_measure(&self, measure: MeasureKind) -> Option<&MeasureRecord> {
-        self.measures.iter().rev().find(|m| m.active && m.measure == measure)
+        self.measures
+            .iter()
+            .rev()
+            .find(|m| m.active && m.measure == measure)
     }
 }
 
@@ -156,7 +161,12 @@ impl CaseRecord {
     pub(crate) fn enter_stage(&mut self, stage: Stage, holder: OrgId, at: Timestamp, index: u64) {
         self.stage = stage;
         self.holder = holder.clone();
-        self.history.push(StageSpan { stage, holder, since: at, index });
+        self.history.push(StageSpan {
+            stage,
+            holder,
+            since: at,
+            index,
+        });
     }
 
     pub(crate) fn add_participant(&mut self, org: &OrgId) {

@@ -7,17 +7,23 @@
 
 use ed25519_dalek::SigningKey;
 use proto_types::crypto::{Digest, PublicKey};
-use proto_types::domain::{CaseType, DocumentType, HandoffKind, Level, MeasureKind, OrgKind, Procedure, Stage};
+use proto_types::domain::{
+    CaseType, DocumentType, HandoffKind, Level, MeasureKind, OrgKind, Procedure, Stage,
+};
 use proto_types::entry::Record;
-use proto_types::ids::{CaseId, HandoffId, KeyId, OrgId, PersonId};
+use proto_types::ids::{CaseId, HandoffId, KeyId, PersonId};
 use proto_types::payload::{
-    Acceptance, CaseClosure, CaseFiling, ClockAction, ClockAdjustment, ClockRef, CoerciveMeasure, Document, Genesis, Handoff,
-    KeyDecl, KeyRef, OrganisationDecl, Receipt, ReturnForCompletion, Signer,
+    Acceptance, CaseClosure, CaseFiling, ClockAction, ClockAdjustment, ClockRef, CoerciveMeasure,
+    Document, Genesis, Handoff, KeyDecl, KeyRef, OrganisationDecl, Receipt, ReturnForCompletion,
+    Signer,
 };
 use proto_types::policy::{Calendar, Policy};
 use proto_types::time::{Date, DAY_MS};
 use proto_types::workflow::{CaseRecord, HandoffRecord};
-use proto_types::{apply, Action, Applied, LedgerState, MemState, Outcome, Payload, Proposal, SignatureCheck, Timestamp};
+use proto_types::{
+    apply, Action, Applied, LedgerState, MemState, Outcome, Payload, Proposal, SignatureCheck,
+    Timestamp,
+};
 
 pub const PSB: &str = "LZ-PSB";
 pub const PROC: &str = "LZ-PROC";
@@ -73,7 +79,10 @@ pub fn calendar() -> Calendar {
     span(5, 1, 5);
     span(9, 25, 27);
     span(10, 1, 7);
-    Calendar { holidays, working_weekends: vec![date(2026, 10, 10)] }
+    Calendar {
+        holidays,
+        working_weekends: vec![date(2026, 10, 10)],
+    }
 }
 
 pub fn policy() -> Policy {
@@ -85,30 +94,58 @@ fn key(seed: u8) -> SigningKey {
 }
 
 fn seed_of(org: &str) -> u8 {
-    ORGS.iter().find(|o| o.0 == org).map(|o| o.3).expect("fixture organisation")
+    ORGS.iter()
+        .find(|o| o.0 == org)
+        .map(|o| o.3)
+        .expect("fixture organisation")
 }
 
 fn signer(org: &str) -> Signer {
-    Signer::Org(KeyRef { org: id(org), key_id: id::<KeyId>("k1") })
+    Signer::Org(KeyRef {
+        org: id(org),
+        key_id: id::<KeyId>("k1"),
+    })
 }
 
 /// A step of one case, as a department takes it.
 #[derive(Debug, Clone)]
 pub enum Op {
     /// 立案.
-    File { by: &'static str, case_type: CaseType, procedure: Procedure, persons: Vec<&'static str> },
+    File {
+        by: &'static str,
+        case_type: CaseType,
+        procedure: Procedure,
+        persons: Vec<&'static str>,
+    },
     /// A handoff.
     Send(Box<Send>),
     /// 签收 by the handoff's receiver (or by `by`).
-    Receive { handoff: &'static str, by: Option<&'static str> },
+    Receive {
+        handoff: &'static str,
+        by: Option<&'static str>,
+    },
     /// 受理 by the handoff's receiver (or by `by`).
-    Accept { handoff: &'static str, by: Option<&'static str> },
+    Accept {
+        handoff: &'static str,
+        by: Option<&'static str>,
+    },
     /// 退回补正 by the handoff's receiver.
-    Return { handoff: &'static str, missing: Vec<DocumentType> },
+    Return {
+        handoff: &'static str,
+        missing: Vec<DocumentType>,
+    },
     /// A coercive measure, effective now.
-    Measure { by: &'static str, person: &'static str, kind: MeasureKind },
+    Measure {
+        by: &'static str,
+        person: &'static str,
+        kind: MeasureKind,
+    },
     /// A clock adjustment.
-    Adjust { by: &'static str, clock: ClockRef, action: ClockAction },
+    Adjust {
+        by: &'static str,
+        clock: ClockRef,
+        action: ClockAction,
+    },
     /// 结案.
     Close { by: &'static str },
     /// Let time pass.
@@ -134,7 +171,12 @@ pub struct Send {
 }
 
 pub fn file(case_type: CaseType, procedure: Procedure, persons: &[&'static str]) -> Op {
-    Op::File { by: PSB, case_type, procedure, persons: persons.to_vec() }
+    Op::File {
+        by: PSB,
+        case_type,
+        procedure,
+        persons: persons.to_vec(),
+    }
 }
 
 pub fn send(id: &'static str, kind: HandoffKind, from: &'static str, to: &'static str) -> Op {
@@ -164,7 +206,10 @@ pub fn accept(handoff: &'static str) -> Op {
 }
 
 pub fn return_for_completion(handoff: &'static str) -> Op {
-    Op::Return { handoff, missing: vec![DocumentType::Evidence] }
+    Op::Return {
+        handoff,
+        missing: vec![DocumentType::Evidence],
+    }
 }
 
 pub fn measure(by: &'static str, person: &'static str, kind: MeasureKind) -> Op {
@@ -181,12 +226,18 @@ pub fn wait_days(days: u64) -> Op {
 
 /// The custody transfer (换押) that goes with handoff `with`.
 pub fn custody_transfer(id: &'static str, from: &'static str, with: &'static str) -> Op {
-    send(id, HandoffKind::CustodyTransfer, from, DH).documents(&[DocumentType::CustodyCertificate]).related(with)
+    send(id, HandoffKind::CustodyTransfer, from, DH)
+        .documents(&[DocumentType::CustodyCertificate])
+        .related(with)
 }
 
 /// The four documents a custodial execution delivery needs.
-pub const EXECUTION_DOCUMENTS: [DocumentType; 4] =
-    [DocumentType::Judgment, DocumentType::IndictmentCopy, DocumentType::ExecutionNotice, DocumentType::ClosingForm];
+pub const EXECUTION_DOCUMENTS: [DocumentType; 4] = [
+    DocumentType::Judgment,
+    DocumentType::IndictmentCopy,
+    DocumentType::ExecutionNotice,
+    DocumentType::ClosingForm,
+];
 
 impl Op {
     fn send_mut(mut self, f: impl FnOnce(&mut Send)) -> Self {
@@ -235,8 +286,14 @@ impl Op {
 
     pub fn by(self, org: &'static str) -> Self {
         match self {
-            Op::Receive { handoff, .. } => Op::Receive { handoff, by: Some(org) },
-            Op::Accept { handoff, .. } => Op::Accept { handoff, by: Some(org) },
+            Op::Receive { handoff, .. } => Op::Receive {
+                handoff,
+                by: Some(org),
+            },
+            Op::Accept { handoff, .. } => Op::Accept {
+                handoff,
+                by: Some(org),
+            },
             other => panic!("`by` is for receipts and acceptances, not {other:?}"),
         }
     }
@@ -278,7 +335,12 @@ impl Ledger {
                 level,
                 parent: (org == COURT).then(|| id(UPPER)),
                 city: "Lanzhou".into(),
-                keys: vec![KeyDecl { key_id: id("k1"), public_key: PublicKey::of(&key(seed)), valid_from: keys_from, valid_until: None }],
+                keys: vec![KeyDecl {
+                    key_id: id("k1"),
+                    public_key: PublicKey::of(&key(seed)),
+                    valid_from: keys_from,
+                    valid_until: None,
+                }],
             })
             // Parents first: the intermediate court before the basic court.
             .fold(Vec::new(), |mut v: Vec<OrganisationDecl>, o| {
@@ -289,17 +351,36 @@ impl Ledger {
                 }
                 v
             });
-        let genesis = Genesis { cluster_name: "fixture".into(), organisations, nodes: Vec::new(), policy: policy() };
-        let mut l = Self { state: MemState::new(), now: t, seq: 0 };
-        let applied = l.submit(PLC, "genesis", Action::Genesis(genesis)).expect("genesis is appended");
+        let genesis = Genesis {
+            cluster_name: "fixture".into(),
+            organisations,
+            nodes: Vec::new(),
+            policy: policy(),
+        };
+        let mut l = Self {
+            state: MemState::new(),
+            now: t,
+            seq: 0,
+        };
+        let applied = l
+            .submit(PLC, "genesis", Action::Genesis(genesis))
+            .expect("genesis is appended");
         assert_eq!(applied.rejected_rule(), None);
         l
     }
 
     /// Signs and applies one payload; commits it if appended.
     pub fn submit(&mut self, org: &str, sub_id: &str, action: Action) -> Result<Applied, Outcome> {
-        let payload = Payload { signer: signer(org), id: id(sub_id), claimed_at: self.now, action };
-        let proposal = Proposal { submission: payload.sign(&key(seed_of(org))), stamped_at: self.now };
+        let payload = Payload {
+            signer: signer(org),
+            id: id(sub_id),
+            claimed_at: self.now,
+            action,
+        };
+        let proposal = Proposal {
+            submission: payload.sign(&key(seed_of(org))),
+            stamped_at: self.now,
+        };
         match apply(&self.state, &proposal, SignatureCheck::Verify).expect("in-memory state") {
             Outcome::Appended(a) => {
                 self.state.commit(&a);
@@ -320,7 +401,10 @@ impl Ledger {
         self.seq += 1;
         let sub_id = format!("S-{:04}", self.seq);
         let (org, sub_id, action) = self.action(op, sub_id);
-        Some(self.submit(org, &sub_id, action).unwrap_or_else(|o| panic!("{op:?} was not appended: {o:?}")))
+        Some(
+            self.submit(org, &sub_id, action)
+                .unwrap_or_else(|o| panic!("{op:?} was not appended: {o:?}")),
+        )
     }
 
     /// Runs a step that must be accepted.
@@ -338,7 +422,12 @@ impl Ledger {
     fn action(&self, op: &Op, sub_id: String) -> (&'static str, String, Action) {
         let case_id: CaseId = id(CASE);
         match op {
-            Op::File { by, case_type, procedure, persons } => (
+            Op::File {
+                by,
+                case_type,
+                procedure,
+                persons,
+            } => (
                 by,
                 sub_id,
                 Action::CaseFiling(CaseFiling {
@@ -351,11 +440,20 @@ impl Ledger {
                 }),
             ),
             Op::Send(s) => {
-                let case = self.state.case_record(&s.case_id.map_or(case_id.clone(), |c| id(c)));
+                let case = self
+                    .state
+                    .case_record(&s.case_id.map_or(case_id.clone(), id));
                 let h = Handoff {
-                    case_id: s.case_id.map_or(case_id, |c| id(c)),
-                    case_type: s.case_type.clone().or(case.as_ref().map(|c| c.case_type.clone())).unwrap_or(CaseType::Theft),
-                    procedure: s.procedure.or(case.as_ref().map(|c| c.procedure)).unwrap_or(Procedure::Ordinary),
+                    case_id: s.case_id.map_or(case_id, id),
+                    case_type: s
+                        .case_type
+                        .clone()
+                        .or(case.as_ref().map(|c| c.case_type.clone()))
+                        .unwrap_or(CaseType::Theft),
+                    procedure: s
+                        .procedure
+                        .or(case.as_ref().map(|c| c.procedure))
+                        .unwrap_or(Procedure::Ordinary),
                     kind: s.kind.clone(),
                     sender: id(s.from),
                     receiver: id(s.to),
@@ -376,14 +474,26 @@ impl Ledger {
                     related: s.related.map(id),
                     note: s.note.clone(),
                 };
-                (s.signer.unwrap_or(s.from), s.id.to_owned(), Action::Handoff(h))
+                (
+                    s.signer.unwrap_or(s.from),
+                    s.id.to_owned(),
+                    Action::Handoff(h),
+                )
             }
-            Op::Receive { handoff, by } => {
-                (self.receiver_of(handoff, *by), sub_id, Action::Receipt(Receipt { handoff: id(handoff) }))
-            }
-            Op::Accept { handoff, by } => {
-                (self.receiver_of(handoff, *by), sub_id, Action::Acceptance(Acceptance { handoff: id(handoff) }))
-            }
+            Op::Receive { handoff, by } => (
+                self.receiver_of(handoff, *by),
+                sub_id,
+                Action::Receipt(Receipt {
+                    handoff: id(handoff),
+                }),
+            ),
+            Op::Accept { handoff, by } => (
+                self.receiver_of(handoff, *by),
+                sub_id,
+                Action::Acceptance(Acceptance {
+                    handoff: id(handoff),
+                }),
+            ),
             Op::Return { handoff, missing } => (
                 self.receiver_of(handoff, None),
                 sub_id,
@@ -396,14 +506,30 @@ impl Ledger {
             Op::Measure { by, person, kind } => (
                 by,
                 sub_id,
-                Action::CoerciveMeasure(CoerciveMeasure { case_id, person: id(person), measure: *kind, effective_at: self.now }),
+                Action::CoerciveMeasure(CoerciveMeasure {
+                    case_id,
+                    person: id(person),
+                    measure: *kind,
+                    effective_at: self.now,
+                }),
             ),
             Op::Adjust { by, clock, action } => (
                 by,
                 sub_id,
-                Action::ClockAdjustment(ClockAdjustment { case_id, clock: clock.clone(), action: action.clone() }),
+                Action::ClockAdjustment(ClockAdjustment {
+                    case_id,
+                    clock: clock.clone(),
+                    action: action.clone(),
+                }),
             ),
-            Op::Close { by } => (by, sub_id, Action::CaseClosure(CaseClosure { case_id, reason: "刑满/执行完毕".into() })),
+            Op::Close { by } => (
+                by,
+                sub_id,
+                Action::CaseClosure(CaseClosure {
+                    case_id,
+                    reason: "刑满/执行完毕".into(),
+                }),
+            ),
             Op::Wait { .. } => unreachable!("handled in run"),
         }
     }
@@ -415,15 +541,22 @@ impl Ledger {
         }
         let rec = self.state.handoff_record(&id(handoff));
         let receiver = rec.map_or_else(|| PSB.to_owned(), |h| h.receiver.to_string());
-        ORGS.iter().find(|o| o.0 == receiver).map(|o| o.0).expect("fixture organisation")
+        ORGS.iter()
+            .find(|o| o.0 == receiver)
+            .map(|o| o.0)
+            .expect("fixture organisation")
     }
 
     pub fn case(&self) -> CaseRecord {
-        self.state.case_record(&id(CASE)).expect("the case is filed")
+        self.state
+            .case_record(&id(CASE))
+            .expect("the case is filed")
     }
 
     pub fn handoff(&self, h: &str) -> HandoffRecord {
-        self.state.handoff_record(&id(h)).unwrap_or_else(|| panic!("handoff {h} is on the ledger"))
+        self.state
+            .handoff_record(&id(h))
+            .unwrap_or_else(|| panic!("handoff {h} is on the ledger"))
     }
 
     pub fn handoffs(&self) -> Vec<HandoffRecord> {

@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::ledger::echo::EchoLedger;
+use crate::ledger::LedgerMachine;
 use crate::raft::network::{self, Network, TransportSettings, DEFAULT_MAX_BODY_BYTES};
 use crate::raft::{initialize, propose, start, NodeId, Peer, Raft, RaftSettings};
 use crate::store::{meta_key, Cf, Store};
@@ -25,19 +26,22 @@ struct TestNode {
     _dir: TempDir,
 }
 
-async fn spawn_node(id: NodeId) -> TestNode {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(dir.path()).expect("open store");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    let settings = RaftSettings {
+fn fast_settings() -> RaftSettings {
+    RaftSettings {
         heartbeat: Duration::from_millis(100),
         election_min: Duration::from_millis(500),
         election_max: Duration::from_millis(1000),
         ..RaftSettings::default()
-    };
+    }
+}
+
+async fn spawn_node(id: NodeId, settings: &RaftSettings) -> TestNode {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("open store");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
     let net = Network::new(id, TransportSettings::default()).expect("network");
-    let raft = start(id, &settings, store.clone(), Arc::new(EchoLedger), net).await.expect("start raft");
+    let raft = start(id, settings, store.clone(), Arc::new(EchoLedger), net).await.expect("start raft");
     let (stop_server, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(network::serve(listener, raft.clone(), DEFAULT_MAX_BODY_BYTES, async {
         let _ = stopped.await;
@@ -54,7 +58,7 @@ fn ledger_of(store: &Store) -> Vec<(u64, Vec<u8>)> {
 async fn three_nodes_elect_a_leader_and_replicate_200_proposals_identically() {
     let mut nodes = Vec::new();
     for id in 1..=3 {
-        nodes.push(spawn_node(id).await);
+        nodes.push(spawn_node(id, &fast_settings()).await);
     }
     let voters: BTreeMap<NodeId, Peer> = nodes.iter().map(|n| (n.id, n.peer.clone())).collect();
     initialize(&nodes[0].raft, voters).await.expect("initialize");
@@ -109,8 +113,54 @@ async fn three_nodes_elect_a_leader_and_replicate_200_proposals_identically() {
     }
 
     for node in nodes {
-        node.raft.shutdown().await.expect("raft shutdown");
-        let _ = node.stop_server.send(());
-        node.server.await.expect("server task").expect("server");
+        stop(node).await;
     }
+}
+
+async fn stop(node: TestNode) {
+    node.raft.shutdown().await.expect("raft shutdown");
+    let _ = node.stop_server.send(());
+    node.server.await.expect("server task").expect("server");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn learner_joining_after_purge_installs_the_pointer_snapshot_over_http() {
+    let settings = RaftSettings { keep_behind_snapshot: 0, ..fast_settings() };
+    let leader = spawn_node(1, &settings).await;
+    initialize(&leader.raft, [(1, leader.peer.clone())].into_iter().collect()).await.expect("initialize");
+    for i in 0..120u32 {
+        propose(&leader.raft, i.to_be_bytes().to_vec()).await.expect("commit");
+    }
+    let applied = leader.raft.metrics().borrow().last_applied.expect("applied");
+    leader.raft.trigger().snapshot().await.expect("trigger snapshot");
+    let wait = || leader.raft.wait(Some(DEADLINE));
+    wait().snapshot(applied, "snapshot built").await.expect("snapshot");
+    leader.raft.trigger().purge_log(applied.index).await.expect("trigger purge");
+    wait().purged(Some(applied), "log purged").await.expect("purged");
+
+    let learner = spawn_node(2, &settings).await;
+    leader.raft.add_learner(2, learner.peer.clone(), true).await.expect("add learner");
+    learner
+        .raft
+        .wait(Some(DEADLINE))
+        .applied_index_at_least(Some(applied.index), "learner installs the snapshot")
+        .await
+        .expect("learner caught up");
+    assert_eq!(learner.raft.metrics().borrow().snapshot, Some(applied), "installed, not replayed");
+    assert!(ledger_of(&learner.store).is_empty(), "a snapshot is a pointer, not a copy");
+    assert_eq!(EchoLedger.missing_entries(&learner.store).expect("missing"), Some(0..120));
+
+    let resp = propose(&leader.raft, b"after".to_vec()).await.expect("commit");
+    assert_eq!(resp.ledger_index, Some(120));
+    let after = leader.raft.metrics().borrow().last_applied.expect("applied");
+    learner
+        .raft
+        .wait(Some(DEADLINE))
+        .applied_index_at_least(Some(after.index), "learner applies new entries")
+        .await
+        .expect("learner applies");
+    assert_eq!(ledger_of(&learner.store), vec![(120, b"after".to_vec())]);
+
+    stop(learner).await;
+    stop(leader).await;
 }

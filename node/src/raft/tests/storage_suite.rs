@@ -24,6 +24,8 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, TempDir> for TempStoreBuil
 }
 
 #[test]
-fn passes_openraft_storage_suite() -> Result<(), StorageError<NodeId>> {
-    Suite::test_all(TempStoreBuilder)
+fn passes_openraft_storage_suite() {
+    if let Err(e) = Suite::test_all(TempStoreBuilder) {
+        panic!("openraft storage suite failed: {e}");
+    }
 }
