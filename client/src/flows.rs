@@ -38,6 +38,11 @@ pub struct Shape {
     pub appeal: bool,
     /// Whether the sentence is served in the community.
     pub community: bool,
+    /// Whether the procuratorate answers the prosecution transfer after its due time.
+    pub late: bool,
+    /// Whether the flow stops after the prosecution transfer is accepted (left open: it comes
+    /// due and shows as overdue).
+    pub stalls: bool,
 }
 
 /// The national mix of the pilot's types (DOMAIN.md): dangerous driving the largest share.
@@ -112,6 +117,8 @@ impl Shape {
             returned_for_completion: r.percent(8),
             appeal: !dd && r.percent(10),
             community: dd || !custody || r.percent(15),
+            late: r.percent(10),
+            stalls: r.percent(4),
             case_type,
         }
     }
@@ -282,13 +289,22 @@ impl Builder<'_> {
             self.wait(3);
         }
         self.handoff(HandoffKind::ProsecutionTransfer, &c.psb, &c.procuratorate, opinion, true);
+        if s.stalls {
+            return self.steps;
+        }
         for _ in 0..s.supplementary_returns {
             self.wait(20);
             self.handoff(HandoffKind::SupplementaryInvestigationReturn, &c.procuratorate, &c.psb, vec![DocumentType::SupplementaryOutline], true);
             self.wait(25);
             self.handoff(HandoffKind::SupplementaryInvestigationResubmit, &c.psb, &c.procuratorate, vec![DocumentType::ProsecutionOpinion, DocumentType::Evidence], true);
         }
-        self.wait(if dd { 6 } else { 20 });
+        // Review takes 10 days in expedited procedure and a month otherwise (Art. 172).
+        self.wait(match (dd, s.late) {
+            (true, false) => 6,
+            (true, true) => 14,
+            (false, false) => 20,
+            (false, true) => 38,
+        });
         self.handoff(HandoffKind::PublicProsecution, &c.procuratorate, &c.court, vec![DocumentType::Indictment, DocumentType::SentencingRecommendation], true);
         if s.community && !dd {
             self.handoff(HandoffKind::PreSentenceAssessment, &c.court, &c.community_corrections, vec![], false);
@@ -342,7 +358,7 @@ pub fn case_flow(province: &Province, seed: u64, n: u64, start: Timestamp) -> (S
         _ if rng.percent(40) => Procedure::Summary,
         _ => Procedure::Ordinary,
     };
-    let code = &city.name[..2].to_ascii_uppercase();
+    let code = &city.code;
     let b = Builder {
         province,
         city,

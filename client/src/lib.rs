@@ -2,6 +2,8 @@
 //! the HTTP client and the auditor. The CLI (`caseledger`) is a thin layer over it.
 
 pub mod keys;
+pub mod audit;
+pub mod demo;
 pub mod flows;
 pub mod http;
 pub mod pilot;

@@ -57,6 +57,8 @@ pub struct NodeIdentity {
 pub struct City {
     /// Name, e.g. "Lanzhou".
     pub name: String,
+    /// Code used in ids, e.g. "LZ".
+    pub code: String,
     /// 公安.
     pub psb: OrgId,
     /// 检察院.
@@ -90,8 +92,14 @@ pub struct Province {
     pub seed: u64,
 }
 
-/// The pilot's cities (DOMAIN.md).
-pub const PILOT_CITIES: [&str; 5] = ["Lanzhou", "Jiuquan", "Zhangye", "Jinchang", "Tianshui"];
+/// The pilot's cities (DOMAIN.md): English name, Chinese name, code used in ids.
+pub const PILOT_CITIES: [(&str, &str, &str); 5] = [
+    ("Lanzhou", "兰州", "LZ"),
+    ("Jiuquan", "酒泉", "JQ"),
+    ("Zhangye", "张掖", "ZY"),
+    ("Jinchang", "金昌", "JC"),
+    ("Tianshui", "天水", "TS"),
+];
 
 fn org_id(s: String) -> OrgId {
     OrgId::new(s).expect("derived organisation ids are valid")
@@ -125,11 +133,11 @@ impl Province {
         let prison = org_id("GS-PRISON-1".into());
         add(prison.clone(), "甘肃省第一监狱".into(), OrgKind::Prison, Level::Province, None, "Lanzhou");
         let mut city_list = Vec::new();
-        for name in PILOT_CITIES.iter().take(cities.max(1)) {
-            let code = name[..2].to_ascii_uppercase();
+        for (name, zh, code) in PILOT_CITIES.iter().take(cities.max(1)) {
             let id = |suffix: &str| org_id(format!("{code}-{suffix}"));
             let city = City {
                 name: (*name).to_owned(),
+                code: (*code).to_owned(),
                 psb: id("PSB"),
                 procuratorate: id("PROC"),
                 court: id("COURT"),
@@ -138,13 +146,13 @@ impl Province {
                 community_corrections: id("CC"),
                 legal_aid: id("LA"),
             };
-            add(city.upper_court.clone(), format!("{name}市中级人民法院"), OrgKind::Court, Level::Prefecture, None, name);
-            add(city.psb.clone(), format!("{name}市公安局"), OrgKind::Psb, Level::County, None, name);
-            add(city.procuratorate.clone(), format!("{name}市人民检察院"), OrgKind::Procuratorate, Level::County, None, name);
-            add(city.court.clone(), format!("{name}市人民法院"), OrgKind::Court, Level::County, Some(city.upper_court.clone()), name);
-            add(city.detention_house.clone(), format!("{name}市看守所"), OrgKind::DetentionHouse, Level::County, None, name);
-            add(city.community_corrections.clone(), format!("{name}市司法局社区矫正"), OrgKind::CommunityCorrections, Level::County, None, name);
-            add(city.legal_aid.clone(), format!("{name}市法律援助中心"), OrgKind::LegalAid, Level::County, None, name);
+            add(city.upper_court.clone(), format!("{zh}市中级人民法院"), OrgKind::Court, Level::Prefecture, None, name);
+            add(city.psb.clone(), format!("{zh}市公安局"), OrgKind::Psb, Level::County, None, name);
+            add(city.procuratorate.clone(), format!("{zh}市人民检察院"), OrgKind::Procuratorate, Level::County, None, name);
+            add(city.court.clone(), format!("{zh}市城关区人民法院"), OrgKind::Court, Level::County, Some(city.upper_court.clone()), name);
+            add(city.detention_house.clone(), format!("{zh}市看守所"), OrgKind::DetentionHouse, Level::County, None, name);
+            add(city.community_corrections.clone(), format!("{zh}市社区矫正管理局"), OrgKind::CommunityCorrections, Level::County, None, name);
+            add(city.legal_aid.clone(), format!("{zh}市法律援助中心"), OrgKind::LegalAid, Level::County, None, name);
             city_list.push(city);
         }
         let first = &city_list[0];

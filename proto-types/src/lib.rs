@@ -19,6 +19,7 @@ pub mod policy;
 pub mod registry;
 mod serde_bytes_fixed;
 pub mod state;
+pub mod supervision;
 pub mod time;
 pub mod workflow;
 

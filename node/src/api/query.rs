@@ -1,6 +1,8 @@
 //! Reads of the ledger: entries by index and in pages.
 
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use proto_types::Entry;
 use serde::{Deserialize, Serialize};
@@ -61,8 +63,35 @@ pub async fn entry(State(node): State<Arc<NodeCtx>>, Path(index): Path<u64>) -> 
     Ok(Json(EntryView::from_bytes(bytes)?))
 }
 
-/// `GET /v1/entries?from=&limit=`.
-pub async fn entries(State(node): State<Arc<NodeCtx>>, Query(q): Query<PageQuery>) -> Result<Json<EntryPage>, ApiError> {
+/// `GET /v1/entries?from=&limit=`: JSON, or with `Accept: application/vnd.caseledger.canonical`
+/// the raw canonical bytes, each entry framed by a 4-byte big-endian length (FORMAT.md
+/// §Export).
+pub async fn entries(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Result<Response, ApiError> {
+    let raw = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(super::CANONICAL));
+    if raw {
+        let max = node.limits.max_page.max(crate::ledger::catchup::MAX_CHUNK);
+        let limit = q.limit.unwrap_or(max).min(max);
+        let size = node.ledger.head().size;
+        let store = node.store.clone();
+        let from = q.from;
+        let rows = blocking(move || store.scan_u64(Cf::Ledger, from..size, limit as usize))
+            .await
+            .map_err(|e| ApiError::internal("reading entries", e))?;
+        let bytes: Vec<Vec<u8>> = rows.into_iter().map(|(_, b)| b).collect();
+        let mut resp = crate::ledger::catchup::frame(&bytes).into_response();
+        resp.headers_mut().insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static(super::CANONICAL));
+        if let Ok(v) = size.to_string().parse() {
+            resp.headers_mut().insert(super::APPLIED_HEADER, v);
+        }
+        return Ok(resp);
+    }
+    entries_json(node, q).await.map(IntoResponse::into_response)
+}
+
+async fn entries_json(node: Arc<NodeCtx>, q: PageQuery) -> Result<Json<EntryPage>, ApiError> {
     let max = node.limits.max_page;
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > max {

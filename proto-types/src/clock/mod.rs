@@ -218,12 +218,16 @@ pub fn next_working_day(d: Date, calendar: &Calendar) -> Date {
     day
 }
 
-/// Whether a period is within the bounds this engine counts exactly (signed extensions are
-/// checked against this before they are recorded).
-pub fn period_in_bounds(period: Period) -> bool {
+/// The most extensions one clock takes between restarts.
+pub const MAX_EXTENSIONS: usize = 16;
+
+/// Whether a signed extension's period is acceptable: at least one unit, at most about ten
+/// years (3,660 days, 120 months, 2,600 working days). With [`MAX_EXTENSIONS`] this keeps
+/// every due date a replica computes small and far from overflow.
+pub fn extension_in_bounds(period: Period) -> bool {
     match period {
-        Period::Days(n) => (1..=MAX_DAYS).contains(&n),
-        Period::Months(n) => (1..=MAX_MONTHS).contains(&n),
-        Period::WorkingDays(n) => (1..=MAX_WORKING_DAYS).contains(&n),
+        Period::Days(n) => (1..=3_660).contains(&n),
+        Period::Months(n) => (1..=120).contains(&n),
+        Period::WorkingDays(n) => (1..=2_600).contains(&n),
     }
 }

@@ -2,7 +2,7 @@
 //! and adjustments of clocks (extension, pause, resume, restart).
 
 use super::{broke, check_text, CaseChanges, CaseRecord, Cx, MeasureRecord, Reader, Step};
-use crate::clock::{period_in_bounds, ClockState, Extension};
+use crate::clock::{extension_in_bounds, ClockState, Extension, MAX_EXTENSIONS};
 use crate::domain::{MeasureKind, OrgKind};
 use crate::entry::Rule;
 use crate::payload::{ClockAction, ClockAdjustment, ClockRef, CoerciveMeasure, RestartReason};
@@ -127,7 +127,7 @@ pub(super) fn adjust_clock<S: LedgerState>(
                     format!("approving organisation {approved_by} is not registered"),
                 );
             }
-            if !period_in_bounds(*period) {
+            if !extension_in_bounds(*period) {
                 return broke(
                     Rule::ClockAdjustmentRefused,
                     format!("extension {period:?} is out of bounds"),
@@ -225,6 +225,12 @@ fn adjust<E>(
         return broke(Rule::ClockAdjustmentRefused, "the clock has stopped");
     }
     match action {
+        ClockAction::Extend { .. } if clock.extensions.len() >= MAX_EXTENSIONS => {
+            return broke(
+                Rule::ClockAdjustmentRefused,
+                format!("the clock has {MAX_EXTENSIONS} extensions already"),
+            )
+        }
         ClockAction::Extend {
             period,
             approved_by,

@@ -1,0 +1,351 @@
+//! The main job: a local multi-department cluster with a realistic workload. Starts one
+//! `caseledger-node` process per department (own data dir, own key), writes the genesis,
+//! forms the cluster, drives the seeded workload on a simulated clock that every node shares,
+//! then audits the ledger and prints a supervision summary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use proto_types::time::DAY_MS;
+use proto_types::{LedgerState, Timestamp};
+
+use crate::audit::{audit, Verdict};
+use crate::flows::case_flow;
+use crate::http::{Client, SubmitOutcome};
+use crate::pilot::Province;
+
+/// Simulated time at the start of every demo: 2026-01-05 00:00 UTC (a Monday).
+pub const SIM_EPOCH: Timestamp = Timestamp::from_millis(1_767_571_200_000);
+
+/// Demo settings.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Department nodes to run (at least 5: PSB, procuratorate, court, detention house,
+    /// community corrections).
+    pub nodes: u64,
+    /// How many of them are Raft voters; the others are learners.
+    pub voters: u64,
+    /// Cases to run.
+    pub cases: u64,
+    /// Cities of the province.
+    pub cities: usize,
+    /// The workload's seed.
+    pub seed: u64,
+    /// Simulated days per real second.
+    pub days_per_second: f64,
+    /// Where the nodes' data dirs, keys, configs and logs go (must be empty or absent).
+    pub dir: PathBuf,
+    /// The `caseledger-node` binary.
+    pub node_bin: PathBuf,
+}
+
+/// A started node process.
+struct NodeProc {
+    id: u64,
+    child: Child,
+    api: String,
+    raft: String,
+}
+
+/// Kills every node process when dropped (Ctrl-C, errors).
+struct Nodes(Vec<NodeProc>);
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for n in &mut self.0 {
+            // SIGTERM first: nodes finish in-flight requests and flush.
+            let _ = Command::new("kill").arg("-TERM").arg(n.child.id().to_string()).status();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for n in &mut self.0 {
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = n.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = n.child.kill();
+            let _ = n.child.wait();
+        }
+    }
+}
+
+/// What the demo found.
+pub struct DemoReport {
+    /// The audit's verdict.
+    pub verdict: Verdict,
+    /// The text summary printed.
+    pub summary: String,
+}
+
+fn run_init(bin: &Path, data_dir: &Path) -> Result<()> {
+    let out = Command::new(bin).arg("init").arg("--data-dir").arg(data_dir).output().with_context(|| format!("running {} init", bin.display()))?;
+    if !out.status.success() {
+        bail!("caseledger-node init failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}
+
+fn read_addresses(data_dir: &Path) -> Option<(String, String)> {
+    let text = std::fs::read_to_string(data_dir.join("addresses.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some((v["raft"].as_str()?.to_owned(), v["api"].as_str()?.to_owned()))
+}
+
+async fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Result<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Ok(v);
+        }
+        if Instant::now() > deadline {
+            bail!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The simulated clock every node and the driver share.
+#[derive(Clone, Copy)]
+struct SimClock {
+    real_epoch_ms: u64,
+    speed: f64,
+}
+
+impl SimClock {
+    fn now(&self) -> Timestamp {
+        let real = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        SIM_EPOCH.plus_millis((real.saturating_sub(self.real_epoch_ms) as f64 * self.speed) as u64)
+    }
+
+    /// Real time until the simulated clock reads `t`.
+    fn until(&self, t: Timestamp) -> Duration {
+        let sim = t.millis_since(self.now());
+        Duration::from_millis((sim as f64 / self.speed) as u64)
+    }
+}
+
+/// Starts the cluster: keys, genesis, configs, processes, membership.
+async fn start_cluster(opts: &DemoOptions, province: &mut Province, clock: SimClock) -> Result<Nodes> {
+    let dir = &opts.dir;
+    for n in province.nodes.iter_mut() {
+        let data = dir.join(format!("node-{}", n.decl.node_id));
+        run_init(&opts.node_bin, &data)?;
+        let text = std::fs::read_to_string(data.join("node.pem"))?;
+        n.key = proto_types::crypto::signing_key_from_pem(&text)?;
+        n.decl.signing_key = proto_types::crypto::PublicKey::of(&n.key);
+    }
+    let genesis = province.genesis(SIM_EPOCH);
+    std::fs::write(dir.join("genesis.json"), serde_json::to_string_pretty(&genesis)?)?;
+    let mut nodes = Nodes(Vec::new());
+    for n in &province.nodes {
+        let id = n.decl.node_id;
+        let data = dir.join(format!("node-{id}"));
+        let config = format!(
+            "node_id = {id}\ndata_dir = \"node-{id}\"\ngenesis = \"genesis.json\"\nnode_key = \"node-{id}/node.pem\"\n\
+             raft_listen = \"127.0.0.1:0\"\napi_listen = \"127.0.0.1:0\"\nbootstrap = {}\n\n\
+             [clock]\nsim_epoch_ms = {}\nreal_epoch_ms = {}\nspeed = {}\n",
+            id == 1,
+            SIM_EPOCH.as_millis(),
+            clock.real_epoch_ms,
+            clock.speed
+        );
+        let config_path = dir.join(format!("node-{id}.toml"));
+        std::fs::write(&config_path, config)?;
+        let log = std::fs::File::create(dir.join(format!("node-{id}.log")))?;
+        let child = Command::new(&opts.node_bin)
+            .arg("run")
+            .arg("--config")
+            .arg(&config_path)
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info,openraft=warn".into()))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", opts.node_bin.display()))?;
+        let (raft, api) = wait_for(&format!("node {id} to listen"), Duration::from_secs(60), || read_addresses(&data)).await?;
+        let org = province.department(&n.decl.org).decl.name.clone();
+        println!("  node {id}  {org:<24} api http://{api}");
+        nodes.0.push(NodeProc { id, child, api, raft });
+    }
+    let http = reqwest::Client::new();
+    let first = nodes.0[0].api.clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = http.get(format!("http://{first}/readyz")).send().await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("node 1 did not become ready (see {})", dir.join("node-1.log").display());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for n in &nodes.0[1..] {
+        let body = serde_json::json!({ "node_id": n.id, "raft_addr": n.raft, "api_addr": n.api });
+        let r = http.post(format!("http://{first}/admin/learners")).json(&body).send().await?;
+        if !r.status().is_success() {
+            bail!("adding node {} as learner: {}", n.id, r.text().await.unwrap_or_default());
+        }
+    }
+    let voters: Vec<u64> = nodes.0.iter().map(|n| n.id).filter(|id| *id > 1 && *id <= opts.voters).collect();
+    if !voters.is_empty() {
+        let r = http.post(format!("http://{first}/admin/promote")).json(&serde_json::json!({ "node_ids": voters })).send().await?;
+        if !r.status().is_success() {
+            bail!("promoting voters: {}", r.text().await.unwrap_or_default());
+        }
+    }
+    Ok(nodes)
+}
+
+/// Runs the demo; returns once the workload, audit and summary are done. The caller decides
+/// whether to keep the nodes running (`hold`).
+pub async fn run(opts: DemoOptions, hold: impl std::future::Future<Output = ()>) -> Result<DemoReport> {
+    if opts.nodes < 5 {
+        bail!("the demo runs at least 5 department nodes");
+    }
+    if opts.dir.exists() && std::fs::read_dir(&opts.dir)?.next().is_some() {
+        bail!("{} is not empty; pass an empty or new --dir", opts.dir.display());
+    }
+    std::fs::create_dir_all(&opts.dir)?;
+    let real_epoch_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
+    let clock = SimClock { real_epoch_ms, speed: opts.days_per_second * DAY_MS as f64 / 1000.0 };
+    let mut province = Province::new(opts.seed, opts.cities, opts.nodes, SIM_EPOCH);
+    println!("caseledger demo: {} nodes ({} voters), {} cases, seed {}, {} simulated days per second", opts.nodes, opts.voters, opts.cases, opts.seed, opts.days_per_second);
+    println!("data, keys, configs and logs in {}", opts.dir.display());
+    let nodes = start_cluster(&opts, &mut province, clock).await?;
+    let apis: Vec<String> = nodes.0.iter().map(|n| n.api.clone()).collect();
+    let client = Client::new(apis.clone());
+
+    // Filings spread over the first 60 simulated days; each case then follows its schedule.
+    let gap = 60 * DAY_MS / opts.cases.max(1);
+    let committed = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicU64::new(0));
+    let limit = Arc::new(tokio::sync::Semaphore::new(64));
+    let mut tasks = Vec::new();
+    for n in 0..opts.cases {
+        let (_, steps) = case_flow(&province, opts.seed, n, SIM_EPOCH.plus_millis(n * gap));
+        let (client, committed, errors, done, limit) = (client.clone(), committed.clone(), errors.clone(), done.clone(), limit.clone());
+        tasks.push(tokio::spawn(async move {
+            for (k, step) in steps.into_iter().enumerate() {
+                tokio::time::sleep(clock.until(step.submission.payload.claimed_at)).await;
+                let _permit = limit.acquire().await;
+                let mut tries = 0;
+                loop {
+                    match client.submit_to(n as usize + k, &step.submission).await {
+                        Ok(SubmitOutcome::Committed { .. }) => {
+                            committed.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                        Ok(SubmitOutcome::Error { code, message, .. }) => {
+                            eprintln!("  case step {} refused: {code}: {message}", step.submission.payload.id);
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            return;
+                        }
+                        Err(_) if tries < 100 => {
+                            tries += 1;
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        Err(e) => {
+                            eprintln!("  case step {}: {e}", step.submission.payload.id);
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            return;
+                        }
+                    }
+                }
+            }
+            done.fetch_add(1, Ordering::Relaxed);
+        }));
+    }
+    let started = Instant::now();
+    let all = futures_join(tasks);
+    tokio::pin!(all);
+    let mut last = 0;
+    loop {
+        tokio::select! {
+            _ = &mut all => break,
+            () = tokio::time::sleep(Duration::from_secs(2)) => {
+                let c = committed.load(Ordering::Relaxed);
+                let rate = (c - last) as f64 / 2.0;
+                last = c;
+                println!(
+                    "  {}  {:>6} entries  {:>4}/{} cases done  {:>6.0} entries/s",
+                    clock.now().local_date(480),
+                    c,
+                    done.load(Ordering::Relaxed),
+                    opts.cases,
+                    rate
+                );
+            }
+        }
+    }
+    println!("workload done in {:.1}s: {} entries submitted, {} failed", started.elapsed().as_secs_f64(), committed.load(Ordering::Relaxed), errors.load(Ordering::Relaxed));
+
+    println!("auditing the ledger from the bytes (trusting no node)...");
+    let (verdict, state) = audit(&client, |_, _| {}).await;
+    let now = clock.now();
+    let summary = match state.registry() {
+        Some(reg) => render_summary(&state, reg, &province, now),
+        None => "no registry: the ledger is empty\n".into(),
+    };
+    print!("{summary}");
+    match &verdict {
+        Verdict::Intact { entries, root, .. } => println!("audit: INTACT ({entries} entries, root {root})"),
+        Verdict::Broken { index, reason } => println!("audit: BROKEN at entry {index}: {reason}"),
+        Verdict::Incomplete { reason } => println!("audit: INCOMPLETE: {reason}"),
+    }
+    if errors.load(Ordering::Relaxed) > 0 {
+        bail!("{} workload steps failed", errors.load(Ordering::Relaxed));
+    }
+    println!("\nnodes: {}", apis.iter().map(|a| format!("http://{a}")).collect::<Vec<_>>().join(" "));
+    hold.await;
+    drop(nodes);
+    Ok(DemoReport { verdict, summary })
+}
+
+async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+fn render_summary(state: &proto_types::MemState, reg: &proto_types::Registry, province: &Province, now: Timestamp) -> String {
+    use std::fmt::Write as _;
+    let (s, _) = proto_types::supervision::summarize(state.cases(), state.handoffs(), &reg.policy, now);
+    let mut out = String::new();
+    let _ = writeln!(out, "\n== summary at simulated {} ==", now.local_date(reg.policy.utc_offset_minutes));
+    let _ = writeln!(out, "entries: {}   cases: {}", state.head().size, s.cases);
+    let _ = writeln!(out, "\ncases by type:");
+    for (k, v) in &s.by_type {
+        let _ = writeln!(out, "  {k:<28} {v:>6}");
+    }
+    let _ = writeln!(out, "\ncases by stage:");
+    for (k, v) in &s.by_stage {
+        let _ = writeln!(out, "  {k:<28} {v:>6}");
+    }
+    let _ = writeln!(out, "\nmean days per stage:");
+    for (k, v) in &s.mean_days_per_stage {
+        let _ = writeln!(out, "  {k:<28} {v:>6.1}");
+    }
+    let _ = writeln!(out, "\nhandoffs per department:       sent  received  late  overdue");
+    for (org, d) in &s.departments {
+        let name = province.departments.get(org).map(|d| d.decl.name.as_str()).unwrap_or(org.as_str());
+        let _ = writeln!(out, "  {:<14} {:<14} {:>6} {:>9} {:>5} {:>8}", org.as_str(), truncate(name, 14), d.sent, d.received, d.late_responses, d.overdue_now);
+    }
+    let _ = writeln!(
+        out,
+        "\nreturns for completion: {}   supplementary returns: {}   late responses: {}",
+        s.returns_for_completion, s.supplementary_returns, s.late_responses
+    );
+    let _ = writeln!(out, "overdue now: {}   due soon: {}   missing custody transfers: {}", s.overdue, s.due_soon, s.missing_custody_transfers);
+    out
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
