@@ -155,7 +155,7 @@ impl NodeConfig {
         if self.raft.election_min_ms <= self.raft.heartbeat_ms || self.raft.election_max_ms <= self.raft.election_min_ms {
             bail!("raft timing must satisfy heartbeat < election_min < election_max");
         }
-        if !(self.clock.speed > 0.0) {
+        if self.clock.speed.is_nan() || self.clock.speed <= 0.0 {
             bail!("clock.speed must be positive");
         }
         if self.limits.max_body_bytes < 1024 {
