@@ -1,17 +1,37 @@
-//! The independent audit: stream the whole chain as raw bytes from a node, recompute every
-//! entry hash and link, replay every entry through the core's one `apply` function (which
-//! verifies every signature against the registry as it stood at that entry) and check that it
-//! reproduces the entry byte for byte, rebuild the Merkle tree, and compare the result with the
-//! heads of every node given. Trusts no node: everything is recomputed from the bytes.
+//! The independent audit: stream the whole chain as raw bytes from a node (or read an export
+//! file), recompute every entry hash and link, replay every entry through the core's one
+//! `apply` function (which verifies every signature against the registry as it stood at that
+//! entry, every k-of-n approval, and every cosigned checkpoint's root and chain head against
+//! the tree rebuilt so far) and check that it reproduces the entry byte for byte, prove the
+//! ledger extends a checkpoint saved by an earlier audit (append-only), and compare the result
+//! with the heads of every node given. Trusts no node: everything is recomputed from bytes.
+//!
+//! It uses all cores: each chunk is decoded, hashed and its signatures verified in parallel
+//! (against the registry as of the chunk's start); the sequential replay then passes
+//! `SignatureCheck::VerifiedWith(key)`, which `apply` honours only when the key it resolves
+//! for the entry is that same key, so a key rotated or revoked inside the chunk is verified
+//! again, exactly as on the nodes.
 
-use proto_types::entry::verify_link;
-use proto_types::{apply, ChainHead, Entry, LedgerState, MemState, Outcome, Proposal, SignatureCheck};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use proto_types::crypto::PublicKey;
+use proto_types::payload::Action;
+use proto_types::registry::Registry;
+use proto_types::{apply, ChainHead, Entry, EntryHash, LedgerState, MemState, Outcome, Proposal, Record, SignatureCheck};
 use serde::{Deserialize, Serialize};
 
 use crate::http::{Client, ClientError};
 
 /// Content type of canonical bytes.
 const CANONICAL: &str = "application/vnd.caseledger.canonical";
+
+/// The first line of an export file (docs/FORMAT.md §Export).
+pub const EXPORT_MAGIC: &[u8] = b"caseledger-export v1\n";
+
+/// Entries fetched per request.
+const CHUNK: u64 = 2000;
 
 /// The audit's conclusion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +71,42 @@ impl Verdict {
     }
 }
 
+/// A tree head an audit verified, saved for the next audit (`--save-checkpoint`), which must
+/// find the ledger to extend it (`--checkpoint`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedCheckpoint {
+    /// Entries covered.
+    pub tree_size: u64,
+    /// Merkle root at that size, hex.
+    pub root: String,
+    /// `h_{tree_size-1}`, hex.
+    pub head_hash: String,
+    /// The latest cosigned checkpoint note verified by the audit, if any.
+    #[serde(default)]
+    pub cosigned_note: Option<String>,
+}
+
+/// What an audit checked, for `--json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Entries replayed.
+    pub entries: u64,
+    /// Accepted cosigned checkpoint entries whose root and chain head matched the rebuilt tree.
+    pub checkpoints_verified: u64,
+    /// Whether the ledger extends the checkpoint given with `--checkpoint` (None: none given).
+    pub extends_saved_checkpoint: Option<bool>,
+    /// Nodes whose heads were compared.
+    pub nodes_compared: Vec<String>,
+    /// Wall time, milliseconds.
+    pub elapsed_ms: u64,
+    /// Worker threads used for decoding, hashing and signature checks.
+    pub threads: usize,
+    /// The head to save for the next audit.
+    pub checkpoint: Option<SavedCheckpoint>,
+}
+
 /// Splits a framed chunk (4-byte big-endian length, then the bytes).
 pub fn unframe(mut bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let mut out = Vec::new();
@@ -69,61 +125,233 @@ pub fn unframe(mut bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     Ok(out)
 }
 
-/// Replays entries into `state`, checking each; returns the first failure as (index, reason).
-pub fn check_entries(state: &mut MemState, entries: &[Vec<u8>]) -> Result<(), (u64, String)> {
-    for bytes in entries {
-        let head = state.head();
-        let entry = Entry::from_bytes(bytes).map_err(|e| (head.size, format!("undecodable entry: {e}")))?;
-        verify_link(&head, &entry).map_err(|e| (e.index, e.fault.to_string()))?;
+/// The replay: state, counters and the saved checkpoint to meet.
+pub struct Replay {
+    state: MemState,
+    checkpoints: u64,
+    latest_note: Option<String>,
+    saved: Option<SavedCheckpoint>,
+    extends_saved: Option<bool>,
+    threads: usize,
+}
+
+type Prepared = Result<(Entry, Option<PublicKey>), String>;
+
+/// Decodes, hashes and pre-verifies the signature of one entry (worker side).
+fn prepare(bytes: &[u8], registry: Option<&Registry>) -> Prepared {
+    let entry = Entry::from_bytes(bytes).map_err(|e| format!("undecodable entry: {e}"))?;
+    if EntryHash::of_body_bytes(&entry.body.leaf_bytes()) != entry.hash {
+        return Err("the stored hash is not the hash of the entry's body".into());
+    }
+    let sub = entry.body.record.submission();
+    let key = registry
+        .and_then(|r| r.key_for_payload(&sub.payload, entry.body.accepted_at).ok())
+        .filter(|k| sub.verify_with(k).is_ok());
+    Ok((entry, key))
+}
+
+impl Replay {
+    /// A replay from an empty ledger, meeting `saved` on the way if given.
+    pub fn new(saved: Option<SavedCheckpoint>) -> Self {
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Self { state: MemState::new(), checkpoints: 0, latest_note: None, extends_saved: saved.as_ref().map(|_| false), saved, threads }
+    }
+
+    /// The replayed state.
+    pub fn state(&self) -> &MemState {
+        &self.state
+    }
+
+    /// Entries replayed so far.
+    pub fn size(&self) -> u64 {
+        self.state.head().size
+    }
+
+    /// Replays a chunk of entry bytes; the first failure as (index, reason).
+    pub fn feed(&mut self, chunk: &[Vec<u8>]) -> Result<(), (u64, String)> {
+        let registry = self.state.registry().cloned();
+        let per = chunk.len().div_ceil(self.threads).max(64);
+        let prepared: Vec<Prepared> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunk
+                .chunks(per)
+                .map(|part| {
+                    let registry = registry.as_ref();
+                    s.spawn(move || part.iter().map(|b| prepare(b, registry)).collect::<Vec<_>>())
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|_| vec![Err("worker panicked".into())])).collect()
+        });
+        for p in prepared {
+            let head = self.state.head();
+            let (entry, key) = p.map_err(|why| (head.size, why))?;
+            self.replay(head, entry, key)?;
+        }
+        Ok(())
+    }
+
+    fn replay(&mut self, head: ChainHead, entry: Entry, key: Option<PublicKey>) -> Result<(), (u64, String)> {
+        let at = head.size;
+        let fail = |why: String| Err((at, why));
+        if entry.body.index != at {
+            return fail(format!("entry claims index {} at position {at}", entry.body.index));
+        }
+        if entry.body.prev != head.hash {
+            return fail("prev is not the previous entry's hash (broken link)".into());
+        }
+        if at > 0 && entry.body.accepted_at < head.time {
+            return fail("time goes backwards".into());
+        }
         let proposal = Proposal { submission: entry.body.record.submission().clone(), stamped_at: entry.body.accepted_at };
-        match apply(&*state, &proposal, SignatureCheck::Verify) {
-            Ok(Outcome::Appended(a)) if a.entry == entry => state.commit(&a),
+        let check = key.map_or(SignatureCheck::Verify, SignatureCheck::VerifiedWith);
+        match apply(&self.state, &proposal, check) {
+            Ok(Outcome::Appended(a)) if a.entry == entry => self.state.commit(&a),
             Ok(Outcome::Appended(a)) => {
-                let why = if a.entry.body.record != entry.body.record {
-                    "the rules would have recorded something else (accepted vs rejected, or another rule)"
-                } else {
-                    "the entry differs from what apply produces"
+                let why = match (&a.entry.body.record, &entry.body.record) {
+                    (Record::Rejected(r), _) if a.entry.body.record != entry.body.record => {
+                        format!("the rules would have recorded something else: {} ({})", r.rule.code(), r.detail)
+                    }
+                    _ if a.entry.body.record != entry.body.record => "the rules would have recorded something else (accepted vs rejected, or another rule)".to_owned(),
+                    _ => "the entry differs from what apply produces".to_owned(),
                 };
-                return Err((head.size, why.into()));
+                return fail(why);
             }
-            Ok(Outcome::Refused(r)) => return Err((head.size, format!("the entry should have been refused: {r}"))),
-            Ok(Outcome::Duplicate { index }) => return Err((head.size, format!("duplicate of entry {index}"))),
+            Ok(Outcome::Refused(r)) => return fail(format!("the entry should have been refused: {r}")),
+            Ok(Outcome::Duplicate { index }) => return fail(format!("duplicate of entry {index}")),
             Err(never) => match never {},
         }
+        if let Record::Accepted(sub) = &entry.body.record {
+            if let Action::Checkpoint(cp) = &sub.payload.action {
+                // Accepted by apply: its root and chain head are the rebuilt tree's.
+                self.checkpoints += 1;
+                self.latest_note = Some(cp.note.clone());
+            }
+        }
+        if let Some(saved) = &self.saved {
+            if saved.tree_size == at + 1 {
+                let root = self.root_hex(saved.tree_size);
+                if root != saved.root || entry.hash.to_hex() != saved.head_hash {
+                    return fail(format!("the ledger does not extend the saved checkpoint at size {}: root {root}, saved {}", saved.tree_size, saved.root));
+                }
+                self.extends_saved = Some(true);
+            }
+        }
+        Ok(())
     }
-    Ok(())
+
+    fn root_hex(&self, size: u64) -> String {
+        hex::encode(self.state.merkle_root(size).unwrap_or_else(|e| match e {}).as_bytes())
+    }
+
+    /// Ends the replay: the saved checkpoint must have been met, or be empty.
+    pub fn finish(&mut self) -> Result<(), (u64, String)> {
+        let size = self.size();
+        if let Some(saved) = &self.saved {
+            if saved.tree_size == 0 {
+                self.extends_saved = Some(true);
+            } else if saved.tree_size > size {
+                return Err((size, format!("the ledger has {size} entries, fewer than the {} of the saved checkpoint: history was removed", saved.tree_size)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The head reached, to save for the next audit.
+    pub fn checkpoint(&self) -> SavedCheckpoint {
+        let head = self.state.head();
+        SavedCheckpoint { tree_size: head.size, root: self.root_hex(head.size), head_hash: head.hash.to_hex(), cosigned_note: self.latest_note.clone() }
+    }
+
+    fn report(&self, verdict: Verdict, nodes: Vec<String>, started: Instant) -> Report {
+        let intact = verdict.exit_code() == 0;
+        Report {
+            verdict,
+            entries: self.size(),
+            checkpoints_verified: self.checkpoints,
+            extends_saved_checkpoint: self.extends_saved,
+            nodes_compared: nodes,
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            threads: self.threads,
+            checkpoint: intact.then(|| self.checkpoint()),
+        }
+    }
+}
+
+/// Replays entries into `state`, checking each; returns the first failure as (index, reason).
+pub fn check_entries(state: &mut MemState, entries: &[Vec<u8>]) -> Result<(), (u64, String)> {
+    let mut replay = Replay { state: std::mem::take(state), ..Replay::new(None) };
+    let r = replay.feed(entries);
+    *state = replay.state;
+    r
 }
 
 /// Audits the ledger served by `client`'s first node and compares every node's head.
-pub async fn audit(client: &Client, mut progress: impl FnMut(u64, u64)) -> (Verdict, MemState) {
-    let mut state = MemState::new();
-    match run(client, &mut state, &mut progress).await {
-        Ok(v) => (v, state),
-        Err(e) => (Verdict::Incomplete { reason: e.to_string() }, state),
-    }
+pub async fn audit(client: &Client, progress: impl FnMut(u64, u64)) -> (Verdict, MemState) {
+    let (report, replay) = audit_nodes(client, None, progress).await;
+    (report.verdict, replay.state)
 }
 
-async fn run(client: &Client, state: &mut MemState, progress: &mut impl FnMut(u64, u64)) -> Result<Verdict, ClientError> {
+/// Audits the ledger served by `client`'s nodes (streamed from the first that answers),
+/// meeting `saved` on the way, and compares every node's head.
+pub async fn audit_nodes(client: &Client, saved: Option<SavedCheckpoint>, mut progress: impl FnMut(u64, u64)) -> (Report, Replay) {
+    let started = Instant::now();
+    let mut replay = Replay::new(saved);
+    let verdict = match stream_nodes(client, &mut replay, &mut progress).await {
+        Ok(v) => v,
+        Err(e) => Verdict::Incomplete { reason: e.to_string() },
+    };
+    (replay.report(verdict, client.nodes().to_vec(), started), replay)
+}
+
+async fn stream_nodes(client: &Client, replay: &mut Replay, progress: &mut impl FnMut(u64, u64)) -> Result<Verdict, ClientError> {
     let head = client.get_json_from(0, "/v1/head").await?;
     let target = head["size"].as_u64().unwrap_or(0);
     let http = reqwest::Client::new();
     let base = &client.nodes()[0];
-    while state.head().size < target {
-        let from = state.head().size;
-        let url = format!("{base}/v1/entries?from={from}&limit=2000");
-        let resp = http.get(&url).header("accept", CANONICAL).send().await.map_err(|e| ClientError::Unreachable(format!("{url}: {e}")))?;
-        let bytes = resp.bytes().await.map_err(|e| ClientError::Unreachable(e.to_string()))?;
+    let base = if base.starts_with("http") { base.clone() } else { format!("http://{base}") };
+    // Fetch the next chunk while the current one is verified.
+    let fetch = |from: u64| {
+        let url = format!("{base}/v1/entries?from={from}&limit={CHUNK}");
+        let req = http.get(url.clone()).header("accept", CANONICAL).send();
+        async move {
+            let resp = req.await.map_err(|e| ClientError::Unreachable(format!("{url}: {e}")))?;
+            let status = resp.status();
+            let bytes = resp.bytes().await.map_err(|e| ClientError::Unreachable(e.to_string()))?;
+            Ok::<_, ClientError>((status, bytes))
+        }
+    };
+    let mut next = Some(tokio::spawn(fetch(0)));
+    while replay.size() < target {
+        let from = replay.size();
+        let (status, bytes) = next.take().expect("a fetch is in flight").await.map_err(|e| ClientError::Unreachable(e.to_string()))??;
+        if !status.is_success() {
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            let code = body["code"].as_str().unwrap_or("");
+            let message = body["message"].as_str().unwrap_or("");
+            if code == "DAMAGED" {
+                return Ok(Verdict::Broken { index: from, reason: format!("{base} refuses entries from {from}: {message}") });
+            }
+            return Err(ClientError::Protocol { node: base.clone(), detail: format!("{status} from {from}: {message}") });
+        }
         let chunk = unframe(&bytes).map_err(|e| ClientError::Protocol { node: base.clone(), detail: e })?;
         if chunk.is_empty() {
             return Ok(Verdict::Broken { index: from, reason: format!("{base} claims {target} entries but serves none from {from}") });
         }
-        if let Err((index, reason)) = check_entries(state, &chunk) {
+        let upcoming = from + chunk.len() as u64;
+        if upcoming < target {
+            next = Some(tokio::spawn(fetch(upcoming)));
+        }
+        // Verification runs its own worker threads; the next fetch proceeds meanwhile.
+        let result = replay.feed(&chunk);
+        if let Err((index, reason)) = result {
             return Ok(Verdict::Broken { index, reason });
         }
-        progress(state.head().size, target);
+        progress(replay.size(), target);
     }
-    let ours: ChainHead = state.head();
-    let root = hex::encode(state.merkle_root(ours.size).map_err(|e| match e {})?.as_bytes());
+    if let Err((index, reason)) = replay.finish() {
+        return Ok(Verdict::Broken { index, reason });
+    }
+    let ours: ChainHead = replay.state.head();
+    let root = replay.root_hex(ours.size);
     for (i, node) in client.nodes().iter().enumerate() {
         let h = client.get_json_from(i, "/v1/head").await?;
         let size = h["size"].as_u64().unwrap_or(0);
@@ -131,11 +359,123 @@ async fn run(client: &Client, state: &mut MemState, progress: &mut impl FnMut(u6
             return Ok(Verdict::Broken { index: size.saturating_sub(1), reason: format!("{node} reports a different head or root at size {size}") });
         }
         if size < ours.size {
-            let their_root = hex::encode(state.merkle_root(size).map_err(|e| match e {})?.as_bytes());
+            let their_root = replay.root_hex(size);
             if h["root"].as_str() != Some(&their_root) {
                 return Ok(Verdict::Broken { index: size.saturating_sub(1), reason: format!("{node}'s root at size {size} is not a prefix of the audited ledger") });
             }
         }
+        if size > ours.size {
+            // A node ahead: its root at our size must be ours (it served a consistency proof).
+            let p = client.get_json_from(i, &format!("/v1/proofs/consistency?first={}&second={size}", ours.size)).await;
+            if let Ok(p) = p {
+                if p["first_root"].as_str().is_some_and(|r| r != root) {
+                    return Ok(Verdict::Broken { index: ours.size.saturating_sub(1), reason: format!("{node}'s root at size {} differs from the audited ledger's", ours.size) });
+                }
+            }
+        }
     }
     Ok(Verdict::Intact { entries: ours.size, head_hash: ours.hash.to_hex(), root })
+}
+
+/// Audits an export file (docs/FORMAT.md §Export) with no node at all.
+pub fn audit_file(path: &Path, saved: Option<SavedCheckpoint>, mut progress: impl FnMut(u64, u64)) -> (Report, Replay) {
+    let started = Instant::now();
+    let mut replay = Replay::new(saved);
+    let verdict = match stream_file(path, &mut replay, &mut progress) {
+        Ok(v) => v,
+        Err(e) => Verdict::Incomplete { reason: e },
+    };
+    (replay.report(verdict, Vec::new(), started), replay)
+}
+
+fn stream_file(path: &Path, replay: &mut Replay, progress: &mut impl FnMut(u64, u64)) -> Result<Verdict, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
+    let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut r = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut magic = vec![0u8; EXPORT_MAGIC.len()];
+    r.read_exact(&mut magic).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    if magic != EXPORT_MAGIC {
+        return Err(format!("{} is not a caseledger export (no `caseledger-export v1` line)", path.display()));
+    }
+    let mut read_bytes = EXPORT_MAGIC.len() as u64;
+    loop {
+        let mut chunk = Vec::with_capacity(CHUNK as usize);
+        while chunk.len() < CHUNK as usize {
+            let mut len = [0u8; 4];
+            match r.read_exact(&mut len) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(format!("reading {}: {e}", path.display())),
+            }
+            let n = u32::from_be_bytes(len) as usize;
+            let mut bytes = vec![0u8; n];
+            if r.read_exact(&mut bytes).is_err() {
+                let at = replay.size() + chunk.len() as u64;
+                return Ok(Verdict::Broken { index: at, reason: "the export is truncated inside this entry".into() });
+            }
+            read_bytes += 4 + n as u64;
+            chunk.push(bytes);
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        if let Err((index, reason)) = replay.feed(&chunk) {
+            return Ok(Verdict::Broken { index, reason });
+        }
+        // Progress by bytes, scaled to an entry estimate.
+        let estimate = if read_bytes == 0 { 0 } else { replay.size() * total_bytes / read_bytes };
+        progress(replay.size(), estimate.max(replay.size()));
+    }
+    if let Err((index, reason)) = replay.finish() {
+        return Ok(Verdict::Broken { index, reason });
+    }
+    let head = replay.state.head();
+    Ok(Verdict::Intact { entries: head.size, head_hash: head.hash.to_hex(), root: replay.root_hex(head.size) })
+}
+
+/// Writes an export file: the magic line, then each entry's bytes framed by a 4-byte
+/// big-endian length (docs/FORMAT.md §Export).
+pub fn write_export(mut out: impl Write, entries: impl IntoIterator<Item = impl AsRef<[u8]>>) -> std::io::Result<u64> {
+    out.write_all(EXPORT_MAGIC)?;
+    let mut n = 0;
+    for e in entries {
+        let e = e.as_ref();
+        let len = u32::try_from(e.len()).map_err(|_| std::io::Error::other("entry larger than 4 GiB"))?;
+        out.write_all(&len.to_be_bytes())?;
+        out.write_all(e)?;
+        n += 1;
+    }
+    out.flush()?;
+    Ok(n)
+}
+
+/// `caseledger export`: streams the whole ledger from the first node into `path`.
+pub async fn export(client: &Client, path: &Path, mut progress: impl FnMut(u64, u64)) -> Result<u64, ClientError> {
+    let head = client.get_json_from(0, "/v1/head").await?;
+    let target = head["size"].as_u64().unwrap_or(0);
+    let http = reqwest::Client::new();
+    let base = &client.nodes()[0];
+    let base = if base.starts_with("http") { base.clone() } else { format!("http://{base}") };
+    let io = |e: std::io::Error| ClientError::Unreachable(format!("writing {}: {e}", path.display()));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    out.write_all(EXPORT_MAGIC).map_err(io)?;
+    let mut done = 0u64;
+    while done < target {
+        let url = format!("{base}/v1/entries?from={done}&limit={CHUNK}");
+        let resp = http.get(&url).header("accept", CANONICAL).send().await.map_err(|e| ClientError::Unreachable(format!("{url}: {e}")))?;
+        if !resp.status().is_success() {
+            return Err(ClientError::Protocol { node: base.clone(), detail: format!("{} from {done}", resp.status()) });
+        }
+        let bytes = resp.bytes().await.map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        let chunk = unframe(&bytes).map_err(|e| ClientError::Protocol { node: base.clone(), detail: e })?;
+        if chunk.is_empty() {
+            return Err(ClientError::Protocol { node: base.clone(), detail: format!("no entries from {done} of {target}") });
+        }
+        // The API frames exactly as the file does.
+        out.write_all(&bytes).map_err(io)?;
+        done += chunk.len() as u64;
+        progress(done, target);
+    }
+    out.flush().map_err(io)?;
+    Ok(done)
 }

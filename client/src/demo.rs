@@ -52,7 +52,14 @@ struct NodeProc {
 }
 
 /// Kills every node process when dropped (Ctrl-C, errors).
-struct Nodes(Vec<NodeProc>);
+pub(crate) struct Nodes(Vec<NodeProc>);
+
+impl Nodes {
+    /// The API addresses, in node order.
+    pub(crate) fn apis(&self) -> Vec<String> {
+        self.0.iter().map(|n| n.api.clone()).collect()
+    }
+}
 
 impl Drop for Nodes {
     fn drop(&mut self) {
@@ -111,9 +118,9 @@ async fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Optio
 
 /// The simulated clock every node and the driver share.
 #[derive(Clone, Copy)]
-struct SimClock {
-    real_epoch_ms: u64,
-    speed: f64,
+pub(crate) struct SimClock {
+    pub(crate) real_epoch_ms: u64,
+    pub(crate) speed: f64,
 }
 
 impl SimClock {
@@ -130,7 +137,7 @@ impl SimClock {
 }
 
 /// Starts the cluster: keys, genesis, configs, processes, membership.
-async fn start_cluster(opts: &DemoOptions, province: &mut Province, clock: SimClock) -> Result<Nodes> {
+pub(crate) async fn start_cluster(opts: &DemoOptions, province: &mut Province, clock: SimClock) -> Result<Nodes> {
     let dir = &opts.dir;
     for n in province.nodes.iter_mut() {
         let data = dir.join(format!("node-{}", n.decl.node_id));
@@ -208,12 +215,8 @@ pub async fn run(opts: DemoOptions, hold: impl std::future::Future<Output = ()>)
     if opts.nodes < 5 {
         bail!("the demo runs at least 5 department nodes");
     }
-    if opts.dir.exists() && std::fs::read_dir(&opts.dir)?.next().is_some() {
-        bail!("{} is not empty; pass an empty or new --dir", opts.dir.display());
-    }
-    std::fs::create_dir_all(&opts.dir)?;
-    let real_epoch_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64;
-    let clock = SimClock { real_epoch_ms, speed: opts.days_per_second * DAY_MS as f64 / 1000.0 };
+    prepare_dir(&opts.dir)?;
+    let clock = SimClock { real_epoch_ms: real_now_ms(), speed: opts.days_per_second * DAY_MS as f64 / 1000.0 };
     let mut province = Province::new(opts.seed, opts.cities, opts.nodes, SIM_EPOCH);
     println!("caseledger demo: {} nodes ({} voters), {} cases, seed {}, {} simulated days per second", opts.nodes, opts.voters, opts.cases, opts.seed, opts.days_per_second);
     println!("data, keys, configs and logs in {}", opts.dir.display());
@@ -306,6 +309,20 @@ pub async fn run(opts: DemoOptions, hold: impl std::future::Future<Output = ()>)
     hold.await;
     drop(nodes);
     Ok(DemoReport { verdict, summary })
+}
+
+/// Creates `dir`, refusing one that holds anything (never reuse another run's data).
+pub(crate) fn prepare_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        bail!("{} is not empty; pass an empty or new --dir", dir.display());
+    }
+    std::fs::create_dir_all(dir)?;
+    Ok(())
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn real_now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {

@@ -48,6 +48,24 @@ struct ReceiptBody {
     duplicate: bool,
 }
 
+/// A node's answer: who answered, the status, and the JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The node that answered.
+    pub node: String,
+    /// HTTP status.
+    pub status: u16,
+    /// The body.
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
 /// Errors reaching the cluster.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -151,6 +169,50 @@ impl Client {
                 Ok(r) => last = format!("{node}: status {}", r.status()),
                 Err(e) => last = format!("{node}: {e}"),
             }
+        }
+        Err(ClientError::Unreachable(last))
+    }
+
+    /// Submits and returns the node's answer as it is (status and JSON body), trying another
+    /// node when one is down or has no quorum. What the CLI prints and saves as a receipt.
+    pub async fn submit_answer(&self, sub: &Submission) -> Result<Answer, ClientError> {
+        let body = encode(sub);
+        self.first_answer(|node| self.http.post(format!("{node}/v1/entries")).header("content-type", CANONICAL).body(body.clone())).await
+    }
+
+    /// GETs `path` and returns the answer as it is (any status with a JSON body), trying
+    /// another node when one is down or unavailable (503).
+    pub async fn get_answer(&self, path: &str) -> Result<Answer, ClientError> {
+        self.first_answer(|node| self.http.get(format!("{node}{path}"))).await
+    }
+
+    async fn first_answer(&self, request: impl Fn(&str) -> reqwest::RequestBuilder) -> Result<Answer, ClientError> {
+        let mut last = String::from("no nodes");
+        for node in &self.nodes {
+            let resp = match request(node).send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    last = format!("{node}: {e}");
+                    continue;
+                }
+            };
+            let status = resp.status().as_u16();
+            let bytes = match resp.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    last = format!("{node}: {e}");
+                    continue;
+                }
+            };
+            if status == 503 {
+                last = format!("{node}: unavailable: {}", String::from_utf8_lossy(&bytes));
+                continue;
+            }
+            let body = serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+                node: node.clone(),
+                detail: format!("status {status}, not JSON ({e}): {}", String::from_utf8_lossy(&bytes)),
+            })?;
+            return Ok(Answer { node: node.clone(), status, body });
         }
         Err(ClientError::Unreachable(last))
     }

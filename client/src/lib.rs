@@ -3,7 +3,12 @@
 
 pub mod keys;
 pub mod audit;
+pub mod bench;
+pub mod config;
 pub mod demo;
 pub mod flows;
 pub mod http;
 pub mod pilot;
+pub mod steps;
+pub mod table;
+pub mod trust;

@@ -1,15 +1,22 @@
 //! `caseledger`: the client CLI.
 //!
-//! Exit codes: 0 success (audit: intact); 1 failure (audit: broken); 2 could not run (audit:
-//! could not complete; also bad usage).
+//! Exit codes: 0 success (audit: intact; verify-receipt: verified); 1 failure: the server
+//! refused or rejected the step, the thing asked for was not found, or a verification failed
+//! (audit: broken); 2 could not run (bad usage, unreadable file, no node answered; audit:
+//! could not complete).
+//!
+//! Nodes come from `--node`, else `CASELEDGER_NODES`, else `nodes = [...]` in the config file
+//! (`--config FILE`, default `~/.config/caseledger/client.toml`), which may also give the
+//! signing `key`, `org` and `key_id`.
+
+mod audit_cmd;
+mod cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use caseledger_client::audit::{audit, Verdict};
 use caseledger_client::demo::{self, DemoOptions};
-use caseledger_client::http::Client;
 use caseledger_client::keys;
 use clap::{Parser, Subcommand};
 
@@ -19,6 +26,9 @@ struct Cli {
     /// Nodes to talk to (`host:port`), comma-separated or repeated.
     #[arg(long = "node", global = true, env = "CASELEDGER_NODES", value_delimiter = ',')]
     node_addrs: Vec<String>,
+    /// Config file (default: ~/.config/caseledger/client.toml if it exists).
+    #[arg(long, global = true, env = "CASELEDGER_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -32,12 +42,53 @@ enum Cmd {
         out: PathBuf,
     },
     /// Show the ledger's head as each node reports it.
-    Head,
+    Head(cli::read::HeadArgs),
+    /// Sign and submit a handoff (from flags or a JSON file); print the receipt.
+    Submit(cli::sign::SubmitArgs),
+    /// Sign for a handoff (签收) as its receiver.
+    Receive(cli::sign::AnswerArgs),
+    /// Accept a handoff (受理) as its receiver.
+    Accept(cli::sign::AnswerArgs),
+    /// Return a handoff for completion (退回补正) as its receiver.
+    Return(cli::sign::ReturnArgs),
+    /// File a case (立案).
+    File(cli::sign::FileArgs),
+    /// Record a coercive measure on a person.
+    Measure(cli::sign::MeasureArgs),
+    /// Show a case: stage, holder, timeline and handoffs.
+    Case(cli::read::CaseArgs),
+    /// Prove that an entry is in the ledger, checking the proof locally.
+    Prove(cli::read::ProveArgs),
+    /// Verify a saved receipt offline against the node keys of a genesis file.
+    VerifyReceipt(cli::verify::VerifyReceiptArgs),
+    /// Follow new entries.
+    Tail(cli::read::TailArgs),
+    /// Handoffs past their due time.
+    Overdue(cli::read::OverdueArgs),
+    /// Counts and durations per organisation, kind, stage and case type.
+    Stats(cli::read::StatsArgs),
     /// Re-verify the whole chain from the bytes, trusting no node.
-    Audit {
-        /// Print the verdict as JSON.
+    Audit(audit_cmd::AuditArgs),
+    /// Write the raw ledger (every entry's canonical bytes) to a file an auditor can keep.
+    Export(audit_cmd::ExportArgs),
+    /// Benchmark writes: real node processes on loopback, pre-signed case flows over HTTP at
+    /// several concurrency levels; prints entries/s and latency percentiles.
+    Bench {
+        /// Nodes (all voters).
+        #[arg(long, default_value_t = 3)]
+        nodes: u64,
+        /// Concurrency levels, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 16, 64, 256])]
+        levels: Vec<usize>,
+        /// Seconds per level.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Where to put the nodes' data (default: a new folder under the temp dir).
         #[arg(long)]
-        json: bool,
+        dir: Option<PathBuf>,
+        /// The caseledger-node binary (default: next to this one).
+        #[arg(long)]
+        node_bin: Option<PathBuf>,
     },
     /// Run a local multi-department cluster with a realistic workload, audit it, summarise.
     Demo {
@@ -72,6 +123,7 @@ enum Cmd {
 }
 
 async fn run(cli: Cli) -> Result<u8> {
+    let env = cli::Env::new(cli.node_addrs.clone(), cli.config.clone());
     match cli.command {
         Cmd::Keygen { out } => {
             let key = keys::generate();
@@ -79,35 +131,32 @@ async fn run(cli: Cli) -> Result<u8> {
             println!("{}", keys::public_key_text(&key));
             Ok(0)
         }
-        Cmd::Head => {
-            let client = Client::new(cli.node_addrs.clone());
-            for i in 0..client.nodes().len() {
-                match client.get_json_from(i, "/v1/head").await {
-                    Ok(h) => println!("{}  size {}  head {}  root {}", client.nodes()[i], h["size"], h["head_hash"].as_str().unwrap_or("?"), h["root"].as_str().unwrap_or("?")),
-                    Err(e) => println!("{}  unreachable: {e}", client.nodes()[i]),
-                }
-            }
+        Cmd::Head(args) => cli::read::head(&env, args).await,
+        Cmd::Submit(args) => cli::sign::submit(&env, args).await,
+        Cmd::Receive(args) => cli::sign::answer(&env, args, false).await,
+        Cmd::Accept(args) => cli::sign::answer(&env, args, true).await,
+        Cmd::Return(args) => cli::sign::give_back(&env, args).await,
+        Cmd::File(args) => cli::sign::file(&env, args).await,
+        Cmd::Measure(args) => cli::sign::measure(&env, args).await,
+        Cmd::Case(args) => cli::read::case(&env, args).await,
+        Cmd::Prove(args) => cli::read::prove(&env, args).await,
+        Cmd::VerifyReceipt(args) => cli::verify::verify_receipt(args),
+        Cmd::Tail(args) => cli::read::tail(&env, args).await,
+        Cmd::Overdue(args) => cli::read::overdue(&env, args).await,
+        Cmd::Stats(args) => cli::read::stats(&env, args).await,
+        Cmd::Audit(args) => audit_cmd::audit(&env, args).await,
+        Cmd::Export(args) => audit_cmd::export(&env, args).await,
+        Cmd::Bench { nodes, levels, seconds, dir, node_bin } => {
+            let node_bin = match node_bin {
+                Some(p) => p,
+                None => std::env::current_exe()?.parent().context("binary folder")?.join("caseledger-node"),
+            };
+            let dir = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("caseledger-bench-{}", std::process::id())));
+            let opts = caseledger_client::bench::BenchOptions { nodes, levels, seconds, dir: dir.clone(), node_bin };
+            let result = caseledger_client::bench::run(opts).await;
+            let _ = std::fs::remove_dir_all(&dir);
+            result?;
             Ok(0)
-        }
-        Cmd::Audit { json } => {
-            let client = Client::new(cli.node_addrs.clone());
-            let (verdict, _) = audit(&client, |done, total| {
-                if done % 10_000 < 2000 {
-                    eprint!("\r  {done}/{total} entries verified");
-                }
-            })
-            .await;
-            eprintln!();
-            if json {
-                println!("{}", serde_json::to_string_pretty(&verdict)?);
-            } else {
-                match &verdict {
-                    Verdict::Intact { entries, head_hash, root } => println!("INTACT: {entries} entries, head {head_hash}, root {root}"),
-                    Verdict::Broken { index, reason } => println!("BROKEN at entry {index}: {reason}"),
-                    Verdict::Incomplete { reason } => println!("INCOMPLETE: {reason}"),
-                }
-            }
-            Ok(verdict.exit_code())
         }
         Cmd::Demo { nodes, voters, cases, cities, seed, days_per_second, dir, node_bin, exit } => {
             let node_bin = match node_bin {

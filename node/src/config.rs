@@ -45,6 +45,44 @@ pub struct NodeConfig {
     /// Log format.
     #[serde(default)]
     pub log_json: bool,
+    /// Cosigned checkpoints (issue 5).
+    #[serde(default)]
+    pub checkpoint: CheckpointConfig,
+    /// The background re-verification of the stored chain.
+    #[serde(default)]
+    pub selfcheck: SelfCheckConfig,
+}
+
+/// When the leader gathers cosignatures for a checkpoint: once `every_entries` entries were
+/// appended since the last checkpoint, or once `every_ms` passed with any new entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointConfig {
+    /// Entries between checkpoints.
+    pub every_entries: u64,
+    /// Milliseconds between checkpoints when fewer entries came (0: only by entries).
+    pub every_ms: u64,
+}
+
+impl Default for CheckpointConfig {
+    fn default() -> Self {
+        Self { every_entries: 1000, every_ms: 60_000 }
+    }
+}
+
+/// How fast the background self-check re-reads the stored chain once the startup check is
+/// done (the startup check runs at full speed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelfCheckConfig {
+    /// Entries re-verified per second in the background (0: startup check only).
+    pub entries_per_second: u64,
+}
+
+impl Default for SelfCheckConfig {
+    fn default() -> Self {
+        Self { entries_per_second: 5000 }
+    }
 }
 
 fn default_listen() -> String {
@@ -157,6 +195,9 @@ impl NodeConfig {
         }
         if self.clock.speed.is_nan() || self.clock.speed <= 0.0 {
             bail!("clock.speed must be positive");
+        }
+        if self.checkpoint.every_entries == 0 {
+            bail!("checkpoint.every_entries must be at least 1");
         }
         if self.limits.max_body_bytes < 1024 {
             bail!("limits.max_body_bytes must be at least 1024");

@@ -17,3 +17,5 @@ pub mod identity;
 pub mod keyfile;
 pub mod metrics;
 pub mod node;
+pub mod checkpointer;
+pub mod selfcheck;

@@ -26,6 +26,12 @@ pub struct Metrics {
     pub duplicates: AtomicU64,
     /// Times this node saw the leader change.
     pub leader_changes: AtomicU64,
+    /// Damage found by the self-check (each distinct first bad index or row counts once).
+    pub selfcheck_failures: AtomicU64,
+    /// Cosign rounds in which a peer reported a different root or chain head at that size.
+    pub peer_root_mismatches: AtomicU64,
+    /// Checkpoint entries this node proposed (as leader) and saw appended.
+    pub checkpoints_proposed: AtomicU64,
     rejections: Mutex<BTreeMap<String, u64>>,
     latency: Mutex<Histogram>,
 }
@@ -72,6 +78,9 @@ impl Metrics {
         counter(&mut out, "caseledger_refused_total", "Proposals refused on apply and not recorded.", get(&self.refused));
         counter(&mut out, "caseledger_duplicates_total", "Idempotent resubmissions.", get(&self.duplicates));
         counter(&mut out, "caseledger_leader_changes_total", "Leader changes seen by this node.", get(&self.leader_changes));
+        counter(&mut out, "caseledger_selfcheck_failures", "Damage found in this node's stored chain by the self-check.", get(&self.selfcheck_failures));
+        counter(&mut out, "caseledger_peer_root_mismatches", "Cosign answers from peers whose root or chain head differed.", get(&self.peer_root_mismatches));
+        counter(&mut out, "caseledger_checkpoints_proposed_total", "Cosigned checkpoints this node proposed as leader.", get(&self.checkpoints_proposed));
         let _ = writeln!(out, "# HELP caseledger_rejections_total Rejection entries by rule.\n# TYPE caseledger_rejections_total counter");
         if let Ok(m) = self.rejections.lock() {
             for (rule, n) in m.iter() {

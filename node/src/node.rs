@@ -43,6 +43,12 @@ pub struct NodeCtx {
     pub node_key: SigningKey,
     /// HTTP client for forwarding to the leader.
     pub http: reqwest::Client,
+    /// The signed tree head behind receipts (signed once per applied batch).
+    pub tree_heads: crate::api::TreeHeads,
+    /// What the self-check of the stored ledger found (issue 5).
+    pub selfcheck: Arc<crate::selfcheck::Health>,
+    /// What the cosign rounds found: members that disagree (issue 5).
+    pub cosigning: Arc<crate::checkpointer::Cosigning>,
 }
 
 /// Why a submission got no apply result here.
@@ -104,6 +110,7 @@ impl NodeCtx {
             return Err("store poisoned by a failed write".into());
         }
         cluster::readiness(&self.raft)?;
+        self.selfcheck.readiness()?;
         if self.ledger.registry().is_none() {
             return Err("no genesis applied yet".into());
         }
@@ -121,6 +128,8 @@ impl NodeCtx {
         let head = self.ledger.head();
         s["ledger_size"] = head.size.into();
         s["head_hash"] = head.hash.to_hex().into();
+        s["selfcheck"] = self.selfcheck.report();
+        s["cosigning"] = self.cosigning.report();
         s
     }
 
@@ -208,12 +217,15 @@ impl Node {
             genesis,
             node_key,
             http,
+            tree_heads: crate::api::TreeHeads::default(),
+            selfcheck: Arc::default(),
+            cosigning: Arc::default(),
         });
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let raft_router = network::router(raft.clone(), network::DEFAULT_MAX_BODY_BYTES).merge(catchup::router(ctx.store.clone()));
+        let raft_router = network::router(raft.clone(), network::DEFAULT_MAX_BODY_BYTES).merge(catchup::router(ctx.store.clone())).merge(crate::checkpointer::router(ctx.clone()));
         let api_router = crate::api::router(ctx.clone());
         let mut tasks = Vec::new();
         let rx = stop_rx.clone();
@@ -228,6 +240,15 @@ impl Node {
                 tracing::error!(%e, "api server stopped");
             }
         }));
+        tasks.push(tokio::spawn(crate::selfcheck::run(
+            ctx.store.clone(),
+            ctx.selfcheck.clone(),
+            ctx.metrics.clone(),
+            config.selfcheck.entries_per_second,
+            stop_rx.clone(),
+        )));
+        let schedule = crate::checkpointer::Schedule { every_entries: config.checkpoint.every_entries, every_ms: config.checkpoint.every_ms };
+        tasks.push(tokio::spawn(crate::checkpointer::run(ctx.clone(), schedule, stop_rx.clone())));
         let node = Node { ctx, raft_addr, api_addr, tasks, stop };
         if config.bootstrap {
             node.bootstrap().await?;

@@ -282,8 +282,10 @@ fn decide_policy(
     Ok(next)
 }
 
-/// A checkpoint entry must name a head this ledger had, and every signature line of a known
-/// node must verify; at least one must.
+/// A checkpoint entry must name a head this ledger had (docs/FORMAT.md §Apply): the origin
+/// `caseledger/<cluster name>`, a size between 1 and the head, the root and chain head of this ledger
+/// at that size; every signature line of a known node must verify, and a majority of the
+/// registry's nodes must have signed ([`crate::checkpoint::required_cosigners`]).
 fn decide_checkpoint<S: LedgerState>(
     state: &S,
     registry: &Registry,
@@ -294,19 +296,29 @@ fn decide_checkpoint<S: LedgerState>(
         Ok(n) => n,
         Err(e) => return bad(format!("unparseable note: {e}")),
     };
-    let size = note.checkpoint().tree_size();
+    let claimed = note.checkpoint();
+    let size = claimed.tree_size();
     if size == 0 || size > state.head().size {
         return bad(format!("tree size {size} is not a head of this ledger"));
     }
-    if state.merkle_root(size)? != *note.checkpoint().root() {
+    let origin = crate::checkpoint::origin_for(&registry.cluster_name);
+    if claimed.origin() != origin {
+        return bad(format!("origin {} is not this ledger's {origin}", claimed.origin()));
+    }
+    if state.merkle_root(size)? != *claimed.root() {
         return bad(format!("root at size {size} differs from this ledger's"));
+    }
+    match state.entry_hash(size - 1)? {
+        Some(h) if h.as_bytes() == claimed.chain_head() => {}
+        _ => return bad(format!("chain head at size {size} differs from this ledger's entry {}", size - 1)),
     }
     let keys: Vec<_> = registry
         .nodes
         .values()
-        .filter_map(|n| n.signing_key.to_verifying_key().ok().map(|k| (format!("node-{}", n.node_id), k)))
+        .filter_map(|n| n.signing_key.to_verifying_key().ok().map(|k| (crate::checkpoint::node_key_name(n.node_id), k)))
         .collect();
-    match crate::checkpoint::verify_quorum(&note, &keys, 1) {
+    let quorum = crate::checkpoint::required_cosigners(registry.nodes.len());
+    match crate::checkpoint::verify_quorum(&note, &keys, quorum) {
         Ok(_) => Ok(Ok(())),
         Err(e) => bad(format!("cosignatures: {e}")),
     }

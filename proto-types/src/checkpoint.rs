@@ -362,6 +362,23 @@ pub fn key_hash(name: &str, key: &VerifyingKey) -> [u8; 4] {
     hash
 }
 
+/// The origin of a cluster's checkpoints and tree heads: `caseledger/<cluster name>`, the
+/// name genesis declares (docs/FORMAT.md §Checkpoint).
+pub fn origin_for(cluster_name: &str) -> String {
+    format!("caseledger/{cluster_name}")
+}
+
+/// The key name of node `id` in a note (docs/FORMAT.md §Checkpoint).
+pub fn node_key_name(id: crate::ids::NodeId) -> String {
+    format!("node-{id}")
+}
+
+/// How many distinct node signatures a checkpoint entry needs: a majority of the nodes the
+/// registry declares, `floor(n / 2) + 1` (docs/FORMAT.md §Apply).
+pub fn required_cosigners(registry_nodes: usize) -> usize {
+    registry_nodes / 2 + 1
+}
+
 /// Signs the body of `checkpoint` as key `name` (docs/FORMAT.md §Checkpoint).
 ///
 /// # Errors

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod merkle;
 pub mod payload;
 pub mod policy;
+pub mod receipt;
 pub mod registry;
 mod serde_bytes_fixed;
 pub mod state;

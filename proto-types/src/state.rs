@@ -2,7 +2,7 @@
 //! memory; and [`MemState`], the in-memory implementation.
 
 use crate::apply::{Applied, SubmissionRecord};
-use crate::entry::ChainHead;
+use crate::entry::{ChainHead, EntryHash};
 use crate::ids::{CaseId, HandoffId};
 use crate::merkle::{MemTree, MerkleHash};
 use crate::registry::Registry;
@@ -28,6 +28,8 @@ pub trait LedgerState {
     fn handoff(&self, id: &HandoffId) -> Result<Option<HandoffRecord>, Self::Error>;
     /// The Merkle root of the first `size` entries (`size` <= head size).
     fn merkle_root(&self, size: u64) -> Result<MerkleHash, Self::Error>;
+    /// The chain hash of entry `index`, if the ledger has it.
+    fn entry_hash(&self, index: u64) -> Result<Option<EntryHash>, Self::Error>;
 }
 
 /// The whole state in memory: for tests and the auditor's replay.
@@ -39,6 +41,7 @@ pub struct MemState {
     cases: HashMap<CaseId, CaseRecord>,
     handoffs: HashMap<HandoffId, HandoffRecord>,
     tree: MemTree,
+    hashes: Vec<EntryHash>,
 }
 
 impl MemState {
@@ -52,6 +55,7 @@ impl MemState {
         let leaf = applied.entry.body.leaf_bytes();
         let size = self.head().size;
         self.tree.push(&leaf);
+        self.hashes.push(applied.entry.hash);
         self.head = Some(ChainHead {
             size: size + 1,
             hash: applied.entry.hash,
@@ -69,6 +73,11 @@ impl MemState {
         for h in &applied.changes.handoffs {
             self.handoffs.insert(h.id.clone(), h.clone());
         }
+    }
+
+    /// The Merkle tree of the entries committed so far (the auditor's proofs).
+    pub fn tree(&self) -> &MemTree {
+        &self.tree
     }
 
     /// Every case, in no particular order.
@@ -102,5 +111,8 @@ impl LedgerState for MemState {
     }
     fn merkle_root(&self, size: u64) -> Result<MerkleHash, Infallible> {
         Ok(self.tree.root_at(size).expect("apply asks only for sizes up to the head"))
+    }
+    fn entry_hash(&self, index: u64) -> Result<Option<EntryHash>, Infallible> {
+        Ok(usize::try_from(index).ok().and_then(|i| self.hashes.get(i)).copied())
     }
 }

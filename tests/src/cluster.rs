@@ -46,6 +46,8 @@ pub fn node_config(shared: &Path, data_root: &Path, node_id: u64) -> NodeConfig 
         raft: RaftTiming { heartbeat_ms: 50, election_min_ms: 300, election_max_ms: 600, snapshot_every: 5000 },
         limits: ApiLimits::default(),
         log_json: false,
+        checkpoint: Default::default(),
+        selfcheck: Default::default(),
     }
 }
 

@@ -7,11 +7,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::error::ApiError;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
 use crate::node::NodeCtx;
 
 /// A node to add.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AddLearner {
     /// Its id (must be in the registry).
     pub node_id: u64,
@@ -22,18 +24,21 @@ pub struct AddLearner {
 }
 
 /// Nodes to make voters, or to remove.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NodeIds {
     /// The node ids.
     pub node_ids: Vec<u64>,
 }
 
 /// `GET /admin/status`: this node's view of the cluster.
+#[utoipa::path(get, path = "/admin/status", tag = "admin", responses((status = 200, body = Object)))]
 pub async fn status(State(node): State<Arc<NodeCtx>>) -> Json<serde_json::Value> {
     Json(node.status())
 }
 
 /// `POST /admin/learners`.
+#[utoipa::path(post, path = "/admin/learners", tag = "admin", request_body = AddLearner,
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn add_learner(State(node): State<Arc<NodeCtx>>, Json(req): Json<AddLearner>) -> Result<Json<serde_json::Value>, ApiError> {
     if node.ledger.registry().is_some_and(|r| !r.nodes.contains_key(&req.node_id)) {
         return Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, "UNKNOWN_NODE", format!("node {} is not in the registry", req.node_id)));
@@ -43,6 +48,8 @@ pub async fn add_learner(State(node): State<Arc<NodeCtx>>, Json(req): Json<AddLe
 }
 
 /// `POST /admin/promote`: make these nodes voters (keeping the current voters).
+#[utoipa::path(post, path = "/admin/promote", tag = "admin", request_body = NodeIds,
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn promote(State(node): State<Arc<NodeCtx>>, Json(req): Json<NodeIds>) -> Result<Json<serde_json::Value>, ApiError> {
     let ids: BTreeSet<u64> = req.node_ids.into_iter().collect();
     node.change_voters(ids, true).await.map_err(ApiError::unavailable)?;
@@ -50,6 +57,8 @@ pub async fn promote(State(node): State<Arc<NodeCtx>>, Json(req): Json<NodeIds>)
 }
 
 /// `POST /admin/remove`: remove these nodes from the voters and learners.
+#[utoipa::path(post, path = "/admin/remove", tag = "admin", request_body = NodeIds,
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn remove(State(node): State<Arc<NodeCtx>>, Json(req): Json<NodeIds>) -> Result<Json<serde_json::Value>, ApiError> {
     let ids: BTreeSet<u64> = req.node_ids.into_iter().collect();
     node.change_voters(ids, false).await.map_err(ApiError::unavailable)?;

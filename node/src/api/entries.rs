@@ -14,12 +14,17 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::error::ApiError;
+use proto_types::Entry;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
 use crate::ledger::ApplyResult;
 use crate::node::{NodeCtx, SubmitError};
+use crate::store::{be_u64, blocking, Cf};
 
-/// What a committed submission gets back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What a committed submission gets back: where the entry is, its bytes, and a proof that it
+/// is in the tree a signed tree head commits to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Receipt {
     /// The ledger index of the entry.
     pub index: u64,
@@ -27,6 +32,19 @@ pub struct Receipt {
     pub entry_hash: String,
     /// Whether this answers a resubmission of an already recorded submission.
     pub duplicate: bool,
+    /// The entry's canonical bytes (docs/FORMAT.md §Entry), hex.
+    pub entry_hex: String,
+    /// The size of the tree the proof is against.
+    pub tree_size: u64,
+    /// The Merkle root at `tree_size`, hex.
+    pub root: String,
+    /// The inclusion proof `PATH(index, D[tree_size])`, leaf side first, hex.
+    pub inclusion: Vec<String>,
+    /// The signed tree head: a C2SP checkpoint note signed by this node (`node-<id>`).
+    pub tree_head: String,
+    /// The whole receipt as a C2SP tlog-proof text (docs/FORMAT.md §Receipt), what
+    /// `proto_types::receipt::Receipt::parse` reads and `caseledger verify-receipt` checks.
+    pub proof: String,
 }
 
 /// Content type of canonical bytes.
@@ -72,24 +90,69 @@ fn ingress_check(node: &NodeCtx, sub: &Submission, now: Timestamp) -> Result<(),
     Ok(())
 }
 
-/// Maps an apply result to the HTTP answer.
-pub fn answer(result: ApplyResult) -> Response {
+/// Builds the receipt of the stored entry at `index`, against a signed tree head that covers
+/// it (shared by every request of the same applied batch).
+pub async fn receipt(node: &NodeCtx, index: u64, duplicate: bool) -> Result<Receipt, ApiError> {
+    let note = node.tree_heads.at_least(node, index + 1).await?;
+    let size = note.checkpoint().tree_size();
+    let store = node.store.clone();
+    let bytes = blocking(move || store.get(Cf::Ledger, &be_u64(index)))
+        .await
+        .map_err(|e| ApiError::internal("reading an entry", e))?
+        .ok_or_else(|| ApiError::internal("building a receipt", format!("entry {index} is not stored")))?;
+    let entry = Entry::from_bytes(&bytes).map_err(|e| ApiError::internal("decoding a stored entry", e))?;
+    let (path, root) = super::proofs::inclusion(node, index, size).await?;
+    let text = proto_types::receipt::Receipt { entry_bytes: bytes.clone(), index, proof: path.clone(), note: note.clone() }.to_text();
+    Ok(Receipt {
+        index,
+        entry_hash: entry.hash.to_hex(),
+        duplicate,
+        entry_hex: hex::encode(&bytes),
+        tree_size: size,
+        root: hex::encode(root.as_bytes()),
+        inclusion: path.iter().map(|h| hex::encode(h.as_bytes())).collect(),
+        tree_head: note.to_note_text(),
+        proof: text,
+    })
+}
+
+/// Maps an apply result to the HTTP answer: 201 with a receipt, 200 with the same receipt for
+/// a resubmission, 409 naming the rule (and the rejection entry) for a broken rule.
+pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
     match result {
-        ApplyResult::Appended { index, hash, rejected: None } => {
-            (StatusCode::CREATED, Json(Receipt { index, entry_hash: hex::encode(hash), duplicate: false })).into_response()
-        }
+        ApplyResult::Appended { index, rejected: None, .. } => match receipt(node, index, false).await {
+            Ok(r) => (StatusCode::CREATED, Json(r)).into_response(),
+            Err(e) => e.into_response(),
+        },
         ApplyResult::Appended { index, rejected: Some((rule, detail)), .. } => {
             let mut e = ApiError::new(StatusCode::CONFLICT, &rule.code(), detail);
             e.index = Some(index);
             e.into_response()
         }
-        ApplyResult::Duplicate { index } => (StatusCode::OK, Json(serde_json::json!({ "index": index, "duplicate": true }))).into_response(),
+        ApplyResult::Duplicate { index } => match receipt(node, index, true).await {
+            Ok(r) => (StatusCode::OK, Json(r)).into_response(),
+            Err(e) => e.into_response(),
+        },
         ApplyResult::Refused(r) => ApiError::refused(&r).into_response(),
         ApplyResult::Malformed(m) => ApiError::malformed(m).into_response(),
     }
 }
 
-/// `POST /v1/entries`.
+/// `POST /v1/entries`: a signed submission as JSON, or as canonical bytes with
+/// `Content-Type: application/vnd.caseledger.canonical`.
+#[utoipa::path(post, path = "/v1/entries", tag = "entries",
+    request_body(description = "A signed submission (`Submission`), as JSON or canonical bytes",
+        content((Object = "application/json"), (Vec<u8> = "application/vnd.caseledger.canonical"))),
+    responses(
+        (status = 201, description = "Committed: the receipt", body = Receipt),
+        (status = 200, description = "The same submission was recorded before: its receipt", body = Receipt),
+        (status = 400, description = "MALFORMED", body = ErrorBody),
+        (status = 401, description = "BAD_SIGNATURE, UNKNOWN_KEY", body = ErrorBody),
+        (status = 403, description = "KEY_REVOKED, KEY_EXPIRED, KEY_NOT_YET_VALID", body = ErrorBody),
+        (status = 409, description = "ID_REUSED, or the workflow rule broken (with the rejection entry's index)", body = ErrorBody),
+        (status = 413, description = "TOO_LARGE", body = ErrorBody),
+        (status = 503, description = "UNAVAILABLE: no quorum", body = ErrorBody),
+    ))]
 pub async fn submit(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
     let sub = match parse_submission(&headers, &body) {
@@ -104,10 +167,8 @@ pub async fn submit(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, body: 
     match node.submit(proposal).await {
         Ok(result) => {
             node.metrics.observe_commit(started.elapsed().as_secs_f64());
-            let mut resp = answer(result);
-            if let Ok(v) = node.ledger.head().size.to_string().parse() {
-                resp.headers_mut().insert(super::APPLIED_HEADER, v);
-            }
+            let mut resp = answer(&node, result).await;
+            resp.headers_mut().insert(super::APPLIED_HEADER, axum::http::HeaderValue::from(node.ledger.head().size));
             resp
         }
         Err(SubmitError::Forwarded(resp)) => resp,

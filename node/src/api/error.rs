@@ -22,7 +22,7 @@ pub struct ApiError {
 }
 
 /// The JSON body of every error.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable machine code.
     pub code: String,
@@ -84,4 +84,50 @@ impl IntoResponse for ApiError {
         let body = ErrorBody { code: self.code, message: self.message, index: self.index };
         (self.status, Json(body)).into_response()
     }
+}
+
+/// The code of an error status that axum answered itself (extractor rejections, body limit,
+/// unknown method).
+fn code_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "TOO_LARGE",
+        StatusCode::NOT_FOUND => "NOT_FOUND",
+        StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
+        s if s.is_server_error() => "INTERNAL",
+        _ => "MALFORMED",
+    }
+}
+
+/// Middleware: an error that is not JSON yet (axum's own text answers, e.g. the body limit's
+/// 413 or a query string that does not parse) becomes the JSON error body with a stable code.
+/// 415 and 422 from extractors become 400: malformed.
+pub async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let status = match status {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+        s => s,
+    };
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let message = if text.is_empty() { status.canonical_reason().unwrap_or("error").to_owned() } else { text };
+    let mut out = ApiError::new(status, code_of(status), message).into_response();
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// The answer to a path no route serves.
+pub async fn unknown_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no route {}", uri.path()))
 }

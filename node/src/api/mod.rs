@@ -1,39 +1,92 @@
 //! The HTTP API (axum): the only module that knows HTTP and JSON. `router(state)` is apart
 //! from serving so tests call it in-process.
+//!
+//! Every route is registered through [`documented`] with `utoipa_axum::routes!`, so the
+//! OpenAPI document served at `/v1/openapi.json` is generated from the same handlers and
+//! paths that are served and cannot drift from them (a test checks both directions).
 
 mod admin;
+mod cases;
+mod checkpoints;
 mod entries;
 mod error;
 mod ops;
+mod proofs;
 mod query;
+mod read;
+mod registry;
+mod supervision;
+mod tree_head;
 
 pub use entries::{Receipt, CANONICAL};
 pub use error::{ApiError, ErrorBody};
+pub use tree_head::{origin, TreeHeads};
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
-use axum::Router;
-use std::sync::Arc;
+use axum::{middleware, Json, Router};
+use std::sync::{Arc, OnceLock};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::node::NodeCtx;
 
 /// Header carrying the ledger size this node had applied when it answered a read.
 pub const APPLIED_HEADER: &str = "x-caseledger-applied";
 
+/// The document's top level; paths and schemas come from the routes.
+#[derive(utoipa::OpenApi)]
+#[openapi(info(title = "caseledger", description = "A permissioned, replicated, tamper-evident ledger of criminal-case handoffs. Errors are JSON `{code, message, index?}`; every read carries `x-caseledger-applied`; reads accept `?consistent=true` for a read-index through the leader."))]
+struct ApiDoc;
+
+/// Every route with its documentation, before state is attached.
+pub fn documented() -> OpenApiRouter<Arc<NodeCtx>> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(entries::submit, query::entries))
+        .routes(routes!(query::entry))
+        .routes(routes!(ops::head))
+        .routes(routes!(cases::case))
+        .routes(routes!(registry::organisations))
+        .routes(routes!(registry::organisation))
+        .routes(routes!(proofs::inclusion_proof))
+        .routes(routes!(proofs::consistency_proof))
+        .routes(routes!(checkpoints::latest))
+        .routes(routes!(checkpoints::list))
+        .routes(routes!(checkpoints::cosigned_receipt))
+        .routes(routes!(supervision::overdue))
+        .routes(routes!(supervision::rejections))
+        .routes(routes!(supervision::stats))
+        .routes(routes!(read::read_index))
+        .routes(routes!(openapi_json))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(admin::status))
+        .routes(routes!(admin::add_learner))
+        .routes(routes!(admin::promote))
+        .routes(routes!(admin::remove))
+}
+
+/// The OpenAPI document of [`documented`].
+pub fn openapi() -> &'static utoipa::openapi::OpenApi {
+    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOC.get_or_init(|| documented().split_for_parts().1)
+}
+
+/// `GET /v1/openapi.json`: this API's OpenAPI 3 document.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "ops", responses((status = 200, description = "The OpenAPI 3 document", body = Object)))]
+async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(openapi())
+}
+
 /// The API's routes over a node.
 pub fn router(node: Arc<NodeCtx>) -> Router {
     let limit = node.limits.max_body_bytes;
-    Router::new()
-        .route("/v1/entries", post(entries::submit).get(query::entries))
-        .route("/v1/entries/{index}", get(query::entry))
-        .route("/v1/head", get(ops::head))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/admin/status", get(admin::status))
-        .route("/admin/learners", post(admin::add_learner))
-        .route("/admin/promote", post(admin::promote))
-        .route("/admin/remove", post(admin::remove))
+    let (routes, _) = documented().split_for_parts();
+    routes
+        .fallback(error::unknown_route)
+        .layer(middleware::from_fn_with_state(node.clone(), read::reads))
+        .layer(middleware::map_response(error::json_errors))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(node)
 }

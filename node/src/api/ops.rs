@@ -7,11 +7,13 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-use super::error::ApiError;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
 use crate::node::NodeCtx;
 
 /// The ledger's head as this node has applied it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Head {
     /// Entries in the ledger (tree size).
     pub size: u64,
@@ -26,6 +28,7 @@ pub struct Head {
 }
 
 /// `GET /v1/head`.
+#[utoipa::path(get, path = "/v1/head", tag = "ops", responses((status = 200, body = Head)))]
 pub async fn head(State(node): State<Arc<NodeCtx>>) -> Result<Json<Head>, ApiError> {
     let h = node.ledger.head();
     let root = node.root(h.size).await.map_err(|e| ApiError::internal("reading the Merkle root", e))?;
@@ -39,6 +42,8 @@ pub async fn head(State(node): State<Arc<NodeCtx>>) -> Result<Json<Head>, ApiErr
 }
 
 /// `GET /healthz`: the process is up and its store is not poisoned.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "ok", content_type = "text/plain", body = String), (status = 503, body = ErrorBody)))]
 pub async fn healthz(State(node): State<Arc<NodeCtx>>) -> Response {
     if node.store.is_poisoned() {
         return ApiError::unavailable("store poisoned by a failed write").into_response();
@@ -47,6 +52,8 @@ pub async fn healthz(State(node): State<Arc<NodeCtx>>) -> Response {
 }
 
 /// `GET /readyz`: in a quorum (a leader is known) and caught up to what is committed.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, description = "ready", content_type = "text/plain", body = String), (status = 503, body = ErrorBody)))]
 pub async fn readyz(State(node): State<Arc<NodeCtx>>) -> Response {
     match node.readiness() {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
@@ -55,6 +62,8 @@ pub async fn readyz(State(node): State<Arc<NodeCtx>>) -> Response {
 }
 
 /// `GET /metrics`, Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(node): State<Arc<NodeCtx>>) -> Response {
     let wal = node.store.wal_stats();
     let head = node.ledger.head();

@@ -8,12 +8,14 @@ use proto_types::Entry;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-use super::error::ApiError;
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ErrorBody};
 use crate::node::NodeCtx;
 use crate::store::{blocking, Cf};
 
 /// An entry as JSON: its index, hash, canonical bytes (hex) and decoded body.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EntryView {
     /// Ledger index.
     pub index: u64,
@@ -22,6 +24,7 @@ pub struct EntryView {
     /// Canonical bytes, hex (what the hash and proofs cover).
     pub canonical_hex: String,
     /// The decoded entry.
+    #[schema(value_type = Object)]
     pub entry: Entry,
 }
 
@@ -33,7 +36,7 @@ impl EntryView {
 }
 
 /// A page of entries.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EntryPage {
     /// The entries, in index order.
     pub entries: Vec<EntryView>,
@@ -44,7 +47,7 @@ pub struct EntryPage {
 }
 
 /// Page parameters.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, IntoParams)]
 pub struct PageQuery {
     /// First index.
     #[serde(default)]
@@ -54,7 +57,11 @@ pub struct PageQuery {
 }
 
 /// `GET /v1/entries/{index}`.
+#[utoipa::path(get, path = "/v1/entries/{index}", tag = "entries",
+    params(("index" = u64, Path, description = "The ledger index")),
+    responses((status = 200, body = EntryView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn entry(State(node): State<Arc<NodeCtx>>, Path(index): Path<u64>) -> Result<Json<EntryView>, ApiError> {
+    super::checkpoints::undamaged_until(&node, index)?;
     let store = node.store.clone();
     let bytes = blocking(move || store.get(Cf::Ledger, &index.to_be_bytes()))
         .await
@@ -66,6 +73,11 @@ pub async fn entry(State(node): State<Arc<NodeCtx>>, Path(index): Path<u64>) -> 
 /// `GET /v1/entries?from=&limit=`: JSON, or with `Accept: application/vnd.caseledger.canonical`
 /// the raw canonical bytes, each entry framed by a 4-byte big-endian length (FORMAT.md
 /// §Export).
+#[utoipa::path(get, path = "/v1/entries", tag = "entries", params(PageQuery),
+    responses(
+        (status = 200, description = "A page of entries; with `Accept: application/vnd.caseledger.canonical`, the raw framed canonical bytes",
+            content((EntryPage = "application/json"), (Vec<u8> = "application/vnd.caseledger.canonical"))),
+        (status = 400, description = "MALFORMED, PAGE_TOO_LARGE", body = ErrorBody)))]
 pub async fn entries(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Result<Response, ApiError> {
     let raw = headers
         .get(axum::http::header::ACCEPT)
@@ -74,7 +86,7 @@ pub async fn entries(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, Query
     if raw {
         let max = node.limits.max_page.max(crate::ledger::catchup::MAX_CHUNK);
         let limit = q.limit.unwrap_or(max).min(max);
-        let size = node.ledger.head().size;
+        let size = node.ledger.head().size.min(super::checkpoints::undamaged_until(&node, q.from)?);
         let store = node.store.clone();
         let from = q.from;
         let rows = blocking(move || store.scan_u64(Cf::Ledger, from..size, limit as usize))
@@ -97,7 +109,7 @@ async fn entries_json(node: Arc<NodeCtx>, q: PageQuery) -> Result<Json<EntryPage
     if limit == 0 || limit > max {
         return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "PAGE_TOO_LARGE", format!("limit must be 1..={max}")));
     }
-    let size = node.ledger.head().size;
+    let size = node.ledger.head().size.min(super::checkpoints::undamaged_until(&node, q.from)?);
     let store = node.store.clone();
     let from = q.from;
     let rows = blocking(move || store.scan_u64(Cf::Ledger, from..size, limit as usize))

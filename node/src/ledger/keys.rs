@@ -47,6 +47,16 @@ pub fn rejections() -> (Vec<u8>, Vec<u8>) {
     (b"~rejection\0".to_vec(), b"~rejection\x01".to_vec())
 }
 
+/// `by_org`: an accepted checkpoint entry (`~` is not an identifier character).
+pub fn checkpoint(index: u64) -> Vec<u8> {
+    [b"~checkpoint\0".as_slice(), &index.to_be_bytes()].concat()
+}
+
+/// The range of checkpoint rows.
+pub fn checkpoints() -> (Vec<u8>, Vec<u8>) {
+    (b"~checkpoint\0".to_vec(), b"~checkpoint\x01".to_vec())
+}
+
 /// The organisations an entry concerns: signer, sender, receiver.
 pub fn orgs_of(payload: &Payload, handoffs: &[HandoffRecord]) -> BTreeSet<OrgId> {
     let mut out = BTreeSet::new();

@@ -110,6 +110,8 @@ impl View<'_> {
         }
         if let Record::Rejected(_) = &entry.body.record {
             self.batch.put(Cf::ByOrg, keys::rejection(index), []);
+        } else if let proto_types::payload::Action::Checkpoint(_) = &payload.action {
+            self.batch.put(Cf::ByOrg, keys::checkpoint(index), []);
         }
         if let Some(r) = &changes.registry {
             self.batch.put(Cf::SmMeta, meta_key::REGISTRY, encode(r));
@@ -154,6 +156,18 @@ impl LedgerState for View<'_> {
     fn merkle_root(&self, size: u64) -> Result<MerkleHash, StoreError> {
         merkle::root(&self.merkle, size).map_err(|e| corrupt("merkle root", e))
     }
+    fn entry_hash(&self, index: u64) -> Result<Option<proto_types::EntryHash>, StoreError> {
+        match self.store.get_through(self.batch, Cf::Ledger, &be_u64(index))? {
+            None => Ok(None),
+            Some(bytes) => stored_hash(&bytes).map(Some).ok_or_else(|| corrupt("ledger entry", format!("entry {index} is too short"))),
+        }
+    }
+}
+
+/// The chain hash stored at the end of an entry's canonical bytes (docs/FORMAT.md §Entry).
+pub fn stored_hash(entry_bytes: &[u8]) -> Option<proto_types::EntryHash> {
+    let tail: [u8; 32] = entry_bytes.get(entry_bytes.len().checked_sub(32)?..)?.try_into().ok()?;
+    Some(proto_types::EntryHash::from_bytes(tail))
 }
 
 /// What the ledger keeps in memory: only the head and the registry (both small).
@@ -353,6 +367,11 @@ impl LedgerMachine for Ledger {
 /// The Merkle root of the first `size` entries, from the store.
 pub fn root_at(store: &Store, size: u64) -> Result<MerkleHash, StoreError> {
     merkle::root(&StoreMerkle(store), size).map_err(|e| corrupt("merkle root", e))
+}
+
+/// `PATH(index, D[size])` from the store's Merkle nodes.
+pub fn inclusion_proof(store: &Store, index: u64, size: u64) -> Result<Vec<MerkleHash>, StoreError> {
+    merkle::inclusion_proof(&StoreMerkle(store), index, size).map_err(|e| corrupt("inclusion proof", e))
 }
 
 /// Every entry of the ledger, decoded (tests and small tools; the API pages instead).

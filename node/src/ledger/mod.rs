@@ -19,7 +19,7 @@ pub mod catchup;
 pub mod keys;
 mod machine;
 
-pub use machine::{all_entries, root_at, ApplyResult, Ledger};
+pub use machine::{all_entries, inclusion_proof, root_at, stored_hash, ApplyResult, Ledger};
 
 /// Where an entry sits in the Raft log: the leader that proposed it and its index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

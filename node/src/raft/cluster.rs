@@ -108,3 +108,59 @@ pub async fn wait_for_leader(raft: &Raft, timeout: std::time::Duration) -> Resul
 pub async fn is_initialized(raft: &Raft) -> bool {
     raft.is_initialized().await.unwrap_or(false)
 }
+
+/// Why a linearizable read could not be ensured here.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadIndexError {
+    /// This node does not lead; `leader` is the one it knows of, if any.
+    #[error("not the leader")]
+    NotLeader {
+        /// The current leader's id and address, if known.
+        leader: Option<(NodeId, Peer)>,
+    },
+    /// Leadership could not be confirmed by a quorum, or the node is stopping.
+    #[error("no quorum: {0}")]
+    Unavailable(String),
+}
+
+/// The read index (Raft log index) of a linearizable read, confirmed by a quorum of
+/// heartbeats, once this leader has applied up to it (openraft's `ensure_linearizable`).
+pub async fn ensure_linearizable(raft: &Raft) -> Result<u64, ReadIndexError> {
+    use openraft::error::{CheckIsLeaderError, RaftError};
+    match raft.ensure_linearizable().await {
+        Ok(read) => Ok(read.map_or(0, |l| l.index)),
+        Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => {
+            Err(ReadIndexError::NotLeader { leader: f.leader_id.zip(f.leader_node) })
+        }
+        Err(e) => Err(ReadIndexError::Unavailable(e.to_string())),
+    }
+}
+
+/// Waits until this node has applied the Raft log up to `index` (a read index the leader
+/// gave), or `timeout` passes.
+pub async fn wait_applied(raft: &Raft, index: u64, timeout: std::time::Duration) -> Result<(), String> {
+    raft.wait(Some(timeout))
+        .metrics(move |m| m.last_applied.is_some_and(|l| l.index >= index), "applied up to the read index")
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// A member of the cluster as the checkpointer needs it: id, peer address, voter or learner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Node id.
+    pub id: NodeId,
+    /// Where it listens.
+    pub peer: Peer,
+    /// Whether it votes (else a learner).
+    pub voter: bool,
+}
+
+/// Every member of the current membership, voters and learners.
+pub fn members(raft: &Raft) -> Vec<Member> {
+    let m = raft.metrics().borrow().clone();
+    let membership = m.membership_config.membership();
+    let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+    membership.nodes().map(|(id, p)| Member { id: *id, peer: p.clone(), voter: voters.contains(id) }).collect()
+}

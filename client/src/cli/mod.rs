@@ -1,0 +1,72 @@
+//! The CLI's commands beyond the basics: one module per group, each a clap `Args` struct and
+//! an async function returning the exit code. The work is done by the library.
+//!
+//! Exit codes: [`OK`] 0, [`FAILED`] 1 (the server refused or rejected, something was not
+//! found, or a verification failed), [`COULD_NOT_RUN`] 2 (bad usage, unreadable files, no
+//! node answered).
+
+pub mod read;
+pub mod sign;
+pub mod verify;
+
+use anyhow::{Context, Result};
+use caseledger_client::config::{self, FileConfig};
+use caseledger_client::http::{Answer, Client};
+use std::path::PathBuf;
+
+/// Success.
+pub const OK: u8 = 0;
+/// The server refused or rejected, or a verification failed.
+pub const FAILED: u8 = 1;
+/// Could not run.
+pub const COULD_NOT_RUN: u8 = 2;
+
+/// Where the commands find nodes and defaults: flags and environment first, then the file.
+pub struct Env {
+    nodes: Vec<String>,
+    config: Option<PathBuf>,
+}
+
+impl Env {
+    /// From the global flags.
+    pub fn new(nodes: Vec<String>, config: Option<PathBuf>) -> Self {
+        Self { nodes, config }
+    }
+
+    /// The config file's contents (empty when there is none).
+    pub fn file(&self) -> Result<FileConfig> {
+        Ok(config::load(self.config.as_deref())?)
+    }
+
+    /// A client of the configured nodes.
+    pub fn client(&self) -> Result<Client> {
+        let file = self.file()?;
+        Ok(Client::new(config::nodes(&self.nodes, &file)?))
+    }
+}
+
+/// Prints a JSON value, pretty.
+pub fn print_json(v: &serde_json::Value) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v).context("printing JSON")?);
+    Ok(())
+}
+
+/// Reports a non-2xx answer (its code and message) and returns [`FAILED`].
+pub fn refused(answer: &Answer, json: bool) -> Result<u8> {
+    if json {
+        print_json(&answer.body)?;
+    } else {
+        let code = answer.body["code"].as_str().unwrap_or("ERROR");
+        let message = answer.body["message"].as_str().unwrap_or("");
+        eprintln!("caseledger: {} answered {}: {code}: {message}", answer.node, answer.status);
+    }
+    Ok(FAILED)
+}
+
+/// A Unix-ms time as text (UTC).
+pub fn time_text(v: &serde_json::Value) -> String {
+    match v.as_u64() {
+        Some(ms) => proto_types::Timestamp::from_millis(ms).to_string(),
+        None => caseledger_client::table::cell(v),
+    }
+}

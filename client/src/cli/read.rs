@@ -1,0 +1,407 @@
+//! Reads: `case`, `head`, `prove`, `tail`, `overdue`, `stats`. Tables for people by default,
+//! the node's JSON with `--json`.
+
+use anyhow::{bail, Context, Result};
+use caseledger_client::http::Client;
+use caseledger_client::table::{self, Table};
+use clap::Args;
+use proto_types::merkle::{leaf_hash, verify_inclusion, MerkleHash};
+use proto_types::{Entry, Record};
+use serde_json::Value;
+use std::time::Duration;
+
+use super::{print_json, refused, time_text, Env, FAILED, OK};
+
+/// `case <id>`.
+#[derive(Args, Debug, Clone)]
+pub struct CaseArgs {
+    /// The case id.
+    pub case_id: String,
+    /// Print the node's JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `head`.
+#[derive(Args, Debug, Clone)]
+pub struct HeadArgs {
+    /// Print JSON (one object per node).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `prove <index>`.
+#[derive(Args, Debug, Clone)]
+pub struct ProveArgs {
+    /// The entry's index.
+    pub index: u64,
+    /// The tree size to prove against; default: the current head's.
+    #[arg(long)]
+    pub tree_size: Option<u64>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tail`.
+#[derive(Args, Debug, Clone)]
+pub struct TailArgs {
+    /// First index to show; default: the current head (only new entries).
+    #[arg(long)]
+    pub from: Option<u64>,
+    /// Stop after this many entries; default: follow until interrupted.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// How often to poll the head, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    pub interval_ms: u64,
+    /// Print one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `overdue`.
+#[derive(Args, Debug, Clone)]
+pub struct OverdueArgs {
+    /// "Now", Unix ms; default: the node's clock.
+    #[arg(long)]
+    pub now: Option<u64>,
+    /// Print the node's JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `stats`.
+#[derive(Args, Debug, Clone)]
+pub struct StatsArgs {
+    /// Print the node's JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// GETs `path`; `Ok(Err(code))` when the node answered with an error (reported).
+async fn get(client: &Client, path: &str, json: bool) -> Result<Result<Value, u8>> {
+    let answer = client.get_answer(path).await?;
+    if !answer.is_success() {
+        return Ok(Err(refused(&answer, json)?));
+    }
+    Ok(Ok(answer.body))
+}
+
+/// The rows of `v` if it is an array of objects, or of its first field that is one.
+fn rows_of(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a.clone(),
+        Value::Object(m) => m.values().find_map(|x| x.as_array().filter(|a| a.iter().all(Value::is_object)).cloned()).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// Who signed a timeline row: the organisation, or `node-<id>`.
+fn signer_text(v: &Value) -> String {
+    if let Some(org) = v.pointer("/org/org") {
+        return table::cell(org);
+    }
+    match v.get("node") {
+        Some(n) => format!("node-{}", table::cell(n)),
+        None => table::cell(v),
+    }
+}
+
+/// The case as tables: its stage and holder, its stage history, its timeline of entries,
+/// its handoffs with their loop status and due times, and its alerts.
+pub fn render_case(body: &Value) -> String {
+    let c = body.get("case").unwrap_or(body);
+    let mut out = String::new();
+    let mut head = Table::new(["case", "type", "procedure", "stage", "holder"]);
+    head.push([&c["case_id"], &c["case_type"], &c["procedure"], &c["stage"], &c["holder"]].map(table::cell));
+    out.push_str(&head.render());
+    if let Some(history) = c["history"].as_array() {
+        let mut t = Table::new(["since", "stage", "holder", "index"]);
+        for s in history {
+            t.push([time_text(&s["since"]), table::cell(&s["stage"]), table::cell(&s["holder"]), table::cell(&s["index"])]);
+        }
+        out.push_str("\nstages\n");
+        out.push_str(&t.render());
+    }
+    if let Some(timeline) = body["timeline"].as_array().filter(|t| !t.is_empty()) {
+        let mut t = Table::new(["index", "time", "kind", "signer", "id", "outcome"]);
+        for e in timeline {
+            let outcome = match e["rejected"].as_str() {
+                Some(rule) => format!("rejected {rule}"),
+                None => "accepted".into(),
+            };
+            t.push([table::cell(&e["index"]), time_text(&e["time_ms"]), table::cell(&e["kind"]), signer_text(&e["signer"]), table::cell(&e["id"]), outcome]);
+        }
+        out.push_str("\ntimeline\n");
+        out.push_str(&t.render());
+    }
+    if let Some(handoffs) = body["handoffs"].as_array().filter(|h| !h.is_empty()) {
+        let mut t = Table::new(["sent", "id", "kind", "from", "to", "status", "due"]);
+        for h in handoffs {
+            t.push([
+                time_text(&h["sent_at"]),
+                table::cell(&h["id"]),
+                table::cell(&h["kind"]),
+                table::cell(&h["sender"]),
+                table::cell(&h["receiver"]),
+                table::cell(&h["status"]),
+                time_text(&h["due_at"]),
+            ]);
+        }
+        out.push_str("\nhandoffs\n");
+        out.push_str(&t.render());
+    }
+    if let Some(alerts) = body["alerts"].as_array().filter(|a| !a.is_empty()) {
+        out.push_str("\nalerts\n");
+        out.push_str(&Table::from_objects(alerts).render());
+    }
+    out
+}
+
+/// Runs `case`.
+pub async fn case(env: &Env, args: CaseArgs) -> Result<u8> {
+    let client = env.client()?;
+    let body = match get(&client, &format!("/v1/cases/{}", args.case_id), args.json).await? {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
+    };
+    if args.json {
+        print_json(&body)?;
+    } else {
+        print!("{}", render_case(&body));
+    }
+    Ok(OK)
+}
+
+/// Runs `head`: every node's head, so a lagging or diverging node shows.
+pub async fn head(env: &Env, args: HeadArgs) -> Result<u8> {
+    let client = env.client()?;
+    let mut heads = Vec::new();
+    let mut t = Table::new(["node", "size", "head", "root", "time"]);
+    for (i, node) in client.nodes().iter().enumerate() {
+        match client.get_json_from(i, "/v1/head").await {
+            Ok(h) => {
+                t.push([node.clone(), table::cell(&h["size"]), table::cell(&h["head_hash"]), table::cell(&h["root"]), time_text(&h["time_ms"])]);
+                heads.push(serde_json::json!({ "node": node, "head": h }));
+            }
+            Err(e) => {
+                t.push([node.clone(), "unreachable".into(), e.to_string()]);
+                heads.push(serde_json::json!({ "node": node, "error": e.to_string() }));
+            }
+        }
+    }
+    if args.json {
+        print_json(&Value::Array(heads.clone()))?;
+    } else {
+        print!("{}", t.render());
+    }
+    let answered = heads.iter().any(|h| h.get("head").is_some());
+    Ok(if answered { OK } else { super::COULD_NOT_RUN })
+}
+
+fn hash_of(v: &Value) -> Option<MerkleHash> {
+    let text = v.as_str()?;
+    let mut b = [0u8; 32];
+    hex::decode_to_slice(text, &mut b).ok()?;
+    Some(MerkleHash::from_bytes(b))
+}
+
+/// Runs `prove`: fetches the entry and its inclusion proof and checks the proof here, against
+/// the root of the head (or of `--tree-size`, as the node reports it).
+pub async fn prove(env: &Env, args: ProveArgs) -> Result<u8> {
+    let client = env.client()?;
+    let head = match get(&client, "/v1/head", args.json).await? {
+        Ok(h) => h,
+        Err(code) => return Ok(code),
+    };
+    let size = match args.tree_size {
+        Some(s) => s,
+        None => head["size"].as_u64().context("the head has no size")?,
+    };
+    let path = format!("/v1/proofs/inclusion?index={}&tree_size={size}", args.index);
+    let proof = match get(&client, &path, args.json).await? {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let entry = match get(&client, &format!("/v1/entries/{}", args.index), args.json).await? {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
+    let bytes = hex::decode(entry["canonical_hex"].as_str().context("the entry has no canonical_hex")?).context("canonical_hex is not hex")?;
+    let leaf = Entry::leaf_of(&bytes).context("the entry is shorter than a hash")?;
+    let root = match (args.tree_size, hash_of(&proof["root"])) {
+        (Some(_), Some(r)) => r,
+        (Some(_), None) => bail!("the node's proof names no root for tree size {size}"),
+        (None, _) => hash_of(&head["root"]).context("the head has no root")?,
+    };
+    let hashes = proof
+        .get("proof")
+        .or_else(|| proof.get("path"))
+        .and_then(Value::as_array)
+        .context("the node's answer has no proof")?
+        .iter()
+        .map(|h| hash_of(h).context("a proof hash is not 32 bytes of hex"))
+        .collect::<Result<Vec<_>>>()?;
+    let verdict = verify_inclusion(&leaf_hash(leaf), args.index, size, &hashes, &root);
+    if args.json {
+        let mut out = proof.clone();
+        if let Value::Object(m) = &mut out {
+            m.insert("verified".into(), Value::Bool(verdict.is_ok()));
+            if let Err(e) = &verdict {
+                m.insert("error".into(), Value::String(e.to_string()));
+            }
+        }
+        print_json(&out)?;
+    } else {
+        match &verdict {
+            Ok(()) => println!("entry {} is in the tree of size {size} with root {}: VERIFIED ({} hashes)", args.index, hex::encode(root.as_bytes()), hashes.len()),
+            Err(e) => println!("entry {} in the tree of size {size}: NOT VERIFIED: {e}", args.index),
+        }
+    }
+    Ok(if verdict.is_ok() { OK } else { FAILED })
+}
+
+/// One line of `tail` for an entry's canonical bytes.
+pub fn tail_row(index: u64, bytes: &[u8]) -> Result<[String; 7]> {
+    let e = Entry::from_bytes(bytes).with_context(|| format!("entry {index} does not decode"))?;
+    let sub = e.body.record.submission();
+    let outcome = match &e.body.record {
+        Record::Accepted(_) => "accepted".to_owned(),
+        Record::Rejected(r) => format!("rejected {}", r.rule.code()),
+    };
+    Ok([
+        e.body.index.to_string(),
+        e.body.accepted_at.to_string(),
+        sub.payload.action.kind_name().to_owned(),
+        sub.payload.signer_org().map(ToString::to_string).unwrap_or_else(|| "node".into()),
+        sub.payload.id.to_string(),
+        sub.payload.case_id().map(ToString::to_string).unwrap_or_else(|| "-".into()),
+        outcome,
+    ])
+}
+
+/// Runs `tail`: polls the head and prints each new entry once.
+pub async fn tail(env: &Env, args: TailArgs) -> Result<u8> {
+    let client = env.client()?;
+    let head = client.get_json("/v1/head").await?;
+    let mut next = match args.from {
+        Some(f) => f,
+        None => head["size"].as_u64().context("the head has no size")?,
+    };
+    let mut shown = 0u64;
+    let headers = ["index", "accepted at", "kind", "signer", "id", "case", "outcome"];
+    if !args.json {
+        let t = Table::new(headers);
+        print!("{}", t.render());
+    }
+    loop {
+        let size = client.get_json("/v1/head").await?["size"].as_u64().context("the head has no size")?;
+        while next < size {
+            if args.count.is_some_and(|c| shown >= c) {
+                return Ok(OK);
+            }
+            let page = client.get_json(&format!("/v1/entries?from={next}&limit=100")).await?;
+            let entries = page["entries"].as_array().context("a page without entries")?;
+            if entries.is_empty() {
+                break;
+            }
+            for v in entries {
+                if args.count.is_some_and(|c| shown >= c) {
+                    return Ok(OK);
+                }
+                let index = v["index"].as_u64().context("an entry without index")?;
+                let bytes = hex::decode(v["canonical_hex"].as_str().unwrap_or("")).with_context(|| format!("entry {index}: canonical_hex"))?;
+                let row = tail_row(index, &bytes)?;
+                if args.json {
+                    let obj: serde_json::Map<String, Value> = headers.iter().zip(row).map(|(h, c)| (h.replace(' ', "_"), Value::String(c))).collect();
+                    println!("{}", Value::Object(obj));
+                } else {
+                    println!("{}", row.join("  "));
+                }
+                shown += 1;
+                next = index + 1;
+            }
+        }
+        if args.count.is_some_and(|c| shown >= c) {
+            return Ok(OK);
+        }
+        tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
+    }
+}
+
+/// Prints a supervision or statistics document: its top-level scalars, then each array of
+/// objects as a table.
+pub fn render_document(body: &Value) -> String {
+    let mut out = String::new();
+    match body {
+        Value::Array(_) => out.push_str(&Table::from_objects(&rows_of(body)).render()),
+        Value::Object(m) => {
+            out.push_str(&table::fields(body));
+            for (k, v) in m {
+                let rows = rows_of(v);
+                if v.is_array() && !rows.is_empty() {
+                    out.push_str(&format!("\n{k}\n"));
+                    out.push_str(&Table::from_objects(&rows).render());
+                } else if let Value::Object(inner) = v {
+                    out.push_str(&format!("\n{k}\n"));
+                    let mut t = Table::new(["", "value"]);
+                    for (ik, iv) in inner {
+                        t.push([ik.clone(), table::cell(iv)]);
+                    }
+                    out.push_str(&t.render());
+                }
+            }
+        }
+        other => out.push_str(&format!("{}\n", table::cell(other))),
+    }
+    out
+}
+
+/// Runs `overdue`.
+pub async fn overdue(env: &Env, args: OverdueArgs) -> Result<u8> {
+    let client = env.client()?;
+    let path = match args.now {
+        Some(now) => format!("/v1/supervision/overdue?now={now}"),
+        None => "/v1/supervision/overdue".to_owned(),
+    };
+    let body = match get(&client, &path, args.json).await? {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
+    };
+    if args.json { print_json(&body)? } else { print!("{}", render_document(&body)) }
+    Ok(OK)
+}
+
+/// Runs `stats`.
+pub async fn stats(env: &Env, args: StatsArgs) -> Result<u8> {
+    let client = env.client()?;
+    let body = match get(&client, "/v1/stats", args.json).await? {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
+    };
+    if args.json { print_json(&body)? } else { print!("{}", render_document(&body)) }
+    Ok(OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_case_renders_its_stage_holder_and_timeline() {
+        let body = serde_json::json!({
+            "case_id": "LZ-1", "case_type": "THEFT", "procedure": "ORDINARY", "stage": "PROSECUTION_REVIEW", "holder": "LZ-PROC",
+            "history": [
+                {"stage": "INVESTIGATION", "holder": "LZ-PSB", "since": 0, "index": 1},
+                {"stage": "PROSECUTION_REVIEW", "holder": "LZ-PROC", "since": 86_400_000u64, "index": 4}
+            ]
+        });
+        let text = render_case(&serde_json::json!({ "case": body, "timeline": [
+            {"index": 4, "kind": "acceptance", "signer": {"org": {"org": "LZ-PROC", "key_id": "k1"}}, "id": "H-1:accepted", "time_ms": 0, "rejected": null}
+        ]}));
+        assert!(text.contains("LZ-1  THEFT  ORDINARY   PROSECUTION_REVIEW  LZ-PROC"), "{text}");
+        assert!(text.contains("4      1970-01-01T00:00:00.000Z  acceptance  LZ-PROC  H-1:accepted  accepted"), "{text}");
+        assert!(text.contains("1970-01-02T00:00:00.000Z  PROSECUTION_REVIEW  LZ-PROC  4"), "{text}");
+    }
+}

@@ -1,0 +1,179 @@
+//! `GET /v1/cases/{case_id}`: a case as the ledger knows it: its record (stage, holder, stage
+//! history), its timeline (every entry indexed under it), its handoffs with their loop status
+//! and due times, and its alerts at the node's clock.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::Json;
+use proto_types::clock::{alerts, due_time};
+use proto_types::encoding::decode;
+use proto_types::ids::{CaseId, HandoffId};
+use proto_types::workflow::{CaseRecord, HandoffRecord};
+use proto_types::{Entry, Record, Registry, Timestamp};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
+use crate::ledger::keys;
+use crate::node::NodeCtx;
+use crate::store::{be_u64, blocking, Cf, Store, StoreError};
+
+/// Most timeline rows read for one case.
+pub const MAX_TIMELINE: usize = 10_000;
+
+/// One entry of a case's timeline.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TimelineItem {
+    /// Ledger index.
+    pub index: u64,
+    /// The entry's kind (`handoff`, `receipt`, ...).
+    pub kind: String,
+    /// Who signed it.
+    #[schema(value_type = Object)]
+    pub signer: serde_json::Value,
+    /// The submission id.
+    pub id: String,
+    /// Ledger time, Unix ms.
+    pub time_ms: u64,
+    /// The rule code, if the entry records a rejection.
+    pub rejected: Option<String>,
+}
+
+/// A case with its timeline, handoffs and alerts.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CaseView {
+    /// The case record: `case_id`, `case_type`, `stage`, `holder`, `history`, `persons`, ...
+    #[schema(value_type = Object)]
+    pub case: serde_json::Value,
+    /// Current stage.
+    #[schema(value_type = Object)]
+    pub stage: serde_json::Value,
+    /// Current holder.
+    pub holder: String,
+    /// Every entry of the case, in ledger order.
+    pub timeline: Vec<TimelineItem>,
+    /// Every handoff of the case: its record plus `open`, `closed` and `due_at` (Unix ms of
+    /// its clock's due time at the node's clock, if it has a running clock).
+    #[schema(value_type = Vec<Object>)]
+    pub handoffs: Vec<serde_json::Value>,
+    /// The handoffs whose loop is open, with due times.
+    #[schema(value_type = Vec<Object>)]
+    pub open_handoffs: Vec<serde_json::Value>,
+    /// Alerts at the node's clock.
+    #[schema(value_type = Vec<Object>)]
+    pub alerts: Vec<serde_json::Value>,
+    /// Whether the timeline was cut at [`MAX_TIMELINE`] rows.
+    pub truncated: bool,
+}
+
+/// A case with its entries and handoff records, read from the store.
+pub(crate) struct CaseBundle {
+    pub case: CaseRecord,
+    pub entries: Vec<Entry>,
+    pub handoffs: Vec<HandoffRecord>,
+    pub truncated: bool,
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt { what: what.to_owned(), detail: e.to_string() }
+}
+
+fn handoff_record(store: &Store, id: &HandoffId) -> Result<Option<HandoffRecord>, StoreError> {
+    store.get(Cf::ByHandoffId, &keys::handoff(id))?.map(|v| decode(&v).map_err(|e| corrupt("handoff record", e))).transpose()
+}
+
+/// Reads a case, its timeline entries (at most [`MAX_TIMELINE`]) and its handoff records.
+pub(crate) fn load_case(store: &Store, id: &CaseId, with_entries: bool) -> Result<Option<CaseBundle>, StoreError> {
+    let Some(v) = store.get(Cf::ByCase, &keys::case(id))? else { return Ok(None) };
+    let case: CaseRecord = decode(&v).map_err(|e| corrupt("case record", e))?;
+    let (from, until) = keys::case_entries(id);
+    let rows = store.scan(Cf::ByCase, &from, Some(&until), MAX_TIMELINE + 1)?;
+    let truncated = rows.len() > MAX_TIMELINE;
+    let mut entries = Vec::new();
+    let mut handoffs = Vec::new();
+    for (key, _) in rows.iter().take(MAX_TIMELINE) {
+        let index = key.get(key.len().saturating_sub(8)..).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes).ok_or_else(|| corrupt("case timeline key", "too short"))?;
+        let bytes = store.get(Cf::Ledger, &be_u64(index))?.ok_or_else(|| corrupt("case timeline", format!("entry {index} is missing")))?;
+        let entry = Entry::from_bytes(&bytes).map_err(|e| corrupt("ledger entry", e))?;
+        if let Record::Accepted(sub) = &entry.body.record {
+            if let Some(h) = handoff_record(store, &sub.payload.id)? {
+                if h.index == index {
+                    handoffs.push(h);
+                }
+            }
+        }
+        if with_entries {
+            entries.push(entry);
+        }
+    }
+    // Open handoffs are always included, even past the cut.
+    for id in &case.open_handoffs {
+        if !handoffs.iter().any(|h| &h.id == id) {
+            if let Some(h) = handoff_record(store, id)? {
+                handoffs.push(h);
+            }
+        }
+    }
+    Ok(Some(CaseBundle { case, entries, handoffs, truncated }))
+}
+
+/// A handoff as JSON: its record, `open`, `closed` and `due_at` (Unix ms, if it has a clock).
+pub(crate) fn handoff_json(h: &HandoffRecord, registry: &Registry, now: Timestamp) -> serde_json::Value {
+    let mut v = serde_json::to_value(h).unwrap_or(serde_json::Value::Null);
+    let due = h.clock.as_ref().map(|c| due_time(c, &registry.policy, now).as_millis());
+    if let serde_json::Value::Object(m) = &mut v {
+        m.insert("open".into(), h.is_open().into());
+        m.insert("closed".into(), (!h.is_open()).into());
+        m.insert("due_at".into(), due.into());
+    }
+    v
+}
+
+/// `GET /v1/cases/{case_id}`.
+#[utoipa::path(get, path = "/v1/cases/{case_id}", tag = "cases",
+    params(("case_id" = String, Path, description = "The case id")),
+    responses((status = 200, body = CaseView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn case(State(node): State<Arc<NodeCtx>>, Path(case_id): Path<String>) -> Result<Json<CaseView>, ApiError> {
+    let id: CaseId = serde_json::from_value(serde_json::Value::String(case_id.clone())).map_err(|e| ApiError::malformed(format!("not a case id: {e}")))?;
+    let registry = node.ledger.registry().ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
+    let store = node.store.clone();
+    let bundle = blocking(move || load_case(&store, &id, true))
+        .await
+        .map_err(|e| ApiError::internal("reading a case", e))?
+        .ok_or_else(|| ApiError::not_found(format!("no case {case_id}")))?;
+    let now = node.now();
+    let timeline = bundle
+        .entries
+        .iter()
+        .map(|e| {
+            let sub = e.body.record.submission();
+            TimelineItem {
+                index: e.body.index,
+                kind: sub.payload.action.kind_name().to_owned(),
+                signer: serde_json::to_value(&sub.payload.signer).unwrap_or_default(),
+                id: sub.payload.id.as_str().to_owned(),
+                time_ms: e.body.accepted_at.as_millis(),
+                rejected: match &e.body.record {
+                    Record::Rejected(r) => Some(r.rule.code()),
+                    Record::Accepted(_) => None,
+                },
+            }
+        })
+        .collect();
+    let mut handoffs = bundle.handoffs;
+    handoffs.sort_by_key(|h| h.index);
+    let alerts = alerts(&bundle.case, &handoffs, &registry.policy, now).iter().map(|a| serde_json::to_value(a).unwrap_or_default()).collect();
+    let views: Vec<serde_json::Value> = handoffs.iter().map(|h| handoff_json(h, &registry, now)).collect();
+    let open = handoffs.iter().filter(|h| h.is_open()).map(|h| handoff_json(h, &registry, now)).collect();
+    Ok(Json(CaseView {
+        stage: serde_json::to_value(bundle.case.stage).unwrap_or_default(),
+        holder: bundle.case.holder.as_str().to_owned(),
+        case: serde_json::to_value(&bundle.case).map_err(|e| ApiError::internal("encoding a case", e))?,
+        timeline,
+        handoffs: views,
+        open_handoffs: open,
+        alerts,
+        truncated: bundle.truncated,
+    }))
+}

@@ -1,0 +1,160 @@
+//! Cosigned checkpoints (issue 5): the latest, a page of them, and a receipt upgraded to a
+//! proof against the latest cosigned checkpoint (C2SP tlog-proof, docs/FORMAT.md §Receipt).
+//! Checkpoint entries are indexed by `~checkpoint\0<index>` rows in `by_org`.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use proto_types::checkpoint::CosignedCheckpoint;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ErrorBody};
+use crate::ledger::keys;
+use crate::node::NodeCtx;
+use crate::store::{be_u64, blocking, read_be_u64, Cf};
+
+/// A cosigned checkpoint entry.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckpointView {
+    /// The ledger index of the checkpoint entry.
+    pub index: u64,
+    /// The tree size it covers.
+    pub tree_size: u64,
+    /// The Merkle root at that size, hex.
+    pub root: String,
+    /// `h_{tree_size-1}`, hex.
+    pub chain_head: String,
+    /// Time of entry `tree_size - 1`, Unix ms.
+    pub time_ms: u64,
+    /// Key names of the cosigners, in note order.
+    pub signers: Vec<String>,
+    /// The note, verbatim (docs/FORMAT.md §Checkpoint).
+    pub note: String,
+}
+
+impl CheckpointView {
+    fn new(index: u64, note: &CosignedCheckpoint) -> Self {
+        let cp = note.checkpoint();
+        Self {
+            index,
+            tree_size: cp.tree_size(),
+            root: hex::encode(cp.root().as_bytes()),
+            chain_head: hex::encode(cp.chain_head()),
+            time_ms: cp.time_ms(),
+            signers: note.signatures().iter().map(|s| s.name().to_owned()).collect(),
+            note: note.to_note_text(),
+        }
+    }
+}
+
+/// A page of checkpoints.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckpointPage {
+    /// Checkpoint entries with `index >= from`, in index order.
+    pub checkpoints: Vec<CheckpointView>,
+    /// The ledger index to ask from next, if there may be more.
+    pub next: Option<u64>,
+}
+
+/// Page parameters.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+pub struct CheckpointQuery {
+    /// First ledger index (of checkpoint entries) to list.
+    #[serde(default)]
+    pub from: u64,
+    /// Most checkpoints (default and maximum 100).
+    pub limit: Option<u64>,
+}
+
+fn damaged(node: &NodeCtx) -> Result<(), ApiError> {
+    match node.selfcheck.damaged_from() {
+        Some(d) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "DAMAGED", d.to_string())),
+        None => Ok(()),
+    }
+}
+
+/// `GET /v1/checkpoints/latest`.
+#[utoipa::path(get, path = "/v1/checkpoints/latest", tag = "checkpoints",
+    responses((status = 200, body = CheckpointView), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn latest(State(node): State<Arc<NodeCtx>>) -> Result<Json<CheckpointView>, ApiError> {
+    damaged(&node)?;
+    let store = node.store.clone();
+    let found = blocking(move || crate::checkpointer::latest(&store)).await.map_err(|e| ApiError::internal("reading checkpoints", e))?;
+    let (index, note) = found.ok_or_else(|| ApiError::not_found("no cosigned checkpoint yet"))?;
+    Ok(Json(CheckpointView::new(index, &note)))
+}
+
+/// `GET /v1/checkpoints?from=&limit=`.
+#[utoipa::path(get, path = "/v1/checkpoints", tag = "checkpoints", params(CheckpointQuery),
+    responses((status = 200, body = CheckpointPage), (status = 503, body = ErrorBody)))]
+pub async fn list(State(node): State<Arc<NodeCtx>>, Query(q): Query<CheckpointQuery>) -> Result<Json<CheckpointPage>, ApiError> {
+    damaged(&node)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 100);
+    let store = node.store.clone();
+    let from = q.from;
+    let found = blocking(move || {
+        let (prefix, until) = keys::checkpoints();
+        let start = [prefix.as_slice(), &be_u64(from)].concat();
+        let rows = store.scan(Cf::ByOrg, &start, Some(&until), limit as usize)?;
+        let mut out = Vec::new();
+        for (k, _) in rows {
+            let index = read_be_u64(Cf::ByOrg, &k[prefix.len()..])?;
+            if let Some(note) = crate::checkpointer::note_at(&store, index)? {
+                out.push(CheckpointView::new(index, &note));
+            }
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(|e| ApiError::internal("reading checkpoints", e))?;
+    let next = (found.len() as u64 == limit).then(|| found.last().map(|c| c.index + 1)).flatten();
+    Ok(Json(CheckpointPage { checkpoints: found, next }))
+}
+
+/// Parameters of a cosigned receipt.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+pub struct CosignedQuery {
+    /// The entry's ledger index.
+    pub index: u64,
+}
+
+/// `GET /v1/proofs/cosigned?index=`: a receipt (C2SP tlog-proof text, docs/FORMAT.md
+/// §Receipt) proving entry `index` against the latest cosigned checkpoint; 404 while no
+/// cosigned checkpoint covers it yet.
+#[utoipa::path(get, path = "/v1/proofs/cosigned", tag = "checkpoints", params(CosignedQuery),
+    responses((status = 200, description = "The receipt, text/plain", body = String), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn cosigned_receipt(State(node): State<Arc<NodeCtx>>, Query(q): Query<CosignedQuery>) -> Result<Response, ApiError> {
+    if let Some(d) = node.selfcheck.damaged_from().filter(|d| q.index >= d.index) {
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "DAMAGED", d.to_string()));
+    }
+    let store = node.store.clone();
+    let index = q.index;
+    let receipt = blocking(move || {
+        let Some((_, note)) = crate::checkpointer::latest(&store)? else { return Ok(None) };
+        let size = note.checkpoint().tree_size();
+        if index >= size {
+            return Ok(None);
+        }
+        let Some(entry_bytes) = store.get(Cf::Ledger, &be_u64(index))? else { return Ok(None) };
+        let proof = crate::ledger::inclusion_proof(&store, index, size)?;
+        Ok(Some(proto_types::receipt::Receipt { entry_bytes, index, proof, note }))
+    })
+    .await
+    .map_err(|e| ApiError::internal("building a receipt", e))?
+    .ok_or_else(|| ApiError::not_found(format!("no cosigned checkpoint covers entry {index} yet")))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], receipt.to_text()).into_response())
+}
+
+/// Reads of the damaged range: `Err(503 DAMAGED)` if `from` is at or after the first damaged
+/// index the self-check found; else the exclusive end up to which reads may be served.
+pub(crate) fn undamaged_until(node: &NodeCtx, from: u64) -> Result<u64, ApiError> {
+    match node.selfcheck.damaged_from() {
+        Some(d) if from >= d.index => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "DAMAGED", d.to_string())),
+        Some(d) => Ok(d.index),
+        None => Ok(u64::MAX),
+    }
+}

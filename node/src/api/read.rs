@@ -1,0 +1,96 @@
+//! Read consistency: every read answers with the ledger size this node had applied when it
+//! started answering (`x-caseledger-applied`); `?consistent=true` first does a read-index
+//! through the leader (a quorum confirms the leadership; this node then waits until it has
+//! applied up to the leader's commit point), so the read is linearizable.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
+use super::APPLIED_HEADER;
+use crate::node::NodeCtx;
+use crate::raft::cluster::{self, ReadIndexError};
+
+/// A leader's read index.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReadIndex {
+    /// The Raft log index a linearizable read must see applied.
+    pub raft_index: u64,
+    /// The leader's node id.
+    pub leader: u64,
+}
+
+/// Whether the query string asks for `consistent=true`.
+fn wants_consistent(query: Option<&str>) -> bool {
+    query.is_some_and(|q| q.split('&').any(|kv| kv == "consistent=true" || kv == "consistent=1"))
+}
+
+/// Makes the next read on this node linearizable, or says why it cannot.
+async fn linearize(node: &NodeCtx) -> Result<(), ApiError> {
+    let timeout = Duration::from_millis(node.limits.commit_timeout_ms);
+    match cluster::ensure_linearizable(&node.raft).await {
+        Ok(_) => Ok(()),
+        Err(ReadIndexError::NotLeader { leader: Some((_, peer)) }) => {
+            let url = format!("http://{}/v1/read-index", peer.api_addr);
+            let unavailable = |e: String| ApiError::unavailable(format!("read index from the leader at {}: {e}", peer.api_addr));
+            let resp = node.http.get(&url).timeout(timeout).send().await.map_err(|e| unavailable(e.to_string()))?;
+            if !resp.status().is_success() {
+                return Err(unavailable(format!("status {}", resp.status())));
+            }
+            let index: ReadIndex = resp.json().await.map_err(|e| unavailable(e.to_string()))?;
+            cluster::wait_applied(&node.raft, index.raft_index, timeout).await.map_err(ApiError::unavailable)
+        }
+        Err(ReadIndexError::NotLeader { leader: None }) => Err(ApiError::unavailable("no leader: the cluster has no quorum right now")),
+        Err(ReadIndexError::Unavailable(m)) => Err(ApiError::unavailable(m)),
+    }
+}
+
+/// Middleware over every route: read-index for `?consistent=true` reads, and the applied
+/// size header on every read.
+pub async fn reads(State(node): State<Arc<NodeCtx>>, req: Request, next: Next) -> Response {
+    let read = req.method() == Method::GET || req.method() == Method::HEAD;
+    if read && wants_consistent(req.uri().query()) {
+        if let Err(e) = linearize(&node).await {
+            return e.into_response();
+        }
+    }
+    let applied = node.ledger.head().size;
+    let mut resp = next.run(req).await;
+    if read && !resp.headers().contains_key(APPLIED_HEADER) {
+        resp.headers_mut().insert(APPLIED_HEADER, HeaderValue::from(applied));
+    }
+    resp
+}
+
+/// `GET /v1/read-index`: the leader confirms its leadership with a quorum and answers the
+/// Raft index a linearizable read must see applied (followers call it for `?consistent=true`).
+#[utoipa::path(get, path = "/v1/read-index", tag = "ops",
+    responses((status = 200, body = ReadIndex), (status = 503, description = "not the leader, or no quorum", body = ErrorBody)))]
+pub async fn read_index(State(node): State<Arc<NodeCtx>>) -> Result<Json<ReadIndex>, ApiError> {
+    match cluster::ensure_linearizable(&node.raft).await {
+        Ok(raft_index) => Ok(Json(ReadIndex { raft_index, leader: node.id })),
+        Err(ReadIndexError::NotLeader { .. }) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NOT_LEADER", "this node does not lead; ask the leader")),
+        Err(ReadIndexError::Unavailable(m)) => Err(ApiError::unavailable(m)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants_consistent;
+
+    #[test]
+    fn consistent_reads_are_asked_by_the_query_string() {
+        assert!(wants_consistent(Some("consistent=true")));
+        assert!(wants_consistent(Some("from=3&consistent=true")));
+        assert!(!wants_consistent(Some("consistent=false")));
+        assert!(!wants_consistent(None));
+    }
+}

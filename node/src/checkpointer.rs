@@ -1,0 +1,347 @@
+//! Cosigned checkpoints (docs/FORMAT.md §Checkpoint) and the cross-node comparison of roots.
+//!
+//! Every `checkpoint.every_entries` entries (or `every_ms` with new entries), the leader
+//! takes the head it has applied, signs its checkpoint note as `node-<id>`, and asks every
+//! other member (voters and learners) on the peer port, `POST /raft/cosign`, to sign the same
+//! checkpoint. A member signs only the checkpoint it computes itself from its own store at
+//! that size (origin from its entry 0, its root, its entry hash, its entry time): if the
+//! leader's differs, it answers `409 ROOT_MISMATCH` naming its own root and chain head, and the
+//! leader logs it, counts it (`caseledger_peer_root_mismatches`) and reports the member in
+//! `/admin/status`. Once a majority of the voters **and** of the registry's nodes (what `apply`
+//! requires, `proto_types::checkpoint::required_cosigners`) have signed, the leader submits a
+//! `Checkpoint` entry signed by its node key; every replica verifies every signature when it
+//! applies it. Learners that answer in time are included.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use proto_types::checkpoint::{self, Checkpoint, CosignedCheckpoint, NoteSignature};
+use proto_types::ids::HandoffId;
+use proto_types::payload::{Action, CheckpointRecord, Signer};
+use proto_types::{Entry, Payload, Proposal};
+use serde::{Deserialize, Serialize};
+
+use crate::ledger::{keys, ApplyResult};
+use crate::node::NodeCtx;
+use crate::raft::cluster;
+use crate::store::{be_u64, blocking, Cf, Store, StoreError};
+
+/// Path of the cosign endpoint on the peer port.
+pub const PATH_COSIGN: &str = "/raft/cosign";
+
+/// How long a member waits to apply up to the size the leader asks it to cosign.
+const COSIGN_WAIT: Duration = Duration::from_secs(2);
+
+/// What the leader asks a member to cosign: the checkpoint body, as fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CosignRequest {
+    /// The note body text the leader signed (five lines).
+    pub body: String,
+}
+
+/// A member's signature line, as the note carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CosignResponse {
+    /// Key name, `node-<id>`.
+    pub name: String,
+    /// Standard base64 of the 4-byte key hash then the 64-byte signature.
+    pub signature: String,
+}
+
+/// A member's refusal: its own view at that size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CosignRefusal {
+    /// Stable code: `ROOT_MISMATCH`, `NOT_YET`, `DAMAGED`, `MALFORMED`.
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// The member's root at that size, hex, when it has one.
+    pub root: Option<String>,
+    /// The member's chain head at that size, hex.
+    pub chain_head: Option<String>,
+}
+
+/// What the cosign rounds found, for `/admin/status`.
+#[derive(Debug, Default)]
+pub struct Cosigning {
+    mismatches: Mutex<BTreeMap<u64, serde_json::Value>>,
+    last: Mutex<Option<serde_json::Value>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Cosigning {
+    /// Members whose root or chain head disagreed with this leader's, with what they said.
+    pub fn report(&self) -> serde_json::Value {
+        serde_json::json!({
+            "disagreeing_nodes": *lock(&self.mismatches),
+            "last_checkpoint": *lock(&self.last),
+        })
+    }
+}
+
+/// The checkpoint this node's own store holds at `size` (origin from the cluster's name, root,
+/// entry hash and time of entry `size - 1`), or `None` if it has not applied that far.
+pub fn own_checkpoint(store: &Store, cluster_name: &str, size: u64) -> Result<Option<Checkpoint>, StoreError> {
+    let corrupt = |d: String| StoreError::Corrupt { what: "checkpoint source".into(), detail: d };
+    if size == 0 {
+        return Ok(None);
+    }
+    let Some(last) = store.get(Cf::Ledger, &be_u64(size - 1))? else { return Ok(None) };
+    let last = Entry::from_bytes(&last).map_err(|e| corrupt(e.to_string()))?;
+    let root = crate::ledger::root_at(store, size)?;
+    let cp = Checkpoint::new(checkpoint::origin_for(cluster_name), size, root, *last.hash.as_bytes(), last.body.accepted_at.as_millis())
+        .map_err(|e| corrupt(e.to_string()))?;
+    Ok(Some(cp))
+}
+
+fn refuse(status: StatusCode, code: &str, message: String, own: Option<&Checkpoint>) -> Response {
+    let body = CosignRefusal {
+        code: code.into(),
+        message,
+        root: own.map(|c| hex::encode(c.root().as_bytes())),
+        chain_head: own.map(|c| hex::encode(c.chain_head())),
+    };
+    (status, Json(body)).into_response()
+}
+
+/// `POST /raft/cosign`: sign the leader's checkpoint if and only if it is this node's own.
+async fn cosign(State(ctx): State<Arc<NodeCtx>>, Json(req): Json<CosignRequest>) -> Response {
+    if let Some(d) = ctx.selfcheck.damaged_from() {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "DAMAGED", d.to_string(), None);
+    }
+    let theirs = match Checkpoint::parse_body(&req.body) {
+        Ok(c) => c,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, "MALFORMED", format!("checkpoint body: {e}"), None),
+    };
+    let size = theirs.tree_size();
+    let Some(registry) = ctx.ledger.registry() else {
+        return refuse(StatusCode::CONFLICT, "NOT_YET", "no genesis applied yet".into(), None);
+    };
+    // A member may lag the leader by a batch or two: wait briefly for it to apply that far.
+    let deadline = Instant::now() + COSIGN_WAIT;
+    let own = loop {
+        let (store, name) = (ctx.store.clone(), registry.cluster_name.clone());
+        match blocking(move || own_checkpoint(&store, &name, size)).await {
+            Ok(Some(c)) => break c,
+            Ok(None) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(20)).await,
+            Ok(None) => return refuse(StatusCode::CONFLICT, "NOT_YET", format!("node {} has not applied {size} entries", ctx.id), None),
+            Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", format!("reading the store: {e}"), None),
+        }
+    };
+    if own != theirs {
+        tracing::warn!(size, ours = %hex::encode(own.root().as_bytes()), "refusing to cosign a checkpoint that differs from this node's own");
+        return refuse(
+            StatusCode::CONFLICT,
+            "ROOT_MISMATCH",
+            format!("node {} has another checkpoint at size {size}", ctx.id),
+            Some(&own),
+        );
+    }
+    let name = checkpoint::node_key_name(ctx.id);
+    match checkpoint::sign(&own, &name, &ctx.node_key) {
+        Ok(sig) => Json(CosignResponse { name, signature: encode_signature(&sig) }).into_response(),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string(), None),
+    }
+}
+
+fn encode_signature(sig: &NoteSignature) -> String {
+    let mut bytes = sig.key_hash().to_vec();
+    bytes.extend_from_slice(sig.signature());
+    STANDARD.encode(bytes)
+}
+
+fn decode_signature(name: &str, text: &str) -> Option<NoteSignature> {
+    let bytes = STANDARD.decode(text).ok()?;
+    if bytes.len() != 68 {
+        return None;
+    }
+    let key_hash: [u8; 4] = bytes[..4].try_into().ok()?;
+    let sig: [u8; 64] = bytes[4..].try_into().ok()?;
+    NoteSignature::new(name, key_hash, sig).ok()
+}
+
+/// The peer-port route.
+pub fn router(ctx: Arc<NodeCtx>) -> Router {
+    Router::new().route(PATH_COSIGN, post(cosign)).with_state(ctx)
+}
+
+/// The latest accepted checkpoint entry: (entry index, note), from the `~checkpoint` rows.
+pub fn latest(store: &Store) -> Result<Option<(u64, CosignedCheckpoint)>, StoreError> {
+    let (from, until) = keys::checkpoints();
+    // The rows sort by index; the last one is the latest. Scan backwards is not exposed, so
+    // page forwards from the last known; checkpoints are few (one per thousand entries).
+    let mut last = None;
+    let mut start = from.clone();
+    loop {
+        let rows = store.scan(Cf::ByOrg, &start, Some(&until), 1024)?;
+        let Some((k, _)) = rows.last() else { break };
+        last = Some(k.clone());
+        if rows.len() < 1024 {
+            break;
+        }
+        start = [k.as_slice(), &[0]].concat();
+    }
+    let Some(key) = last else { return Ok(None) };
+    let index = crate::store::read_be_u64(Cf::ByOrg, &key[from.len()..])?;
+    note_at(store, index).map(|n| n.map(|n| (index, n)))
+}
+
+/// The note of the checkpoint entry at `index`.
+pub fn note_at(store: &Store, index: u64) -> Result<Option<CosignedCheckpoint>, StoreError> {
+    let corrupt = |d: String| StoreError::Corrupt { what: format!("checkpoint entry {index}"), detail: d };
+    let Some(bytes) = store.get(Cf::Ledger, &be_u64(index))? else { return Ok(None) };
+    let entry = Entry::from_bytes(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    match &entry.body.record.submission().payload.action {
+        Action::Checkpoint(cp) => CosignedCheckpoint::parse_note(&cp.note).map(Some).map_err(|e| corrupt(e.to_string())),
+        _ => Err(corrupt("not a checkpoint entry".into())),
+    }
+}
+
+/// When to checkpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// Entries between checkpoints.
+    pub every_entries: u64,
+    /// Time between checkpoints when entries came (0: never by time).
+    pub every_ms: u64,
+}
+
+/// The leader's task: checkpoints on schedule until `stop`.
+pub async fn run(ctx: Arc<NodeCtx>, schedule: Schedule, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut last_round = Instant::now();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        if !ctx.is_leader() || ctx.selfcheck.damaged_from().is_some() || ctx.ledger.registry().is_none() {
+            continue;
+        }
+        let store = ctx.store.clone();
+        let latest = match blocking(move || latest(&store)).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(%e, "reading the latest checkpoint");
+                continue;
+            }
+        };
+        let head = ctx.ledger.head().size;
+        let (covered, entry_index) = latest.as_ref().map_or((0, None), |(i, n)| (n.checkpoint().tree_size(), Some(*i)));
+        let new_since_entry = entry_index.map_or(head, |i| head.saturating_sub(i + 1));
+        let by_entries = head >= covered + schedule.every_entries && new_since_entry > 0;
+        let by_time = schedule.every_ms > 0 && last_round.elapsed() >= Duration::from_millis(schedule.every_ms) && new_since_entry > 0;
+        if !(by_entries || by_time) {
+            continue;
+        }
+        last_round = Instant::now();
+        if let Err(e) = round(&ctx).await {
+            tracing::warn!(%e, "checkpoint round did not complete; retrying later");
+        }
+    }
+}
+
+/// One cosign round at this leader's applied head; submits the checkpoint entry on quorum.
+pub async fn round(ctx: &Arc<NodeCtx>) -> Result<u64, String> {
+    let registry = ctx.ledger.registry().ok_or("no genesis yet")?;
+    let store = ctx.store.clone();
+    // The durably written size: the in-memory head may run ahead by a batch being written.
+    let size = ctx.ledger.head().size;
+    let own = {
+        let (store, name) = (store.clone(), registry.cluster_name.clone());
+        blocking(move || own_checkpoint(&store, &name, size)).await.map_err(|e| e.to_string())?.ok_or("head not written yet")?
+    };
+    let body = own.body_text();
+    let mut sigs = vec![checkpoint::sign(&own, &checkpoint::node_key_name(ctx.id), &ctx.node_key).map_err(|e| e.to_string())?];
+    let members = cluster::members(&ctx.raft);
+    let voters: Vec<u64> = members.iter().filter(|m| m.voter).map(|m| m.id).collect();
+    let mut signed_voters = usize::from(voters.contains(&ctx.id));
+    let asks = members.iter().filter(|m| m.id != ctx.id).map(|m| {
+        let url = format!("http://{}{PATH_COSIGN}", m.peer.raft_addr);
+        let req = ctx.http.post(url).timeout(Duration::from_secs(3)).json(&CosignRequest { body: body.clone() }).send();
+        async move { (m.clone(), req.await) }
+    });
+    let answers = futures::future::join_all(asks).await;
+    for (m, answer) in answers {
+        let resp = match answer {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!(node = m.id, %e, "cosign request failed");
+                continue;
+            }
+        };
+        if resp.status().is_success() {
+            let Ok(r) = resp.json::<CosignResponse>().await else { continue };
+            let Some(sig) = decode_signature(&r.name, &r.signature) else { continue };
+            if r.name != checkpoint::node_key_name(m.id) || !signature_verifies(&registry, &own, &sig) {
+                tracing::warn!(node = m.id, "a member's cosignature does not verify; left out");
+                continue;
+            }
+            if m.voter {
+                signed_voters += 1;
+            }
+            sigs.push(sig);
+        } else {
+            let refusal = resp.json::<CosignRefusal>().await.ok();
+            if refusal.as_ref().is_some_and(|r| r.code == "ROOT_MISMATCH" || r.code == "DAMAGED") {
+                let r = refusal.expect("checked above");
+                ctx.metrics.peer_root_mismatches.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(node = m.id, size, ours = %hex::encode(own.root().as_bytes()), theirs = ?r.root, code = %r.code, "a member disagrees with this leader's checkpoint");
+                lock(&ctx.cosigning.mismatches).insert(
+                    m.id,
+                    serde_json::json!({ "size": size, "code": r.code, "root": r.root, "chain_head": r.chain_head, "message": r.message }),
+                );
+            }
+        }
+    }
+    let need_registry = checkpoint::required_cosigners(registry.nodes.len());
+    let need_voters = voters.len() / 2 + 1;
+    if sigs.len() < need_registry || signed_voters < need_voters {
+        return Err(format!(
+            "checkpoint at size {size}: {} signatures ({signed_voters} of {} voters); need {need_registry} and a voter majority",
+            sigs.len(),
+            voters.len()
+        ));
+    }
+    let note = CosignedCheckpoint::new(own, sigs).map_err(|e| e.to_string())?;
+    let id = HandoffId::new(format!("CP-{size}")).map_err(|e| e.to_string())?;
+    let now = ctx.now();
+    let submission = Payload {
+        signer: Signer::Node(ctx.id),
+        id,
+        claimed_at: now,
+        action: Action::Checkpoint(CheckpointRecord { note: note.to_note_text() }),
+    }
+    .sign(&ctx.node_key);
+    match ctx.submit(Proposal { submission, stamped_at: now }).await {
+        Ok(ApplyResult::Appended { index, rejected: None, .. }) => {
+            ctx.metrics.checkpoints_proposed.fetch_add(1, Ordering::Relaxed);
+            *lock(&ctx.cosigning.last) = Some(serde_json::json!({ "index": index, "tree_size": size, "signers": note.signatures().len() }));
+            tracing::info!(index, size, signers = note.signatures().len(), "cosigned checkpoint appended");
+            Ok(index)
+        }
+        Ok(other) => Err(format!("checkpoint at size {size} not accepted: {other:?}")),
+        Err(crate::node::SubmitError::Unavailable(m)) => Err(m),
+        Err(crate::node::SubmitError::Forwarded(_)) => Err("this node no longer leads".into()),
+    }
+}
+
+fn signature_verifies(registry: &proto_types::registry::Registry, cp: &Checkpoint, sig: &NoteSignature) -> bool {
+    let keys: Vec<_> = registry
+        .nodes
+        .values()
+        .filter_map(|n| n.signing_key.to_verifying_key().ok().map(|k| (checkpoint::node_key_name(n.node_id), k)))
+        .collect();
+    CosignedCheckpoint::new(cp.clone(), vec![sig.clone()]).is_ok_and(|note| checkpoint::verify_quorum(&note, &keys, 1).is_ok())
+}

@@ -1,0 +1,464 @@
+//! The `caseledger` CLI end to end, as real processes against a 3-node in-process cluster.
+//!
+//! - `walk`: one case of each pilot type, from filing to execution, every step signed and
+//!   submitted by the CLI (one return for supplementary investigation, one return for
+//!   completion, custody transfers, an appeal), and after each stage-changing step
+//!   `caseledger case <id> --json` shows the expected stage and holder.
+//! - `receipts`: a saved receipt verifies offline against the genesis file, and any changed
+//!   byte makes it fail; proofs, tail, idempotency and the exit codes of refusals.
+//!
+//! The config file names a dead node first, so every call also exercises the failover.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Arc;
+
+use caseledger_client::keys;
+use caseledger_tests::cluster::Cluster;
+use proto_types::crypto::Digest;
+
+/// The `caseledger` binary next to `caseledger-node` (scripts/test.sh builds both).
+fn client_binary() -> PathBuf {
+    let bin = caseledger_tests::process::node_binary().with_file_name("caseledger");
+    assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` first", bin.display());
+    bin
+}
+
+/// Runs the CLI with a config file naming the cluster's nodes and the organisations' keys.
+struct Cli {
+    bin: PathBuf,
+    config: PathBuf,
+    keys: PathBuf,
+    genesis: PathBuf,
+}
+
+impl Cli {
+    /// Writes every department's key as PEM and a config file whose first node is dead.
+    fn new(cluster: &Cluster) -> Self {
+        let dir = cluster.dir.path();
+        let keys_dir = dir.join("keys");
+        for (id, dept) in &cluster.province.departments {
+            keys::save_pem(&dept.key, &keys_dir.join(format!("{id}.pem"))).expect("write key");
+        }
+        let mut nodes = vec!["\"127.0.0.1:1\"".to_owned()];
+        nodes.extend(cluster.api_addrs().iter().map(|a| format!("{a:?}")));
+        let config = dir.join("client.toml");
+        std::fs::write(&config, format!("nodes = [{}]\n", nodes.join(", "))).expect("write config");
+        Self { bin: client_binary(), config, keys: keys_dir, genesis: dir.join("genesis.json") }
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        tokio::process::Command::new(&self.bin)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env_remove("CASELEDGER_NODES")
+            .output()
+            .await
+            .expect("run caseledger")
+    }
+
+    /// Runs and expects exit code `code`; returns stdout.
+    async fn expect(&self, code: i32, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "caseledger {args:?} exited {:?}:\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
+    /// Runs a signing command as `org`, expecting success.
+    async fn sign(&self, org: &str, args: &[&str]) -> String {
+        let key = self.keys.join(format!("{org}.pem"));
+        let key = key.to_string_lossy();
+        let mut all = args.to_vec();
+        all.extend(["--key", &key, "--org", org]);
+        self.expect(0, &all).await
+    }
+
+    async fn case_json(&self, case: &str) -> serde_json::Value {
+        let out = self.expect(0, &["case", case, "--json"]).await;
+        serde_json::from_str(&out).expect("case --json prints JSON")
+    }
+}
+
+mod walk {
+    use super::*;
+
+    const PSB: &str = "LZ-PSB";
+    const PROC: &str = "LZ-PROC";
+    const COURT: &str = "LZ-COURT";
+    const UPPER: &str = "LZ-INT-COURT";
+    const DH: &str = "LZ-DH";
+    const CC: &str = "LZ-CC";
+    const LA: &str = "LZ-LA";
+    const PRISON: &str = "GS-PRISON-1";
+
+    /// One case being walked through the CLI.
+    struct Walk {
+        cli: Arc<Cli>,
+        case: String,
+        case_type: &'static str,
+        procedure: &'static str,
+        person: String,
+        seq: u32,
+        at: u64,
+    }
+
+    impl Walk {
+        fn new(cli: Arc<Cli>, case: &str, case_type: &'static str, procedure: &'static str) -> Self {
+            let at = caseledger_tests::cluster::EPOCH.as_millis();
+            Self { cli, case: case.into(), case_type, procedure, person: format!("P-{case}"), seq: 0, at }
+        }
+
+        fn id(&mut self, tag: &str) -> String {
+            self.seq += 1;
+            format!("{}-{:02}{tag}", self.case, self.seq)
+        }
+
+        /// The next claimed time: an hour later (reproducible, not the wall clock).
+        fn at(&mut self) -> String {
+            self.at += 3_600_000;
+            self.at.to_string()
+        }
+
+        fn doc(&self, doc_type: &str) -> String {
+            let digest = Digest::sha256(&[self.case.as_bytes(), doc_type.as_bytes()]);
+            format!("{doc_type}:{}〔2026〕{}号:{}:{}", self.case, self.seq, digest.to_hex(), 3 + self.seq)
+        }
+
+        async fn file(&mut self) {
+            let (id, at) = (self.id("F"), self.at());
+            let args = ["file", "--id", &id, "--case", &self.case, "--case-type", self.case_type, "--procedure", self.procedure, "--person", &self.person, "--at", &at];
+            self.cli.sign(PSB, &args).await;
+        }
+
+        async fn measure(&mut self, measure: &str) {
+            let (id, at) = (self.id("M"), self.at());
+            let args = ["measure", "--id", &id, "--case", &self.case, "--person", &self.person, "--measure", measure, "--at", &at];
+            self.cli.sign(PSB, &args).await;
+        }
+
+        /// Sends a handoff; returns its id.
+        async fn send(&mut self, kind: &str, from: &str, to: &str, docs: &[&str], custody: bool, related: Option<&str>) -> String {
+            let (id, at) = (self.id("H"), self.at());
+            let manifest = Digest::sha256(&[id.as_bytes(), b"manifest"]).to_hex();
+            let docs: Vec<String> = docs.iter().map(|d| self.doc(d)).collect();
+            let mut args = vec![
+                "submit", "--id", &id, "--case", &self.case, "--case-type", self.case_type, "--procedure", self.procedure, "--kind", kind, "--to", to,
+                "--person", &self.person, "--efile-manifest", &manifest, "--at", &at,
+            ];
+            if custody {
+                args.push("--custody");
+            }
+            for d in &docs {
+                args.extend(["--doc", d]);
+            }
+            if let Some(r) = related {
+                args.extend(["--related", r]);
+            }
+            self.cli.sign(from, &args).await;
+            id
+        }
+
+        async fn receive_and_accept(&mut self, org: &str, handoff: &str) {
+            let at = self.at();
+            self.cli.sign(org, &["receive", "--handoff", handoff, "--at", &at]).await;
+            let at = self.at();
+            self.cli.sign(org, &["accept", "--handoff", handoff, "--at", &at]).await;
+        }
+
+        /// A handoff the receiver signs for and accepts; with `custody`, the person moves
+        /// with it and a custody transfer (换押) to the detention house goes first.
+        async fn handoff(&mut self, kind: &str, from: &str, to: &str, docs: &[&str], custody: bool) -> String {
+            let id = self.send(kind, from, to, docs, custody, None).await;
+            if custody {
+                let transfer = self.send("CUSTODY_TRANSFER", from, DH, &["CUSTODY_CERTIFICATE"], true, Some(&id)).await;
+                self.receive_and_accept(DH, &transfer).await;
+            }
+            self.receive_and_accept(to, &id).await;
+            id
+        }
+
+        async fn expect(&self, stage: &str, holder: &str) {
+            let v = self.cli.case_json(&self.case).await;
+            assert_eq!(
+                (v["stage"].as_str(), v["holder"].as_str()),
+                (Some(stage), Some(holder)),
+                "case {} after step {}: {}",
+                self.case,
+                self.seq,
+                serde_json::to_string_pretty(&v["case"]["history"]).unwrap_or_default()
+            );
+        }
+
+        /// From public prosecution to the judgment's service, at the first-instance court.
+        async fn trial(&mut self, custody: bool) {
+            self.handoff("PUBLIC_PROSECUTION", PROC, COURT, &["INDICTMENT", "SENTENCING_RECOMMENDATION"], custody).await;
+            self.expect("FIRST_INSTANCE", COURT).await;
+            self.handoff("TRIAL_NOTICE", COURT, PROC, &["TRIAL_NOTICE_FORM"], false).await;
+            self.expect("FIRST_INSTANCE", COURT).await;
+            self.handoff("JUDGMENT_SERVICE", COURT, PROC, &["JUDGMENT"], false).await;
+            self.expect("APPEAL_WINDOW", COURT).await;
+        }
+
+        /// Community execution ordered by `court`.
+        async fn community(&mut self, court: &str) {
+            self.handoff("EXECUTION_DELIVERY_COMMUNITY", court, CC, &["JUDGMENT", "EXECUTION_NOTICE"], false).await;
+            self.expect("EXECUTION_COMMUNITY", CC).await;
+            self.handoff("EXECUTION_RECEIPT", CC, court, &[], false).await;
+            self.expect("EXECUTION_COMMUNITY", CC).await;
+        }
+    }
+
+    /// 危险驾驶: expedited, on bail, community correction.
+    async fn dangerous_driving(cli: Arc<Cli>) {
+        let mut w = Walk::new(cli, "LZ-DD-1", "DANGEROUS_DRIVING", "EXPEDITED");
+        w.file().await;
+        w.measure("BAIL").await;
+        w.expect("INVESTIGATION", PSB).await;
+        w.handoff("PROSECUTION_TRANSFER", PSB, PROC, &["PROSECUTION_OPINION", "EVIDENCE"], false).await;
+        w.expect("PROSECUTION_REVIEW", PROC).await;
+        w.trial(false).await;
+        w.community(COURT).await;
+    }
+
+    /// 盗窃: detained, arrest review, arrested, returned once for supplementary
+    /// investigation, custody transfers at every move, prison.
+    async fn theft(cli: Arc<Cli>) {
+        let mut w = Walk::new(cli, "LZ-THEFT-1", "THEFT", "ORDINARY");
+        w.file().await;
+        w.measure("DETENTION").await;
+        w.expect("INVESTIGATION", PSB).await;
+        w.handoff("ARREST_APPROVAL_REQUEST", PSB, PROC, &["ARREST_REQUEST_FORM"], false).await;
+        w.expect("ARREST_REVIEW", PROC).await;
+        w.handoff("ARREST_APPROVAL_DECISION", PROC, PSB, &["ARREST_DECISION"], false).await;
+        w.expect("INVESTIGATION", PSB).await;
+        w.measure("ARREST").await;
+        w.handoff("PROSECUTION_TRANSFER", PSB, PROC, &["PROSECUTION_OPINION", "EVIDENCE"], true).await;
+        w.expect("PROSECUTION_REVIEW", PROC).await;
+        w.handoff("SUPPLEMENTARY_INVESTIGATION_RETURN", PROC, PSB, &["SUPPLEMENTARY_OUTLINE"], true).await;
+        w.expect("SUPPLEMENTARY_INVESTIGATION", PSB).await;
+        w.handoff("SUPPLEMENTARY_INVESTIGATION_RESUBMIT", PSB, PROC, &["PROSECUTION_OPINION", "EVIDENCE"], true).await;
+        w.expect("PROSECUTION_REVIEW", PROC).await;
+        w.trial(true).await;
+        let docs = ["JUDGMENT", "INDICTMENT_COPY", "EXECUTION_NOTICE", "CLOSING_FORM"];
+        w.handoff("EXECUTION_DELIVERY_CUSTODIAL", COURT, PRISON, &docs, true).await;
+        w.expect("EXECUTION_CUSTODIAL", PRISON).await;
+        w.handoff("EXECUTION_RECEIPT", PRISON, COURT, &[], false).await;
+        w.expect("EXECUTION_CUSTODIAL", PRISON).await;
+        let v = w.cli.case_json(&w.case).await;
+        assert_eq!(v["case"]["supplementary_returns"], 1, "one return for supplementary investigation");
+    }
+
+    /// 故意伤害: summary procedure, pre-sentence assessment and legal aid, community.
+    async fn intentional_injury(cli: Arc<Cli>) {
+        let mut w = Walk::new(cli, "LZ-INJ-1", "INTENTIONAL_INJURY", "SUMMARY");
+        w.file().await;
+        w.measure("BAIL").await;
+        w.handoff("PROSECUTION_TRANSFER", PSB, PROC, &["PROSECUTION_OPINION", "EVIDENCE"], false).await;
+        w.expect("PROSECUTION_REVIEW", PROC).await;
+        w.handoff("PUBLIC_PROSECUTION", PROC, COURT, &["INDICTMENT", "SENTENCING_RECOMMENDATION"], false).await;
+        w.expect("FIRST_INSTANCE", COURT).await;
+        w.handoff("PRE_SENTENCE_ASSESSMENT", COURT, CC, &[], false).await;
+        w.handoff("LEGAL_AID_NOTICE", COURT, LA, &[], false).await;
+        w.expect("FIRST_INSTANCE", COURT).await;
+        w.handoff("TRIAL_NOTICE", COURT, PROC, &["TRIAL_NOTICE_FORM"], false).await;
+        w.handoff("JUDGMENT_SERVICE", COURT, PROC, &["JUDGMENT"], false).await;
+        w.expect("APPEAL_WINDOW", COURT).await;
+        w.community(COURT).await;
+    }
+
+    /// 交通肇事: appealed to the intermediate court, which serves the final judgment and
+    /// orders execution.
+    async fn traffic_accident(cli: Arc<Cli>) {
+        let mut w = Walk::new(cli, "LZ-TRAFFIC-1", "TRAFFIC_ACCIDENT", "ORDINARY");
+        w.file().await;
+        w.measure("BAIL").await;
+        w.handoff("PROSECUTION_TRANSFER", PSB, PROC, &["PROSECUTION_OPINION", "EVIDENCE"], false).await;
+        w.expect("PROSECUTION_REVIEW", PROC).await;
+        w.trial(false).await;
+        w.handoff("APPEAL", COURT, UPPER, &["JUDGMENT"], false).await;
+        w.expect("SECOND_INSTANCE", UPPER).await;
+        w.handoff("JUDGMENT_SERVICE", UPPER, PROC, &["JUDGMENT"], false).await;
+        w.expect("EFFECTIVE", UPPER).await;
+        w.community(UPPER).await;
+    }
+
+    /// 寻衅滋事: residential surveillance, summary procedure, community.
+    async fn picking_quarrels(cli: Arc<Cli>) {
+        let mut w = Walk::new(cli, "LZ-PQ-1", "PICKING_QUARRELS", "SUMMARY");
+        w.file().await;
+        w.measure("RESIDENTIAL_SURVEILLANCE").await;
+        w.expect("INVESTIGATION", PSB).await;
+        w.handoff("PROSECUTION_TRANSFER", PSB, PROC, &["PROSECUTION_OPINION", "EVIDENCE"], false).await;
+        w.expect("PROSECUTION_REVIEW", PROC).await;
+        w.trial(false).await;
+        w.community(COURT).await;
+    }
+
+    /// 诈骗: the first prosecution transfer is returned for completion (退回补正) and resent.
+    async fn fraud(cli: Arc<Cli>) {
+        let mut w = Walk::new(cli, "LZ-FRAUD-1", "FRAUD", "ORDINARY");
+        w.file().await;
+        w.measure("BAIL").await;
+        let first = w.send("PROSECUTION_TRANSFER", PSB, PROC, &["PROSECUTION_OPINION"], false, None).await;
+        let at = w.at();
+        w.cli.sign(PROC, &["receive", "--handoff", &first, "--at", &at]).await;
+        let at = w.at();
+        w.cli.sign(PROC, &["return", "--handoff", &first, "--reason", "缺少证据材料", "--missing", "EVIDENCE", "--at", &at]).await;
+        w.expect("INVESTIGATION", PSB).await;
+        let v = w.cli.case_json(&w.case).await;
+        let returned = v["handoffs"].as_array().and_then(|hs| hs.iter().find(|h| h["id"] == first.as_str())).cloned().unwrap_or_default();
+        assert_eq!(returned["status"], "RETURNED_FOR_COMPLETION", "{returned}");
+        let resent = w.send("PROSECUTION_TRANSFER", PSB, PROC, &["PROSECUTION_OPINION", "EVIDENCE"], false, Some(&first)).await;
+        w.receive_and_accept(PROC, &resent).await;
+        w.expect("PROSECUTION_REVIEW", PROC).await;
+        w.trial(false).await;
+        w.community(COURT).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn walks_one_case_of_each_pilot_type_from_filing_to_execution() {
+        let cluster = Cluster::start(3).await;
+        let cli = Arc::new(Cli::new(&cluster));
+        let mut walks = tokio::task::JoinSet::new();
+        walks.spawn(dangerous_driving(cli.clone()));
+        walks.spawn(theft(cli.clone()));
+        walks.spawn(intentional_injury(cli.clone()));
+        walks.spawn(traffic_accident(cli.clone()));
+        walks.spawn(picking_quarrels(cli.clone()));
+        walks.spawn(fraud(cli.clone()));
+        while let Some(done) = walks.join_next().await {
+            if let Err(e) = done {
+                std::panic::resume_unwind(e.into_panic());
+            }
+        }
+        // Nothing was rejected along the way: every case's timeline is all accepted steps.
+        for case in ["LZ-DD-1", "LZ-THEFT-1", "LZ-INJ-1", "LZ-TRAFFIC-1", "LZ-PQ-1", "LZ-FRAUD-1"] {
+            let v = cli.case_json(case).await;
+            let timeline = v["timeline"].as_array().expect("a timeline");
+            assert!(timeline.iter().all(|e| e["rejected"].is_null()), "{case} has a rejected step: {timeline:?}");
+        }
+        let table = cli.expect(0, &["case", "LZ-THEFT-1"]).await;
+        assert!(table.contains("EXECUTION_CUSTODIAL") && table.contains("SUPPLEMENTARY_INVESTIGATION") && table.contains("timeline"), "{table}");
+        cluster.shutdown().await;
+    }
+}
+
+mod receipts {
+    use super::*;
+
+    /// Files a case with `--save-receipt`; returns the receipt's path.
+    async fn filed_with_receipt(cli: &Cli, dir: &Path) -> PathBuf {
+        let path = dir.join("filing.receipt");
+        let p = path.to_string_lossy();
+        let args = [
+            "file", "--id", "R-F-1", "--case", "LZ-R-1", "--case-type", "THEFT", "--procedure", "ORDINARY", "--person", "P-R-1", "--at", "1767574800000",
+            "--save-receipt", &p,
+        ];
+        cli.sign("LZ-PSB", &args).await;
+        path
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_saved_receipt_verifies_offline_and_any_changed_byte_fails() {
+        let cluster = Cluster::start(3).await;
+        let cli = Cli::new(&cluster);
+        let dir = cluster.dir.path().join("receipts");
+        std::fs::create_dir_all(&dir).expect("dir");
+        let receipt = filed_with_receipt(&cli, &dir).await;
+        let genesis = cli.genesis.to_string_lossy().into_owned();
+        cluster.shutdown().await;
+
+        // Offline: the cluster is gone.
+        let r = receipt.to_string_lossy();
+        let out = cli.expect(0, &["verify-receipt", &r, "--genesis", &genesis]).await;
+        assert!(out.starts_with("VERIFIED"), "{out}");
+        let v: serde_json::Value = serde_json::from_str(&cli.expect(0, &["verify-receipt", &r, "--genesis", &genesis, "--json"]).await).expect("json");
+        assert_eq!((v["verified"].as_bool(), v["id"].as_str(), v["kind"].as_str()), (Some(true), Some("R-F-1"), Some("case_filing")));
+
+        // Every changed byte is caught (the library, for each byte) ...
+        let text = std::fs::read(&receipt).expect("receipt");
+        let trusted = caseledger_client::trust::node_keys_from_genesis(&std::fs::read_to_string(&cli.genesis).expect("genesis")).expect("keys");
+        for i in 0..text.len() {
+            let mut changed = text.clone();
+            changed[i] ^= 0x01;
+            let verdict = String::from_utf8(changed).ok().map(|t| caseledger_client::trust::verify_receipt_text(&t, &trusted));
+            assert!(!matches!(verdict, Some(Ok(_))), "a change at byte {i} of the receipt verified");
+        }
+        // ... and the CLI exits 1 for a spread of them, from the header to the signatures.
+        let positions: Vec<usize> = (0..text.len()).step_by(text.len() / 24 + 1).chain([text.len() - 2]).collect();
+        for i in positions {
+            let mut changed = text.clone();
+            changed[i] ^= 0x01;
+            let path = dir.join(format!("changed-{i}.receipt"));
+            std::fs::write(&path, &changed).expect("write");
+            let out = cli.expect(1, &["verify-receipt", &path.to_string_lossy(), "--genesis", &genesis]).await;
+            assert!(out.starts_with("NOT VERIFIED"), "byte {i}: {out}");
+        }
+
+        // Another cluster's genesis does not vouch for it.
+        let other = caseledger_client::pilot::Province::new(8, 1, 3, caseledger_tests::cluster::EPOCH);
+        let other_dir = dir.join("other");
+        let other_genesis = caseledger_tests::cluster::write_province(&other, &other_dir);
+        cli.expect(1, &["verify-receipt", &r, "--genesis", &other_genesis.to_string_lossy()]).await;
+        // A missing file is "could not run".
+        cli.expect(2, &["verify-receipt", &dir.join("none").to_string_lossy(), "--genesis", &genesis]).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn reads_proofs_idempotency_and_refusals_have_their_exit_codes() {
+        let cluster = Cluster::start(3).await;
+        let cli = Cli::new(&cluster);
+        let dir = cluster.dir.path().join("receipts");
+        std::fs::create_dir_all(&dir).expect("dir");
+        filed_with_receipt(&cli, &dir).await;
+
+        // The same step again is idempotent; the same id with other bytes is refused.
+        let again = cli.sign("LZ-PSB", &["file", "--id", "R-F-1", "--case", "LZ-R-1", "--case-type", "THEFT", "--procedure", "ORDINARY", "--person", "P-R-1", "--at", "1767574800000"]).await;
+        assert!(again.contains("already recorded"), "{again}");
+        let key = cli.keys.join("LZ-PSB.pem");
+        let key = key.to_string_lossy();
+        let reused = ["file", "--id", "R-F-1", "--case", "LZ-R-1", "--case-type", "THEFT", "--procedure", "ORDINARY", "--person", "P-R-2", "--key", &key, "--org", "LZ-PSB", "--json"];
+        let out = cli.expect(1, &reused).await;
+        assert!(out.contains("ID_REUSED"), "{out}");
+        // A step that breaks a workflow rule is rejected: exit 1, the rule named.
+        let bad = ["measure", "--id", "R-M-1", "--case", "LZ-NOPE", "--person", "P-R-1", "--measure", "BAIL", "--key", &key, "--org", "LZ-PSB", "--json"];
+        let out = cli.expect(1, &bad).await;
+        let v: serde_json::Value = serde_json::from_str(&out).expect("error JSON");
+        assert!(v["code"].as_str().is_some_and(|c| !c.is_empty()), "{v}");
+        // Signing with a key the registry does not hold for the organisation is refused.
+        let wrong = cli.keys.join("LZ-PROC.pem");
+        let out = cli.run(&["measure", "--id", "R-M-2", "--case", "LZ-R-1", "--person", "P-R-1", "--measure", "BAIL", "--key", &wrong.to_string_lossy(), "--org", "LZ-PSB"]).await;
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+
+        // Reads.
+        let v = cli.case_json("LZ-R-1").await;
+        assert_eq!((v["stage"].as_str(), v["holder"].as_str()), (Some("INVESTIGATION"), Some("LZ-PSB")));
+        cli.expect(1, &["case", "LZ-NO-SUCH-CASE"]).await;
+        let heads: serde_json::Value = serde_json::from_str(&cli.expect(0, &["head", "--json"]).await).expect("json");
+        assert_eq!(heads.as_array().map(Vec::len), Some(4), "one row per configured node, the dead one included");
+        let size = heads[1]["head"]["size"].as_u64().expect("size");
+        let proof: serde_json::Value = serde_json::from_str(&cli.expect(0, &["prove", "1", "--json"]).await).expect("json");
+        assert_eq!(proof["verified"], true, "{proof}");
+        let out = cli.expect(0, &["prove", "0", "--tree-size", &size.to_string()]).await;
+        assert!(out.contains("VERIFIED"), "{out}");
+        let tail = cli.expect(0, &["tail", "--from", "0", "--count", "2", "--json"]).await;
+        let lines: Vec<serde_json::Value> = tail.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+        assert_eq!(lines.len(), 2, "{tail}");
+        assert_eq!(lines[0]["kind"], "genesis");
+        cli.expect(0, &["stats", "--json"]).await;
+        cli.expect(0, &["overdue", "--json"]).await;
+        cluster.shutdown().await;
+
+        // No node answers: could not run.
+        cli.expect(2, &["head"]).await;
+        cli.expect(2, &["case", "LZ-R-1"]).await;
+    }
+}
