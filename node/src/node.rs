@@ -166,16 +166,22 @@ pub fn read_genesis(path: &std::path::Path) -> Result<Submission> {
     Ok(sub)
 }
 
-/// Checks that the node key is the one genesis pins for `node_id`.
+/// Checks that the node key is the one genesis pins for `node_id`. A node that joined later
+/// (declared by a `RegisterNode` entry, not in genesis) cannot be checked before it has the
+/// ledger: the leader refuses to add a node id the registry lacks, and the node's checkpoint
+/// signatures verify only with the registered key.
 fn check_identity(genesis: &Submission, node_id: u64, key: &SigningKey) -> Result<()> {
     let Action::Genesis(g) = &genesis.payload.action else { bail!("not a genesis") };
-    let Some(decl) = g.nodes.iter().find(|n| n.node_id == node_id) else {
-        bail!("node {node_id} is not declared in genesis (nodes: {:?})", g.nodes.iter().map(|n| n.node_id).collect::<Vec<_>>());
-    };
-    if decl.signing_key != PublicKey::of(key) {
-        bail!("the node key does not match the key genesis pins for node {node_id}");
+    match g.nodes.iter().find(|n| n.node_id == node_id) {
+        Some(decl) if decl.signing_key != PublicKey::of(key) => {
+            bail!("the node key does not match the key genesis pins for node {node_id}")
+        }
+        Some(_) => Ok(()),
+        None => {
+            tracing::warn!(node_id, "this node id is not declared in genesis: it must be registered by a RegisterNode entry before it is added to the cluster");
+            Ok(())
+        }
     }
-    Ok(())
 }
 
 impl Node {
@@ -249,6 +255,11 @@ impl Node {
         )));
         let schedule = crate::checkpointer::Schedule { every_entries: config.checkpoint.every_entries, every_ms: config.checkpoint.every_ms };
         tasks.push(tokio::spawn(crate::checkpointer::run(ctx.clone(), schedule, stop_rx.clone())));
+        let metrics = ctx.metrics.clone();
+        tasks.push(tokio::spawn(cluster::watch_leader(raft.clone(), move |leader| {
+            metrics.leader_changes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(?leader, "leader changed");
+        })));
         let node = Node { ctx, raft_addr, api_addr, tasks, stop };
         if config.bootstrap {
             node.bootstrap().await?;

@@ -569,6 +569,17 @@ impl Store {
             .map_err(|source| StoreError::Rocks { op: "tamper", source })
     }
 
+    /// **Test hook.** Deletes `key` in `cf` as raw bytes, bypassing every layer, like
+    /// [`Store::tamper_for_test`]. Never call it in a running node.
+    pub fn delete_for_test(&self, cf: Cf, key: &[u8]) -> Result<(), StoreError> {
+        let mut write_opts = WriteOptions::default();
+        write_opts.set_sync(true);
+        self.inner
+            .db
+            .delete_cf_opt(self.cf(cf)?, key, &write_opts)
+            .map_err(|source| StoreError::Rocks { op: "tamper", source })
+    }
+
     /// **Test hook.** Makes the next [`Store::write`] fail as a failed fsync would, so tests
     /// can check that the store is poisoned and the node stops. Never call it in a running
     /// node.

@@ -24,8 +24,10 @@ fn client_binary() -> PathBuf {
     bin
 }
 
-/// Runs the CLI with a config file naming the cluster's nodes and the organisations' keys.
+/// Runs the CLI with a config file naming the cluster's nodes and the organisations' keys,
+/// kept (with a copy of the genesis) in a folder that outlives the cluster.
 struct Cli {
+    dir: tempfile::TempDir,
     bin: PathBuf,
     config: PathBuf,
     keys: PathBuf,
@@ -35,7 +37,10 @@ struct Cli {
 impl Cli {
     /// Writes every department's key as PEM and a config file whose first node is dead.
     fn new(cluster: &Cluster) -> Self {
-        let dir = cluster.dir.path();
+        let own = tempfile::tempdir().expect("temp dir");
+        let dir = own.path();
+        let genesis = dir.join("genesis.json");
+        std::fs::copy(cluster.dir.path().join("genesis.json"), &genesis).expect("copy genesis");
         let keys_dir = dir.join("keys");
         for (id, dept) in &cluster.province.departments {
             keys::save_pem(&dept.key, &keys_dir.join(format!("{id}.pem"))).expect("write key");
@@ -44,7 +49,7 @@ impl Cli {
         nodes.extend(cluster.api_addrs().iter().map(|a| format!("{a:?}")));
         let config = dir.join("client.toml");
         std::fs::write(&config, format!("nodes = [{}]\n", nodes.join(", "))).expect("write config");
-        Self { bin: client_binary(), config, keys: keys_dir, genesis: dir.join("genesis.json") }
+        Self { bin: client_binary(), config, keys: keys_dir, genesis, dir: own }
     }
 
     async fn run(&self, args: &[&str]) -> Output {
@@ -370,7 +375,7 @@ mod receipts {
     async fn a_saved_receipt_verifies_offline_and_any_changed_byte_fails() {
         let cluster = Cluster::start(3).await;
         let cli = Cli::new(&cluster);
-        let dir = cluster.dir.path().join("receipts");
+        let dir = cli.dir.path().join("receipts");
         std::fs::create_dir_all(&dir).expect("dir");
         let receipt = filed_with_receipt(&cli, &dir).await;
         let genesis = cli.genesis.to_string_lossy().into_owned();
@@ -416,7 +421,7 @@ mod receipts {
     async fn reads_proofs_idempotency_and_refusals_have_their_exit_codes() {
         let cluster = Cluster::start(3).await;
         let cli = Cli::new(&cluster);
-        let dir = cluster.dir.path().join("receipts");
+        let dir = cli.dir.path().join("receipts");
         std::fs::create_dir_all(&dir).expect("dir");
         filed_with_receipt(&cli, &dir).await;
 

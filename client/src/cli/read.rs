@@ -88,15 +88,6 @@ async fn get(client: &Client, path: &str, json: bool) -> Result<Result<Value, u8
     Ok(Ok(answer.body))
 }
 
-/// The rows of `v` if it is an array of objects, or of its first field that is one.
-fn rows_of(v: &Value) -> Vec<Value> {
-    match v {
-        Value::Array(a) => a.clone(),
-        Value::Object(m) => m.values().find_map(|x| x.as_array().filter(|a| a.iter().all(Value::is_object)).cloned()).unwrap_or_default(),
-        _ => Vec::new(),
-    }
-}
-
 /// Who signed a timeline row: the organisation, or `node-<id>`.
 fn signer_text(v: &Value) -> String {
     if let Some(org) = v.pointer("/org/org") {
@@ -154,7 +145,7 @@ pub fn render_case(body: &Value) -> String {
     }
     if let Some(alerts) = body["alerts"].as_array().filter(|a| !a.is_empty()) {
         out.push_str("\nalerts\n");
-        out.push_str(&Table::from_objects(alerts).render());
+        out.push_str(&render_alerts(alerts));
     }
     out
 }
@@ -281,6 +272,12 @@ pub fn tail_row(index: u64, bytes: &[u8]) -> Result<[String; 7]> {
     ])
 }
 
+/// A `tail` row in fixed columns (rows are printed as they come, so they cannot be measured).
+fn tail_line(row: &[String; 7]) -> String {
+    let [index, at, kind, signer, id, case, outcome] = row;
+    format!("{index:>7}  {at:<24}  {kind:<21}  {signer:<14}  {id:<22}  {case:<16}  {outcome}")
+}
+
 /// Runs `tail`: polls the head and prints each new entry once.
 pub async fn tail(env: &Env, args: TailArgs) -> Result<u8> {
     let client = env.client()?;
@@ -292,8 +289,7 @@ pub async fn tail(env: &Env, args: TailArgs) -> Result<u8> {
     let mut shown = 0u64;
     let headers = ["index", "accepted at", "kind", "signer", "id", "case", "outcome"];
     if !args.json {
-        let t = Table::new(headers);
-        print!("{}", t.render());
+        println!("{}", tail_line(&headers.map(String::from)));
     }
     loop {
         let size = client.get_json("/v1/head").await?["size"].as_u64().context("the head has no size")?;
@@ -317,7 +313,7 @@ pub async fn tail(env: &Env, args: TailArgs) -> Result<u8> {
                     let obj: serde_json::Map<String, Value> = headers.iter().zip(row).map(|(h, c)| (h.replace(' ', "_"), Value::String(c))).collect();
                     println!("{}", Value::Object(obj));
                 } else {
-                    println!("{}", row.join("  "));
+                    println!("{}", tail_line(&row));
                 }
                 shown += 1;
                 next = index + 1;
@@ -330,32 +326,74 @@ pub async fn tail(env: &Env, args: TailArgs) -> Result<u8> {
     }
 }
 
-/// Prints a supervision or statistics document: its top-level scalars, then each array of
-/// objects as a table.
-pub fn render_document(body: &Value) -> String {
-    let mut out = String::new();
-    match body {
-        Value::Array(_) => out.push_str(&Table::from_objects(&rows_of(body)).render()),
-        Value::Object(m) => {
-            out.push_str(&table::fields(body));
-            for (k, v) in m {
-                let rows = rows_of(v);
-                if v.is_array() && !rows.is_empty() {
-                    out.push_str(&format!("\n{k}\n"));
-                    out.push_str(&Table::from_objects(&rows).render());
-                } else if let Value::Object(inner) = v {
-                    out.push_str(&format!("\n{k}\n"));
-                    let mut t = Table::new(["", "value"]);
-                    for (ik, iv) in inner {
-                        t.push([ik.clone(), table::cell(iv)]);
+/// A section of a statistics document: an object of scalars as a two-column table, an
+/// object of objects as one row per key, an array of objects as one row per object.
+fn section(name: &str, v: &Value) -> Option<String> {
+    let table = match v {
+        Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_object) => Table::from_objects(a),
+        Value::Object(m) if !m.is_empty() && m.values().all(Value::is_object) => {
+            let rows: Vec<Value> = m
+                .iter()
+                .map(|(k, row)| {
+                    let mut row = row.clone();
+                    if let Value::Object(r) = &mut row {
+                        r.insert(String::new(), Value::String(k.clone()));
                     }
-                    out.push_str(&t.render());
-                }
-            }
+                    row
+                })
+                .collect();
+            Table::from_objects(&rows)
         }
-        other => out.push_str(&format!("{}\n", table::cell(other))),
+        Value::Object(m) if !m.is_empty() && m.values().all(|x| !x.is_object() && !x.is_array()) => {
+            let mut t = Table::new(["", "value"]);
+            for (k, x) in m {
+                t.push([k.clone(), match x.as_f64() {
+                    Some(f) if x.is_f64() => format!("{f:.1}"),
+                    _ => table::cell(x),
+                }]);
+            }
+            t
+        }
+        _ => return None,
+    };
+    Some(format!("\n{name}\n{}", table.render()))
+}
+
+/// Renders a statistics document: its scalars, then a table per nested section (a section
+/// mixing scalars and objects is rendered the same way, under its name).
+pub fn render_document(body: &Value) -> String {
+    let Value::Object(m) = body else { return section("", body).unwrap_or_else(|| format!("{}\n", table::cell(body))) };
+    let mut out = table::fields(body);
+    for (k, v) in m {
+        if let Some(s) = section(k, v) {
+            out.push_str(&s);
+        } else if v.is_object() {
+            out.push_str(&format!("\n== {k}\n"));
+            out.push_str(&render_document(v));
+        }
     }
     out
+}
+
+/// Alerts (overdue, due soon, illegal attempts, missing custody transfers) as a table.
+pub fn render_alerts(alerts: &[Value]) -> String {
+    let mut t = Table::new(["case", "responsible", "alert", "what", "due", "late by", "basis"]);
+    for a in alerts {
+        let (variant, inner) = match &a["kind"] {
+            Value::Object(m) => m.iter().next().map(|(k, v)| (k.clone(), v.clone())).unwrap_or_default(),
+            Value::String(s) => (s.clone(), Value::Null),
+            _ => (String::new(), Value::Null),
+        };
+        let what = match inner.get("clock") {
+            Some(c) if c.get("handoff").is_some() => table::cell(&c["handoff"]),
+            Some(c) if c.get("measure").is_some() => format!("{} {}", table::cell(&c["measure"]["measure"]), table::cell(&c["measure"]["person"])),
+            _ => inner.get("handoff").or_else(|| inner.get("rule")).map(table::cell).unwrap_or_else(|| "-".into()),
+        };
+        let late = inner["overdue_by_ms"].as_u64().map(|ms| format!("{:.1} d", ms as f64 / 86_400_000.0)).unwrap_or_else(|| "-".into());
+        let basis = inner.get("basis").or_else(|| inner.get("detail")).map(table::cell).unwrap_or_else(|| "-".into());
+        t.push([table::cell(&a["case_id"]), table::cell(&a["responsible"]), variant, what, time_text(&inner["due_at"]), late, basis]);
+    }
+    t.render()
 }
 
 /// Runs `overdue`.
@@ -369,17 +407,29 @@ pub async fn overdue(env: &Env, args: OverdueArgs) -> Result<u8> {
         Ok(b) => b,
         Err(code) => return Ok(code),
     };
-    if args.json { print_json(&body)? } else { print!("{}", render_document(&body)) }
+    if args.json {
+        print_json(&body)?;
+    } else {
+        println!("now: {}   cases examined: {}", time_text(&body["now"]), table::cell(&body["cases_examined"]));
+        let alerts = body["alerts"].as_array().cloned().unwrap_or_default();
+        print!("{}", render_alerts(&alerts));
+        if let Some(next) = body["next"].as_str() {
+            println!("more cases after {next}: ask again with the node's `after` parameter");
+        }
+    }
     Ok(OK)
 }
 
 /// Runs `stats`.
 pub async fn stats(env: &Env, args: StatsArgs) -> Result<u8> {
     let client = env.client()?;
-    let body = match get(&client, "/v1/stats", args.json).await? {
+    let mut body = match get(&client, "/v1/stats", args.json).await? {
         Ok(b) => b,
         Err(code) => return Ok(code),
     };
+    if let Some(now) = body.get_mut("now").filter(|n| n.is_u64() && !args.json) {
+        *now = Value::String(time_text(now));
+    }
     if args.json { print_json(&body)? } else { print!("{}", render_document(&body)) }
     Ok(OK)
 }

@@ -164,3 +164,16 @@ pub fn members(raft: &Raft) -> Vec<Member> {
     let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
     membership.nodes().map(|(id, p)| Member { id: *id, peer: p.clone(), voter: voters.contains(id) }).collect()
 }
+
+/// Calls `on_change` every time the leader this node knows of changes, until Raft stops.
+pub async fn watch_leader(raft: Raft, on_change: impl Fn(Option<NodeId>) + Send + 'static) {
+    let mut rx = raft.metrics();
+    let mut last = rx.borrow().current_leader;
+    while rx.changed().await.is_ok() {
+        let now = rx.borrow().current_leader;
+        if now != last {
+            last = now;
+            on_change(now);
+        }
+    }
+}

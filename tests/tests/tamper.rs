@@ -1,0 +1,239 @@
+//! Tamper evidence (issue 5): damage a stopped node's data through `node::store`'s test hooks;
+//! on restart the node names the exact index or row and is not ready, `audit` against it
+//! exits 1 naming the index, against the other nodes 0; cosigned checkpoints are committed and
+//! catch a rewritten suffix; a 100,000-entry export audits intact.
+
+use std::time::{Duration, Instant};
+
+use caseledger_client::audit::{self, write_export, Verdict};
+use caseledger_client::http::Client;
+use caseledger_node::store::{be_u64, merkle_key, meta_key, Cf, Store};
+use caseledger_tests::cluster::{Cluster, EPOCH};
+use caseledger_tests::eventually;
+use caseledger_tests::load::{flows, run_flows};
+use proto_types::encoding::encode;
+use proto_types::merkle::{append_leaf, MemStore};
+use proto_types::{apply, Entry, MemState, Outcome, Proposal, SignatureCheck};
+
+/// What a tamper does to the stopped node's store; returns the index it should be caught at.
+type Tamper = fn(&Store) -> u64;
+
+fn flip_a_byte_of_entry_5(store: &Store) -> u64 {
+    let mut bytes = store.get(Cf::Ledger, &be_u64(5)).expect("read").expect("entry 5");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    store.tamper_for_test(Cf::Ledger, &be_u64(5), &bytes).expect("tamper");
+    5
+}
+
+fn change_a_merkle_leaf(store: &Store) -> u64 {
+    store.tamper_for_test(Cf::Merkle, &merkle_key(0, 7), &[0xab; 32]).expect("tamper");
+    7
+}
+
+fn change_an_index_row(store: &Store) -> u64 {
+    let bytes = store.get(Cf::Ledger, &be_u64(9)).expect("read").expect("entry 9");
+    let entry = Entry::from_bytes(&bytes).expect("entry");
+    let id = &entry.body.record.submission().payload.id;
+    let key = caseledger_node::ledger::keys::submission(id);
+    let mut rec: proto_types::apply::SubmissionRecord = proto_types::encoding::decode(&store.get(Cf::ByHandoffId, &key).expect("read").expect("row")).expect("record");
+    rec.index = 3;
+    store.tamper_for_test(Cf::ByHandoffId, &key, &encode(&rec)).expect("tamper");
+    9
+}
+
+fn delete_entry_4(store: &Store) -> u64 {
+    store.delete_for_test(Cf::Ledger, &be_u64(4)).expect("delete");
+    4
+}
+
+fn swap_entries_2_and_3(store: &Store) -> u64 {
+    let a = store.get(Cf::Ledger, &be_u64(2)).expect("read").expect("entry 2");
+    let b = store.get(Cf::Ledger, &be_u64(3)).expect("read").expect("entry 3");
+    store.tamper_for_test(Cf::Ledger, &be_u64(2), &b).expect("tamper");
+    store.tamper_for_test(Cf::Ledger, &be_u64(3), &a).expect("tamper");
+    2
+}
+
+/// Rewrites every entry from 1 on with a later time and valid-looking new hashes and links,
+/// and the whole Merkle tree and head to match: internally consistent, so only the cosigned
+/// checkpoints and the other nodes' heads can tell.
+fn rewrite_the_suffix(store: &Store) -> u64 {
+    let size = {
+        let mut n = 0;
+        while store.get(Cf::Ledger, &be_u64(n)).expect("read").is_some() {
+            n += 1;
+        }
+        n
+    };
+    let mut tree = MemStore::new();
+    let mut prev = proto_types::EntryHash::ZERO;
+    let mut head = proto_types::ChainHead::EMPTY;
+    for i in 0..size {
+        let bytes = store.get(Cf::Ledger, &be_u64(i)).expect("read").expect("entry");
+        let mut body = Entry::from_bytes(&bytes).expect("entry").body;
+        if i >= 1 {
+            body.accepted_at = proto_types::Timestamp::from_millis(body.accepted_at.as_millis() + 1);
+        }
+        body.prev = prev;
+        let e = body.seal();
+        let writes = append_leaf(&tree, i, &e.body.leaf_bytes()).expect("append");
+        for (level, index, hash) in &writes {
+            store.tamper_for_test(Cf::Merkle, &merkle_key(*level, *index), hash.as_bytes()).expect("tamper");
+        }
+        tree.apply(writes);
+        store.tamper_for_test(Cf::Ledger, &be_u64(i), &e.to_bytes()).expect("tamper");
+        prev = e.hash;
+        head = proto_types::ChainHead { size: i + 1, hash: e.hash, time: e.body.accepted_at };
+    }
+    store.tamper_for_test(Cf::SmMeta, meta_key::HEAD_HASH, &encode(&head)).expect("tamper");
+    0
+}
+
+async fn audit_of(addrs: Vec<String>) -> Verdict {
+    audit::audit_nodes(&Client::new(addrs), None, |_, _| {}).await.0.verdict
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_tampering_is_named_by_the_node_and_the_audit() {
+    let mut cluster = Cluster::start_with(3, 3, |c| {
+        c.checkpoint.every_entries = 20;
+        c.checkpoint.every_ms = 0;
+    })
+    .await;
+    let client = Client::new(cluster.api_addrs());
+    let run = run_flows(&client, flows(&cluster.province, 3, 12, EPOCH), 4, 1, None).await;
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    // A cosigned checkpoint is committed, signed by a majority, and served.
+    let cp = eventually("a cosigned checkpoint", Duration::from_secs(30), || async {
+        let v = client.get_json_from(0, "/v1/checkpoints/latest").await.ok()?;
+        (v["tree_size"].as_u64()? >= 20).then_some(v)
+    })
+    .await;
+    assert!(cp["signers"].as_array().expect("signers").len() >= 2, "{cp}");
+    let size = cluster.nodes[0].as_ref().expect("running").ctx.ledger.head().size;
+    cluster.converged(size).await;
+    let cases: [(&str, Tamper); 6] = [
+        ("one byte of an entry", flip_a_byte_of_entry_5),
+        ("one merkle node", change_a_merkle_leaf),
+        ("one index row", change_an_index_row),
+        ("a deleted entry", delete_entry_4),
+        ("two swapped entries", swap_entries_2_and_3),
+        ("a rewritten suffix", rewrite_the_suffix),
+    ];
+    let victim = 2;
+    let healthy = vec![cluster.addrs[0].1.clone(), cluster.addrs[1].1.clone()];
+    for (what, tamper) in cases {
+        let started = Instant::now();
+        cluster.stop(victim).await;
+        let db = cluster.configs[victim].data_dir.join("db");
+        let backup = tempfile::tempdir().expect("temp dir");
+        let (expected, saved) = {
+            let store = open_when_released(&db).await;
+            let saved = snapshot(&store);
+            (tamper(&store), saved)
+        };
+        cluster.restart(victim).await;
+        let node = cluster.nodes[victim].as_ref().expect("running");
+        let why = eventually("the self-check to find the damage", Duration::from_secs(30), || async { node.ctx.readiness().err().filter(|e| e.contains("damaged")) }).await;
+        let damage = node.ctx.selfcheck.damaged_from().expect("damage recorded");
+        if what == "a rewritten suffix" {
+            // Internally consistent: caught by the cosigned checkpoint's root.
+            assert!(damage.what.contains("checkpoint"), "{what}: {why}");
+        } else {
+            assert_eq!(damage.index, expected, "{what}: {why}");
+        }
+        let metrics = reqwest::get(format!("http://{}/metrics", cluster.addrs[victim].1)).await.expect("metrics").text().await.expect("text");
+        assert!(metrics.contains("caseledger_selfcheck_failures 1"), "{what}");
+        let verdict = audit_of(vec![cluster.addrs[victim].1.clone()]).await;
+        assert!(matches!(verdict, Verdict::Broken { .. }), "{what}: audit of the damaged node: {verdict:?}");
+        if let Verdict::Broken { index, .. } = verdict {
+            if what != "a rewritten suffix" {
+                assert_eq!(index, expected, "{what}");
+            }
+        }
+        // The audit alone, from the damaged node's raw bytes (no node to trust), also catches it.
+        cluster.stop(victim).await;
+        {
+            let store = open_when_released(&db).await;
+            let rows = store.scan_u64(Cf::Ledger, .., usize::MAX).expect("scan");
+            let file = backup.path().join("export");
+            write_export(std::fs::File::create(&file).expect("create"), rows.iter().map(|(_, b)| b)).expect("export");
+            let (report, _) = audit::audit_file(&file, None, |_, _| {});
+            // Damage inside the entries is in the exported bytes; a bad Merkle node or index row
+            // is the node's own (its self-check names it), so the entries still audit intact.
+            let in_the_bytes = !matches!(what, "one merkle node" | "one index row");
+            assert_eq!(report.verdict.exit_code(), u8::from(in_the_bytes), "{what}: {:?}", report.verdict);
+            restore(&store, &saved);
+        }
+        let all = audit_of(healthy.clone()).await;
+        assert_eq!(all.exit_code(), 0, "{what}: the healthy nodes audit intact: {all:?}");
+        cluster.restart(victim).await;
+        let node = cluster.nodes[victim].as_ref().expect("running");
+        eventually("the restored node to be ready", Duration::from_secs(30), || async { node.ctx.readiness().ok() }).await;
+        eprintln!("{what}: caught in {:?}", started.elapsed());
+    }
+    cluster.shutdown().await;
+}
+
+/// Opens a stopped node's store once its last background task has let go of the lock.
+async fn open_when_released(db: &std::path::Path) -> Store {
+    eventually("the stopped node to release its store", Duration::from_secs(20), || async { Store::open(db).ok() }).await
+}
+
+/// Every key and value of the column families a tamper touches.
+fn snapshot(store: &Store) -> Vec<(Cf, Vec<u8>, Vec<u8>)> {
+    let mut out = Vec::new();
+    for cf in [Cf::Ledger, Cf::Merkle, Cf::ByHandoffId, Cf::SmMeta] {
+        for (k, v) in store.scan(cf, &[], None, usize::MAX).expect("scan") {
+            out.push((cf, k, v));
+        }
+    }
+    out
+}
+
+fn restore(store: &Store, saved: &[(Cf, Vec<u8>, Vec<u8>)]) {
+    for (cf, k, v) in saved {
+        store.tamper_for_test(*cf, k, v).expect("restore");
+    }
+}
+
+#[test]
+fn an_audit_of_a_hundred_thousand_entries_passes_and_a_saved_checkpoint_is_extended() {
+    let province = caseledger_client::pilot::Province::new(caseledger_tests::cluster::SEED, 1, 3, EPOCH);
+    let mut state = MemState::new();
+    let mut entries: Vec<Vec<u8>> = Vec::with_capacity(100_000);
+    let push = |state: &mut MemState, sub: proto_types::Submission, entries: &mut Vec<Vec<u8>>| {
+        let at = proto_types::Timestamp::from_millis(EPOCH.as_millis() + entries.len() as u64 * 1000);
+        if let Ok(Outcome::Appended(a)) = apply(&*state, &Proposal { submission: sub, stamped_at: at }, SignatureCheck::Verify) {
+            entries.push(a.entry.to_bytes());
+            state.commit(&a);
+        }
+    };
+    push(&mut state, province.genesis(EPOCH), &mut entries);
+    let mut n = 0;
+    while entries.len() < 100_000 {
+        for step in caseledger_client::flows::case_flow(&province, 11, n, EPOCH).1 {
+            push(&mut state, step.submission, &mut entries);
+        }
+        n += 1;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let half = dir.path().join("half");
+    let file = dir.path().join("export");
+    write_export(std::fs::File::create(&half).expect("create"), &entries[..50_000]).expect("export");
+    write_export(std::fs::File::create(&file).expect("create"), &entries).expect("export");
+    let started = Instant::now();
+    let (first, _) = audit::audit_file(&half, None, |_, _| {});
+    assert_eq!(first.verdict.exit_code(), 0, "{:?}", first.verdict);
+    let (report, _) = audit::audit_file(&file, first.checkpoint.clone(), |_, _| {});
+    eprintln!("audited {} entries in {:?} on {} threads", report.entries, started.elapsed(), report.threads);
+    assert_eq!(report.verdict.exit_code(), 0, "{:?}", report.verdict);
+    assert!(report.entries >= 100_000);
+    assert_eq!(report.extends_saved_checkpoint, Some(true));
+    // The longer ledger's audit does not extend a checkpoint of another history.
+    let mut forged = first.checkpoint.expect("saved");
+    forged.root = "00".repeat(32);
+    let (bad, _) = audit::audit_file(&file, Some(forged), |_, _| {});
+    assert!(matches!(bad.verdict, Verdict::Broken { index: 49_999, .. }), "{:?}", bad.verdict);
+}
