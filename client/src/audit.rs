@@ -423,7 +423,7 @@ fn stream_file(path: &Path, replay: &mut Replay, progress: &mut impl FnMut(u64, 
             return Ok(Verdict::Broken { index, reason });
         }
         // Progress by bytes, scaled to an entry estimate.
-        let estimate = if read_bytes == 0 { 0 } else { replay.size() * total_bytes / read_bytes };
+        let estimate = (replay.size() * total_bytes).checked_div(read_bytes).unwrap_or(0);
         progress(replay.size(), estimate.max(replay.size()));
     }
     if let Err((index, reason)) = replay.finish() {
