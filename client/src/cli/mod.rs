@@ -70,3 +70,21 @@ pub fn time_text(v: &serde_json::Value) -> String {
         None => caseledger_client::table::cell(v),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        crate::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn nodes_and_config_are_global_flags() {
+        use clap::Parser;
+        let cli = crate::Cli::try_parse_from(["caseledger", "case", "C-1", "--node", "a:1,b:2", "--config", "c.toml"]).expect("parses");
+        assert_eq!(cli.node_addrs, ["a:1", "b:2"]);
+        assert_eq!(cli.config.as_deref(), Some(std::path::Path::new("c.toml")));
+    }
+}
