@@ -80,6 +80,7 @@ pub async fn run(opts: BenchOptions) -> Result<Vec<Level>> {
         days_per_second: 0.0,
         dir: opts.dir.clone(),
         node_bin: opts.node_bin.clone(),
+        export: None,
     };
     let mut province = Province::new(1, 1, opts.nodes, SIM_EPOCH);
     let clock = SimClock { real_epoch_ms: real_now_ms(), speed: 1.0 };

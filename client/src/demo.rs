@@ -41,6 +41,8 @@ pub struct DemoOptions {
     pub dir: PathBuf,
     /// The `caseledger-node` binary.
     pub node_bin: PathBuf,
+    /// Export the ledger (FORMAT.md §Export) to this file after the audit.
+    pub export: Option<PathBuf>,
 }
 
 /// A started node process.
@@ -301,6 +303,10 @@ pub async fn run(opts: DemoOptions, hold: impl std::future::Future<Output = ()>)
         Verdict::Intact { entries, root, .. } => println!("audit: INTACT ({entries} entries, root {root})"),
         Verdict::Broken { index, reason } => println!("audit: BROKEN at entry {index}: {reason}"),
         Verdict::Incomplete { reason } => println!("audit: INCOMPLETE: {reason}"),
+    }
+    if let Some(path) = &opts.export {
+        let n = crate::audit::export(&client, path, |_, _| {}).await?;
+        println!("exported {n} entries to {}", path.display());
     }
     if errors.load(Ordering::Relaxed) > 0 {
         bail!("{} workload steps failed", errors.load(Ordering::Relaxed));

@@ -119,6 +119,9 @@ enum Cmd {
         /// Exit after the summary instead of keeping the nodes running until Ctrl-C.
         #[arg(long)]
         exit: bool,
+        /// Export the ledger to this file after the audit (FORMAT.md §Export).
+        #[arg(long)]
+        export: Option<PathBuf>,
     },
 }
 
@@ -158,13 +161,13 @@ async fn run(cli: Cli) -> Result<u8> {
             result?;
             Ok(0)
         }
-        Cmd::Demo { nodes, voters, cases, cities, seed, days_per_second, dir, node_bin, exit } => {
+        Cmd::Demo { nodes, voters, cases, cities, seed, days_per_second, dir, node_bin, exit, export } => {
             let node_bin = match node_bin {
                 Some(p) => p,
                 None => std::env::current_exe()?.parent().context("binary folder")?.join("caseledger-node"),
             };
             let dir = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("caseledger-demo-{}", std::process::id())));
-            let opts = DemoOptions { nodes, voters, cases, cities, seed, days_per_second, dir, node_bin };
+            let opts = DemoOptions { nodes, voters, cases, cities, seed, days_per_second, dir, node_bin, export };
             let hold = async move {
                 if !exit {
                     println!("the nodes keep running: explore with `caseledger --node <addr> head` or `audit`; Ctrl-C stops them");

@@ -107,11 +107,14 @@ pub fn cell(v: &Value) -> String {
 /// Key-value lines for one JSON object: `key: value`, keys aligned.
 pub fn fields(object: &Value) -> String {
     let Value::Object(map) = object else { return format!("{}\n", cell(object)) };
-    let w = map.keys().map(|k| width(k)).max().unwrap_or(0);
-    map.iter()
-        .filter(|(_, v)| !matches!(v, Value::Array(_) | Value::Object(_)) || matches!(v, Value::Array(a) if a.iter().all(|x| !x.is_object() && !x.is_array())))
-        .map(|(k, v)| format!("{k}:{} {}\n", " ".repeat(w - width(k)), cell(v)))
-        .collect()
+    let flat = |v: &Value| match v {
+        Value::Object(_) => false,
+        Value::Array(a) => a.iter().all(|x| !x.is_object() && !x.is_array()),
+        _ => true,
+    };
+    let shown: Vec<(&String, &Value)> = map.iter().filter(|(_, v)| flat(v)).collect();
+    let w = shown.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
+    shown.iter().map(|(k, v)| format!("{k}:{} {}\n", " ".repeat(w - width(k)), cell(v))).collect()
 }
 
 #[cfg(test)]

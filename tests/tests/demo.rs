@@ -2,6 +2,7 @@
 //! summary and an audit verdict of "intact", and exits 0. And the workload is reproducible:
 //! two runs with the same seed sign the same payloads in the same order.
 
+use std::collections::BTreeMap;
 use std::process::Command;
 
 use caseledger_client::flows::case_flow;
@@ -14,20 +15,53 @@ fn client_binary() -> std::path::PathBuf {
     node.with_file_name("caseledger")
 }
 
-#[test]
-fn the_demo_runs_a_small_workload_audits_it_intact_and_exits_zero() {
-    let dir = tempfile::tempdir().expect("temp dir");
+/// Runs the demo with `--exit` and an export; returns stdout and the export's entries.
+fn run_demo(dir: &std::path::Path, seed: &str) -> (String, Vec<Vec<u8>>) {
+    let export = dir.join("ledger.export");
     let out = Command::new(client_binary())
-        .args(["demo", "--cases", "12", "--days-per-second", "60", "--seed", "3", "--exit", "--dir"])
-        .arg(dir.path().join("demo"))
+        .args(["demo", "--cases", "12", "--days-per-second", "60", "--seed", seed, "--exit", "--dir"])
+        .arg(dir.join("demo"))
+        .arg("--export")
+        .arg(&export)
         .output()
         .expect("run caseledger demo");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "demo failed ({:?}):\n{stdout}\n{stderr}", out.status);
+    let bytes = std::fs::read(&export).expect("export written");
+    let magic = caseledger_client::audit::EXPORT_MAGIC;
+    assert!(bytes.starts_with(magic), "export has the documented header");
+    let entries = caseledger_client::audit::unframe(&bytes[magic.len()..]).expect("framed entries");
+    (stdout, entries)
+}
+
+/// For every case, the signed submissions (canonical bytes) in ledger order.
+fn payloads_by_case(entries: &[Vec<u8>]) -> BTreeMap<String, Vec<Vec<u8>>> {
+    let mut out: BTreeMap<String, Vec<Vec<u8>>> = BTreeMap::new();
+    for bytes in entries {
+        let e = proto_types::Entry::from_bytes(bytes).expect("entry");
+        let sub = e.body.record.submission();
+        if sub.payload.signer_org().is_none() || matches!(sub.payload.action, proto_types::Action::Genesis(_)) {
+            continue; // node-signed checkpoints and the genesis (node keys are fresh each run)
+        }
+        let id = sub.payload.id.as_str();
+        let case = id.rsplit_once('-').map_or(id, |(c, _)| c).to_owned();
+        out.entry(case).or_default().push(encode(sub));
+    }
+    out
+}
+
+#[test]
+fn the_demo_runs_a_small_workload_audits_it_intact_and_the_same_seed_signs_the_same_payloads() {
+    let (a, b) = (tempfile::tempdir().expect("temp dir"), tempfile::tempdir().expect("temp dir"));
+    let (stdout, first) = run_demo(a.path(), "3");
     assert!(stdout.contains("== summary"), "no summary:\n{stdout}");
     assert!(stdout.contains("cases by stage:") && stdout.contains("handoffs per department:"), "{stdout}");
     assert!(stdout.contains("audit: INTACT"), "audit verdict missing or not intact:\n{stdout}");
+    let (_, second) = run_demo(b.path(), "3");
+    let (x, y) = (payloads_by_case(&first), payloads_by_case(&second));
+    assert_eq!(x.len(), 12, "twelve cases: {:?}", x.keys().collect::<Vec<_>>());
+    assert_eq!(x, y, "two runs with the same seed sign the same payloads in the same order per case");
 }
 
 #[test]

@@ -34,6 +34,7 @@ impl Replica {
         self.next += 1;
         let out = self.ledger.apply_batch(&self.store, vec![Proposal { position, bytes }], &mut batch).expect("apply");
         self.store.write(batch).expect("write");
+        self.ledger.batch_written();
         postcard::from_bytes(&out[0].outcome).expect("apply result")
     }
 }

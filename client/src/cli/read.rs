@@ -66,6 +66,12 @@ pub struct OverdueArgs {
     /// "Now", Unix ms; default: the node's clock.
     #[arg(long)]
     pub now: Option<u64>,
+    /// Continue after this case id (the `next` of a previous answer).
+    #[arg(long)]
+    pub after: Option<String>,
+    /// Most cases to examine (default and maximum: the node's page limit).
+    #[arg(long)]
+    pub limit: Option<u64>,
     /// Print the node's JSON.
     #[arg(long)]
     pub json: bool,
@@ -396,13 +402,27 @@ pub fn render_alerts(alerts: &[Value]) -> String {
     t.render()
 }
 
+/// Percent-encodes a query value (case ids are printable ASCII; `/` and `:` are allowed).
+fn url_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
 /// Runs `overdue`.
 pub async fn overdue(env: &Env, args: OverdueArgs) -> Result<u8> {
     let client = env.client()?;
-    let path = match args.now {
-        Some(now) => format!("/v1/supervision/overdue?now={now}"),
-        None => "/v1/supervision/overdue".to_owned(),
-    };
+    let mut query = Vec::new();
+    if let Some(now) = args.now {
+        query.push(format!("now={now}"));
+    }
+    if let Some(after) = &args.after {
+        query.push(format!("after={}", url_component(after)));
+    }
+    if let Some(limit) = args.limit {
+        query.push(format!("limit={limit}"));
+    }
+    let path = if query.is_empty() { "/v1/supervision/overdue".to_owned() } else { format!("/v1/supervision/overdue?{}", query.join("&")) };
     let body = match get(&client, &path, args.json).await? {
         Ok(b) => b,
         Err(code) => return Ok(code),
@@ -414,7 +434,7 @@ pub async fn overdue(env: &Env, args: OverdueArgs) -> Result<u8> {
         let alerts = body["alerts"].as_array().cloned().unwrap_or_default();
         print!("{}", render_alerts(&alerts));
         if let Some(next) = body["next"].as_str() {
-            println!("more cases after {next}: ask again with the node's `after` parameter");
+            println!("more cases: ask again with --after {next}");
         }
     }
     Ok(OK)
@@ -453,5 +473,23 @@ mod tests {
         assert!(text.contains("LZ-1  THEFT  ORDINARY   PROSECUTION_REVIEW  LZ-PROC"), "{text}");
         assert!(text.contains("4      1970-01-01T00:00:00.000Z  acceptance  LZ-PROC  H-1:accepted  accepted"), "{text}");
         assert!(text.contains("1970-01-02T00:00:00.000Z  PROSECUTION_REVIEW  LZ-PROC  4"), "{text}");
+    }
+
+    #[test]
+    fn statistics_render_a_table_per_section_and_alerts_name_their_clock() {
+        let stats = serde_json::json!({
+            "now": "2026-01-01",
+            "summary": { "cases": 2, "by_stage": { "INVESTIGATION": 2 }, "departments": { "LZ-PSB": { "sent": 3, "received": 1 } } }
+        });
+        let text = render_document(&stats);
+        assert!(text.contains("== summary\ncases: 2"), "{text}");
+        assert!(text.contains("by_stage\n               value\n"), "{text}");
+        assert!(text.contains("LZ-PSB  1         3"), "{text}");
+        let alerts = [serde_json::json!({
+            "case_id": "LZ-1", "responsible": "LZ-CC",
+            "kind": { "overdue": { "basis": "Art. 79", "clock": { "measure": { "measure": "BAIL", "person": "P-1" } }, "due_at": 0, "overdue_by_ms": 129_600_000u64 } }
+        })];
+        let text = render_alerts(&alerts);
+        assert!(text.contains("LZ-1  LZ-CC        overdue  BAIL P-1  1970-01-01T00:00:00.000Z  1.5 d    Art. 79"), "{text}");
     }
 }

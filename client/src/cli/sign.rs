@@ -294,8 +294,8 @@ pub async fn send(env: &Env, signing: &SigningArgs, sub: &Submission) -> Result<
     } else {
         let b = &answer.body;
         let what = if b["duplicate"].as_bool() == Some(true) { "already recorded" } else { "committed" };
-        let mut t = table::Table::new(["id", "result", "index", "entry hash"]);
-        t.push([sub.payload.id.to_string(), what.to_owned(), table::cell(&b["index"]), table::cell(&b["entry_hash"])]);
+        let mut t = table::Table::new(["id", "result", "index", "entry hash", "proved in tree of"]);
+        t.push([sub.payload.id.to_string(), what.to_owned(), table::cell(&b["index"]), table::cell(&b["entry_hash"]), table::cell(&b["tree_size"])]);
         print!("{}", t.render());
     }
     Ok(OK)

@@ -180,6 +180,9 @@ struct Cache {
 /// The ledger of one node.
 pub struct Ledger {
     cache: Mutex<Cache>,
+    /// The head and registry of a batch staged but not yet written: promoted to `cache` by
+    /// `batch_written`, so readers never see a head whose entries are not on disk.
+    pending: Mutex<Option<Cache>>,
     /// This node's peer address and how to pull entries from peers (for snapshots).
     source: std::sync::OnceLock<(String, Arc<dyn EntrySource>)>,
     /// Submissions whose signature this node verified at ingress, by digest, with the key.
@@ -210,6 +213,7 @@ impl Ledger {
         };
         Ok(Self {
             cache: Mutex::new(Cache { head, registry }),
+            pending: Mutex::new(None),
             source: std::sync::OnceLock::new(),
             verified: Mutex::new(HashMap::new()),
             metrics,
@@ -275,6 +279,12 @@ impl Ledger {
 }
 
 impl LedgerMachine for Ledger {
+    fn batch_written(&self) {
+        if let Some(c) = lock(&self.pending).take() {
+            *lock(&self.cache) = c;
+        }
+    }
+
     fn apply_batch(&self, store: &Store, proposals: Vec<Proposal>, batch: &mut Batch) -> Result<Vec<Applied>, StoreError> {
         let cache = lock(&self.cache).clone();
         let base = StoreMerkle(store);
@@ -320,9 +330,7 @@ impl LedgerMachine for Ledger {
         }
         let cache = view.finish();
         self.metrics.apply_batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        // The caller writes the batch right after this returns, and a failed write poisons the
-        // node, which then stops: so the cache may run ahead only of a node about to exit.
-        *lock(&self.cache) = cache;
+        *lock(&self.pending) = Some(cache);
         Ok(out)
     }
 

@@ -102,6 +102,10 @@ pub trait LedgerMachine: Send + Sync + 'static {
 
     /// Ledger indexes this node lacks after installing a snapshot, as `[from, to)`.
     ///
+    /// Called once the batch filled by the last `apply_batch` is written and synced: only now
+    /// may the ledger show readers the new head (the Merkle nodes and entries it names exist).
+    fn batch_written(&self) {}
+
     /// Hook for the catch-up task (later work): while this is `Some`, the node pulls these
     /// entries from a peer in bounded chunks, verifies them against the snapshot's head and
     /// root, writes them, and only then serves reads.

@@ -109,6 +109,9 @@ fn apply_entries(
     batch.put(Cf::SmMeta, meta_key::APPLIED, encode("applied log id", &last)?);
     batch.put(Cf::SmMeta, meta_key::MEMBERSHIP, encode("membership", &membership)?);
     store.write(batch)?;
+    if expected > 0 {
+        ledger.batch_written();
+    }
     let mut outcomes = outcomes.into_iter();
     let responses = is_proposal
         .into_iter()
