@@ -19,7 +19,10 @@ use std::time::Instant;
 use proto_types::crypto::PublicKey;
 use proto_types::payload::Action;
 use proto_types::registry::Registry;
-use proto_types::{apply, ChainHead, Entry, EntryHash, LedgerState, MemState, Outcome, Proposal, Record, SignatureCheck};
+use proto_types::{
+    apply, ChainHead, Entry, EntryHash, LedgerState, MemState, Outcome, Proposal, Record,
+    SignatureCheck,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::http::{Client, ClientError};
@@ -154,7 +157,14 @@ impl Replay {
     /// A replay from an empty ledger, meeting `saved` on the way if given.
     pub fn new(saved: Option<SavedCheckpoint>) -> Self {
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        Self { state: MemState::new(), checkpoints: 0, latest_note: None, extends_saved: saved.as_ref().map(|_| false), saved, threads }
+        Self {
+            state: MemState::new(),
+            checkpoints: 0,
+            latest_note: None,
+            extends_saved: saved.as_ref().map(|_| false),
+            saved,
+            threads,
+        }
     }
 
     /// The replayed state.
@@ -176,10 +186,20 @@ impl Replay {
                 .chunks(per)
                 .map(|part| {
                     let registry = registry.as_ref();
-                    s.spawn(move || part.iter().map(|b| prepare(b, registry)).collect::<Vec<_>>())
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|b| prepare(b, registry))
+                            .collect::<Vec<_>>()
+                    })
                 })
                 .collect();
-            handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|_| vec![Err("worker panicked".into())])).collect()
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| vec![Err("worker panicked".into())])
+                })
+                .collect()
         });
         for p in prepared {
             let head = self.state.head();
@@ -189,11 +209,19 @@ impl Replay {
         Ok(())
     }
 
-    fn replay(&mut self, head: ChainHead, entry: Entry, key: Option<PublicKey>) -> Result<(), (u64, String)> {
+    fn replay(
+        &mut self,
+        head: ChainHead,
+        entry: Entry,
+        key: Option<PublicKey>,
+    ) -> Result<(), (u64, String)> {
         let at = head.size;
         let fail = |why: String| Err((at, why));
         if entry.body.index != at {
-            return fail(format!("entry claims index {} at position {at}", entry.body.index));
+            return fail(format!(
+                "entry claims index {} at position {at}",
+                entry.body.index
+            ));
         }
         if entry.body.prev != head.hash {
             return fail("prev is not the previous entry's hash (broken link)".into());
@@ -201,7 +229,10 @@ impl Replay {
         if at > 0 && entry.body.accepted_at < head.time {
             return fail("time goes backwards".into());
         }
-        let proposal = Proposal { submission: entry.body.record.submission().clone(), stamped_at: entry.body.accepted_at };
+        let proposal = Proposal {
+            submission: entry.body.record.submission().clone(),
+            stamped_at: entry.body.accepted_at,
+        };
         let check = key.map_or(SignatureCheck::Verify, SignatureCheck::VerifiedWith);
         match apply(&self.state, &proposal, check) {
             Ok(Outcome::Appended(a)) if a.entry == entry => self.state.commit(&a),
@@ -215,7 +246,9 @@ impl Replay {
                 };
                 return fail(why);
             }
-            Ok(Outcome::Refused(r)) => return fail(format!("the entry should have been refused: {r}")),
+            Ok(Outcome::Refused(r)) => {
+                return fail(format!("the entry should have been refused: {r}"))
+            }
             Ok(Outcome::Duplicate { index }) => return fail(format!("duplicate of entry {index}")),
             Err(never) => match never {},
         }
@@ -239,7 +272,12 @@ impl Replay {
     }
 
     fn root_hex(&self, size: u64) -> String {
-        hex::encode(self.state.merkle_root(size).unwrap_or_else(|e| match e {}).as_bytes())
+        hex::encode(
+            self.state
+                .merkle_root(size)
+                .unwrap_or_else(|e| match e {})
+                .as_bytes(),
+        )
     }
 
     /// Ends the replay: the saved checkpoint must have been met, or be empty.
@@ -258,7 +296,12 @@ impl Replay {
     /// The head reached, to save for the next audit.
     pub fn checkpoint(&self) -> SavedCheckpoint {
         let head = self.state.head();
-        SavedCheckpoint { tree_size: head.size, root: self.root_hex(head.size), head_hash: head.hash.to_hex(), cosigned_note: self.latest_note.clone() }
+        SavedCheckpoint {
+            tree_size: head.size,
+            root: self.root_hex(head.size),
+            head_hash: head.hash.to_hex(),
+            cosigned_note: self.latest_note.clone(),
+        }
     }
 
     fn report(&self, verdict: Verdict, nodes: Vec<String>, started: Instant) -> Report {
@@ -278,7 +321,10 @@ impl Replay {
 
 /// Replays entries into `state`, checking each; returns the first failure as (index, reason).
 pub fn check_entries(state: &mut MemState, entries: &[Vec<u8>]) -> Result<(), (u64, String)> {
-    let mut replay = Replay { state: std::mem::take(state), ..Replay::new(None) };
+    let mut replay = Replay {
+        state: std::mem::take(state),
+        ..Replay::new(None)
+    };
     let r = replay.feed(entries);
     *state = replay.state;
     r
@@ -292,49 +338,87 @@ pub async fn audit(client: &Client, progress: impl FnMut(u64, u64)) -> (Verdict,
 
 /// Audits the ledger served by `client`'s nodes (streamed from the first that answers),
 /// meeting `saved` on the way, and compares every node's head.
-pub async fn audit_nodes(client: &Client, saved: Option<SavedCheckpoint>, mut progress: impl FnMut(u64, u64)) -> (Report, Replay) {
+pub async fn audit_nodes(
+    client: &Client,
+    saved: Option<SavedCheckpoint>,
+    mut progress: impl FnMut(u64, u64),
+) -> (Report, Replay) {
     let started = Instant::now();
     let mut replay = Replay::new(saved);
     let verdict = match stream_nodes(client, &mut replay, &mut progress).await {
         Ok(v) => v,
-        Err(e) => Verdict::Incomplete { reason: e.to_string() },
+        Err(e) => Verdict::Incomplete {
+            reason: e.to_string(),
+        },
     };
-    (replay.report(verdict, client.nodes().to_vec(), started), replay)
+    (
+        replay.report(verdict, client.nodes().to_vec(), started),
+        replay,
+    )
 }
 
-async fn stream_nodes(client: &Client, replay: &mut Replay, progress: &mut impl FnMut(u64, u64)) -> Result<Verdict, ClientError> {
+async fn stream_nodes(
+    client: &Client,
+    replay: &mut Replay,
+    progress: &mut impl FnMut(u64, u64),
+) -> Result<Verdict, ClientError> {
     let head = client.get_json_from(0, "/v1/head").await?;
     let target = head["size"].as_u64().unwrap_or(0);
     let http = reqwest::Client::new();
     let base = &client.nodes()[0];
-    let base = if base.starts_with("http") { base.clone() } else { format!("http://{base}") };
+    let base = if base.starts_with("http") {
+        base.clone()
+    } else {
+        format!("http://{base}")
+    };
     // Fetch the next chunk while the current one is verified.
     let fetch = |from: u64| {
         let url = format!("{base}/v1/entries?from={from}&limit={CHUNK}");
         let req = http.get(url.clone()).header("accept", CANONICAL).send();
         async move {
-            let resp = req.await.map_err(|e| ClientError::Unreachable(format!("{url}: {e}")))?;
+            let resp = req
+                .await
+                .map_err(|e| ClientError::Unreachable(format!("{url}: {e}")))?;
             let status = resp.status();
-            let bytes = resp.bytes().await.map_err(|e| ClientError::Unreachable(e.to_string()))?;
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| ClientError::Unreachable(e.to_string()))?;
             Ok::<_, ClientError>((status, bytes))
         }
     };
     let mut next = Some(tokio::spawn(fetch(0)));
     while replay.size() < target {
         let from = replay.size();
-        let (status, bytes) = next.take().expect("a fetch is in flight").await.map_err(|e| ClientError::Unreachable(e.to_string()))??;
+        let (status, bytes) = next
+            .take()
+            .expect("a fetch is in flight")
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))??;
         if !status.is_success() {
             let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
             let code = body["code"].as_str().unwrap_or("");
             let message = body["message"].as_str().unwrap_or("");
             if code == "DAMAGED" {
-                return Ok(Verdict::Broken { index: from, reason: format!("{base} refuses entries from {from}: {message}") });
+                return Ok(Verdict::Broken {
+                    index: from,
+                    reason: format!("{base} refuses entries from {from}: {message}"),
+                });
             }
-            return Err(ClientError::Protocol { node: base.clone(), detail: format!("{status} from {from}: {message}") });
+            return Err(ClientError::Protocol {
+                node: base.clone(),
+                detail: format!("{status} from {from}: {message}"),
+            });
         }
-        let chunk = unframe(&bytes).map_err(|e| ClientError::Protocol { node: base.clone(), detail: e })?;
+        let chunk = unframe(&bytes).map_err(|e| ClientError::Protocol {
+            node: base.clone(),
+            detail: e,
+        })?;
         if chunk.is_empty() {
-            return Ok(Verdict::Broken { index: from, reason: format!("{base} claims {target} entries but serves none from {from}") });
+            return Ok(Verdict::Broken {
+                index: from,
+                reason: format!("{base} claims {target} entries but serves none from {from}"),
+            });
         }
         let upcoming = from + chunk.len() as u64;
         if upcoming < target {
@@ -355,30 +439,60 @@ async fn stream_nodes(client: &Client, replay: &mut Replay, progress: &mut impl 
     for (i, node) in client.nodes().iter().enumerate() {
         let h = client.get_json_from(i, "/v1/head").await?;
         let size = h["size"].as_u64().unwrap_or(0);
-        if size == ours.size && (h["head_hash"].as_str() != Some(&ours.hash.to_hex()) || h["root"].as_str() != Some(&root)) {
-            return Ok(Verdict::Broken { index: size.saturating_sub(1), reason: format!("{node} reports a different head or root at size {size}") });
+        if size == ours.size
+            && (h["head_hash"].as_str() != Some(&ours.hash.to_hex())
+                || h["root"].as_str() != Some(&root))
+        {
+            return Ok(Verdict::Broken {
+                index: size.saturating_sub(1),
+                reason: format!("{node} reports a different head or root at size {size}"),
+            });
         }
         if size < ours.size {
             let their_root = replay.root_hex(size);
             if h["root"].as_str() != Some(&their_root) {
-                return Ok(Verdict::Broken { index: size.saturating_sub(1), reason: format!("{node}'s root at size {size} is not a prefix of the audited ledger") });
+                return Ok(Verdict::Broken {
+                    index: size.saturating_sub(1),
+                    reason: format!(
+                        "{node}'s root at size {size} is not a prefix of the audited ledger"
+                    ),
+                });
             }
         }
         if size > ours.size {
             // A node ahead: its root at our size must be ours (it served a consistency proof).
-            let p = client.get_json_from(i, &format!("/v1/proofs/consistency?first={}&second={size}", ours.size)).await;
+            let p = client
+                .get_json_from(
+                    i,
+                    &format!("/v1/proofs/consistency?first={}&second={size}", ours.size),
+                )
+                .await;
             if let Ok(p) = p {
                 if p["first_root"].as_str().is_some_and(|r| r != root) {
-                    return Ok(Verdict::Broken { index: ours.size.saturating_sub(1), reason: format!("{node}'s root at size {} differs from the audited ledger's", ours.size) });
+                    return Ok(Verdict::Broken {
+                        index: ours.size.saturating_sub(1),
+                        reason: format!(
+                            "{node}'s root at size {} differs from the audited ledger's",
+                            ours.size
+                        ),
+                    });
                 }
             }
         }
     }
-    Ok(Verdict::Intact { entries: ours.size, head_hash: ours.hash.to_hex(), root })
+    Ok(Verdict::Intact {
+        entries: ours.size,
+        head_hash: ours.hash.to_hex(),
+        root,
+    })
 }
 
 /// Audits an export file (docs/FORMAT.md §Export) with no node at all.
-pub fn audit_file(path: &Path, saved: Option<SavedCheckpoint>, mut progress: impl FnMut(u64, u64)) -> (Report, Replay) {
+pub fn audit_file(
+    path: &Path,
+    saved: Option<SavedCheckpoint>,
+    mut progress: impl FnMut(u64, u64),
+) -> (Report, Replay) {
     let started = Instant::now();
     let mut replay = Replay::new(saved);
     let verdict = match stream_file(path, &mut replay, &mut progress) {
@@ -388,14 +502,22 @@ pub fn audit_file(path: &Path, saved: Option<SavedCheckpoint>, mut progress: imp
     (replay.report(verdict, Vec::new(), started), replay)
 }
 
-fn stream_file(path: &Path, replay: &mut Replay, progress: &mut impl FnMut(u64, u64)) -> Result<Verdict, String> {
+fn stream_file(
+    path: &Path,
+    replay: &mut Replay,
+    progress: &mut impl FnMut(u64, u64),
+) -> Result<Verdict, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
     let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut r = std::io::BufReader::with_capacity(1 << 20, file);
     let mut magic = vec![0u8; EXPORT_MAGIC.len()];
-    r.read_exact(&mut magic).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    r.read_exact(&mut magic)
+        .map_err(|e| format!("reading {}: {e}", path.display()))?;
     if magic != EXPORT_MAGIC {
-        return Err(format!("{} is not a caseledger export (no `caseledger-export v1` line)", path.display()));
+        return Err(format!(
+            "{} is not a caseledger export (no `caseledger-export v1` line)",
+            path.display()
+        ));
     }
     let mut read_bytes = EXPORT_MAGIC.len() as u64;
     loop {
@@ -411,7 +533,10 @@ fn stream_file(path: &Path, replay: &mut Replay, progress: &mut impl FnMut(u64, 
             let mut bytes = vec![0u8; n];
             if r.read_exact(&mut bytes).is_err() {
                 let at = replay.size() + chunk.len() as u64;
-                return Ok(Verdict::Broken { index: at, reason: "the export is truncated inside this entry".into() });
+                return Ok(Verdict::Broken {
+                    index: at,
+                    reason: "the export is truncated inside this entry".into(),
+                });
             }
             read_bytes += 4 + n as u64;
             chunk.push(bytes);
@@ -423,24 +548,34 @@ fn stream_file(path: &Path, replay: &mut Replay, progress: &mut impl FnMut(u64, 
             return Ok(Verdict::Broken { index, reason });
         }
         // Progress by bytes, scaled to an entry estimate.
-        let estimate = (replay.size() * total_bytes).checked_div(read_bytes).unwrap_or(0);
+        let estimate = (replay.size() * total_bytes)
+            .checked_div(read_bytes)
+            .unwrap_or(0);
         progress(replay.size(), estimate.max(replay.size()));
     }
     if let Err((index, reason)) = replay.finish() {
         return Ok(Verdict::Broken { index, reason });
     }
     let head = replay.state.head();
-    Ok(Verdict::Intact { entries: head.size, head_hash: head.hash.to_hex(), root: replay.root_hex(head.size) })
+    Ok(Verdict::Intact {
+        entries: head.size,
+        head_hash: head.hash.to_hex(),
+        root: replay.root_hex(head.size),
+    })
 }
 
 /// Writes an export file: the magic line, then each entry's bytes framed by a 4-byte
 /// big-endian length (docs/FORMAT.md §Export).
-pub fn write_export(mut out: impl Write, entries: impl IntoIterator<Item = impl AsRef<[u8]>>) -> std::io::Result<u64> {
+pub fn write_export(
+    mut out: impl Write,
+    entries: impl IntoIterator<Item = impl AsRef<[u8]>>,
+) -> std::io::Result<u64> {
     out.write_all(EXPORT_MAGIC)?;
     let mut n = 0;
     for e in entries {
         let e = e.as_ref();
-        let len = u32::try_from(e.len()).map_err(|_| std::io::Error::other("entry larger than 4 GiB"))?;
+        let len =
+            u32::try_from(e.len()).map_err(|_| std::io::Error::other("entry larger than 4 GiB"))?;
         out.write_all(&len.to_be_bytes())?;
         out.write_all(e)?;
         n += 1;
@@ -450,26 +585,52 @@ pub fn write_export(mut out: impl Write, entries: impl IntoIterator<Item = impl 
 }
 
 /// `caseledger export`: streams the whole ledger from the first node into `path`.
-pub async fn export(client: &Client, path: &Path, mut progress: impl FnMut(u64, u64)) -> Result<u64, ClientError> {
+pub async fn export(
+    client: &Client,
+    path: &Path,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<u64, ClientError> {
     let head = client.get_json_from(0, "/v1/head").await?;
     let target = head["size"].as_u64().unwrap_or(0);
     let http = reqwest::Client::new();
     let base = &client.nodes()[0];
-    let base = if base.starts_with("http") { base.clone() } else { format!("http://{base}") };
-    let io = |e: std::io::Error| ClientError::Unreachable(format!("writing {}: {e}", path.display()));
+    let base = if base.starts_with("http") {
+        base.clone()
+    } else {
+        format!("http://{base}")
+    };
+    let io =
+        |e: std::io::Error| ClientError::Unreachable(format!("writing {}: {e}", path.display()));
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
     out.write_all(EXPORT_MAGIC).map_err(io)?;
     let mut done = 0u64;
     while done < target {
         let url = format!("{base}/v1/entries?from={done}&limit={CHUNK}");
-        let resp = http.get(&url).header("accept", CANONICAL).send().await.map_err(|e| ClientError::Unreachable(format!("{url}: {e}")))?;
+        let resp = http
+            .get(&url)
+            .header("accept", CANONICAL)
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(format!("{url}: {e}")))?;
         if !resp.status().is_success() {
-            return Err(ClientError::Protocol { node: base.clone(), detail: format!("{} from {done}", resp.status()) });
+            return Err(ClientError::Protocol {
+                node: base.clone(),
+                detail: format!("{} from {done}", resp.status()),
+            });
         }
-        let bytes = resp.bytes().await.map_err(|e| ClientError::Unreachable(e.to_string()))?;
-        let chunk = unframe(&bytes).map_err(|e| ClientError::Protocol { node: base.clone(), detail: e })?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+        let chunk = unframe(&bytes).map_err(|e| ClientError::Protocol {
+            node: base.clone(),
+            detail: e,
+        })?;
         if chunk.is_empty() {
-            return Err(ClientError::Protocol { node: base.clone(), detail: format!("no entries from {done} of {target}") });
+            return Err(ClientError::Protocol {
+                node: base.clone(),
+                detail: format!("no entries from {done} of {target}"),
+            });
         }
         // The API frames exactly as the file does.
         out.write_all(&bytes).map_err(io)?;

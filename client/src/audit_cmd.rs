@@ -41,7 +41,10 @@ struct Progress {
 
 impl Progress {
     fn new() -> Self {
-        Self { started: Instant::now(), last: Instant::now() }
+        Self {
+            started: Instant::now(),
+            last: Instant::now(),
+        }
     }
 
     fn draw(&mut self, done: u64, total: u64) {
@@ -51,10 +54,22 @@ impl Progress {
         self.last = Instant::now();
         let secs = self.started.elapsed().as_secs_f64().max(1e-3);
         let rate = done as f64 / secs;
-        let eta = if rate > 0.0 { total.saturating_sub(done) as f64 / rate } else { 0.0 };
+        let eta = if rate > 0.0 {
+            total.saturating_sub(done) as f64 / rate
+        } else {
+            0.0
+        };
         let width = 30usize;
-        let filled = if total == 0 { width } else { (done.min(total) as usize * width) / total as usize };
-        eprint!("\r  [{}{}] {done}/{total} entries  {rate:.0}/s  ETA {eta:.0}s   ", "#".repeat(filled), ".".repeat(width - filled));
+        let filled = if total == 0 {
+            width
+        } else {
+            (done.min(total) as usize * width) / total as usize
+        };
+        eprint!(
+            "\r  [{}{}] {done}/{total} entries  {rate:.0}/s  ETA {eta:.0}s   ",
+            "#".repeat(filled),
+            ".".repeat(width - filled)
+        );
         let _ = std::io::stderr().flush();
     }
 }
@@ -64,23 +79,33 @@ pub async fn audit(env: &crate::cli::Env, args: AuditArgs) -> Result<u8> {
     let saved = match &args.checkpoint {
         None => None,
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading checkpoint {}", p.display()))?;
-            Some(serde_json::from_str::<SavedCheckpoint>(&text).with_context(|| format!("parsing checkpoint {}", p.display()))?)
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading checkpoint {}", p.display()))?;
+            Some(
+                serde_json::from_str::<SavedCheckpoint>(&text)
+                    .with_context(|| format!("parsing checkpoint {}", p.display()))?,
+            )
         }
     };
     let mut bar = Progress::new();
     let report: Report = match &args.from_file {
         Some(path) => {
             let path = path.clone();
-            tokio::task::spawn_blocking(move || audit::audit_file(&path, saved, |d, t| bar.draw(d, t)).0).await?
+            tokio::task::spawn_blocking(move || {
+                audit::audit_file(&path, saved, |d, t| bar.draw(d, t)).0
+            })
+            .await?
         }
         None => {
-            audit::audit_nodes(&env.client()?, saved, |d, t| bar.draw(d, t)).await.0
+            audit::audit_nodes(&env.client()?, saved, |d, t| bar.draw(d, t))
+                .await
+                .0
         }
     };
     eprintln!();
     if let (Some(p), Some(cp)) = (&args.save_checkpoint, &report.checkpoint) {
-        std::fs::write(p, serde_json::to_string_pretty(cp)? + "\n").with_context(|| format!("writing {}", p.display()))?;
+        std::fs::write(p, serde_json::to_string_pretty(cp)? + "\n")
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

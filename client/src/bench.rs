@@ -52,10 +52,16 @@ pub struct Level {
 
 /// What machine this is: cores and CPU model.
 pub fn machine() -> String {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     format!("{cores} cores, {model}")
 }
@@ -83,20 +89,33 @@ pub async fn run(opts: BenchOptions) -> Result<Vec<Level>> {
         export: None,
     };
     let mut province = Province::new(1, 1, opts.nodes, SIM_EPOCH);
-    let clock = SimClock { real_epoch_ms: real_now_ms(), speed: 1.0 };
+    let clock = SimClock {
+        real_epoch_ms: real_now_ms(),
+        speed: 1.0,
+    };
     let nodes = start_cluster(&demo, &mut province, clock).await?;
     let client = Client::new(nodes.apis());
     println!("machine: {}", machine());
-    println!("cluster: {} caseledger-node processes on loopback, fsync on", opts.nodes);
-    println!("{:>11} {:>10} {:>12} {:>9} {:>9} {:>9} {:>7}", "concurrency", "committed", "entries/s", "p50 ms", "p99 ms", "p99.9 ms", "errors");
+    println!(
+        "cluster: {} caseledger-node processes on loopback, fsync on",
+        opts.nodes
+    );
+    println!(
+        "{:>11} {:>10} {:>12} {:>9} {:>9} {:>9} {:>7}",
+        "concurrency", "committed", "entries/s", "p50 ms", "p99 ms", "p99.9 ms", "errors"
+    );
     let mut next_case = 0u64;
     let mut out = Vec::new();
     for &c in &opts.levels {
         // Enough pre-signed flows for the level (signing is not measured).
         let cases = (c as u64 * 4).max(200) + opts.seconds * 120;
         // Flows dated a year before the nodes' clock: every claimed and effective time is past.
-        let start = proto_types::Timestamp::from_millis(SIM_EPOCH.as_millis() - 400 * proto_types::time::DAY_MS);
-        let flows: Vec<Vec<Step>> = (next_case..next_case + cases).map(|n| case_flow(&province, 1, n, start).1).collect();
+        let start = proto_types::Timestamp::from_millis(
+            SIM_EPOCH.as_millis() - 400 * proto_types::time::DAY_MS,
+        );
+        let flows: Vec<Vec<Step>> = (next_case..next_case + cases)
+            .map(|n| case_flow(&province, 1, n, start).1)
+            .collect();
         next_case += cases;
         let queue = Arc::new(Mutex::new(flows));
         let latencies = Arc::new(Mutex::new(Vec::new()));
@@ -105,18 +124,27 @@ pub async fn run(opts: BenchOptions) -> Result<Vec<Level>> {
         let started = Instant::now();
         let mut tasks = Vec::new();
         for w in 0..c {
-            let (queue, latencies, errors, client) = (queue.clone(), latencies.clone(), errors.clone(), client.clone());
+            let (queue, latencies, errors, client) = (
+                queue.clone(),
+                latencies.clone(),
+                errors.clone(),
+                client.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
                 'cases: while Instant::now() < deadline {
-                    let Some(flow) = queue.lock().await.pop() else { break };
+                    let Some(flow) = queue.lock().await.pop() else {
+                        break;
+                    };
                     for step in flow {
                         if Instant::now() >= deadline {
                             break 'cases;
                         }
                         let t = Instant::now();
                         match client.submit_to(w, &step.submission).await {
-                            Ok(SubmitOutcome::Committed { .. }) => mine.push(t.elapsed().as_secs_f64() * 1000.0),
+                            Ok(SubmitOutcome::Committed { .. }) => {
+                                mine.push(t.elapsed().as_secs_f64() * 1000.0)
+                            }
                             _ => {
                                 errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                                 continue 'cases;
@@ -131,7 +159,9 @@ pub async fn run(opts: BenchOptions) -> Result<Vec<Level>> {
             let _ = t.await;
         }
         let elapsed = started.elapsed().as_secs_f64();
-        let mut l = Arc::try_unwrap(latencies).map(Mutex::into_inner).unwrap_or_default();
+        let mut l = Arc::try_unwrap(latencies)
+            .map(Mutex::into_inner)
+            .unwrap_or_default();
         l.sort_by(f64::total_cmp);
         let level = Level {
             concurrency: c,
@@ -144,7 +174,13 @@ pub async fn run(opts: BenchOptions) -> Result<Vec<Level>> {
         };
         println!(
             "{:>11} {:>10} {:>12.0} {:>9.2} {:>9.2} {:>9.2} {:>7}",
-            level.concurrency, level.committed, level.per_second, level.p50_ms, level.p99_ms, level.p999_ms, level.errors
+            level.concurrency,
+            level.committed,
+            level.per_second,
+            level.p50_ms,
+            level.p99_ms,
+            level.p999_ms,
+            level.errors
         );
         out.push(level);
     }

@@ -60,14 +60,20 @@ pub fn default_path() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".config")))?;
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".config"))
+        })?;
     Some(base.join("caseledger").join("client.toml"))
 }
 
 /// Parses a config file's text; `dir` is the folder relative key paths are resolved against.
 pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
-    let mut cfg: FileConfig =
-        toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
+    let mut cfg: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
     if let (Some(key), Some(dir)) = (&cfg.key, path.parent()) {
         if key.is_relative() {
             cfg.key = Some(dir.join(key));
@@ -87,15 +93,25 @@ pub fn load(explicit: Option<&Path>) -> Result<FileConfig, ConfigError> {
     };
     match std::fs::read_to_string(&path) {
         Ok(text) => parse(&text, &path),
-        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(FileConfig::default())
+        }
         Err(source) => Err(ConfigError::Read { path, source }),
     }
 }
 
 /// The nodes to use: those from the flag or environment if any, else the file's.
 pub fn nodes(from_flags: &[String], file: &FileConfig) -> Result<Vec<String>, ConfigError> {
-    let nodes: Vec<String> = if from_flags.is_empty() { file.nodes.clone() } else { from_flags.to_vec() };
-    let nodes: Vec<String> = nodes.into_iter().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()).collect();
+    let nodes: Vec<String> = if from_flags.is_empty() {
+        file.nodes.clone()
+    } else {
+        from_flags.to_vec()
+    };
+    let nodes: Vec<String> = nodes
+        .into_iter()
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .collect();
     if nodes.is_empty() {
         return Err(ConfigError::NoNodes);
     }
@@ -116,19 +132,34 @@ mod tests {
         assert_eq!(cfg.key.as_deref(), Some(Path::new("/etc/caseledger/k.pem")));
         assert_eq!(cfg.org.as_ref().map(OrgId::as_str), Some("LZ-PSB"));
         assert_eq!(nodes(&[], &cfg).expect("file nodes"), vec!["a:1", "b:2"]);
-        assert_eq!(nodes(&["c:3".into()], &cfg).expect("flag nodes"), vec!["c:3"]);
-        assert!(matches!(nodes(&[], &FileConfig::default()), Err(ConfigError::NoNodes)));
+        assert_eq!(
+            nodes(&["c:3".into()], &cfg).expect("flag nodes"),
+            vec!["c:3"]
+        );
+        assert!(matches!(
+            nodes(&[], &FileConfig::default()),
+            Err(ConfigError::NoNodes)
+        ));
     }
 
     #[test]
     fn refuses_unknown_keys_and_bad_ids() {
-        assert!(matches!(parse("nodez = []", Path::new("c.toml")), Err(ConfigError::Parse { .. })));
-        assert!(matches!(parse("org = \"has space\"", Path::new("c.toml")), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            parse("nodez = []", Path::new("c.toml")),
+            Err(ConfigError::Parse { .. })
+        ));
+        assert!(matches!(
+            parse("org = \"has space\"", Path::new("c.toml")),
+            Err(ConfigError::Parse { .. })
+        ));
     }
 
     #[test]
     fn a_missing_explicit_file_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
-        assert!(matches!(load(Some(&dir.path().join("none.toml"))), Err(ConfigError::Read { .. })));
+        assert!(matches!(
+            load(Some(&dir.path().join("none.toml"))),
+            Err(ConfigError::Read { .. })
+        ));
     }
 }

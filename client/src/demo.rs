@@ -67,7 +67,10 @@ impl Drop for Nodes {
     fn drop(&mut self) {
         for n in &mut self.0 {
             // SIGTERM first: nodes finish in-flight requests and flush.
-            let _ = Command::new("kill").arg("-TERM").arg(n.child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(n.child.id().to_string())
+                .status();
         }
         let deadline = Instant::now() + Duration::from_secs(10);
         for n in &mut self.0 {
@@ -92,9 +95,17 @@ pub struct DemoReport {
 }
 
 fn run_init(bin: &Path, data_dir: &Path) -> Result<()> {
-    let out = Command::new(bin).arg("init").arg("--data-dir").arg(data_dir).output().with_context(|| format!("running {} init", bin.display()))?;
+    let out = Command::new(bin)
+        .arg("init")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .with_context(|| format!("running {} init", bin.display()))?;
     if !out.status.success() {
-        bail!("caseledger-node init failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "caseledger-node init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(())
 }
@@ -102,7 +113,10 @@ fn run_init(bin: &Path, data_dir: &Path) -> Result<()> {
 fn read_addresses(data_dir: &Path) -> Option<(String, String)> {
     let text = std::fs::read_to_string(data_dir.join("addresses.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    Some((v["raft"].as_str()?.to_owned(), v["api"].as_str()?.to_owned()))
+    Some((
+        v["raft"].as_str()?.to_owned(),
+        v["api"].as_str()?.to_owned(),
+    ))
 }
 
 async fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Result<T> {
@@ -127,7 +141,10 @@ pub(crate) struct SimClock {
 
 impl SimClock {
     fn now(&self) -> Timestamp {
-        let real = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let real = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         SIM_EPOCH.plus_millis((real.saturating_sub(self.real_epoch_ms) as f64 * self.speed) as u64)
     }
 
@@ -139,7 +156,11 @@ impl SimClock {
 }
 
 /// Starts the cluster: keys, genesis, configs, processes, membership.
-pub(crate) async fn start_cluster(opts: &DemoOptions, province: &mut Province, clock: SimClock) -> Result<Nodes> {
+pub(crate) async fn start_cluster(
+    opts: &DemoOptions,
+    province: &mut Province,
+    clock: SimClock,
+) -> Result<Nodes> {
     let dir = &opts.dir;
     for n in province.nodes.iter_mut() {
         let data = dir.join(format!("node-{}", n.decl.node_id));
@@ -149,7 +170,10 @@ pub(crate) async fn start_cluster(opts: &DemoOptions, province: &mut Province, c
         n.decl.signing_key = proto_types::crypto::PublicKey::of(&n.key);
     }
     let genesis = province.genesis(SIM_EPOCH);
-    std::fs::write(dir.join("genesis.json"), serde_json::to_string_pretty(&genesis)?)?;
+    std::fs::write(
+        dir.join("genesis.json"),
+        serde_json::to_string_pretty(&genesis)?,
+    )?;
     let mut nodes = Nodes(Vec::new());
     for n in &province.nodes {
         let id = n.decl.node_id;
@@ -170,15 +194,28 @@ pub(crate) async fn start_cluster(opts: &DemoOptions, province: &mut Province, c
             .arg("run")
             .arg("--config")
             .arg(&config_path)
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info,openraft=warn".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info,openraft=warn".into()),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .with_context(|| format!("starting {}", opts.node_bin.display()))?;
-        let (raft, api) = wait_for(&format!("node {id} to listen"), Duration::from_secs(60), || read_addresses(&data)).await?;
+        let (raft, api) = wait_for(
+            &format!("node {id} to listen"),
+            Duration::from_secs(60),
+            || read_addresses(&data),
+        )
+        .await?;
         let org = province.department(&n.decl.org).decl.name.clone();
         println!("  node {id}  {org:<24} api http://{api}");
-        nodes.0.push(NodeProc { id, child, api, raft });
+        nodes.0.push(NodeProc {
+            id,
+            child,
+            api,
+            raft,
+        });
     }
     let http = reqwest::Client::new();
     let first = nodes.0[0].api.clone();
@@ -190,20 +227,40 @@ pub(crate) async fn start_cluster(opts: &DemoOptions, province: &mut Province, c
             }
         }
         if Instant::now() > deadline {
-            bail!("node 1 did not become ready (see {})", dir.join("node-1.log").display());
+            bail!(
+                "node 1 did not become ready (see {})",
+                dir.join("node-1.log").display()
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for n in &nodes.0[1..] {
         let body = serde_json::json!({ "node_id": n.id, "raft_addr": n.raft, "api_addr": n.api });
-        let r = http.post(format!("http://{first}/admin/learners")).json(&body).send().await?;
+        let r = http
+            .post(format!("http://{first}/admin/learners"))
+            .json(&body)
+            .send()
+            .await?;
         if !r.status().is_success() {
-            bail!("adding node {} as learner: {}", n.id, r.text().await.unwrap_or_default());
+            bail!(
+                "adding node {} as learner: {}",
+                n.id,
+                r.text().await.unwrap_or_default()
+            );
         }
     }
-    let voters: Vec<u64> = nodes.0.iter().map(|n| n.id).filter(|id| *id > 1 && *id <= opts.voters).collect();
+    let voters: Vec<u64> = nodes
+        .0
+        .iter()
+        .map(|n| n.id)
+        .filter(|id| *id > 1 && *id <= opts.voters)
+        .collect();
     if !voters.is_empty() {
-        let r = http.post(format!("http://{first}/admin/promote")).json(&serde_json::json!({ "node_ids": voters })).send().await?;
+        let r = http
+            .post(format!("http://{first}/admin/promote"))
+            .json(&serde_json::json!({ "node_ids": voters }))
+            .send()
+            .await?;
         if !r.status().is_success() {
             bail!("promoting voters: {}", r.text().await.unwrap_or_default());
         }
@@ -213,14 +270,23 @@ pub(crate) async fn start_cluster(opts: &DemoOptions, province: &mut Province, c
 
 /// Runs the demo; returns once the workload, audit and summary are done. The caller decides
 /// whether to keep the nodes running (`hold`).
-pub async fn run(opts: DemoOptions, hold: impl std::future::Future<Output = ()>) -> Result<DemoReport> {
+pub async fn run(
+    opts: DemoOptions,
+    hold: impl std::future::Future<Output = ()>,
+) -> Result<DemoReport> {
     if opts.nodes < 5 {
         bail!("the demo runs at least 5 department nodes");
     }
     prepare_dir(&opts.dir)?;
-    let clock = SimClock { real_epoch_ms: real_now_ms(), speed: opts.days_per_second * DAY_MS as f64 / 1000.0 };
+    let clock = SimClock {
+        real_epoch_ms: real_now_ms(),
+        speed: opts.days_per_second * DAY_MS as f64 / 1000.0,
+    };
     let mut province = Province::new(opts.seed, opts.cities, opts.nodes, SIM_EPOCH);
-    println!("caseledger demo: {} nodes ({} voters), {} cases, seed {}, {} simulated days per second", opts.nodes, opts.voters, opts.cases, opts.seed, opts.days_per_second);
+    println!(
+        "caseledger demo: {} nodes ({} voters), {} cases, seed {}, {} simulated days per second",
+        opts.nodes, opts.voters, opts.cases, opts.seed, opts.days_per_second
+    );
     println!("data, keys, configs and logs in {}", opts.dir.display());
     let nodes = start_cluster(&opts, &mut province, clock).await?;
     let apis: Vec<String> = nodes.0.iter().map(|n| n.api.clone()).collect();
@@ -235,7 +301,13 @@ pub async fn run(opts: DemoOptions, hold: impl std::future::Future<Output = ()>)
     let mut tasks = Vec::new();
     for n in 0..opts.cases {
         let (_, steps) = case_flow(&province, opts.seed, n, SIM_EPOCH.plus_millis(n * gap));
-        let (client, committed, errors, done, limit) = (client.clone(), committed.clone(), errors.clone(), done.clone(), limit.clone());
+        let (client, committed, errors, done, limit) = (
+            client.clone(),
+            committed.clone(),
+            errors.clone(),
+            done.clone(),
+            limit.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             for (k, step) in steps.into_iter().enumerate() {
                 tokio::time::sleep(clock.until(step.submission.payload.claimed_at)).await;
@@ -248,7 +320,10 @@ pub async fn run(opts: DemoOptions, hold: impl std::future::Future<Output = ()>)
                             break;
                         }
                         Ok(SubmitOutcome::Error { code, message, .. }) => {
-                            eprintln!("  case step {} refused: {code}: {message}", step.submission.payload.id);
+                            eprintln!(
+                                "  case step {} refused: {code}: {message}",
+                                step.submission.payload.id
+                            );
                             errors.fetch_add(1, Ordering::Relaxed);
                             return;
                         }
@@ -289,7 +364,12 @@ pub async fn run(opts: DemoOptions, hold: impl std::future::Future<Output = ()>)
             }
         }
     }
-    println!("workload done in {:.1}s: {} entries submitted, {} failed", started.elapsed().as_secs_f64(), committed.load(Ordering::Relaxed), errors.load(Ordering::Relaxed));
+    println!(
+        "workload done in {:.1}s: {} entries submitted, {} failed",
+        started.elapsed().as_secs_f64(),
+        committed.load(Ordering::Relaxed),
+        errors.load(Ordering::Relaxed)
+    );
 
     println!("auditing the ledger from the bytes (trusting no node)...");
     let (verdict, state) = audit(&client, |_, _| {}).await;
@@ -300,7 +380,9 @@ pub async fn run(opts: DemoOptions, hold: impl std::future::Future<Output = ()>)
     };
     print!("{summary}");
     match &verdict {
-        Verdict::Intact { entries, root, .. } => println!("audit: INTACT ({entries} entries, root {root})"),
+        Verdict::Intact { entries, root, .. } => {
+            println!("audit: INTACT ({entries} entries, root {root})")
+        }
         Verdict::Broken { index, reason } => println!("audit: BROKEN at entry {index}: {reason}"),
         Verdict::Incomplete { reason } => println!("audit: INCOMPLETE: {reason}"),
     }
@@ -311,7 +393,13 @@ pub async fn run(opts: DemoOptions, hold: impl std::future::Future<Output = ()>)
     if errors.load(Ordering::Relaxed) > 0 {
         bail!("{} workload steps failed", errors.load(Ordering::Relaxed));
     }
-    println!("\nnodes: {}", apis.iter().map(|a| format!("http://{a}")).collect::<Vec<_>>().join(" "));
+    println!(
+        "\nnodes: {}",
+        apis.iter()
+            .map(|a| format!("http://{a}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     hold.await;
     drop(nodes);
     Ok(DemoReport { verdict, summary })
@@ -328,7 +416,10 @@ pub(crate) fn prepare_dir(dir: &Path) -> Result<()> {
 
 /// Milliseconds since the Unix epoch, now.
 pub(crate) fn real_now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
@@ -337,11 +428,21 @@ async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
     }
 }
 
-fn render_summary(state: &proto_types::MemState, reg: &proto_types::Registry, province: &Province, now: Timestamp) -> String {
+fn render_summary(
+    state: &proto_types::MemState,
+    reg: &proto_types::Registry,
+    province: &Province,
+    now: Timestamp,
+) -> String {
     use std::fmt::Write as _;
-    let (s, _) = proto_types::supervision::summarize(state.cases(), state.handoffs(), &reg.policy, now);
+    let (s, _) =
+        proto_types::supervision::summarize(state.cases(), state.handoffs(), &reg.policy, now);
     let mut out = String::new();
-    let _ = writeln!(out, "\n== summary at simulated {} ==", now.local_date(reg.policy.utc_offset_minutes));
+    let _ = writeln!(
+        out,
+        "\n== summary at simulated {} ==",
+        now.local_date(reg.policy.utc_offset_minutes)
+    );
     let _ = writeln!(out, "entries: {}   cases: {}", state.head().size, s.cases);
     let _ = writeln!(out, "\ncases by type:");
     for (k, v) in &s.by_type {
@@ -355,17 +456,37 @@ fn render_summary(state: &proto_types::MemState, reg: &proto_types::Registry, pr
     for (k, v) in &s.mean_days_per_stage {
         let _ = writeln!(out, "  {k:<28} {v:>6.1}");
     }
-    let _ = writeln!(out, "\nhandoffs per department:       sent  received  late  overdue");
+    let _ = writeln!(
+        out,
+        "\nhandoffs per department:       sent  received  late  overdue"
+    );
     for (org, d) in &s.departments {
-        let name = province.departments.get(org).map(|d| d.decl.name.as_str()).unwrap_or(org.as_str());
-        let _ = writeln!(out, "  {:<14} {:<14} {:>6} {:>9} {:>5} {:>8}", org.as_str(), truncate(name, 14), d.sent, d.received, d.late_responses, d.overdue_now);
+        let name = province
+            .departments
+            .get(org)
+            .map(|d| d.decl.name.as_str())
+            .unwrap_or(org.as_str());
+        let _ = writeln!(
+            out,
+            "  {:<14} {:<14} {:>6} {:>9} {:>5} {:>8}",
+            org.as_str(),
+            truncate(name, 14),
+            d.sent,
+            d.received,
+            d.late_responses,
+            d.overdue_now
+        );
     }
     let _ = writeln!(
         out,
         "\nreturns for completion: {}   supplementary returns: {}   late responses: {}",
         s.returns_for_completion, s.supplementary_returns, s.late_responses
     );
-    let _ = writeln!(out, "overdue now: {}   due soon: {}   missing custody transfers: {}", s.overdue, s.due_soon, s.missing_custody_transfers);
+    let _ = writeln!(
+        out,
+        "overdue now: {}   due soon: {}   missing custody transfers: {}",
+        s.overdue, s.due_soon, s.missing_custody_transfers
+    );
     out
 }
 

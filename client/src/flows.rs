@@ -141,7 +141,8 @@ struct Builder<'a> {
 impl Builder<'_> {
     fn id(&mut self, tag: &str) -> HandoffId {
         self.seq += 1;
-        HandoffId::new(format!("{}-{:02}{tag}", self.case_id, self.seq)).expect("generated ids are valid")
+        HandoffId::new(format!("{}-{:02}{tag}", self.case_id, self.seq))
+            .expect("generated ids are valid")
     }
 
     /// Advances the simulated clock by about `days` days.
@@ -152,24 +153,51 @@ impl Builder<'_> {
 
     fn push(&mut self, org: &OrgId, id: HandoffId, action: Action) {
         let dept = self.province.department(org);
-        let payload = Payload { signer: dept.signer(), id, claimed_at: self.clock, action };
-        self.steps.push(Step { submission: payload.sign(&dept.key) });
+        let payload = Payload {
+            signer: dept.signer(),
+            id,
+            claimed_at: self.clock,
+            action,
+        };
+        self.steps.push(Step {
+            submission: payload.sign(&dept.key),
+        });
     }
 
     fn digest(&mut self, what: &str) -> Digest {
         let r = self.rng.next_u64();
-        Digest::sha256(&[what.as_bytes(), self.case_id.as_str().as_bytes(), &r.to_be_bytes()])
+        Digest::sha256(&[
+            what.as_bytes(),
+            self.case_id.as_str().as_bytes(),
+            &r.to_be_bytes(),
+        ])
     }
 
     fn doc(&mut self, doc_type: DocumentType) -> Document {
         let pages = 1 + self.rng.below(40) as u32;
-        let number = format!("{}〔2026〕{}号", self.city.name, self.rng.below(9000) + 1000);
-        Document { digest: self.digest(&format!("{doc_type:?}")), doc_type, number, pages }
+        let number = format!(
+            "{}〔2026〕{}号",
+            self.city.name,
+            self.rng.below(9000) + 1000
+        );
+        Document {
+            digest: self.digest(&format!("{doc_type:?}")),
+            doc_type,
+            number,
+            pages,
+        }
     }
 
     /// Sends a handoff (with its custody transfer when the person is detained and the case
     /// changes hands) and has the receiver sign for and accept it. Returns the handoff id.
-    fn handoff(&mut self, kind: HandoffKind, from: &OrgId, to: &OrgId, docs: Vec<DocumentType>, moves_person: bool) -> HandoffId {
+    fn handoff(
+        &mut self,
+        kind: HandoffKind,
+        from: &OrgId,
+        to: &OrgId,
+        docs: Vec<DocumentType>,
+        moves_person: bool,
+    ) -> HandoffId {
         let id = self.id("H");
         let documents = docs.into_iter().map(|d| self.doc(d)).collect();
         let custody = self.shape.custody && moves_person;
@@ -219,9 +247,21 @@ impl Builder<'_> {
 
     fn receive_and_accept(&mut self, receiver: &OrgId, handoff: &HandoffId) {
         let rid = self.id("R");
-        self.push(receiver, rid, Action::Receipt(Receipt { handoff: handoff.clone() }));
+        self.push(
+            receiver,
+            rid,
+            Action::Receipt(Receipt {
+                handoff: handoff.clone(),
+            }),
+        );
         let aid = self.id("A");
-        self.push(receiver, aid, Action::Acceptance(Acceptance { handoff: handoff.clone() }));
+        self.push(
+            receiver,
+            aid,
+            Action::Acceptance(Acceptance {
+                handoff: handoff.clone(),
+            }),
+        );
     }
 
     fn measure(&mut self, by: &OrgId, measure: MeasureKind) {
@@ -252,9 +292,21 @@ impl Builder<'_> {
         if s.custody {
             self.measure(&c.psb, MeasureKind::Detention);
             self.wait(2);
-            self.handoff(HandoffKind::ArrestApprovalRequest, &c.psb, &c.procuratorate, vec![DocumentType::ArrestRequestForm], false);
+            self.handoff(
+                HandoffKind::ArrestApprovalRequest,
+                &c.psb,
+                &c.procuratorate,
+                vec![DocumentType::ArrestRequestForm],
+                false,
+            );
             self.wait(5);
-            self.handoff(HandoffKind::ArrestApprovalDecision, &c.procuratorate, &c.psb, vec![DocumentType::ArrestDecision], false);
+            self.handoff(
+                HandoffKind::ArrestApprovalDecision,
+                &c.procuratorate,
+                &c.psb,
+                vec![DocumentType::ArrestDecision],
+                false,
+            );
             self.measure(&c.psb, MeasureKind::Arrest);
             self.wait(30);
         } else {
@@ -282,21 +334,49 @@ impl Builder<'_> {
             self.push(&c.psb, id.clone(), Action::Handoff(h));
             self.wait(1);
             let rid = self.id("R");
-            self.push(&c.procuratorate, rid, Action::Receipt(Receipt { handoff: id.clone() }));
+            self.push(
+                &c.procuratorate,
+                rid,
+                Action::Receipt(Receipt {
+                    handoff: id.clone(),
+                }),
+            );
             let tid = self.id("T");
-            let ret = ReturnForCompletion { handoff: id, reason: "缺少证据材料".into(), missing: vec![DocumentType::Evidence] };
+            let ret = ReturnForCompletion {
+                handoff: id,
+                reason: "缺少证据材料".into(),
+                missing: vec![DocumentType::Evidence],
+            };
             self.push(&c.procuratorate, tid, Action::ReturnForCompletion(ret));
             self.wait(3);
         }
-        self.handoff(HandoffKind::ProsecutionTransfer, &c.psb, &c.procuratorate, opinion, true);
+        self.handoff(
+            HandoffKind::ProsecutionTransfer,
+            &c.psb,
+            &c.procuratorate,
+            opinion,
+            true,
+        );
         if s.stalls {
             return self.steps;
         }
         for _ in 0..s.supplementary_returns {
             self.wait(20);
-            self.handoff(HandoffKind::SupplementaryInvestigationReturn, &c.procuratorate, &c.psb, vec![DocumentType::SupplementaryOutline], true);
+            self.handoff(
+                HandoffKind::SupplementaryInvestigationReturn,
+                &c.procuratorate,
+                &c.psb,
+                vec![DocumentType::SupplementaryOutline],
+                true,
+            );
             self.wait(25);
-            self.handoff(HandoffKind::SupplementaryInvestigationResubmit, &c.psb, &c.procuratorate, vec![DocumentType::ProsecutionOpinion, DocumentType::Evidence], true);
+            self.handoff(
+                HandoffKind::SupplementaryInvestigationResubmit,
+                &c.psb,
+                &c.procuratorate,
+                vec![DocumentType::ProsecutionOpinion, DocumentType::Evidence],
+                true,
+            );
         }
         // Review takes 10 days in expedited procedure and a month otherwise (Art. 172).
         self.wait(match (dd, s.late) {
@@ -305,23 +385,68 @@ impl Builder<'_> {
             (false, false) => 20,
             (false, true) => 38,
         });
-        self.handoff(HandoffKind::PublicProsecution, &c.procuratorate, &c.court, vec![DocumentType::Indictment, DocumentType::SentencingRecommendation], true);
+        self.handoff(
+            HandoffKind::PublicProsecution,
+            &c.procuratorate,
+            &c.court,
+            vec![
+                DocumentType::Indictment,
+                DocumentType::SentencingRecommendation,
+            ],
+            true,
+        );
         if s.community && !dd {
-            self.handoff(HandoffKind::PreSentenceAssessment, &c.court, &c.community_corrections, vec![], false);
+            self.handoff(
+                HandoffKind::PreSentenceAssessment,
+                &c.court,
+                &c.community_corrections,
+                vec![],
+                false,
+            );
         }
         if self.rng.percent(30) {
-            self.handoff(HandoffKind::LegalAidNotice, &c.court, &c.legal_aid, vec![], false);
+            self.handoff(
+                HandoffKind::LegalAidNotice,
+                &c.court,
+                &c.legal_aid,
+                vec![],
+                false,
+            );
         }
         self.wait(if dd { 5 } else { 15 });
-        self.handoff(HandoffKind::TrialNotice, &c.court, &c.procuratorate, vec![DocumentType::TrialNoticeForm], false);
+        self.handoff(
+            HandoffKind::TrialNotice,
+            &c.court,
+            &c.procuratorate,
+            vec![DocumentType::TrialNoticeForm],
+            false,
+        );
         self.wait(if dd { 3 } else { 20 });
-        self.handoff(HandoffKind::JudgmentService, &c.court, &c.procuratorate, vec![DocumentType::Judgment], false);
+        self.handoff(
+            HandoffKind::JudgmentService,
+            &c.court,
+            &c.procuratorate,
+            vec![DocumentType::Judgment],
+            false,
+        );
         let mut deciding_court = c.court.clone();
         if s.appeal {
             self.wait(5);
-            self.handoff(HandoffKind::Appeal, &c.court, &c.upper_court, vec![DocumentType::Judgment], true);
+            self.handoff(
+                HandoffKind::Appeal,
+                &c.court,
+                &c.upper_court,
+                vec![DocumentType::Judgment],
+                true,
+            );
             self.wait(40);
-            self.handoff(HandoffKind::JudgmentService, &c.upper_court, &c.procuratorate, vec![DocumentType::Judgment], false);
+            self.handoff(
+                HandoffKind::JudgmentService,
+                &c.upper_court,
+                &c.procuratorate,
+                vec![DocumentType::Judgment],
+                false,
+            );
             deciding_court = c.upper_court.clone();
         } else {
             self.wait(11);
@@ -336,13 +461,36 @@ impl Builder<'_> {
             );
             self.wait(5);
             let _ = d;
-            self.handoff(HandoffKind::ExecutionReceipt, &c.community_corrections, &deciding_court, vec![], false);
+            self.handoff(
+                HandoffKind::ExecutionReceipt,
+                &c.community_corrections,
+                &deciding_court,
+                vec![],
+                false,
+            );
         } else {
             let prison = self.province.prison.clone();
-            let docs = vec![DocumentType::Judgment, DocumentType::IndictmentCopy, DocumentType::ExecutionNotice, DocumentType::ClosingForm];
-            self.handoff(HandoffKind::ExecutionDeliveryCustodial, &deciding_court, &prison, docs, true);
+            let docs = vec![
+                DocumentType::Judgment,
+                DocumentType::IndictmentCopy,
+                DocumentType::ExecutionNotice,
+                DocumentType::ClosingForm,
+            ];
+            self.handoff(
+                HandoffKind::ExecutionDeliveryCustodial,
+                &deciding_court,
+                &prison,
+                docs,
+                true,
+            );
             self.wait(10);
-            self.handoff(HandoffKind::ExecutionReceipt, &prison, &deciding_court, vec![], false);
+            self.handoff(
+                HandoffKind::ExecutionReceipt,
+                &prison,
+                &deciding_court,
+                vec![],
+                false,
+            );
         }
         self.steps
     }
@@ -362,8 +510,10 @@ pub fn case_flow(province: &Province, seed: u64, n: u64, start: Timestamp) -> (S
     let b = Builder {
         province,
         city,
-        case_id: CaseId::new(format!("{code}-{seed:x}-{n:06}")).expect("generated case ids are valid"),
-        person: PersonId::new(format!("P-{:016x}", rng.next_u64())).expect("generated person ids are valid"),
+        case_id: CaseId::new(format!("{code}-{seed:x}-{n:06}"))
+            .expect("generated case ids are valid"),
+        person: PersonId::new(format!("P-{:016x}", rng.next_u64()))
+            .expect("generated person ids are valid"),
         procedure,
         clock: start,
         rng,

@@ -96,7 +96,11 @@ impl Client {
             .into_iter()
             .map(|n| {
                 let n: String = n.into();
-                if n.starts_with("http://") || n.starts_with("https://") { n } else { format!("http://{n}") }
+                if n.starts_with("http://") || n.starts_with("https://") {
+                    n
+                } else {
+                    format!("http://{n}")
+                }
             })
             .collect();
         let http = reqwest::Client::builder()
@@ -114,7 +118,11 @@ impl Client {
 
     /// Submits to the node `prefer` (modulo the count), trying the others if it is down or
     /// has no quorum.
-    pub async fn submit_to(&self, prefer: usize, sub: &Submission) -> Result<SubmitOutcome, ClientError> {
+    pub async fn submit_to(
+        &self,
+        prefer: usize,
+        sub: &Submission,
+    ) -> Result<SubmitOutcome, ClientError> {
         let body = encode(sub);
         let mut last = String::new();
         for k in 0..self.nodes.len() {
@@ -134,21 +142,36 @@ impl Client {
                 }
             };
             let status = resp.status().as_u16();
-            let bytes = resp.bytes().await.map_err(|e| ClientError::Unreachable(e.to_string()))?;
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| ClientError::Unreachable(e.to_string()))?;
             if status == 200 || status == 201 {
-                let r: ReceiptBody = serde_json::from_slice(&bytes)
-                    .map_err(|e| ClientError::Protocol { node: node.clone(), detail: e.to_string() })?;
-                return Ok(SubmitOutcome::Committed { index: r.index, duplicate: r.duplicate || status == 200 });
+                let r: ReceiptBody =
+                    serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+                        node: node.clone(),
+                        detail: e.to_string(),
+                    })?;
+                return Ok(SubmitOutcome::Committed {
+                    index: r.index,
+                    duplicate: r.duplicate || status == 200,
+                });
             }
-            let e: ErrorBody = serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
-                node: node.clone(),
-                detail: format!("status {status}: {e}: {}", String::from_utf8_lossy(&bytes)),
-            })?;
+            let e: ErrorBody =
+                serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+                    node: node.clone(),
+                    detail: format!("status {status}: {e}: {}", String::from_utf8_lossy(&bytes)),
+                })?;
             if status == 503 {
                 last = format!("{node}: {}", e.message);
                 continue;
             }
-            return Ok(SubmitOutcome::Error { status, code: e.code, message: e.message, index: e.index });
+            return Ok(SubmitOutcome::Error {
+                status,
+                code: e.code,
+                message: e.message,
+                index: e.index,
+            });
         }
         Err(ClientError::Unreachable(last))
     }
@@ -164,7 +187,10 @@ impl Client {
         for node in &self.nodes {
             match self.http.get(format!("{node}{path}")).send().await {
                 Ok(r) if r.status().is_success() => {
-                    return r.json().await.map_err(|e| ClientError::Protocol { node: node.clone(), detail: e.to_string() });
+                    return r.json().await.map_err(|e| ClientError::Protocol {
+                        node: node.clone(),
+                        detail: e.to_string(),
+                    });
                 }
                 Ok(r) => last = format!("{node}: status {}", r.status()),
                 Err(e) => last = format!("{node}: {e}"),
@@ -177,16 +203,26 @@ impl Client {
     /// node when one is down or has no quorum. What the CLI prints and saves as a receipt.
     pub async fn submit_answer(&self, sub: &Submission) -> Result<Answer, ClientError> {
         let body = encode(sub);
-        self.first_answer(|node| self.http.post(format!("{node}/v1/entries")).header("content-type", CANONICAL).body(body.clone())).await
+        self.first_answer(|node| {
+            self.http
+                .post(format!("{node}/v1/entries"))
+                .header("content-type", CANONICAL)
+                .body(body.clone())
+        })
+        .await
     }
 
     /// GETs `path` and returns the answer as it is (any status with a JSON body), trying
     /// another node when one is down or unavailable (503).
     pub async fn get_answer(&self, path: &str) -> Result<Answer, ClientError> {
-        self.first_answer(|node| self.http.get(format!("{node}{path}"))).await
+        self.first_answer(|node| self.http.get(format!("{node}{path}")))
+            .await
     }
 
-    async fn first_answer(&self, request: impl Fn(&str) -> reqwest::RequestBuilder) -> Result<Answer, ClientError> {
+    async fn first_answer(
+        &self,
+        request: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<Answer, ClientError> {
         let mut last = String::from("no nodes");
         for node in &self.nodes {
             let resp = match request(node).send().await {
@@ -210,20 +246,42 @@ impl Client {
             }
             let body = serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
                 node: node.clone(),
-                detail: format!("status {status}, not JSON ({e}): {}", String::from_utf8_lossy(&bytes)),
+                detail: format!(
+                    "status {status}, not JSON ({e}): {}",
+                    String::from_utf8_lossy(&bytes)
+                ),
             })?;
-            return Ok(Answer { node: node.clone(), status, body });
+            return Ok(Answer {
+                node: node.clone(),
+                status,
+                body,
+            });
         }
         Err(ClientError::Unreachable(last))
     }
 
     /// GETs a JSON document from one given node.
-    pub async fn get_json_from(&self, node: usize, path: &str) -> Result<serde_json::Value, ClientError> {
+    pub async fn get_json_from(
+        &self,
+        node: usize,
+        path: &str,
+    ) -> Result<serde_json::Value, ClientError> {
         let base = &self.nodes[node % self.nodes.len()];
-        let r = self.http.get(format!("{base}{path}")).send().await.map_err(|e| ClientError::Unreachable(format!("{base}: {e}")))?;
+        let r = self
+            .http
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(format!("{base}: {e}")))?;
         if !r.status().is_success() {
-            return Err(ClientError::Protocol { node: base.clone(), detail: format!("status {}", r.status()) });
+            return Err(ClientError::Protocol {
+                node: base.clone(),
+                detail: format!("status {}", r.status()),
+            });
         }
-        r.json().await.map_err(|e| ClientError::Protocol { node: base.clone(), detail: e.to_string() })
+        r.json().await.map_err(|e| ClientError::Protocol {
+            node: base.clone(),
+            detail: e.to_string(),
+        })
     }
 }

@@ -13,7 +13,11 @@ pub fn generate() -> SigningKey {
 /// A key derived deterministically from a seed and a label (demos, tests, reproducible
 /// workloads): `SHA-256("caseledger/v1/derived-key\0" || seed || label)`.
 pub fn derive(seed: u64, label: &str) -> SigningKey {
-    let d = Digest::sha256(&[b"caseledger/v1/derived-key\0", &seed.to_be_bytes(), label.as_bytes()]);
+    let d = Digest::sha256(&[
+        b"caseledger/v1/derived-key\0",
+        &seed.to_be_bytes(),
+        label.as_bytes(),
+    ]);
     SigningKey::from_bytes(d.as_bytes())
 }
 
@@ -35,7 +39,8 @@ pub fn save_pem(key: &SigningKey, path: &Path) -> Result<()> {
 
 /// Reads a PKCS#8 PEM private key.
 pub fn load_pem(path: &Path) -> Result<SigningKey> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading key {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading key {}", path.display()))?;
     signing_key_from_pem(&text).with_context(|| format!("reading key {}", path.display()))
 }
 
@@ -48,7 +53,8 @@ pub fn public_key_text(key: &SigningKey) -> String {
 pub fn parse_public_key(text: &str) -> Result<PublicKey> {
     let hex_part = text.strip_prefix("ed25519:").unwrap_or(text);
     let mut bytes = [0u8; 32];
-    hex::decode_to_slice(hex_part, &mut bytes).with_context(|| format!("{text:?} is not a 32-byte hex key"))?;
+    hex::decode_to_slice(hex_part, &mut bytes)
+        .with_context(|| format!("{text:?} is not a 32-byte hex key"))?;
     Ok(PublicKey::ed25519(bytes))
 }
 

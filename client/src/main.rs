@@ -21,10 +21,19 @@ use caseledger_client::keys;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "caseledger", version, about = "caseledger client: sign, submit, query, audit")]
+#[command(
+    name = "caseledger",
+    version,
+    about = "caseledger client: sign, submit, query, audit"
+)]
 struct Cli {
     /// Nodes to talk to (`host:port`), comma-separated or repeated.
-    #[arg(long = "node", global = true, env = "CASELEDGER_NODES", value_delimiter = ',')]
+    #[arg(
+        long = "node",
+        global = true,
+        env = "CASELEDGER_NODES",
+        value_delimiter = ','
+    )]
     node_addrs: Vec<String>,
     /// Config file (default: ~/.config/caseledger/client.toml if it exists).
     #[arg(long, global = true, env = "CASELEDGER_CONFIG")]
@@ -149,25 +158,68 @@ async fn run(cli: Cli) -> Result<u8> {
         Cmd::Stats(args) => cli::read::stats(&env, args).await,
         Cmd::Audit(args) => audit_cmd::audit(&env, args).await,
         Cmd::Export(args) => audit_cmd::export(&env, args).await,
-        Cmd::Bench { nodes, levels, seconds, dir, node_bin } => {
+        Cmd::Bench {
+            nodes,
+            levels,
+            seconds,
+            dir,
+            node_bin,
+        } => {
             let node_bin = match node_bin {
                 Some(p) => p,
-                None => std::env::current_exe()?.parent().context("binary folder")?.join("caseledger-node"),
+                None => std::env::current_exe()?
+                    .parent()
+                    .context("binary folder")?
+                    .join("caseledger-node"),
             };
-            let dir = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("caseledger-bench-{}", std::process::id())));
-            let opts = caseledger_client::bench::BenchOptions { nodes, levels, seconds, dir: dir.clone(), node_bin };
+            let dir = dir.unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("caseledger-bench-{}", std::process::id()))
+            });
+            let opts = caseledger_client::bench::BenchOptions {
+                nodes,
+                levels,
+                seconds,
+                dir: dir.clone(),
+                node_bin,
+            };
             let result = caseledger_client::bench::run(opts).await;
             let _ = std::fs::remove_dir_all(&dir);
             result?;
             Ok(0)
         }
-        Cmd::Demo { nodes, voters, cases, cities, seed, days_per_second, dir, node_bin, exit, export } => {
+        Cmd::Demo {
+            nodes,
+            voters,
+            cases,
+            cities,
+            seed,
+            days_per_second,
+            dir,
+            node_bin,
+            exit,
+            export,
+        } => {
             let node_bin = match node_bin {
                 Some(p) => p,
-                None => std::env::current_exe()?.parent().context("binary folder")?.join("caseledger-node"),
+                None => std::env::current_exe()?
+                    .parent()
+                    .context("binary folder")?
+                    .join("caseledger-node"),
             };
-            let dir = dir.unwrap_or_else(|| std::env::temp_dir().join(format!("caseledger-demo-{}", std::process::id())));
-            let opts = DemoOptions { nodes, voters, cases, cities, seed, days_per_second, dir, node_bin, export };
+            let dir = dir.unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("caseledger-demo-{}", std::process::id()))
+            });
+            let opts = DemoOptions {
+                nodes,
+                voters,
+                cases,
+                cities,
+                seed,
+                days_per_second,
+                dir,
+                node_bin,
+                export,
+            };
             let hold = async move {
                 if !exit {
                     println!("the nodes keep running: explore with `caseledger --node <addr> head` or `audit`; Ctrl-C stops them");

@@ -29,7 +29,10 @@ pub struct Department {
 impl Department {
     /// The key reference to sign with.
     pub fn key_ref(&self) -> KeyRef {
-        KeyRef { org: self.decl.id.clone(), key_id: KeyId::new(KEY_ID).expect("constant key id is valid") }
+        KeyRef {
+            org: self.decl.id.clone(),
+            key_id: KeyId::new(KEY_ID).expect("constant key id is valid"),
+        }
     }
 
     /// The id.
@@ -110,7 +113,12 @@ impl Province {
     /// key derived from `seed`. Keys are valid from `valid_from`.
     pub fn new(seed: u64, cities: usize, nodes: u64, valid_from: Timestamp) -> Self {
         let mut departments = BTreeMap::new();
-        let mut add = |id: OrgId, name: String, kind: OrgKind, level: Level, parent: Option<OrgId>, city: &str| {
+        let mut add = |id: OrgId,
+                       name: String,
+                       kind: OrgKind,
+                       level: Level,
+                       parent: Option<OrgId>,
+                       city: &str| {
             let key = keys::derive(seed, id.as_str());
             let decl = OrganisationDecl {
                 id: id.clone(),
@@ -129,9 +137,23 @@ impl Province {
             departments.insert(id, Department { decl, key });
         };
         let plc = org_id("GS-PLC".into());
-        add(plc.clone(), "甘肃省委政法委".into(), OrgKind::Plc, Level::Province, None, "Lanzhou");
+        add(
+            plc.clone(),
+            "甘肃省委政法委".into(),
+            OrgKind::Plc,
+            Level::Province,
+            None,
+            "Lanzhou",
+        );
         let prison = org_id("GS-PRISON-1".into());
-        add(prison.clone(), "甘肃省第一监狱".into(), OrgKind::Prison, Level::Province, None, "Lanzhou");
+        add(
+            prison.clone(),
+            "甘肃省第一监狱".into(),
+            OrgKind::Prison,
+            Level::Province,
+            None,
+            "Lanzhou",
+        );
         let mut city_list = Vec::new();
         for (name, zh, code) in PILOT_CITIES.iter().take(cities.max(1)) {
             let id = |suffix: &str| org_id(format!("{code}-{suffix}"));
@@ -146,13 +168,62 @@ impl Province {
                 community_corrections: id("CC"),
                 legal_aid: id("LA"),
             };
-            add(city.upper_court.clone(), format!("{zh}市中级人民法院"), OrgKind::Court, Level::Prefecture, None, name);
-            add(city.psb.clone(), format!("{zh}市公安局"), OrgKind::Psb, Level::County, None, name);
-            add(city.procuratorate.clone(), format!("{zh}市人民检察院"), OrgKind::Procuratorate, Level::County, None, name);
-            add(city.court.clone(), format!("{zh}市城关区人民法院"), OrgKind::Court, Level::County, Some(city.upper_court.clone()), name);
-            add(city.detention_house.clone(), format!("{zh}市看守所"), OrgKind::DetentionHouse, Level::County, None, name);
-            add(city.community_corrections.clone(), format!("{zh}市社区矫正管理局"), OrgKind::CommunityCorrections, Level::County, None, name);
-            add(city.legal_aid.clone(), format!("{zh}市法律援助中心"), OrgKind::LegalAid, Level::County, None, name);
+            add(
+                city.upper_court.clone(),
+                format!("{zh}市中级人民法院"),
+                OrgKind::Court,
+                Level::Prefecture,
+                None,
+                name,
+            );
+            add(
+                city.psb.clone(),
+                format!("{zh}市公安局"),
+                OrgKind::Psb,
+                Level::County,
+                None,
+                name,
+            );
+            add(
+                city.procuratorate.clone(),
+                format!("{zh}市人民检察院"),
+                OrgKind::Procuratorate,
+                Level::County,
+                None,
+                name,
+            );
+            add(
+                city.court.clone(),
+                format!("{zh}市城关区人民法院"),
+                OrgKind::Court,
+                Level::County,
+                Some(city.upper_court.clone()),
+                name,
+            );
+            add(
+                city.detention_house.clone(),
+                format!("{zh}市看守所"),
+                OrgKind::DetentionHouse,
+                Level::County,
+                None,
+                name,
+            );
+            add(
+                city.community_corrections.clone(),
+                format!("{zh}市社区矫正管理局"),
+                OrgKind::CommunityCorrections,
+                Level::County,
+                None,
+                name,
+            );
+            add(
+                city.legal_aid.clone(),
+                format!("{zh}市法律援助中心"),
+                OrgKind::LegalAid,
+                Level::County,
+                None,
+                name,
+            );
             city_list.push(city);
         }
         let first = &city_list[0];
@@ -172,30 +243,49 @@ impl Province {
                 let key = keys::derive(seed, &format!("node-{n}"));
                 let org = hosts[(n as usize - 1) % hosts.len()].clone();
                 NodeIdentity {
-                    decl: NodeDecl { node_id: n, org, signing_key: PublicKey::of(&key), tls_key: None },
+                    decl: NodeDecl {
+                        node_id: n,
+                        org,
+                        signing_key: PublicKey::of(&key),
+                        tls_key: None,
+                    },
                     key,
                 }
             })
             .collect();
-        Self { departments, cities: city_list, plc, prison, nodes, seed }
+        Self {
+            departments,
+            cities: city_list,
+            plc,
+            prison,
+            nodes,
+            seed,
+        }
     }
 
     /// A department by id.
     pub fn department(&self, id: &OrgId) -> &Department {
-        self.departments.get(id).expect("the province declares every id it hands out")
+        self.departments
+            .get(id)
+            .expect("the province declares every id it hands out")
     }
 
     /// The pilot policy with the PLC and the first city's procuratorate and court as
     /// approvers, two of three required.
     pub fn policy(&self) -> Policy {
         let c = &self.cities[0];
-        Policy::pilot(vec![self.plc.clone(), c.procuratorate.clone(), c.court.clone()], 2, sample_calendar())
+        Policy::pilot(
+            vec![self.plc.clone(), c.procuratorate.clone(), c.court.clone()],
+            2,
+            sample_calendar(),
+        )
     }
 
     /// The genesis submission, signed by the PLC.
     pub fn genesis(&self, at: Timestamp) -> Submission {
         // Parents first: registration order matters.
-        let mut orgs: Vec<OrganisationDecl> = self.departments.values().map(|d| d.decl.clone()).collect();
+        let mut orgs: Vec<OrganisationDecl> =
+            self.departments.values().map(|d| d.decl.clone()).collect();
         orgs.sort_by_key(|o| (o.parent.is_some(), o.id.clone()));
         let genesis = Genesis {
             cluster_name: format!("gansu-{}", self.seed),
@@ -246,9 +336,19 @@ pub fn sample_calendar() -> Calendar {
     .into_iter()
     .flat_map(|(f, n)| range(f, n))
     .collect();
-    let working_weekends = ["2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"]
-        .into_iter()
-        .map(d)
-        .collect();
-    Calendar { holidays, working_weekends }
+    let working_weekends = [
+        "2026-01-04",
+        "2026-02-14",
+        "2026-02-28",
+        "2026-05-09",
+        "2026-09-20",
+        "2026-10-10",
+    ]
+    .into_iter()
+    .map(d)
+    .collect();
+    Calendar {
+        holidays,
+        working_weekends,
+    }
 }

@@ -38,8 +38,16 @@ pub enum StepError {
 
 /// Parses a word of a vocabulary in its ledger spelling (`DANGEROUS_DRIVING`), also accepting
 /// lower case and dashes (`dangerous-driving`), and `OTHER:<code>` for open vocabularies.
-fn parse_word<T: DeserializeOwned>(what: &'static str, example: &'static str, text: &str) -> Result<T, StepError> {
-    let unknown = || StepError::UnknownWord { what, text: text.to_owned(), example };
+fn parse_word<T: DeserializeOwned>(
+    what: &'static str,
+    example: &'static str,
+    text: &str,
+) -> Result<T, StepError> {
+    let unknown = || StepError::UnknownWord {
+        what,
+        text: text.to_owned(),
+        example,
+    };
     let value = match text.split_once(':') {
         Some((other, code)) if other.eq_ignore_ascii_case("other") => {
             serde_json::json!({ "OTHER": code })
@@ -79,7 +87,8 @@ pub fn parse_document_type(text: &str) -> Result<DocumentType, StepError> {
 pub fn parse_digest(text: &str) -> Result<Digest, StepError> {
     let hex_part = text.strip_prefix("sha256:").unwrap_or(text);
     let mut bytes = [0u8; 32];
-    hex::decode_to_slice(hex_part, &mut bytes).map_err(|_| StepError::BadDigest(text.to_owned()))?;
+    hex::decode_to_slice(hex_part, &mut bytes)
+        .map_err(|_| StepError::BadDigest(text.to_owned()))?;
     Ok(Digest::sha256_from_bytes(bytes))
 }
 
@@ -94,7 +103,9 @@ pub fn parse_document(text: &str) -> Result<Document, StepError> {
     let digest = tail.next().ok_or_else(bad)?;
     let number = tail.next().ok_or_else(bad)?;
     let doc_type = match doc_type.split_once('/') {
-        Some((other, code)) if other.eq_ignore_ascii_case("other") => DocumentType::Other(code.to_owned()),
+        Some((other, code)) if other.eq_ignore_ascii_case("other") => {
+            DocumentType::Other(code.to_owned())
+        }
         _ => parse_document_type(doc_type)?,
     };
     Ok(Document {
@@ -125,7 +136,10 @@ pub struct Identity {
 impl Identity {
     /// The key `key_id` of `org`.
     pub fn new(key: SigningKey, org: OrgId, key_id: KeyId) -> Self {
-        Self { key, key_ref: KeyRef { org, key_id } }
+        Self {
+            key,
+            key_ref: KeyRef { org, key_id },
+        }
     }
 
     /// The organisation that signs.
@@ -135,7 +149,13 @@ impl Identity {
 
     /// Signs one step, claimed at `at`.
     pub fn sign(&self, id: HandoffId, at: Timestamp, action: Action) -> Submission {
-        Payload { signer: Signer::Org(self.key_ref.clone()), id, claimed_at: at, action }.sign(&self.key)
+        Payload {
+            signer: Signer::Org(self.key_ref.clone()),
+            id,
+            claimed_at: at,
+            action,
+        }
+        .sign(&self.key)
     }
 }
 
@@ -153,34 +173,68 @@ pub fn local_now() -> Timestamp {
 mod tests {
     use super::*;
 
-    fn check<T: PartialEq + std::fmt::Debug>(parse: fn(&str) -> Result<T, StepError>, input: &str, expected: Option<T>) {
+    fn check<T: PartialEq + std::fmt::Debug>(
+        parse: fn(&str) -> Result<T, StepError>,
+        input: &str,
+        expected: Option<T>,
+    ) {
         assert_eq!(parse(input).ok(), expected, "parsing {input:?}");
     }
 
     #[test]
     fn vocabulary_words_parse_in_any_case_with_dashes_and_open_codes() {
-        check(parse_case_type, "DANGEROUS_DRIVING", Some(CaseType::DangerousDriving));
-        check(parse_case_type, "dangerous-driving", Some(CaseType::DangerousDriving));
-        check(parse_case_type, "OTHER:SMUGGLING", Some(CaseType::Other("SMUGGLING".into())));
+        check(
+            parse_case_type,
+            "DANGEROUS_DRIVING",
+            Some(CaseType::DangerousDriving),
+        );
+        check(
+            parse_case_type,
+            "dangerous-driving",
+            Some(CaseType::DangerousDriving),
+        );
+        check(
+            parse_case_type,
+            "OTHER:SMUGGLING",
+            Some(CaseType::Other("SMUGGLING".into())),
+        );
         check(parse_case_type, "speeding", None);
         check(parse_case_type, "THEFT:x", None);
         check(parse_procedure, "expedited", Some(Procedure::Expedited));
-        check(parse_measure, "residential-surveillance", Some(MeasureKind::ResidentialSurveillance));
-        check(parse_handoff_kind, "prosecution_transfer", Some(HandoffKind::ProsecutionTransfer));
-        check(parse_document_type, "EVIDENCE", Some(DocumentType::Evidence));
+        check(
+            parse_measure,
+            "residential-surveillance",
+            Some(MeasureKind::ResidentialSurveillance),
+        );
+        check(
+            parse_handoff_kind,
+            "prosecution_transfer",
+            Some(HandoffKind::ProsecutionTransfer),
+        );
+        check(
+            parse_document_type,
+            "EVIDENCE",
+            Some(DocumentType::Evidence),
+        );
     }
 
     #[test]
     fn documents_parse_with_colons_in_their_number() {
         let hex = "ab".repeat(32);
-        let d = parse_document(&format!("PROSECUTION_OPINION:兰公:诉〔2026〕12号:{hex}:7")).expect("valid");
+        let d = parse_document(&format!("PROSECUTION_OPINION:兰公:诉〔2026〕12号:{hex}:7"))
+            .expect("valid");
         assert_eq!(d.doc_type, DocumentType::ProsecutionOpinion);
         assert_eq!(d.number, "兰公:诉〔2026〕12号");
         assert_eq!(d.digest.to_hex(), hex);
         assert_eq!(d.pages, 7);
         let other = parse_document(&format!("other/FORENSIC:F-1:{hex}:3")).expect("open type");
         assert_eq!(other.doc_type, DocumentType::Other("FORENSIC".into()));
-        for bad in ["EVIDENCE", "EVIDENCE:N:00:1", &format!("EVIDENCE:N:{hex}:x"), &format!("EVIDENCE:{hex}:1")] {
+        for bad in [
+            "EVIDENCE",
+            "EVIDENCE:N:00:1",
+            &format!("EVIDENCE:N:{hex}:x"),
+            &format!("EVIDENCE:{hex}:1"),
+        ] {
             assert!(parse_document(bad).is_err(), "{bad:?} should not parse");
         }
     }
@@ -188,7 +242,10 @@ mod tests {
     #[test]
     fn derived_ids_are_checked() {
         let h = HandoffId::new("H-1").expect("valid");
-        assert_eq!(derived_id(&h, "accepted").expect("valid").as_str(), "H-1:accepted");
+        assert_eq!(
+            derived_id(&h, "accepted").expect("valid").as_str(),
+            "H-1:accepted"
+        );
         let long = HandoffId::new("x".repeat(HandoffId::MAX_LEN)).expect("valid");
         assert!(derived_id(&long, "accepted").is_err());
     }

@@ -21,7 +21,11 @@ fn width(s: &str) -> usize {
                 || (0xFE30..=0xFE4F).contains(&c)
                 || (0xFF00..=0xFF60).contains(&c)
                 || (0xFFE0..=0xFFE6).contains(&c);
-            if wide { 2 } else { 1 }
+            if wide {
+                2
+            } else {
+                1
+            }
         })
         .sum()
 }
@@ -29,7 +33,10 @@ fn width(s: &str) -> usize {
 impl Table {
     /// A table with these column headers.
     pub fn new(headers: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Self { headers: headers.into_iter().map(Into::into).collect(), rows: Vec::new() }
+        Self {
+            headers: headers.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
     }
 
     /// Appends a row (missing cells are blank, extra ones are dropped).
@@ -59,7 +66,11 @@ impl Table {
         }
         let mut t = Table::new(headers.clone());
         for o in objects {
-            t.push(headers.iter().map(|h| cell(o.get(h).unwrap_or(&Value::Null))));
+            t.push(
+                headers
+                    .iter()
+                    .map(|h| cell(o.get(h).unwrap_or(&Value::Null))),
+            );
         }
         t
     }
@@ -106,7 +117,9 @@ pub fn cell(v: &Value) -> String {
 
 /// Key-value lines for one JSON object: `key: value`, keys aligned.
 pub fn fields(object: &Value) -> String {
-    let Value::Object(map) = object else { return format!("{}\n", cell(object)) };
+    let Value::Object(map) = object else {
+        return format!("{}\n", cell(object));
+    };
     let flat = |v: &Value| match v {
         Value::Object(_) => false,
         Value::Array(a) => a.iter().all(|x| !x.is_object() && !x.is_array()),
@@ -114,7 +127,10 @@ pub fn fields(object: &Value) -> String {
     };
     let shown: Vec<(&String, &Value)> = map.iter().filter(|(_, v)| flat(v)).collect();
     let w = shown.iter().map(|(k, _)| width(k)).max().unwrap_or(0);
-    shown.iter().map(|(k, v)| format!("{k}:{} {}\n", " ".repeat(w - width(k)), cell(v))).collect()
+    shown
+        .iter()
+        .map(|(k, v)| format!("{k}:{} {}\n", " ".repeat(w - width(k)), cell(v)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -131,7 +147,10 @@ mod tests {
 
     #[test]
     fn objects_become_rows_with_the_union_of_their_keys() {
-        let rows = [serde_json::json!({"a": 1, "b": "x"}), serde_json::json!({"b": null, "c": ["p", "q"]})];
+        let rows = [
+            serde_json::json!({"a": 1, "b": "x"}),
+            serde_json::json!({"b": null, "c": ["p", "q"]}),
+        ];
         let t = Table::from_objects(&rows);
         assert_eq!(t.render(), "a  b  c\n-  -  ---\n1  x  -\n-  -  p,q\n");
     }

@@ -21,8 +21,11 @@ pub enum TrustError {
 }
 
 /// The node keys a genesis pins, by their name in checkpoint notes (`node-<id>`).
-pub fn node_keys_from_genesis(genesis_json: &str) -> Result<Vec<(String, VerifyingKey)>, TrustError> {
-    let sub: Submission = serde_json::from_str(genesis_json).map_err(|e| TrustError::NotASubmission(e.to_string()))?;
+pub fn node_keys_from_genesis(
+    genesis_json: &str,
+) -> Result<Vec<(String, VerifyingKey)>, TrustError> {
+    let sub: Submission = serde_json::from_str(genesis_json)
+        .map_err(|e| TrustError::NotASubmission(e.to_string()))?;
     let Action::Genesis(genesis) = &sub.payload.action else {
         return Err(TrustError::NotGenesis(sub.payload.action.kind_name()));
     };
@@ -30,14 +33,20 @@ pub fn node_keys_from_genesis(genesis_json: &str) -> Result<Vec<(String, Verifyi
         .nodes
         .iter()
         .map(|n| {
-            let key = n.signing_key.to_verifying_key().map_err(|_| TrustError::BadKey(n.node_id))?;
+            let key = n
+                .signing_key
+                .to_verifying_key()
+                .map_err(|_| TrustError::BadKey(n.node_id))?;
             Ok((node_key_name(n.node_id), key))
         })
         .collect()
 }
 
 /// Parses a receipt's text and verifies it, for the entry it carries, against `keys`.
-pub fn verify_receipt_text(text: &str, keys: &[(String, VerifyingKey)]) -> Result<Receipt, ReceiptError> {
+pub fn verify_receipt_text(
+    text: &str,
+    keys: &[(String, VerifyingKey)],
+) -> Result<Receipt, ReceiptError> {
     let r = Receipt::parse(text)?;
     receipt::verify(&r, &r.entry_bytes, keys)?;
     Ok(r)
@@ -57,10 +66,16 @@ mod tests {
         let names: Vec<&str> = keys.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["node-1", "node-2", "node-3"]);
         assert_eq!(keys[1].1, p.nodes[1].key.verifying_key());
-        assert!(matches!(node_keys_from_genesis("{}"), Err(TrustError::NotASubmission(_))));
+        assert!(matches!(
+            node_keys_from_genesis("{}"),
+            Err(TrustError::NotASubmission(_))
+        ));
         let (_, steps) = crate::flows::case_flow(&p, 5, 0, Timestamp::from_millis(0));
         let filing = serde_json::to_string(&steps[0].submission).expect("json");
-        assert!(matches!(node_keys_from_genesis(&filing), Err(TrustError::NotGenesis("case_filing"))));
+        assert!(matches!(
+            node_keys_from_genesis(&filing),
+            Err(TrustError::NotGenesis("case_filing"))
+        ));
         assert!(verify_receipt_text("not a receipt", &keys).is_err());
     }
 }

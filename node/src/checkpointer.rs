@@ -93,16 +93,31 @@ impl Cosigning {
 
 /// The checkpoint this node's own store holds at `size` (origin from the cluster's name, root,
 /// entry hash and time of entry `size - 1`), or `None` if it has not applied that far.
-pub fn own_checkpoint(store: &Store, cluster_name: &str, size: u64) -> Result<Option<Checkpoint>, StoreError> {
-    let corrupt = |d: String| StoreError::Corrupt { what: "checkpoint source".into(), detail: d };
+pub fn own_checkpoint(
+    store: &Store,
+    cluster_name: &str,
+    size: u64,
+) -> Result<Option<Checkpoint>, StoreError> {
+    let corrupt = |d: String| StoreError::Corrupt {
+        what: "checkpoint source".into(),
+        detail: d,
+    };
     if size == 0 {
         return Ok(None);
     }
-    let Some(last) = store.get(Cf::Ledger, &be_u64(size - 1))? else { return Ok(None) };
+    let Some(last) = store.get(Cf::Ledger, &be_u64(size - 1))? else {
+        return Ok(None);
+    };
     let last = Entry::from_bytes(&last).map_err(|e| corrupt(e.to_string()))?;
     let root = crate::ledger::root_at(store, size)?;
-    let cp = Checkpoint::new(checkpoint::origin_for(cluster_name), size, root, *last.hash.as_bytes(), last.body.accepted_at.as_millis())
-        .map_err(|e| corrupt(e.to_string()))?;
+    let cp = Checkpoint::new(
+        checkpoint::origin_for(cluster_name),
+        size,
+        root,
+        *last.hash.as_bytes(),
+        last.body.accepted_at.as_millis(),
+    )
+    .map_err(|e| corrupt(e.to_string()))?;
     Ok(Some(cp))
 }
 
@@ -119,15 +134,32 @@ fn refuse(status: StatusCode, code: &str, message: String, own: Option<&Checkpoi
 /// `POST /raft/cosign`: sign the leader's checkpoint if and only if it is this node's own.
 async fn cosign(State(ctx): State<Arc<NodeCtx>>, Json(req): Json<CosignRequest>) -> Response {
     if let Some(d) = ctx.selfcheck.damaged_from() {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, "DAMAGED", d.to_string(), None);
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "DAMAGED",
+            d.to_string(),
+            None,
+        );
     }
     let theirs = match Checkpoint::parse_body(&req.body) {
         Ok(c) => c,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, "MALFORMED", format!("checkpoint body: {e}"), None),
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "MALFORMED",
+                format!("checkpoint body: {e}"),
+                None,
+            )
+        }
     };
     let size = theirs.tree_size();
     let Some(registry) = ctx.ledger.registry() else {
-        return refuse(StatusCode::CONFLICT, "NOT_YET", "no genesis applied yet".into(), None);
+        return refuse(
+            StatusCode::CONFLICT,
+            "NOT_YET",
+            "no genesis applied yet".into(),
+            None,
+        );
     };
     // A member may lag the leader by a batch or two: wait briefly for it to apply that far.
     let deadline = Instant::now() + COSIGN_WAIT;
@@ -135,9 +167,25 @@ async fn cosign(State(ctx): State<Arc<NodeCtx>>, Json(req): Json<CosignRequest>)
         let (store, name) = (ctx.store.clone(), registry.cluster_name.clone());
         match blocking(move || own_checkpoint(&store, &name, size)).await {
             Ok(Some(c)) => break c,
-            Ok(None) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(20)).await,
-            Ok(None) => return refuse(StatusCode::CONFLICT, "NOT_YET", format!("node {} has not applied {size} entries", ctx.id), None),
-            Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", format!("reading the store: {e}"), None),
+            Ok(None) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            Ok(None) => {
+                return refuse(
+                    StatusCode::CONFLICT,
+                    "NOT_YET",
+                    format!("node {} has not applied {size} entries", ctx.id),
+                    None,
+                )
+            }
+            Err(e) => {
+                return refuse(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL",
+                    format!("reading the store: {e}"),
+                    None,
+                )
+            }
         }
     };
     if own != theirs {
@@ -151,8 +199,17 @@ async fn cosign(State(ctx): State<Arc<NodeCtx>>, Json(req): Json<CosignRequest>)
     }
     let name = checkpoint::node_key_name(ctx.id);
     match checkpoint::sign(&own, &name, &ctx.node_key) {
-        Ok(sig) => Json(CosignResponse { name, signature: encode_signature(&sig) }).into_response(),
-        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", e.to_string(), None),
+        Ok(sig) => Json(CosignResponse {
+            name,
+            signature: encode_signature(&sig),
+        })
+        .into_response(),
+        Err(e) => refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            e.to_string(),
+            None,
+        ),
     }
 }
 
@@ -174,7 +231,9 @@ fn decode_signature(name: &str, text: &str) -> Option<NoteSignature> {
 
 /// The peer-port route.
 pub fn router(ctx: Arc<NodeCtx>) -> Router {
-    Router::new().route(PATH_COSIGN, post(cosign)).with_state(ctx)
+    Router::new()
+        .route(PATH_COSIGN, post(cosign))
+        .with_state(ctx)
 }
 
 /// The latest accepted checkpoint entry: (entry index, note), from the `~checkpoint` rows.
@@ -200,11 +259,18 @@ pub fn latest(store: &Store) -> Result<Option<(u64, CosignedCheckpoint)>, StoreE
 
 /// The note of the checkpoint entry at `index`.
 pub fn note_at(store: &Store, index: u64) -> Result<Option<CosignedCheckpoint>, StoreError> {
-    let corrupt = |d: String| StoreError::Corrupt { what: format!("checkpoint entry {index}"), detail: d };
-    let Some(bytes) = store.get(Cf::Ledger, &be_u64(index))? else { return Ok(None) };
+    let corrupt = |d: String| StoreError::Corrupt {
+        what: format!("checkpoint entry {index}"),
+        detail: d,
+    };
+    let Some(bytes) = store.get(Cf::Ledger, &be_u64(index))? else {
+        return Ok(None);
+    };
     let entry = Entry::from_bytes(&bytes).map_err(|e| corrupt(e.to_string()))?;
     match &entry.body.record.submission().payload.action {
-        Action::Checkpoint(cp) => CosignedCheckpoint::parse_note(&cp.note).map(Some).map_err(|e| corrupt(e.to_string())),
+        Action::Checkpoint(cp) => CosignedCheckpoint::parse_note(&cp.note)
+            .map(Some)
+            .map_err(|e| corrupt(e.to_string())),
         _ => Err(corrupt("not a checkpoint entry".into())),
     }
 }
@@ -219,14 +285,21 @@ pub struct Schedule {
 }
 
 /// The leader's task: checkpoints on schedule until `stop`.
-pub async fn run(ctx: Arc<NodeCtx>, schedule: Schedule, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(
+    ctx: Arc<NodeCtx>,
+    schedule: Schedule,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut last_round = Instant::now();
     loop {
         tokio::select! {
             () = tokio::time::sleep(Duration::from_millis(100)) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        if !ctx.is_leader() || ctx.selfcheck.damaged_from().is_some() || ctx.ledger.registry().is_none() {
+        if !ctx.is_leader()
+            || ctx.selfcheck.damaged_from().is_some()
+            || ctx.ledger.registry().is_none()
+        {
             continue;
         }
         let store = ctx.store.clone();
@@ -238,10 +311,14 @@ pub async fn run(ctx: Arc<NodeCtx>, schedule: Schedule, mut stop: tokio::sync::w
             }
         };
         let head = ctx.ledger.head().size;
-        let (covered, entry_index) = latest.as_ref().map_or((0, None), |(i, n)| (n.checkpoint().tree_size(), Some(*i)));
+        let (covered, entry_index) = latest
+            .as_ref()
+            .map_or((0, None), |(i, n)| (n.checkpoint().tree_size(), Some(*i)));
         let new_since_entry = entry_index.map_or(head, |i| head.saturating_sub(i + 1));
         let by_entries = head >= covered + schedule.every_entries && new_since_entry > 0;
-        let by_time = schedule.every_ms > 0 && last_round.elapsed() >= Duration::from_millis(schedule.every_ms) && new_since_entry > 0;
+        let by_time = schedule.every_ms > 0
+            && last_round.elapsed() >= Duration::from_millis(schedule.every_ms)
+            && new_since_entry > 0;
         if !(by_entries || by_time) {
             continue;
         }
@@ -260,16 +337,27 @@ pub async fn round(ctx: &Arc<NodeCtx>) -> Result<u64, String> {
     let size = ctx.ledger.head().size;
     let own = {
         let (store, name) = (store.clone(), registry.cluster_name.clone());
-        blocking(move || own_checkpoint(&store, &name, size)).await.map_err(|e| e.to_string())?.ok_or("head not written yet")?
+        blocking(move || own_checkpoint(&store, &name, size))
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("head not written yet")?
     };
     let body = own.body_text();
-    let mut sigs = vec![checkpoint::sign(&own, &checkpoint::node_key_name(ctx.id), &ctx.node_key).map_err(|e| e.to_string())?];
+    let mut sigs = vec![
+        checkpoint::sign(&own, &checkpoint::node_key_name(ctx.id), &ctx.node_key)
+            .map_err(|e| e.to_string())?,
+    ];
     let members = cluster::members(&ctx.raft);
     let voters: Vec<u64> = members.iter().filter(|m| m.voter).map(|m| m.id).collect();
     let mut signed_voters = usize::from(voters.contains(&ctx.id));
     let asks = members.iter().filter(|m| m.id != ctx.id).map(|m| {
         let url = format!("http://{}{PATH_COSIGN}", m.peer.raft_addr);
-        let req = ctx.http.post(url).timeout(Duration::from_secs(3)).json(&CosignRequest { body: body.clone() }).send();
+        let req = ctx
+            .http
+            .post(url)
+            .timeout(Duration::from_secs(3))
+            .json(&CosignRequest { body: body.clone() })
+            .send();
         async move { (m.clone(), req.await) }
     });
     let answers = futures::future::join_all(asks).await;
@@ -282,10 +370,19 @@ pub async fn round(ctx: &Arc<NodeCtx>) -> Result<u64, String> {
             }
         };
         if resp.status().is_success() {
-            let Ok(r) = resp.json::<CosignResponse>().await else { continue };
-            let Some(sig) = decode_signature(&r.name, &r.signature) else { continue };
-            if r.name != checkpoint::node_key_name(m.id) || !signature_verifies(&registry, &own, &sig) {
-                tracing::warn!(node = m.id, "a member's cosignature does not verify; left out");
+            let Ok(r) = resp.json::<CosignResponse>().await else {
+                continue;
+            };
+            let Some(sig) = decode_signature(&r.name, &r.signature) else {
+                continue;
+            };
+            if r.name != checkpoint::node_key_name(m.id)
+                || !signature_verifies(&registry, &own, &sig)
+            {
+                tracing::warn!(
+                    node = m.id,
+                    "a member's cosignature does not verify; left out"
+                );
                 continue;
             }
             if m.voter {
@@ -294,9 +391,14 @@ pub async fn round(ctx: &Arc<NodeCtx>) -> Result<u64, String> {
             sigs.push(sig);
         } else {
             let refusal = resp.json::<CosignRefusal>().await.ok();
-            if refusal.as_ref().is_some_and(|r| r.code == "ROOT_MISMATCH" || r.code == "DAMAGED") {
+            if refusal
+                .as_ref()
+                .is_some_and(|r| r.code == "ROOT_MISMATCH" || r.code == "DAMAGED")
+            {
                 let r = refusal.expect("checked above");
-                ctx.metrics.peer_root_mismatches.fetch_add(1, Ordering::Relaxed);
+                ctx.metrics
+                    .peer_root_mismatches
+                    .fetch_add(1, Ordering::Relaxed);
                 tracing::error!(node = m.id, size, ours = %hex::encode(own.root().as_bytes()), theirs = ?r.root, code = %r.code, "a member disagrees with this leader's checkpoint");
                 lock(&ctx.cosigning.mismatches).insert(
                     m.id,
@@ -321,14 +423,35 @@ pub async fn round(ctx: &Arc<NodeCtx>) -> Result<u64, String> {
         signer: Signer::Node(ctx.id),
         id,
         claimed_at: now,
-        action: Action::Checkpoint(CheckpointRecord { note: note.to_note_text() }),
+        action: Action::Checkpoint(CheckpointRecord {
+            note: note.to_note_text(),
+        }),
     }
     .sign(&ctx.node_key);
-    match ctx.submit(Proposal { submission, stamped_at: now }).await {
-        Ok(ApplyResult::Appended { index, rejected: None, .. }) => {
-            ctx.metrics.checkpoints_proposed.fetch_add(1, Ordering::Relaxed);
-            *lock(&ctx.cosigning.last) = Some(serde_json::json!({ "index": index, "tree_size": size, "signers": note.signatures().len() }));
-            tracing::info!(index, size, signers = note.signatures().len(), "cosigned checkpoint appended");
+    match ctx
+        .submit(Proposal {
+            submission,
+            stamped_at: now,
+        })
+        .await
+    {
+        Ok(ApplyResult::Appended {
+            index,
+            rejected: None,
+            ..
+        }) => {
+            ctx.metrics
+                .checkpoints_proposed
+                .fetch_add(1, Ordering::Relaxed);
+            *lock(&ctx.cosigning.last) = Some(
+                serde_json::json!({ "index": index, "tree_size": size, "signers": note.signatures().len() }),
+            );
+            tracing::info!(
+                index,
+                size,
+                signers = note.signatures().len(),
+                "cosigned checkpoint appended"
+            );
             Ok(index)
         }
         Ok(other) => Err(format!("checkpoint at size {size} not accepted: {other:?}")),
@@ -337,11 +460,21 @@ pub async fn round(ctx: &Arc<NodeCtx>) -> Result<u64, String> {
     }
 }
 
-fn signature_verifies(registry: &proto_types::registry::Registry, cp: &Checkpoint, sig: &NoteSignature) -> bool {
+fn signature_verifies(
+    registry: &proto_types::registry::Registry,
+    cp: &Checkpoint,
+    sig: &NoteSignature,
+) -> bool {
     let keys: Vec<_> = registry
         .nodes
         .values()
-        .filter_map(|n| n.signing_key.to_verifying_key().ok().map(|k| (checkpoint::node_key_name(n.node_id), k)))
+        .filter_map(|n| {
+            n.signing_key
+                .to_verifying_key()
+                .ok()
+                .map(|k| (checkpoint::node_key_name(n.node_id), k))
+        })
         .collect();
-    CosignedCheckpoint::new(cp.clone(), vec![sig.clone()]).is_ok_and(|note| checkpoint::verify_quorum(&note, &keys, 1).is_ok())
+    CosignedCheckpoint::new(cp.clone(), vec![sig.clone()])
+        .is_ok_and(|note| checkpoint::verify_quorum(&note, &keys, 1).is_ok())
 }

@@ -66,7 +66,10 @@ pub struct CheckpointConfig {
 
 impl Default for CheckpointConfig {
     fn default() -> Self {
-        Self { every_entries: 1000, every_ms: 60_000 }
+        Self {
+            every_entries: 1000,
+            every_ms: 60_000,
+        }
     }
 }
 
@@ -81,7 +84,9 @@ pub struct SelfCheckConfig {
 
 impl Default for SelfCheckConfig {
     fn default() -> Self {
-        Self { entries_per_second: 5000 }
+        Self {
+            entries_per_second: 5000,
+        }
     }
 }
 
@@ -104,7 +109,11 @@ pub struct ClockConfig {
 
 impl Default for ClockConfig {
     fn default() -> Self {
-        Self { sim_epoch_ms: None, real_epoch_ms: None, speed: 1.0 }
+        Self {
+            sim_epoch_ms: None,
+            real_epoch_ms: None,
+            speed: 1.0,
+        }
     }
 }
 
@@ -147,7 +156,12 @@ pub struct RaftTiming {
 
 impl Default for RaftTiming {
     fn default() -> Self {
-        Self { heartbeat_ms: 100, election_min_ms: 400, election_max_ms: 800, snapshot_every: 5000 }
+        Self {
+            heartbeat_ms: 100,
+            election_min_ms: 400,
+            election_max_ms: 800,
+            snapshot_every: 5000,
+        }
     }
 }
 
@@ -165,15 +179,21 @@ pub struct ApiLimits {
 
 impl Default for ApiLimits {
     fn default() -> Self {
-        Self { max_body_bytes: 256 * 1024, max_page: 1000, commit_timeout_ms: 10_000 }
+        Self {
+            max_body_bytes: 256 * 1024,
+            max_page: 1000,
+            commit_timeout_ms: 10_000,
+        }
     }
 }
 
 impl NodeConfig {
     /// Reads and checks a TOML config file; relative paths are taken from the file's folder.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
-        let mut cfg: NodeConfig = toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        let mut cfg: NodeConfig =
+            toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
         if let Some(base) = path.parent() {
             for p in [&mut cfg.data_dir, &mut cfg.genesis, &mut cfg.node_key] {
                 if p.is_relative() {
@@ -190,7 +210,9 @@ impl NodeConfig {
         if self.node_id == 0 {
             bail!("node_id must be at least 1");
         }
-        if self.raft.election_min_ms <= self.raft.heartbeat_ms || self.raft.election_max_ms <= self.raft.election_min_ms {
+        if self.raft.election_min_ms <= self.raft.heartbeat_ms
+            || self.raft.election_max_ms <= self.raft.election_min_ms
+        {
             bail!("raft timing must satisfy heartbeat < election_min < election_max");
         }
         if self.clock.speed.is_nan() || self.clock.speed <= 0.0 {

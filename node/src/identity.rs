@@ -17,7 +17,10 @@ pub fn cluster_id(genesis: &Submission) -> String {
 /// Records the cluster and node id in a new data dir, or checks them in an existing one.
 pub fn check_or_record(store: &Store, genesis: &Submission, node_id: u64) -> Result<()> {
     let want_cluster = cluster_id(genesis);
-    match (store.get(Cf::SmMeta, CLUSTER_ID)?, store.get(Cf::SmMeta, NODE_ID)?) {
+    match (
+        store.get(Cf::SmMeta, CLUSTER_ID)?,
+        store.get(Cf::SmMeta, NODE_ID)?,
+    ) {
         (None, None) => {
             let mut b = Batch::new();
             b.put(Cf::SmMeta, CLUSTER_ID, want_cluster.as_bytes());
@@ -33,12 +36,20 @@ pub fn check_or_record(store: &Store, genesis: &Submission, node_id: u64) -> Res
                     String::from_utf8_lossy(&c)
                 );
             }
-            let have = <[u8; 8]>::try_from(n.as_slice()).map(u64::from_be_bytes).unwrap_or(0);
+            let have = <[u8; 8]>::try_from(n.as_slice())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
             if have != node_id {
-                bail!("the data dir {} belongs to node {have}, not to node {node_id}", store.path().display());
+                bail!(
+                    "the data dir {} belongs to node {have}, not to node {node_id}",
+                    store.path().display()
+                );
             }
             Ok(())
         }
-        _ => bail!("the data dir {} has a partial identity record; it is not a caseledger data dir", store.path().display()),
+        _ => bail!(
+            "the data dir {} has a partial identity record; it is not a caseledger data dir",
+            store.path().display()
+        ),
     }
 }

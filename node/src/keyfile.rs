@@ -6,8 +6,10 @@ use std::path::Path;
 
 /// Reads a PKCS#8 PEM private key.
 pub fn load(path: &Path) -> Result<SigningKey> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading key {}", path.display()))?;
-    proto_types::crypto::signing_key_from_pem(&text).with_context(|| format!("reading key {}", path.display()))
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading key {}", path.display()))?;
+    proto_types::crypto::signing_key_from_pem(&text)
+        .with_context(|| format!("reading key {}", path.display()))
 }
 
 /// Writes a private key as PKCS#8 PEM, readable by its owner only.

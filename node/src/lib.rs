@@ -8,14 +8,14 @@
 //! - [`raft`]: openraft's storage traits over `store`, and the HTTP transport (the only module
 //!   naming openraft).
 
-pub mod ledger;
-pub mod raft;
-pub mod store;
 pub mod api;
+pub mod checkpointer;
 pub mod config;
 pub mod identity;
 pub mod keyfile;
+pub mod ledger;
 pub mod metrics;
 pub mod node;
-pub mod checkpointer;
+pub mod raft;
 pub mod selfcheck;
+pub mod store;

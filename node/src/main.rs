@@ -10,7 +10,11 @@ use caseledger_node::config::NodeConfig;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "caseledger-node", version, about = "A caseledger department node")]
+#[command(
+    name = "caseledger-node",
+    version,
+    about = "A caseledger department node"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,7 +57,9 @@ enum Command {
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -78,7 +84,8 @@ async fn shutdown_signal() {
 }
 
 fn init(data_dir: PathBuf, force: bool) -> Result<()> {
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
     let path = data_dir.join("node.pem");
     if path.exists() && !force {
         anyhow::bail!("{} exists; pass --force to replace it", path.display());
@@ -95,7 +102,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init { data_dir, force } => init(data_dir, force),
-        Command::Run { config, data_dir, raft_listen, api_listen, bootstrap, log_json } => (|| {
+        Command::Run {
+            config,
+            data_dir,
+            raft_listen,
+            api_listen,
+            bootstrap,
+            log_json,
+        } => (|| {
             let mut cfg = NodeConfig::load(&config)?;
             if let Some(d) = data_dir {
                 cfg.data_dir = d;

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Upper bounds (seconds) of the commit latency histogram's buckets.
-const LATENCY_BUCKETS: [f64; 12] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0];
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0,
+];
 
 /// Counters shared by the ledger, Raft glue and API.
 #[derive(Debug, Default)]
@@ -68,19 +70,72 @@ impl Metrics {
     pub fn render(&self, gauges: &[(&str, &str, f64)]) -> String {
         let mut out = String::new();
         let counter = |out: &mut String, name: &str, help: &str, v: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
         };
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        counter(&mut out, "caseledger_entries_applied_total", "Ledger entries appended by this node.", get(&self.entries_applied));
-        counter(&mut out, "caseledger_signatures_verified_total", "Submission signatures checked by this node on apply.", get(&self.signatures_verified));
-        counter(&mut out, "caseledger_ingress_signatures_total", "Submission signatures checked at ingress.", get(&self.ingress_signatures));
-        counter(&mut out, "caseledger_apply_batches_total", "Apply batches written (one synced write each).", get(&self.apply_batches));
-        counter(&mut out, "caseledger_refused_total", "Proposals refused on apply and not recorded.", get(&self.refused));
-        counter(&mut out, "caseledger_duplicates_total", "Idempotent resubmissions.", get(&self.duplicates));
-        counter(&mut out, "caseledger_leader_changes_total", "Leader changes seen by this node.", get(&self.leader_changes));
-        counter(&mut out, "caseledger_selfcheck_failures", "Damage found in this node's stored chain by the self-check.", get(&self.selfcheck_failures));
-        counter(&mut out, "caseledger_peer_root_mismatches", "Cosign answers from peers whose root or chain head differed.", get(&self.peer_root_mismatches));
-        counter(&mut out, "caseledger_checkpoints_proposed_total", "Cosigned checkpoints this node proposed as leader.", get(&self.checkpoints_proposed));
+        counter(
+            &mut out,
+            "caseledger_entries_applied_total",
+            "Ledger entries appended by this node.",
+            get(&self.entries_applied),
+        );
+        counter(
+            &mut out,
+            "caseledger_signatures_verified_total",
+            "Submission signatures checked by this node on apply.",
+            get(&self.signatures_verified),
+        );
+        counter(
+            &mut out,
+            "caseledger_ingress_signatures_total",
+            "Submission signatures checked at ingress.",
+            get(&self.ingress_signatures),
+        );
+        counter(
+            &mut out,
+            "caseledger_apply_batches_total",
+            "Apply batches written (one synced write each).",
+            get(&self.apply_batches),
+        );
+        counter(
+            &mut out,
+            "caseledger_refused_total",
+            "Proposals refused on apply and not recorded.",
+            get(&self.refused),
+        );
+        counter(
+            &mut out,
+            "caseledger_duplicates_total",
+            "Idempotent resubmissions.",
+            get(&self.duplicates),
+        );
+        counter(
+            &mut out,
+            "caseledger_leader_changes_total",
+            "Leader changes seen by this node.",
+            get(&self.leader_changes),
+        );
+        counter(
+            &mut out,
+            "caseledger_selfcheck_failures",
+            "Damage found in this node's stored chain by the self-check.",
+            get(&self.selfcheck_failures),
+        );
+        counter(
+            &mut out,
+            "caseledger_peer_root_mismatches",
+            "Cosign answers from peers whose root or chain head differed.",
+            get(&self.peer_root_mismatches),
+        );
+        counter(
+            &mut out,
+            "caseledger_checkpoints_proposed_total",
+            "Cosigned checkpoints this node proposed as leader.",
+            get(&self.checkpoints_proposed),
+        );
         let _ = writeln!(out, "# HELP caseledger_rejections_total Rejection entries by rule.\n# TYPE caseledger_rejections_total counter");
         if let Ok(m) = self.rejections.lock() {
             for (rule, n) in m.iter() {
@@ -89,11 +144,18 @@ impl Metrics {
         }
         if let Ok(h) = self.latency.lock() {
             let name = "caseledger_commit_latency_seconds";
-            let _ = writeln!(out, "# HELP {name} Submission to commit latency.\n# TYPE {name} histogram");
+            let _ = writeln!(
+                out,
+                "# HELP {name} Submission to commit latency.\n# TYPE {name} histogram"
+            );
             for (i, le) in LATENCY_BUCKETS.iter().enumerate() {
                 let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {}", h.buckets[i]);
             }
-            let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}\n{name}_sum {}\n{name}_count {}", h.count, h.sum, h.count);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"+Inf\"}} {}\n{name}_sum {}\n{name}_count {}",
+                h.count, h.sum, h.count
+            );
         }
         for (name, help, v) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");

@@ -68,9 +68,14 @@ impl NodeCtx {
     /// Proposes through Raft if this node leads, else forwards to the leader's API.
     pub async fn submit(&self, proposal: Proposal) -> Result<ApplyResult, SubmitError> {
         match raft::propose(&self.raft, proposal.to_bytes()).await {
-            Ok(resp) => postcard::from_bytes(&resp.outcome).map_err(|e| SubmitError::Unavailable(format!("undecodable apply result: {e}"))),
-            Err(raft::ProposeError::NotLeader { leader: Some((_, peer)) }) => Err(self.forward(&peer, &proposal.submission).await),
-            Err(raft::ProposeError::NotLeader { leader: None }) => Err(SubmitError::Unavailable("no leader: the cluster has no quorum right now".into())),
+            Ok(resp) => postcard::from_bytes(&resp.outcome)
+                .map_err(|e| SubmitError::Unavailable(format!("undecodable apply result: {e}"))),
+            Err(raft::ProposeError::NotLeader {
+                leader: Some((_, peer)),
+            }) => Err(self.forward(&peer, &proposal.submission).await),
+            Err(raft::ProposeError::NotLeader { leader: None }) => Err(SubmitError::Unavailable(
+                "no leader: the cluster has no quorum right now".into(),
+            )),
             Err(raft::ProposeError::Unavailable(m)) => Err(SubmitError::Unavailable(m)),
         }
     }
@@ -87,12 +92,23 @@ impl NodeCtx {
             .send()
             .await;
         match sent {
-            Err(e) => SubmitError::Unavailable(format!("forwarding to the leader at {}: {e}", leader.api_addr)),
+            Err(e) => SubmitError::Unavailable(format!(
+                "forwarding to the leader at {}: {e}",
+                leader.api_addr
+            )),
             Ok(r) => {
                 let status = r.status();
                 let bytes = r.bytes().await.unwrap_or_default();
-                let mut resp = (axum::http::StatusCode::from_u16(status.as_u16()).unwrap_or(axum::http::StatusCode::BAD_GATEWAY), bytes).into_response();
-                resp.headers_mut().insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+                let mut resp = (
+                    axum::http::StatusCode::from_u16(status.as_u16())
+                        .unwrap_or(axum::http::StatusCode::BAD_GATEWAY),
+                    bytes,
+                )
+                    .into_response();
+                resp.headers_mut().insert(
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static("application/json"),
+                );
                 SubmitError::Forwarded(resp)
             }
         }
@@ -134,8 +150,21 @@ impl NodeCtx {
     }
 
     /// Adds a learner.
-    pub async fn add_learner(&self, id: u64, raft_addr: String, api_addr: String) -> Result<(), String> {
-        cluster::add_learner(&self.raft, id, Peer { raft_addr, api_addr }).await
+    pub async fn add_learner(
+        &self,
+        id: u64,
+        raft_addr: String,
+        api_addr: String,
+    ) -> Result<(), String> {
+        cluster::add_learner(
+            &self.raft,
+            id,
+            Peer {
+                raft_addr,
+                api_addr,
+            },
+        )
+        .await
     }
 
     /// Promotes or removes nodes.
@@ -158,10 +187,16 @@ pub struct Node {
 
 /// Reads the genesis file (JSON of the signed genesis submission).
 pub fn read_genesis(path: &std::path::Path) -> Result<Submission> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading genesis {}", path.display()))?;
-    let sub: Submission = serde_json::from_str(&text).with_context(|| format!("parsing genesis {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading genesis {}", path.display()))?;
+    let sub: Submission = serde_json::from_str(&text)
+        .with_context(|| format!("parsing genesis {}", path.display()))?;
     if !matches!(sub.payload.action, Action::Genesis(_)) {
-        bail!("{} holds a {} submission, not a genesis", path.display(), sub.payload.action.kind_name());
+        bail!(
+            "{} holds a {} submission, not a genesis",
+            path.display(),
+            sub.payload.action.kind_name()
+        );
     }
     Ok(sub)
 }
@@ -171,7 +206,9 @@ pub fn read_genesis(path: &std::path::Path) -> Result<Submission> {
 /// ledger: the leader refuses to add a node id the registry lacks, and the node's checkpoint
 /// signatures verify only with the registered key.
 fn check_identity(genesis: &Submission, node_id: u64, key: &SigningKey) -> Result<()> {
-    let Action::Genesis(g) = &genesis.payload.action else { bail!("not a genesis") };
+    let Action::Genesis(g) = &genesis.payload.action else {
+        bail!("not a genesis")
+    };
     match g.nodes.iter().find(|n| n.node_id == node_id) {
         Some(decl) if decl.signing_key != PublicKey::of(key) => {
             bail!("the node key does not match the key genesis pins for node {node_id}")
@@ -186,14 +223,22 @@ fn check_identity(genesis: &Submission, node_id: u64, key: &SigningKey) -> Resul
 
 impl Node {
     /// Starts a node on already-bound listeners (tests bind port 0).
-    pub async fn start(config: &NodeConfig, raft_listener: TcpListener, api_listener: TcpListener) -> Result<Node> {
+    pub async fn start(
+        config: &NodeConfig,
+        raft_listener: TcpListener,
+        api_listener: TcpListener,
+    ) -> Result<Node> {
         let genesis = read_genesis(&config.genesis)?;
         let node_key = crate::keyfile::load(&config.node_key)?;
         check_identity(&genesis, config.node_id, &node_key)?;
-        std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating {}", config.data_dir.display()))?;
         let db_path = config.data_dir.join("db");
-        let store = { let p = db_path.clone(); blocking(move || Store::open(&p)).await }
-            .with_context(|| format!("opening the store at {}", db_path.display()))?;
+        let store = {
+            let p = db_path.clone();
+            blocking(move || Store::open(&p)).await
+        }
+        .with_context(|| format!("opening the store at {}", db_path.display()))?;
         crate::identity::check_or_record(&store, &genesis, config.node_id)?;
         let metrics = Arc::new(Metrics::default());
         let ledger = Arc::new(Ledger::open(&store, metrics.clone())?);
@@ -205,13 +250,31 @@ impl Node {
             snapshot_every: config.raft.snapshot_every,
             ..RaftSettings::default()
         };
-        let raft_addr = config.raft_advertise.clone().unwrap_or(raft_listener.local_addr()?.to_string());
-        let api_addr = config.api_advertise.clone().unwrap_or(api_listener.local_addr()?.to_string());
-        let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
-        let source = catchup::HttpSource { runtime: tokio::runtime::Handle::current(), http: http.clone() };
+        let raft_addr = config
+            .raft_advertise
+            .clone()
+            .unwrap_or(raft_listener.local_addr()?.to_string());
+        let api_addr = config
+            .api_advertise
+            .clone()
+            .unwrap_or(api_listener.local_addr()?.to_string());
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()?;
+        let source = catchup::HttpSource {
+            runtime: tokio::runtime::Handle::current(),
+            http: http.clone(),
+        };
         ledger.set_peer_source(raft_addr.clone(), Arc::new(source));
         let net = network::Network::new(config.node_id, network::TransportSettings::default())?;
-        let raft = raft::start(config.node_id, &settings, store.clone(), ledger.clone(), net).await?;
+        let raft = raft::start(
+            config.node_id,
+            &settings,
+            store.clone(),
+            ledger.clone(),
+            net,
+        )
+        .await?;
         let ctx = Arc::new(NodeCtx {
             id: config.node_id,
             raft: raft.clone(),
@@ -231,18 +294,26 @@ impl Node {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let raft_router = network::router(raft.clone(), network::DEFAULT_MAX_BODY_BYTES).merge(catchup::router(ctx.store.clone())).merge(crate::checkpointer::router(ctx.clone()));
+        let raft_router = network::router(raft.clone(), network::DEFAULT_MAX_BODY_BYTES)
+            .merge(catchup::router(ctx.store.clone()))
+            .merge(crate::checkpointer::router(ctx.clone()));
         let api_router = crate::api::router(ctx.clone());
         let mut tasks = Vec::new();
         let rx = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = axum::serve(raft_listener, raft_router).with_graceful_shutdown(stopped(rx)).await {
+            if let Err(e) = axum::serve(raft_listener, raft_router)
+                .with_graceful_shutdown(stopped(rx))
+                .await
+            {
                 tracing::error!(%e, "raft transport stopped");
             }
         }));
         let rx = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = axum::serve(api_listener, api_router).with_graceful_shutdown(stopped(rx)).await {
+            if let Err(e) = axum::serve(api_listener, api_router)
+                .with_graceful_shutdown(stopped(rx))
+                .await
+            {
                 tracing::error!(%e, "api server stopped");
             }
         }));
@@ -253,14 +324,32 @@ impl Node {
             config.selfcheck.entries_per_second,
             stop_rx.clone(),
         )));
-        let schedule = crate::checkpointer::Schedule { every_entries: config.checkpoint.every_entries, every_ms: config.checkpoint.every_ms };
-        tasks.push(tokio::spawn(crate::checkpointer::run(ctx.clone(), schedule, stop_rx.clone())));
+        let schedule = crate::checkpointer::Schedule {
+            every_entries: config.checkpoint.every_entries,
+            every_ms: config.checkpoint.every_ms,
+        };
+        tasks.push(tokio::spawn(crate::checkpointer::run(
+            ctx.clone(),
+            schedule,
+            stop_rx.clone(),
+        )));
         let metrics = ctx.metrics.clone();
-        tasks.push(tokio::spawn(cluster::watch_leader(raft.clone(), move |leader| {
-            metrics.leader_changes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::info!(?leader, "leader changed");
-        })));
-        let node = Node { ctx, raft_addr, api_addr, tasks, stop };
+        tasks.push(tokio::spawn(cluster::watch_leader(
+            raft.clone(),
+            move |leader| {
+                metrics
+                    .leader_changes
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(?leader, "leader changed");
+            },
+        )));
+        let node = Node {
+            ctx,
+            raft_addr,
+            api_addr,
+            tasks,
+            stop,
+        };
         if config.bootstrap {
             node.bootstrap().await?;
         }
@@ -272,17 +361,27 @@ impl Node {
     pub async fn bootstrap(&self) -> Result<()> {
         let raft = &self.ctx.raft;
         if !cluster::is_initialized(raft).await {
-            let peer = Peer { raft_addr: self.raft_addr.clone(), api_addr: self.api_addr.clone() };
+            let peer = Peer {
+                raft_addr: self.raft_addr.clone(),
+                api_addr: self.api_addr.clone(),
+            };
             raft::initialize(raft, BTreeMap::from([(self.ctx.id, peer)])).await?;
         }
-        cluster::wait_for_leader(raft, Duration::from_secs(30)).await.map_err(anyhow::Error::msg)?;
+        cluster::wait_for_leader(raft, Duration::from_secs(30))
+            .await
+            .map_err(anyhow::Error::msg)?;
         if self.ctx.ledger.head().size == 0 {
-            let proposal = Proposal { submission: self.ctx.genesis.clone(), stamped_at: self.ctx.now() };
+            let proposal = Proposal {
+                submission: self.ctx.genesis.clone(),
+                stamped_at: self.ctx.now(),
+            };
             match self.ctx.submit(proposal).await {
                 Ok(ApplyResult::Appended { .. }) | Ok(ApplyResult::Duplicate { .. }) => {}
                 Ok(other) => bail!("genesis was not appended: {other:?}"),
                 Err(SubmitError::Unavailable(m)) => bail!("proposing genesis: {m}"),
-                Err(SubmitError::Forwarded(_)) => bail!("proposing genesis: this node is not the leader"),
+                Err(SubmitError::Forwarded(_)) => {
+                    bail!("proposing genesis: this node is not the leader")
+                }
             }
         }
         Ok(())
@@ -300,14 +399,24 @@ impl Node {
 
 /// Runs a node until `shutdown` resolves or its store is poisoned.
 pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Result<()> {
-    let raft_listener = TcpListener::bind(&config.raft_listen).await.with_context(|| format!("binding raft port {}", config.raft_listen))?;
-    let api_listener = TcpListener::bind(&config.api_listen).await.with_context(|| format!("binding api port {}", config.api_listen))?;
+    let raft_listener = TcpListener::bind(&config.raft_listen)
+        .await
+        .with_context(|| format!("binding raft port {}", config.raft_listen))?;
+    let api_listener = TcpListener::bind(&config.api_listen)
+        .await
+        .with_context(|| format!("binding api port {}", config.api_listen))?;
     let node = Node::start(&config, raft_listener, api_listener).await?;
     tracing::info!(node_id = config.node_id, raft = %node.raft_addr, api = %node.api_addr, "node running");
     // Where this run listens, for operators and for tests that start on port 0.
     let addrs = serde_json::json!({ "raft": node.raft_addr, "api": node.api_addr, "pid": std::process::id() });
-    std::fs::write(config.data_dir.join("addresses.json"), addrs.to_string())
-        .with_context(|| format!("writing {}", config.data_dir.join("addresses.json").display()))?;
+    std::fs::write(config.data_dir.join("addresses.json"), addrs.to_string()).with_context(
+        || {
+            format!(
+                "writing {}",
+                config.data_dir.join("addresses.json").display()
+            )
+        },
+    )?;
     let store = node.ctx.store.clone();
     let poisoned = tokio::select! {
         () = shutdown => false,
@@ -315,7 +424,9 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Resu
     };
     node.shutdown().await;
     if poisoned {
-        bail!("the store was poisoned by a failed write; restart the node once the disk is healthy");
+        bail!(
+            "the store was poisoned by a failed write; restart the node once the disk is healthy"
+        );
     }
     Ok(())
 }

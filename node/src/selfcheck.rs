@@ -44,7 +44,11 @@ pub struct Damage {
 
 impl std::fmt::Display for Damage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "stored ledger damaged at entry {}: {}", self.index, self.what)
+        write!(
+            f,
+            "stored ledger damaged at entry {}: {}",
+            self.index, self.what
+        )
     }
 }
 
@@ -124,7 +128,11 @@ impl Default for Pass {
 impl Pass {
     /// A pass from entry 0.
     pub fn new() -> Self {
-        Self { head: ChainHead::EMPTY, range: Vec::new(), checkpoints: Vec::new() }
+        Self {
+            head: ChainHead::EMPTY,
+            range: Vec::new(),
+            checkpoints: Vec::new(),
+        }
     }
 
     /// Entries verified so far.
@@ -133,7 +141,12 @@ impl Pass {
     }
 
     /// Verifies the next entries, up to `size` (exclusive), at most `max` of them.
-    pub fn step(&mut self, store: &Store, size: u64, max: u64) -> Result<Result<(), Damage>, StoreError> {
+    pub fn step(
+        &mut self,
+        store: &Store,
+        size: u64,
+        max: u64,
+    ) -> Result<Result<(), Damage>, StoreError> {
         let from = self.head.size;
         if from >= size {
             return Ok(Ok(()));
@@ -142,7 +155,10 @@ impl Pass {
         let mut expected = from;
         for (index, bytes) in rows {
             if index != expected {
-                return Ok(Err(Damage { index: expected, what: format!("entry {expected} is missing from the ledger column family") }));
+                return Ok(Err(Damage {
+                    index: expected,
+                    what: format!("entry {expected} is missing from the ledger column family"),
+                }));
             }
             if let Err(d) = self.entry(store, index, &bytes)? {
                 return Ok(Err(d));
@@ -150,12 +166,20 @@ impl Pass {
             expected += 1;
         }
         if expected == from {
-            return Ok(Err(Damage { index: from, what: format!("entry {from} is missing from the ledger column family") }));
+            return Ok(Err(Damage {
+                index: from,
+                what: format!("entry {from} is missing from the ledger column family"),
+            }));
         }
         Ok(Ok(()))
     }
 
-    fn entry(&mut self, store: &Store, index: u64, bytes: &[u8]) -> Result<Result<(), Damage>, StoreError> {
+    fn entry(
+        &mut self,
+        store: &Store,
+        index: u64,
+        bytes: &[u8],
+    ) -> Result<Result<(), Damage>, StoreError> {
         let bad = |what: String| Ok(Err(Damage { index, what }));
         let entry = match Entry::from_bytes(bytes) {
             Ok(e) => e,
@@ -172,7 +196,9 @@ impl Pass {
             return bad(what);
         }
         while node & 1 == 1 {
-            let Some((l, left)) = self.range.pop() else { return bad("merkle compact range underflow".into()) };
+            let Some((l, left)) = self.range.pop() else {
+                return bad("merkle compact range underflow".into());
+            };
             debug_assert_eq!(l, level);
             hash = node_hash(&left, &hash);
             level += 1;
@@ -186,25 +212,38 @@ impl Pass {
         let sub = entry.body.record.submission();
         let payload = &sub.payload;
         let key = keys::submission(&payload.id);
-        let want = SubmissionRecord { id: payload.id.clone(), index, digest: sub.digest() };
+        let want = SubmissionRecord {
+            id: payload.id.clone(),
+            index,
+            digest: sub.digest(),
+        };
         match store.get(Cf::ByHandoffId, &key)? {
             None => return bad(format!("by_handoff_id row s\\0{} is missing", payload.id)),
             Some(v) => {
                 if decode::<SubmissionRecord>(&v).ok().as_ref() != Some(&want) {
-                    return bad(format!("by_handoff_id row s\\0{} does not match entry {index}", payload.id));
+                    return bad(format!(
+                        "by_handoff_id row s\\0{} does not match entry {index}",
+                        payload.id
+                    ));
                 }
             }
         }
         if let Some(case) = payload.case_id() {
             match store.get(Cf::ByCase, &keys::case_entry(case, index))? {
                 Some(v) if v.is_empty() => {}
-                Some(_) => return bad(format!("by_case timeline row {case}/{index} holds unexpected bytes")),
+                Some(_) => {
+                    return bad(format!(
+                        "by_case timeline row {case}/{index} holds unexpected bytes"
+                    ))
+                }
                 None => return bad(format!("by_case timeline row {case}/{index} is missing")),
             }
         }
         let row = match (&entry.body.record, &payload.action) {
             (Record::Rejected(_), _) => Some(("~rejection", keys::rejection(index))),
-            (Record::Accepted(_), Action::Checkpoint(_)) => Some(("~checkpoint", keys::checkpoint(index))),
+            (Record::Accepted(_), Action::Checkpoint(_)) => {
+                Some(("~checkpoint", keys::checkpoint(index)))
+            }
             _ => None,
         };
         if let Some((name, key)) = row {
@@ -213,10 +252,15 @@ impl Pass {
                 _ => return bad(format!("by_org row {name}/{index} is missing or altered")),
             }
         }
-        if let (Record::Accepted(_), Action::Checkpoint(cp)) = (&entry.body.record, &payload.action) {
+        if let (Record::Accepted(_), Action::Checkpoint(cp)) = (&entry.body.record, &payload.action)
+        {
             match CosignedCheckpoint::parse_note(&cp.note) {
                 Ok(note) => self.checkpoints.push((index, note)),
-                Err(e) => return bad(format!("accepted checkpoint entry {index} holds an unparseable note: {e}")),
+                Err(e) => {
+                    return bad(format!(
+                        "accepted checkpoint entry {index} holds an unparseable note: {e}"
+                    ))
+                }
             }
         }
         Ok(Ok(()))
@@ -234,20 +278,37 @@ impl Pass {
                     what: format!("the stored tree's root at size {size} is not the one cosigned by checkpoint entry {index}"),
                 }));
             }
-            let stored = store.get(Cf::Ledger, &be_u64(size - 1))?.and_then(|b| crate::ledger::stored_hash(&b));
+            let stored = store
+                .get(Cf::Ledger, &be_u64(size - 1))?
+                .and_then(|b| crate::ledger::stored_hash(&b));
             if stored.as_ref().map(|h| h.as_bytes()) != Some(cp.chain_head()) {
-                return Ok(Err(Damage { index: size - 1, what: format!("entry {} is not the chain head cosigned by checkpoint entry {index}", size - 1) }));
+                return Ok(Err(Damage {
+                    index: size - 1,
+                    what: format!(
+                        "entry {} is not the chain head cosigned by checkpoint entry {index}",
+                        size - 1
+                    ),
+                }));
             }
         }
         Ok(Ok(()))
     }
 }
 
-fn compare_node(store: &Store, level: u8, index: u64, want: &MerkleHash) -> Result<Result<(), String>, StoreError> {
+fn compare_node(
+    store: &Store,
+    level: u8,
+    index: u64,
+    want: &MerkleHash,
+) -> Result<Result<(), String>, StoreError> {
     Ok(match store.get(Cf::Merkle, &merkle_key(level, index))? {
         Some(v) if v.as_slice() == want.as_bytes() => Ok(()),
-        Some(_) => Err(format!("merkle node (level {level}, index {index}) differs from the hash of the entries")),
-        None => Err(format!("merkle node (level {level}, index {index}) is missing")),
+        Some(_) => Err(format!(
+            "merkle node (level {level}, index {index}) differs from the hash of the entries"
+        )),
+        None => Err(format!(
+            "merkle node (level {level}, index {index}) is missing"
+        )),
     })
 }
 
@@ -261,11 +322,23 @@ fn stored_size(store: &Store) -> Result<u64, StoreError> {
 
 /// Runs one whole pass over everything stored now, at most `rate` entries per second (0: no
 /// limit). Returns the damage found, if any.
-async fn run_pass(store: &Store, health: &Health, rate: u64, stop: &mut tokio::sync::watch::Receiver<bool>) -> Result<Option<Damage>, StoreError> {
-    let size = { let s = store.clone(); blocking(move || stored_size(&s)).await? };
+async fn run_pass(
+    store: &Store,
+    health: &Health,
+    rate: u64,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> Result<Option<Damage>, StoreError> {
+    let size = {
+        let s = store.clone();
+        blocking(move || stored_size(&s)).await?
+    };
     let mut pass = Pass::new();
     while pass.verified() < size {
-        let per = if rate == 0 { CHUNK } else { CHUNK.min(rate.max(1)) };
+        let per = if rate == 0 {
+            CHUNK
+        } else {
+            CHUNK.min(rate.max(1))
+        };
         let started = std::time::Instant::now();
         let s = store.clone();
         let (p, result) = blocking(move || {
@@ -297,12 +370,28 @@ async fn run_pass(store: &Store, health: &Health, rate: u64, stop: &mut tokio::s
 
 /// The self-check task: a full-speed startup pass, then background passes at `rate` entries
 /// per second (none if 0), until `stop`.
-pub async fn run(store: Store, health: Arc<Health>, metrics: Arc<Metrics>, rate: u64, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(
+    store: Store,
+    health: Arc<Health>,
+    metrics: Arc<Metrics>,
+    rate: u64,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let started = std::time::Instant::now();
     match run_pass(&store, &health, 0, &mut stop).await {
         Ok(Some(d)) => health.record(d, &metrics),
-        Ok(None) => tracing::info!(entries = lock(&health.state).verified, elapsed_ms = started.elapsed().as_millis() as u64, "startup self-check passed"),
-        Err(e) => health.record(Damage { index: 0, what: format!("the store could not be read: {e}") }, &metrics),
+        Ok(None) => tracing::info!(
+            entries = lock(&health.state).verified,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "startup self-check passed"
+        ),
+        Err(e) => health.record(
+            Damage {
+                index: 0,
+                what: format!("the store could not be read: {e}"),
+            },
+            &metrics,
+        ),
     }
     {
         let mut s = lock(&health.state);

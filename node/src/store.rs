@@ -188,9 +188,20 @@ pub struct WalStats {
 /// One staged change.
 #[derive(Debug, Clone)]
 enum Op {
-    Put { cf: Cf, key: Vec<u8>, value: Vec<u8> },
-    Delete { cf: Cf, key: Vec<u8> },
-    DeleteRange { cf: Cf, from: Vec<u8>, to: Vec<u8> },
+    Put {
+        cf: Cf,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Delete {
+        cf: Cf,
+        key: Vec<u8>,
+    },
+    DeleteRange {
+        cf: Cf,
+        from: Vec<u8>,
+        to: Vec<u8>,
+    },
 }
 
 /// A key and its value, as read from a column family.
@@ -231,7 +242,11 @@ impl Batch {
     pub fn put(&mut self, cf: Cf, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
         let key = key.as_ref().to_vec();
         self.last_point.insert((cf, key.clone()), self.ops.len());
-        self.ops.push(Op::Put { cf, key, value: value.as_ref().to_vec() });
+        self.ops.push(Op::Put {
+            cf,
+            key,
+            value: value.as_ref().to_vec(),
+        });
     }
 
     /// Stage the deletion of `key` in `cf`.
@@ -287,8 +302,9 @@ pub fn be_u64(n: u64) -> [u8; 8] {
 
 /// Decode a big-endian integer key found in `cf`.
 pub fn read_be_u64(cf: Cf, key: &[u8]) -> Result<u64, StoreError> {
-    let bytes: [u8; 8] =
-        key.try_into().map_err(|_| StoreError::MalformedKey { cf, len: key.len() })?;
+    let bytes: [u8; 8] = key
+        .try_into()
+        .map_err(|_| StoreError::MalformedKey { cf, len: key.len() })?;
     Ok(u64::from_be_bytes(bytes))
 }
 
@@ -309,7 +325,9 @@ where
     T: Send + 'static,
     F: FnOnce() -> Result<T, StoreError> + Send + 'static,
 {
-    tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Task(e.to_string()))?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
 }
 
 /// The node's RocksDB database. Cheap to clone; all clones share one database.
@@ -348,8 +366,9 @@ impl Store {
         opts.set_manual_wal_flush(false);
         opts.set_paranoid_checks(true);
         opts.enable_statistics();
-        let descriptors =
-            Cf::ALL.iter().map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
+        let descriptors = Cf::ALL
+            .iter()
+            .map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
         let db = DB::open_cf_descriptors(&opts, path, descriptors)
             .map_err(|source| StoreError::Rocks { op: "open", source })?;
         let (poison_tx, _) = watch::channel(false);
@@ -402,13 +421,19 @@ impl Store {
     }
 
     fn cf(&self, cf: Cf) -> Result<&ColumnFamily, StoreError> {
-        self.inner.db.cf_handle(cf.name()).ok_or(StoreError::MissingColumnFamily(cf.name()))
+        self.inner
+            .db
+            .cf_handle(cf.name())
+            .ok_or(StoreError::MissingColumnFamily(cf.name()))
     }
 
     /// The value under `key` in `cf`.
     pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.check()?;
-        self.inner.db.get_cf(self.cf(cf)?, key).map_err(|source| StoreError::Rocks { op: "get", source })
+        self.inner
+            .db
+            .get_cf(self.cf(cf)?, key)
+            .map_err(|source| StoreError::Rocks { op: "get", source })
     }
 
     /// The value under `key` in `cf` as it will be once `batch` is written.
@@ -466,7 +491,9 @@ impl Store {
             Bound::Excluded(&n) => n.checked_add(1),
             Bound::Unbounded => Some(0),
         };
-        let Some(start) = start else { return Ok(Vec::new()) };
+        let Some(start) = start else {
+            return Ok(Vec::new());
+        };
         let end = match range.end_bound() {
             Bound::Included(&n) => n.checked_add(1),
             Bound::Excluded(&n) => Some(n),
@@ -476,10 +503,15 @@ impl Store {
             return Ok(Vec::new());
         }
         let end_key = end.map(be_u64);
-        self.scan(cf, &be_u64(start), end_key.as_ref().map(|k| k.as_slice()), max_items)?
-            .into_iter()
-            .map(|(k, v)| Ok((read_be_u64(cf, &k)?, v)))
-            .collect()
+        self.scan(
+            cf,
+            &be_u64(start),
+            end_key.as_ref().map(|k| k.as_slice()),
+            max_items,
+        )?
+        .into_iter()
+        .map(|(k, v)| Ok((read_be_u64(cf, &k)?, v)))
+        .collect()
     }
 
     /// The first key-value pair of `cf`.
@@ -497,7 +529,10 @@ impl Store {
         match self.inner.db.iterator_cf(self.cf(cf)?, mode).next() {
             None => Ok(None),
             Some(Ok((k, v))) => Ok(Some((k.into_vec(), v.into_vec()))),
-            Some(Err(source)) => Err(StoreError::Rocks { op: "iterate", source }),
+            Some(Err(source)) => Err(StoreError::Rocks {
+                op: "iterate",
+                source,
+            }),
         }
     }
 
@@ -530,7 +565,10 @@ impl Store {
             self.inner
                 .db
                 .write_opt(wb, &write_opts)
-                .map_err(|source| StoreError::Rocks { op: "synced write", source })
+                .map_err(|source| StoreError::Rocks {
+                    op: "synced write",
+                    source,
+                })
         };
         match result {
             Ok(()) => {
@@ -566,7 +604,10 @@ impl Store {
         self.inner
             .db
             .put_cf_opt(self.cf(cf)?, key, new_value, &write_opts)
-            .map_err(|source| StoreError::Rocks { op: "tamper", source })
+            .map_err(|source| StoreError::Rocks {
+                op: "tamper",
+                source,
+            })
     }
 
     /// **Test hook.** Deletes `key` in `cf` as raw bytes, bypassing every layer, like
@@ -577,7 +618,10 @@ impl Store {
         self.inner
             .db
             .delete_cf_opt(self.cf(cf)?, key, &write_opts)
-            .map_err(|source| StoreError::Rocks { op: "tamper", source })
+            .map_err(|source| StoreError::Rocks {
+                op: "tamper",
+                source,
+            })
     }
 
     /// **Test hook.** Makes the next [`Store::write`] fail as a failed fsync would, so tests
@@ -610,7 +654,11 @@ mod tests {
         }
         let after = store.wal_stats();
         assert_eq!(after.acknowledged_batches - before.acknowledged_batches, 20);
-        assert_eq!(after.synced - before.synced, 20, "one WAL fsync per batch: {after:?}");
+        assert_eq!(
+            after.synced - before.synced,
+            20,
+            "one WAL fsync per batch: {after:?}"
+        );
         assert!(after.bytes > before.bytes);
     }
 
@@ -621,11 +669,20 @@ mod tests {
         batch.put(Cf::Ledger, be_u64(0), b"a");
         store.write(batch.clone()).expect("first write");
         store.fail_next_write_for_test();
-        assert!(matches!(store.write(batch.clone()), Err(StoreError::InjectedFailure)));
+        assert!(matches!(
+            store.write(batch.clone()),
+            Err(StoreError::InjectedFailure)
+        ));
         assert!(store.is_poisoned());
         assert!(matches!(store.write(batch), Err(StoreError::Poisoned)));
-        assert!(matches!(store.get(Cf::Ledger, &be_u64(0)), Err(StoreError::Poisoned)));
-        assert!(matches!(store.scan_u64(Cf::Ledger, .., 10), Err(StoreError::Poisoned)));
+        assert!(matches!(
+            store.get(Cf::Ledger, &be_u64(0)),
+            Err(StoreError::Poisoned)
+        ));
+        assert!(matches!(
+            store.scan_u64(Cf::Ledger, .., 10),
+            Err(StoreError::Poisoned)
+        ));
     }
 
     #[tokio::test]
@@ -654,10 +711,16 @@ mod tests {
         }
         store.write(batch).expect("write");
         let chunk = store.scan_u64(Cf::RaftLog, 2..9, 3).expect("scan");
-        assert_eq!(chunk.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![2, 3, 4]);
+        assert_eq!(
+            chunk.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            vec![2, 3, 4]
+        );
         let all = store.scan_u64(Cf::RaftLog, 5..=7, 100).expect("scan");
         assert_eq!(all, vec![(5, vec![5]), (6, vec![6]), (7, vec![7])]);
-        assert!(store.scan_u64(Cf::RaftLog, 7..7, 100).expect("scan").is_empty());
+        assert!(store
+            .scan_u64(Cf::RaftLog, 7..7, 100)
+            .expect("scan")
+            .is_empty());
         let tail = store.scan_u64(Cf::RaftLog, 8.., 100).expect("scan");
         assert_eq!(tail.len(), 2);
         let mut batch = Batch::new();
@@ -692,9 +755,20 @@ mod tests {
             store.write(batch).expect("write");
         }
         let store = Store::open(dir.path()).expect("reopen");
-        assert_eq!(store.get(Cf::Ledger, &be_u64(0)).expect("get"), Some(b"genuine".to_vec()));
-        store.tamper_for_test(Cf::Ledger, &be_u64(0), b"forged").expect("tamper");
-        assert_eq!(store.get(Cf::Ledger, &be_u64(0)).expect("get"), Some(b"forged".to_vec()));
-        assert_eq!(store.get(Cf::Merkle, &merkle_key(1, 0)).expect("get"), Some(vec![0u8; 32]));
+        assert_eq!(
+            store.get(Cf::Ledger, &be_u64(0)).expect("get"),
+            Some(b"genuine".to_vec())
+        );
+        store
+            .tamper_for_test(Cf::Ledger, &be_u64(0), b"forged")
+            .expect("tamper");
+        assert_eq!(
+            store.get(Cf::Ledger, &be_u64(0)).expect("get"),
+            Some(b"forged".to_vec())
+        );
+        assert_eq!(
+            store.get(Cf::Merkle, &merkle_key(1, 0)).expect("get"),
+            Some(vec![0u8; 32])
+        );
     }
 }

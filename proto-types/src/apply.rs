@@ -165,17 +165,28 @@ pub fn verify_submission(
     at: Timestamp,
     check: SignatureCheck,
 ) -> Result<(), Refusal> {
-    let key = registry.key_for_payload(&sub.payload, at).map_err(Refusal::Key)?;
+    let key = registry
+        .key_for_payload(&sub.payload, at)
+        .map_err(Refusal::Key)?;
     if check == SignatureCheck::VerifiedWith(key) {
         return Ok(());
     }
-    sub.verify_with(&key).map_err(|e| Refusal::Signature(e.into()))
+    sub.verify_with(&key)
+        .map_err(|e| Refusal::Signature(e.into()))
 }
 
 /// Applies the next proposal to the state: the one function that decides.
-pub fn apply<S: LedgerState>(state: &S, proposal: &Proposal, check: SignatureCheck) -> Result<Outcome, S::Error> {
+pub fn apply<S: LedgerState>(
+    state: &S,
+    proposal: &Proposal,
+    check: SignatureCheck,
+) -> Result<Outcome, S::Error> {
     let head = state.head();
-    let at = if head.size == 0 { proposal.stamped_at } else { head.time.max(proposal.stamped_at) };
+    let at = if head.size == 0 {
+        proposal.stamped_at
+    } else {
+        head.time.max(proposal.stamped_at)
+    };
     let sub = &proposal.submission;
     let payload = &sub.payload;
 
@@ -188,7 +199,10 @@ pub fn apply<S: LedgerState>(state: &S, proposal: &Proposal, check: SignatureChe
         return Ok(if prev.digest == digest {
             Outcome::Duplicate { index: prev.index }
         } else {
-            Outcome::Refused(Refusal::IdReused { id: payload.id.clone(), index: prev.index })
+            Outcome::Refused(Refusal::IdReused {
+                id: payload.id.clone(),
+                index: prev.index,
+            })
         });
     }
     if let Err(r) = verify_submission(registry, sub, at, check) {
@@ -196,7 +210,11 @@ pub fn apply<S: LedgerState>(state: &S, proposal: &Proposal, check: SignatureChe
     }
 
     let mut changes = Changes {
-        submission: Some(SubmissionRecord { id: payload.id.clone(), index: head.size, digest }),
+        submission: Some(SubmissionRecord {
+            id: payload.id.clone(),
+            index: head.size,
+            digest,
+        }),
         ..Changes::default()
     };
     let verdict: Result<(), (Rule, String)> = match (&payload.action, &payload.signer) {
@@ -206,19 +224,32 @@ pub fn apply<S: LedgerState>(state: &S, proposal: &Proposal, check: SignatureChe
             .and_then(|()| registry.with_key_op(&kl.op, signer, at))
             .map(|r| changes.registry = Some(r))
             .map_err(|e| (Rule::RegistryChangeRefused, e.to_string())),
-        (Action::Policy(pu), Signer::Org(k)) => decide_policy(registry, pu, &k.org, at).map(|r| changes.registry = Some(r)),
-        (Action::Policy(_), Signer::Node(_)) => Err((Rule::SignerMismatch, "policy is signed by an organisation".into())),
+        (Action::Policy(pu), Signer::Org(k)) => {
+            decide_policy(registry, pu, &k.org, at).map(|r| changes.registry = Some(r))
+        }
+        (Action::Policy(_), Signer::Node(_)) => Err((
+            Rule::SignerMismatch,
+            "policy is signed by an organisation".into(),
+        )),
         (Action::Checkpoint(cp), Signer::Node(_)) => decide_checkpoint(state, registry, cp)?,
-        (Action::Checkpoint(_), Signer::Org(_)) => Err((Rule::SignerMismatch, "checkpoints are signed by nodes".into())),
-        (_, Signer::Node(_)) => Err((Rule::SignerMismatch, "case steps are signed by organisations".into())),
-        (_, Signer::Org(k)) => match workflow::decide(state, registry, &k.org, payload, head.size, at)? {
-            CaseStep::Changes(c) => {
-                changes.cases = c.cases;
-                changes.handoffs = c.handoffs;
-                Ok(())
+        (Action::Checkpoint(_), Signer::Org(_)) => Err((
+            Rule::SignerMismatch,
+            "checkpoints are signed by nodes".into(),
+        )),
+        (_, Signer::Node(_)) => Err((
+            Rule::SignerMismatch,
+            "case steps are signed by organisations".into(),
+        )),
+        (_, Signer::Org(k)) => {
+            match workflow::decide(state, registry, &k.org, payload, head.size, at)? {
+                CaseStep::Changes(c) => {
+                    changes.cases = c.cases;
+                    changes.handoffs = c.handoffs;
+                    Ok(())
+                }
+                CaseStep::Rejected(rule, detail) => Err((rule, detail)),
             }
-            CaseStep::Rejected(rule, detail) => Err((rule, detail)),
-        },
+        }
     };
     let record = match verdict {
         Ok(()) => Record::Accepted(sub.clone()),
@@ -227,10 +258,20 @@ pub fn apply<S: LedgerState>(state: &S, proposal: &Proposal, check: SignatureChe
             changes.registry = None;
             changes.cases.clear();
             changes.handoffs.clear();
-            Record::Rejected(Rejection { submission: sub.clone(), rule, detail })
+            Record::Rejected(Rejection {
+                submission: sub.clone(),
+                rule,
+                detail,
+            })
         }
     };
-    let entry = EntryBody { index: head.size, accepted_at: at, record, prev: head.hash }.seal();
+    let entry = EntryBody {
+        index: head.size,
+        accepted_at: at,
+        record,
+        prev: head.hash,
+    }
+    .seal();
     Ok(Outcome::Appended(Box::new(Applied { entry, changes })))
 }
 
@@ -248,10 +289,20 @@ fn apply_genesis<S: LedgerState>(state: &S, sub: &Submission, at: Timestamp) -> 
         return Outcome::Refused(r);
     }
     let head = state.head();
-    let entry = EntryBody { index: head.size, accepted_at: at, record: Record::Accepted(sub.clone()), prev: head.hash }.seal();
+    let entry = EntryBody {
+        index: head.size,
+        accepted_at: at,
+        record: Record::Accepted(sub.clone()),
+        prev: head.hash,
+    }
+    .seal();
     let changes = Changes {
         registry: Some(registry),
-        submission: Some(SubmissionRecord { id: sub.payload.id.clone(), index: 0, digest: sub.digest() }),
+        submission: Some(SubmissionRecord {
+            id: sub.payload.id.clone(),
+            index: 0,
+            digest: sub.digest(),
+        }),
         ..Changes::default()
     };
     Outcome::Appended(Box::new(Applied { entry, changes }))
@@ -273,8 +324,16 @@ fn decide_policy(
             pu.policy.version, registry.policy.version
         )));
     }
-    registry.check_approvals(&pu.policy, &pu.approvals, at).map_err(|e| refuse(e.to_string()))?;
-    if let Some(a) = pu.policy.approvals.approvers.iter().find(|a| registry.organisation(a).is_none()) {
+    registry
+        .check_approvals(&pu.policy, &pu.approvals, at)
+        .map_err(|e| refuse(e.to_string()))?;
+    if let Some(a) = pu
+        .policy
+        .approvals
+        .approvers
+        .iter()
+        .find(|a| registry.organisation(a).is_none())
+    {
         return Err(refuse(format!("approver {a} is not registered")));
     }
     let mut next = registry.clone();
@@ -303,19 +362,32 @@ fn decide_checkpoint<S: LedgerState>(
     }
     let origin = crate::checkpoint::origin_for(&registry.cluster_name);
     if claimed.origin() != origin {
-        return bad(format!("origin {} is not this ledger's {origin}", claimed.origin()));
+        return bad(format!(
+            "origin {} is not this ledger's {origin}",
+            claimed.origin()
+        ));
     }
     if state.merkle_root(size)? != *claimed.root() {
         return bad(format!("root at size {size} differs from this ledger's"));
     }
     match state.entry_hash(size - 1)? {
         Some(h) if h.as_bytes() == claimed.chain_head() => {}
-        _ => return bad(format!("chain head at size {size} differs from this ledger's entry {}", size - 1)),
+        _ => {
+            return bad(format!(
+                "chain head at size {size} differs from this ledger's entry {}",
+                size - 1
+            ))
+        }
     }
     let keys: Vec<_> = registry
         .nodes
         .values()
-        .filter_map(|n| n.signing_key.to_verifying_key().ok().map(|k| (crate::checkpoint::node_key_name(n.node_id), k)))
+        .filter_map(|n| {
+            n.signing_key
+                .to_verifying_key()
+                .ok()
+                .map(|k| (crate::checkpoint::node_key_name(n.node_id), k))
+        })
         .collect();
     let quorum = crate::checkpoint::required_cosigners(registry.nodes.len());
     match crate::checkpoint::verify_quorum(&note, &keys, quorum) {

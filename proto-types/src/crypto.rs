@@ -49,7 +49,10 @@ pub struct Digest {
 impl Digest {
     /// A SHA-256 digest from its 32 bytes.
     pub const fn sha256_from_bytes(bytes: [u8; 32]) -> Self {
-        Self { alg: HashAlg::Sha256, bytes }
+        Self {
+            alg: HashAlg::Sha256,
+            bytes,
+        }
     }
 
     /// SHA-256 over the concatenation of `parts`.
@@ -100,7 +103,10 @@ pub struct PublicKey {
 impl PublicKey {
     /// An Ed25519 public key from its 32 bytes.
     pub const fn ed25519(bytes: [u8; 32]) -> Self {
-        Self { alg: SignatureAlg::Ed25519, bytes }
+        Self {
+            alg: SignatureAlg::Ed25519,
+            bytes,
+        }
     }
 
     /// The public half of a signing key.
@@ -141,7 +147,10 @@ pub struct Signature {
 impl Signature {
     /// An Ed25519 signature from its 64 bytes.
     pub const fn ed25519(bytes: [u8; 64]) -> Self {
-        Self { alg: SignatureAlg::Ed25519, bytes }
+        Self {
+            alg: SignatureAlg::Ed25519,
+            bytes,
+        }
     }
 
     /// The raw signature bytes.

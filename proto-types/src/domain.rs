@@ -155,7 +155,10 @@ impl Stage {
     pub fn is_closed(self) -> bool {
         matches!(
             self,
-            Stage::Closed | Stage::ClosedWithdrawn | Stage::ClosedNotProsecuted | Stage::ClosedAcquitted
+            Stage::Closed
+                | Stage::ClosedWithdrawn
+                | Stage::ClosedNotProsecuted
+                | Stage::ClosedAcquitted
         )
     }
 }

@@ -205,7 +205,10 @@ impl Entry {
 
     /// The leaf bytes inside canonical entry bytes, without decoding.
     pub fn leaf_of(entry_bytes: &[u8]) -> Option<&[u8]> {
-        entry_bytes.len().checked_sub(ENCODED_HASH_LEN).map(|n| &entry_bytes[..n])
+        entry_bytes
+            .len()
+            .checked_sub(ENCODED_HASH_LEN)
+            .map(|n| &entry_bytes[..n])
     }
 }
 
@@ -222,7 +225,11 @@ pub struct ChainHead {
 
 impl ChainHead {
     /// The head of an empty chain.
-    pub const EMPTY: ChainHead = ChainHead { size: 0, hash: EntryHash::ZERO, time: Timestamp::from_millis(0) };
+    pub const EMPTY: ChainHead = ChainHead {
+        size: 0,
+        hash: EntryHash::ZERO,
+        time: Timestamp::from_millis(0),
+    };
 }
 
 /// Why a chain is broken.
@@ -262,9 +269,15 @@ pub struct ChainError {
 
 /// Checks that `entry` correctly extends `head`; returns the new head.
 pub fn verify_link(head: &ChainHead, entry: &Entry) -> Result<ChainHead, ChainError> {
-    let fail = |fault| ChainError { index: head.size, fault };
+    let fail = |fault| ChainError {
+        index: head.size,
+        fault,
+    };
     if entry.body.index != head.size {
-        return Err(fail(ChainFault::WrongIndex { expected: head.size, found: entry.body.index }));
+        return Err(fail(ChainFault::WrongIndex {
+            expected: head.size,
+            found: entry.body.index,
+        }));
     }
     if entry.body.prev != head.hash {
         return Err(fail(ChainFault::BrokenLink));
@@ -275,7 +288,11 @@ pub fn verify_link(head: &ChainHead, entry: &Entry) -> Result<ChainHead, ChainEr
     if head.size > 0 && entry.body.accepted_at < head.time {
         return Err(fail(ChainFault::TimeBackwards));
     }
-    Ok(ChainHead { size: head.size + 1, hash: entry.hash, time: entry.body.accepted_at })
+    Ok(ChainHead {
+        size: head.size + 1,
+        hash: entry.hash,
+        time: entry.body.accepted_at,
+    })
 }
 
 /// Verifies a run of canonical entry bytes extending `start`; returns the final head or the
@@ -286,8 +303,10 @@ pub fn verify_chain<'a>(
 ) -> Result<ChainHead, ChainError> {
     let mut head = start;
     for bytes in entries {
-        let entry = Entry::from_bytes(bytes)
-            .map_err(|e| ChainError { index: head.size, fault: ChainFault::Undecodable(e) })?;
+        let entry = Entry::from_bytes(bytes).map_err(|e| ChainError {
+            index: head.size,
+            fault: ChainFault::Undecodable(e),
+        })?;
         head = verify_link(&head, &entry)?;
     }
     Ok(head)

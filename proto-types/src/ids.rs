@@ -41,7 +41,11 @@ fn check(kind: &'static str, s: &str, max: usize) -> Result<(), IdError> {
         return Err(IdError::Empty { kind });
     }
     if s.len() > max {
-        return Err(IdError::TooLong { kind, len: s.len(), max });
+        return Err(IdError::TooLong {
+            kind,
+            len: s.len(),
+            max,
+        });
     }
     if let Some(ch) = s
         .chars()

@@ -74,7 +74,10 @@ impl Payload {
     /// Signs this payload with an organisation's or node's key.
     pub fn sign(self, key: &SigningKey) -> Submission {
         let signature = crypto::sign(key, context::SUBMISSION, &encode(&self));
-        Submission { payload: self, signature }
+        Submission {
+            payload: self,
+            signature,
+        }
     }
 }
 
@@ -90,7 +93,12 @@ pub struct Submission {
 impl Submission {
     /// Verifies the signature with a given public key (the registry chooses the key).
     pub fn verify_with(&self, key: &PublicKey) -> Result<(), VerifyError> {
-        crypto::verify(key, context::SUBMISSION, &encode(&self.payload), &self.signature)
+        crypto::verify(
+            key,
+            context::SUBMISSION,
+            &encode(&self.payload),
+            &self.signature,
+        )
     }
 
     /// SHA-256 of the canonical submission bytes: what idempotency compares.
@@ -437,7 +445,10 @@ pub struct Approval {
 impl Approval {
     /// Signs an approval of a governed change (a [`KeyOp`] or a [`Policy`]).
     pub fn sign<T: Serialize>(key: KeyRef, signing_key: &SigningKey, change: &T) -> Self {
-        Self { key, signature: crypto::sign(signing_key, context::APPROVAL, &encode(change)) }
+        Self {
+            key,
+            signature: crypto::sign(signing_key, context::APPROVAL, &encode(change)),
+        }
     }
 }
 

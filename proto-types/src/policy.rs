@@ -194,7 +194,10 @@ impl Policy {
 
     /// The maximum penalty of a case type.
     pub fn max_penalty(&self, case_type: &CaseType) -> Option<MaxPenalty> {
-        self.penalties.iter().find(|(t, _)| t == case_type).map(|(_, p)| *p)
+        self.penalties
+            .iter()
+            .find(|(t, _)| t == case_type)
+            .map(|(_, p)| *p)
     }
 
     /// The pilot's policy, from DOMAIN.md, with the given approvers and k.
@@ -202,7 +205,10 @@ impl Policy {
         Self {
             version: 1,
             utc_offset_minutes: 480,
-            approvals: ApprovalPolicy { required, approvers },
+            approvals: ApprovalPolicy {
+                required,
+                approvers,
+            },
             limits: Limits {
                 max_note_bytes: 2048,
                 max_documents: 64,
@@ -247,7 +253,10 @@ fn rule(
         kind,
         senders: senders.to_vec(),
         receivers: receivers.to_vec(),
-        transitions: transitions.iter().map(|&(from, to)| Transition { from, to }).collect(),
+        transitions: transitions
+            .iter()
+            .map(|&(from, to)| Transition { from, to })
+            .collect(),
         holder_only,
         responds_to: Vec::new(),
         required_documents: Vec::new(),
@@ -279,40 +288,229 @@ fn pilot_rules() -> Vec<HandoffRule> {
         basis: "Art. 208, 220, 225".into(),
     };
     let mut rules = vec![
-        rule(K::ArrestApprovalRequest, &[Psb], &[Procuratorate], &[(S::Investigation, S::ArrestReview)], true, clock(Days(7), Receipt, 2, "Art. 91")),
-        rule(K::ArrestApprovalDecision, &[Procuratorate], &[Psb], &[(S::ArrestReview, S::Investigation)], true, None),
-        rule(K::CustodyTransfer, &[Psb, Procuratorate, Court, DetentionHouse], &[DetentionHouse], &[], false, clock(Days(3), Sent, 1, "custody transfer (?)")),
-        rule(K::DetentionExtensionRequest, &[Psb], &[Procuratorate], &[], true, clock(Days(7), Receipt, 2, "Art. 156-159")),
-        rule(K::ProsecutionTransfer, &[Psb], &[Procuratorate], &[(S::Investigation, S::ProsecutionReview)], true, Some(review.clone())),
-        rule(K::SupplementaryInvestigationReturn, &[Procuratorate], &[Psb], &[(S::ProsecutionReview, S::SupplementaryInvestigation)], true, clock(Months(1), Receipt, 5, "Art. 175")),
-        rule(K::SupplementaryInvestigationResubmit, &[Psb], &[Procuratorate], &[(S::SupplementaryInvestigation, S::ProsecutionReview)], true, Some(review)),
-        rule(K::NonProsecutionDecision, &[Procuratorate], &[Psb], &[(S::ProsecutionReview, S::ClosedNotProsecuted)], true, None),
-        rule(K::CaseWithdrawalNotice, &[Psb], &[Procuratorate], &[(S::Investigation, S::ClosedWithdrawn), (S::SupplementaryInvestigation, S::ClosedWithdrawn)], true, None),
-        rule(K::PublicProsecution, &[Procuratorate], &[Court], &[(S::ProsecutionReview, S::FirstInstance)], true, Some(trial.clone())),
+        rule(
+            K::ArrestApprovalRequest,
+            &[Psb],
+            &[Procuratorate],
+            &[(S::Investigation, S::ArrestReview)],
+            true,
+            clock(Days(7), Receipt, 2, "Art. 91"),
+        ),
+        rule(
+            K::ArrestApprovalDecision,
+            &[Procuratorate],
+            &[Psb],
+            &[(S::ArrestReview, S::Investigation)],
+            true,
+            None,
+        ),
+        rule(
+            K::CustodyTransfer,
+            &[Psb, Procuratorate, Court, DetentionHouse],
+            &[DetentionHouse],
+            &[],
+            false,
+            clock(Days(3), Sent, 1, "custody transfer (?)"),
+        ),
+        rule(
+            K::DetentionExtensionRequest,
+            &[Psb],
+            &[Procuratorate],
+            &[],
+            true,
+            clock(Days(7), Receipt, 2, "Art. 156-159"),
+        ),
+        rule(
+            K::ProsecutionTransfer,
+            &[Psb],
+            &[Procuratorate],
+            &[(S::Investigation, S::ProsecutionReview)],
+            true,
+            Some(review.clone()),
+        ),
+        rule(
+            K::SupplementaryInvestigationReturn,
+            &[Procuratorate],
+            &[Psb],
+            &[(S::ProsecutionReview, S::SupplementaryInvestigation)],
+            true,
+            clock(Months(1), Receipt, 5, "Art. 175"),
+        ),
+        rule(
+            K::SupplementaryInvestigationResubmit,
+            &[Psb],
+            &[Procuratorate],
+            &[(S::SupplementaryInvestigation, S::ProsecutionReview)],
+            true,
+            Some(review),
+        ),
+        rule(
+            K::NonProsecutionDecision,
+            &[Procuratorate],
+            &[Psb],
+            &[(S::ProsecutionReview, S::ClosedNotProsecuted)],
+            true,
+            None,
+        ),
+        rule(
+            K::CaseWithdrawalNotice,
+            &[Psb],
+            &[Procuratorate],
+            &[
+                (S::Investigation, S::ClosedWithdrawn),
+                (S::SupplementaryInvestigation, S::ClosedWithdrawn),
+            ],
+            true,
+            None,
+        ),
+        rule(
+            K::PublicProsecution,
+            &[Procuratorate],
+            &[Court],
+            &[(S::ProsecutionReview, S::FirstInstance)],
+            true,
+            Some(trial.clone()),
+        ),
         rule(K::TrialNotice, &[Court], &[Procuratorate], &[], true, None),
-        rule(K::JudgmentService, &[Court], &[Procuratorate], &[(S::FirstInstance, S::AppealWindow), (S::SecondInstance, S::Effective)], true, None),
-        rule(K::Appeal, &[Court, Procuratorate], &[Court], &[(S::AppealWindow, S::SecondInstance)], false, clock(Months(2), Receipt, 7, "Art. 243")),
-        rule(K::Protest, &[Procuratorate], &[Court], &[(S::AppealWindow, S::SecondInstance)], false, clock(Months(2), Receipt, 7, "Art. 243")),
-        rule(K::SecondInstanceTrial, &[Court], &[Procuratorate], &[], true, None),
-        rule(K::RemandForRetrial, &[Court], &[Court], &[(S::SecondInstance, S::FirstInstance)], true, Some(trial)),
-        rule(K::PreSentenceAssessment, &[Court, Procuratorate, Psb], &[CommunityCorrections], &[], false, Some(ClockRule { ordinary: WorkingDays(10), summary: None, expedited: Some(WorkingDays(5)), starts: Receipt, warn_days: 2, basis: "pre-sentence assessment (?)".into() })),
-        rule(K::LegalAidNotice, &[Psb, Procuratorate, Court], &[LegalAid], &[], false, clock(Days(3), Receipt, 1, "legal aid (?)")),
-        rule(K::ExecutionDeliveryCustodial, &[Court], &[Psb, DetentionHouse, Prison], &[(S::AppealWindow, S::ExecutionCustodial), (S::Effective, S::ExecutionCustodial)], true, clock(Months(1), Receipt, 5, "Art. 264")),
-        rule(K::ExecutionDeliveryCommunity, &[Court], &[CommunityCorrections], &[(S::AppealWindow, S::ExecutionCommunity), (S::Effective, S::ExecutionCommunity)], true, clock(Days(10), Receipt, 3, "Art. 269")),
-        rule(K::ExecutionReceipt, &[Prison, DetentionHouse, CommunityCorrections, Psb], &[Court], &[], true, None),
-        rule(K::CommutationParoleProposal, &[Prison], &[Court], &[], true, clock(Months(1), Receipt, 5, "Art. 273")),
-        rule(K::ProbationParoleRevocation, &[CommunityCorrections], &[Court], &[(S::ExecutionCommunity, S::ExecutionCustodial)], true, clock(Days(30), Receipt, 5, "revocation (?)")),
+        rule(
+            K::JudgmentService,
+            &[Court],
+            &[Procuratorate],
+            &[
+                (S::FirstInstance, S::AppealWindow),
+                (S::SecondInstance, S::Effective),
+            ],
+            true,
+            None,
+        ),
+        rule(
+            K::Appeal,
+            &[Court, Procuratorate],
+            &[Court],
+            &[(S::AppealWindow, S::SecondInstance)],
+            false,
+            clock(Months(2), Receipt, 7, "Art. 243"),
+        ),
+        rule(
+            K::Protest,
+            &[Procuratorate],
+            &[Court],
+            &[(S::AppealWindow, S::SecondInstance)],
+            false,
+            clock(Months(2), Receipt, 7, "Art. 243"),
+        ),
+        rule(
+            K::SecondInstanceTrial,
+            &[Court],
+            &[Procuratorate],
+            &[],
+            true,
+            None,
+        ),
+        rule(
+            K::RemandForRetrial,
+            &[Court],
+            &[Court],
+            &[(S::SecondInstance, S::FirstInstance)],
+            true,
+            Some(trial),
+        ),
+        rule(
+            K::PreSentenceAssessment,
+            &[Court, Procuratorate, Psb],
+            &[CommunityCorrections],
+            &[],
+            false,
+            Some(ClockRule {
+                ordinary: WorkingDays(10),
+                summary: None,
+                expedited: Some(WorkingDays(5)),
+                starts: Receipt,
+                warn_days: 2,
+                basis: "pre-sentence assessment (?)".into(),
+            }),
+        ),
+        rule(
+            K::LegalAidNotice,
+            &[Psb, Procuratorate, Court],
+            &[LegalAid],
+            &[],
+            false,
+            clock(Days(3), Receipt, 1, "legal aid (?)"),
+        ),
+        rule(
+            K::ExecutionDeliveryCustodial,
+            &[Court],
+            &[Psb, DetentionHouse, Prison],
+            &[
+                (S::AppealWindow, S::ExecutionCustodial),
+                (S::Effective, S::ExecutionCustodial),
+            ],
+            true,
+            clock(Months(1), Receipt, 5, "Art. 264"),
+        ),
+        rule(
+            K::ExecutionDeliveryCommunity,
+            &[Court],
+            &[CommunityCorrections],
+            &[
+                (S::AppealWindow, S::ExecutionCommunity),
+                (S::Effective, S::ExecutionCommunity),
+            ],
+            true,
+            clock(Days(10), Receipt, 3, "Art. 269"),
+        ),
+        rule(
+            K::ExecutionReceipt,
+            &[Prison, DetentionHouse, CommunityCorrections, Psb],
+            &[Court],
+            &[],
+            true,
+            None,
+        ),
+        rule(
+            K::CommutationParoleProposal,
+            &[Prison],
+            &[Court],
+            &[],
+            true,
+            clock(Months(1), Receipt, 5, "Art. 273"),
+        ),
+        rule(
+            K::ProbationParoleRevocation,
+            &[CommunityCorrections],
+            &[Court],
+            &[(S::ExecutionCommunity, S::ExecutionCustodial)],
+            true,
+            clock(Days(30), Receipt, 5, "revocation (?)"),
+        ),
     ];
     let responds = |k: &K| -> Vec<K> {
         match k {
-            K::ArrestApprovalDecision => vec![K::ArrestApprovalRequest, K::DetentionExtensionRequest],
-            K::SupplementaryInvestigationReturn | K::NonProsecutionDecision | K::PublicProsecution => {
-                vec![K::ProsecutionTransfer, K::SupplementaryInvestigationResubmit]
+            K::ArrestApprovalDecision => {
+                vec![K::ArrestApprovalRequest, K::DetentionExtensionRequest]
             }
-            K::SupplementaryInvestigationResubmit | K::CaseWithdrawalNotice => vec![K::SupplementaryInvestigationReturn],
-            K::JudgmentService => vec![K::PublicProsecution, K::Appeal, K::Protest, K::RemandForRetrial],
+            K::SupplementaryInvestigationReturn
+            | K::NonProsecutionDecision
+            | K::PublicProsecution => {
+                vec![
+                    K::ProsecutionTransfer,
+                    K::SupplementaryInvestigationResubmit,
+                ]
+            }
+            K::SupplementaryInvestigationResubmit | K::CaseWithdrawalNotice => {
+                vec![K::SupplementaryInvestigationReturn]
+            }
+            K::JudgmentService => vec![
+                K::PublicProsecution,
+                K::Appeal,
+                K::Protest,
+                K::RemandForRetrial,
+            ],
             K::RemandForRetrial => vec![K::Appeal, K::Protest],
-            K::ExecutionReceipt => vec![K::ExecutionDeliveryCustodial, K::ExecutionDeliveryCommunity],
+            K::ExecutionReceipt => {
+                vec![K::ExecutionDeliveryCustodial, K::ExecutionDeliveryCommunity]
+            }
             _ => vec![],
         }
     };

@@ -68,7 +68,9 @@ pub struct Receipt {
 }
 
 fn parse_canonical_u64(text: &str) -> Option<u64> {
-    let canonical = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && (text == "0" || !text.starts_with('0'));
+    let canonical = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
     canonical.then(|| text.parse().ok()).flatten()
 }
 
@@ -80,7 +82,11 @@ fn decode_canonical_base64(text: &str) -> Option<Vec<u8>> {
 impl Receipt {
     /// The tlog-proof text.
     pub fn to_text(&self) -> String {
-        let mut out = format!("{HEADER}\nextra {}\nindex {}\n", STANDARD.encode(&self.entry_bytes), self.index);
+        let mut out = format!(
+            "{HEADER}\nextra {}\nindex {}\n",
+            STANDARD.encode(&self.entry_bytes),
+            self.index
+        );
         for h in &self.proof {
             out.push_str(&STANDARD.encode(h.as_bytes()));
             out.push('\n');
@@ -97,29 +103,50 @@ impl Receipt {
     ///
     /// [`ReceiptError::Malformed`] or [`ReceiptError::Checkpoint`] for the note.
     pub fn parse(text: &str) -> Result<Self, ReceiptError> {
-        let rest = text.strip_prefix(HEADER).and_then(|r| r.strip_prefix('\n')).ok_or(ReceiptError::Malformed("no tlog-proof@v1 header line"))?;
-        let (extra, rest) = rest.split_once('\n').ok_or(ReceiptError::Malformed("no extra line"))?;
-        let extra = extra.strip_prefix("extra ").ok_or(ReceiptError::Malformed("the second line is not 'extra <base64>'"))?;
-        let entry_bytes = decode_canonical_base64(extra).ok_or(ReceiptError::Malformed("extra is not canonical base64"))?;
-        let (index, mut rest) = rest.split_once('\n').ok_or(ReceiptError::Malformed("no index line"))?;
+        let rest = text
+            .strip_prefix(HEADER)
+            .and_then(|r| r.strip_prefix('\n'))
+            .ok_or(ReceiptError::Malformed("no tlog-proof@v1 header line"))?;
+        let (extra, rest) = rest
+            .split_once('\n')
+            .ok_or(ReceiptError::Malformed("no extra line"))?;
+        let extra = extra.strip_prefix("extra ").ok_or(ReceiptError::Malformed(
+            "the second line is not 'extra <base64>'",
+        ))?;
+        let entry_bytes = decode_canonical_base64(extra)
+            .ok_or(ReceiptError::Malformed("extra is not canonical base64"))?;
+        let (index, mut rest) = rest
+            .split_once('\n')
+            .ok_or(ReceiptError::Malformed("no index line"))?;
         let index = index
             .strip_prefix("index ")
             .and_then(parse_canonical_u64)
-            .ok_or(ReceiptError::Malformed("the index line is not 'index <canonical decimal>'"))?;
+            .ok_or(ReceiptError::Malformed(
+                "the index line is not 'index <canonical decimal>'",
+            ))?;
         let mut proof = Vec::new();
         loop {
-            let (line, after) = rest.split_once('\n').ok_or(ReceiptError::Malformed("no blank line before the note"))?;
+            let (line, after) = rest
+                .split_once('\n')
+                .ok_or(ReceiptError::Malformed("no blank line before the note"))?;
             rest = after;
             if line.is_empty() {
                 break;
             }
             let bytes: [u8; 32] = decode_canonical_base64(line)
                 .and_then(|b| b.try_into().ok())
-                .ok_or(ReceiptError::Malformed("a proof line is not the canonical base64 of 32 bytes"))?;
+                .ok_or(ReceiptError::Malformed(
+                    "a proof line is not the canonical base64 of 32 bytes",
+                ))?;
             proof.push(MerkleHash::from_bytes(bytes));
         }
         let note = CosignedCheckpoint::parse_note(rest)?;
-        Ok(Self { entry_bytes, index, proof, note })
+        Ok(Self {
+            entry_bytes,
+            index,
+            proof,
+            note,
+        })
     }
 }
 
@@ -132,24 +159,42 @@ impl Receipt {
 /// # Errors
 ///
 /// The variant naming the first check that failed.
-pub fn verify<N: AsRef<str>>(receipt: &Receipt, entry_bytes: &[u8], keys: &[(N, VerifyingKey)]) -> Result<(), ReceiptError> {
+pub fn verify<N: AsRef<str>>(
+    receipt: &Receipt,
+    entry_bytes: &[u8],
+    keys: &[(N, VerifyingKey)],
+) -> Result<(), ReceiptError> {
     if receipt.entry_bytes != entry_bytes {
-        return Err(ReceiptError::Entry("the receipt carries other entry bytes".into()));
+        return Err(ReceiptError::Entry(
+            "the receipt carries other entry bytes".into(),
+        ));
     }
     verify_quorum(&receipt.note, keys, 1)?;
     let entry = Entry::from_bytes(entry_bytes).map_err(|e| ReceiptError::Entry(e.to_string()))?;
     if entry.body.index != receipt.index {
-        return Err(ReceiptError::IndexMismatch { entry: entry.body.index, receipt: receipt.index });
+        return Err(ReceiptError::IndexMismatch {
+            entry: entry.body.index,
+            receipt: receipt.index,
+        });
     }
-    let leaf = Entry::leaf_of(entry_bytes).ok_or_else(|| ReceiptError::Entry("shorter than a hash".into()))?;
+    let leaf = Entry::leaf_of(entry_bytes)
+        .ok_or_else(|| ReceiptError::Entry("shorter than a hash".into()))?;
     if EntryHash::of_body_bytes(leaf) != entry.hash {
         return Err(ReceiptError::HashMismatch);
     }
     let checkpoint = receipt.note.checkpoint();
-    if receipt.index + 1 == checkpoint.tree_size() && checkpoint.chain_head() != entry.hash.as_bytes() {
+    if receipt.index + 1 == checkpoint.tree_size()
+        && checkpoint.chain_head() != entry.hash.as_bytes()
+    {
         return Err(ReceiptError::ChainHeadMismatch);
     }
-    verify_inclusion(&leaf_hash(leaf), receipt.index, checkpoint.tree_size(), &receipt.proof, checkpoint.root())?;
+    verify_inclusion(
+        &leaf_hash(leaf),
+        receipt.index,
+        checkpoint.tree_size(),
+        &receipt.proof,
+        checkpoint.root(),
+    )?;
     Ok(())
 }
 
@@ -176,16 +221,31 @@ mod tests {
         for e in &entries {
             tree.push(Entry::leaf_of(e).expect("leaf"));
         }
-        let note = CosignedCheckpoint::parse_note(v["checkpoint"]["note"].as_str().expect("note")).expect("vector note");
+        let note = CosignedCheckpoint::parse_note(v["checkpoint"]["note"].as_str().expect("note"))
+            .expect("vector note");
         let checkpoint: Checkpoint = note.checkpoint().clone();
         assert_eq!(checkpoint.root(), &tree.root());
         let key = SigningKey::from_bytes(&[0x0b; 32]);
-        assert_eq!(hex::encode(key.verifying_key().as_bytes()), v["checkpoint"]["cosigners"][0]["public_key_hex"].as_str().expect("key"));
+        assert_eq!(
+            hex::encode(key.verifying_key().as_bytes()),
+            v["checkpoint"]["cosigners"][0]["public_key_hex"]
+                .as_str()
+                .expect("key")
+        );
         let sig = sign(&checkpoint, "node-1", &key).expect("sign");
         let note = CosignedCheckpoint::new(checkpoint, vec![sig]).expect("note");
         let proof = tree.inclusion_proof(index, tree.size()).expect("proof");
         let bytes = entries[index as usize].clone();
-        (Receipt { entry_bytes: bytes.clone(), index, proof, note }, bytes, key.verifying_key())
+        (
+            Receipt {
+                entry_bytes: bytes.clone(),
+                index,
+                proof,
+                note,
+            },
+            bytes,
+            key.verifying_key(),
+        )
     }
 
     #[test]
@@ -212,10 +272,18 @@ mod tests {
             for flip in [0x01u8, 0x02, 0x20] {
                 let mut changed = text.clone();
                 changed[i] ^= flip;
-                let Ok(s) = String::from_utf8(changed) else { continue };
+                let Ok(s) = String::from_utf8(changed) else {
+                    continue;
+                };
                 let Ok(p) = Receipt::parse(&s) else { continue };
-                assert!(verify(&p, &bytes, &keys).is_err(), "a change at byte {i} (xor {flip:#x}) was accepted");
-                assert!(verify(&p, &p.entry_bytes, &keys).is_err(), "a change at byte {i} (xor {flip:#x}) was accepted with its own entry");
+                assert!(
+                    verify(&p, &bytes, &keys).is_err(),
+                    "a change at byte {i} (xor {flip:#x}) was accepted"
+                );
+                assert!(
+                    verify(&p, &p.entry_bytes, &keys).is_err(),
+                    "a change at byte {i} (xor {flip:#x}) was accepted with its own entry"
+                );
             }
         }
     }
@@ -225,10 +293,22 @@ mod tests {
         let (r, bytes, key) = genuine(3);
         let mut other = bytes.clone();
         other[5] ^= 1;
-        assert!(matches!(verify(&r, &other, &[("node-1", key)]), Err(ReceiptError::Entry(_))));
+        assert!(matches!(
+            verify(&r, &other, &[("node-1", key)]),
+            Err(ReceiptError::Entry(_))
+        ));
         let stranger = SigningKey::from_bytes(&[0x0c; 32]).verifying_key();
-        assert!(matches!(verify(&r, &bytes, &[("node-1", stranger)]), Err(ReceiptError::Checkpoint(_))));
+        assert!(matches!(
+            verify(&r, &bytes, &[("node-1", stranger)]),
+            Err(ReceiptError::Checkpoint(_))
+        ));
         let moved = Receipt { index: 4, ..r };
-        assert!(matches!(verify(&moved, &bytes, &[("node-1", key)]), Err(ReceiptError::IndexMismatch { entry: 3, receipt: 4 })));
+        assert!(matches!(
+            verify(&moved, &bytes, &[("node-1", key)]),
+            Err(ReceiptError::IndexMismatch {
+                entry: 3,
+                receipt: 4
+            })
+        ));
     }
 }

@@ -6,7 +6,9 @@ use crate::crypto::{self, context, PublicKey};
 use crate::domain::{Level, OrgKind};
 use crate::encoding::encode;
 use crate::ids::{KeyId, NodeId, OrgId};
-use crate::payload::{Action, Approval, Genesis, KeyDecl, KeyOp, NodeDecl, OrganisationDecl, Payload, Signer};
+use crate::payload::{
+    Action, Approval, Genesis, KeyDecl, KeyOp, NodeDecl, OrganisationDecl, Payload, Signer,
+};
 use crate::policy::Policy;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -191,12 +193,19 @@ impl Registry {
     pub fn key_for(&self, signer: &Signer, at: Timestamp) -> Result<PublicKey, KeyError> {
         match signer {
             Signer::Org(k) => {
-                let org = self.organisations.get(&k.org).ok_or(KeyError::UnknownOrganisation)?;
+                let org = self
+                    .organisations
+                    .get(&k.org)
+                    .ok_or(KeyError::UnknownOrganisation)?;
                 let rec = org.key(&k.key_id).ok_or(KeyError::UnknownKey)?;
                 rec.status_at(at)?;
                 Ok(rec.public_key)
             }
-            Signer::Node(id) => self.nodes.get(id).map(|n| n.signing_key).ok_or(KeyError::UnknownNode),
+            Signer::Node(id) => self
+                .nodes
+                .get(id)
+                .map(|n| n.signing_key)
+                .ok_or(KeyError::UnknownNode),
         }
     }
 
@@ -207,7 +216,11 @@ impl Registry {
         if let (Action::KeyLifecycle(kl), Signer::Org(k)) = (&payload.action, &payload.signer) {
             if let KeyOp::RegisterOrganisation(decl) = &kl.op {
                 if k.org == decl.id && !self.organisations.contains_key(&decl.id) {
-                    let d = decl.keys.iter().find(|d| d.key_id == k.key_id).ok_or(KeyError::UnknownKey)?;
+                    let d = decl
+                        .keys
+                        .iter()
+                        .find(|d| d.key_id == k.key_id)
+                        .ok_or(KeyError::UnknownKey)?;
                     let rec = KeyRecord::from_decl(d);
                     rec.status_at(at)?;
                     return Ok(rec.public_key);
@@ -233,7 +246,9 @@ impl Registry {
             if !approvers.contains(&a.key.org) {
                 continue;
             }
-            let Ok(key) = self.key_for(&Signer::Org(a.key.clone()), at) else { continue };
+            let Ok(key) = self.key_for(&Signer::Org(a.key.clone()), at) else {
+                continue;
+            };
             if crypto::verify(&key, context::APPROVAL, &bytes, &a.signature).is_ok() {
                 orgs.insert(a.key.org.clone());
             }
@@ -248,16 +263,27 @@ impl Registry {
 
     /// Applies a key-lifecycle operation signed by `signer` at `at` (approvals already
     /// checked). Returns the registry after the change; `self` is unchanged on error.
-    pub fn with_key_op(&self, op: &KeyOp, signer: &Signer, at: Timestamp) -> Result<Self, RegistryError> {
+    pub fn with_key_op(
+        &self,
+        op: &KeyOp,
+        signer: &Signer,
+        at: Timestamp,
+    ) -> Result<Self, RegistryError> {
         let signer_org = match signer {
             Signer::Org(k) => &k.org,
-            Signer::Node(_) => return Err(RegistryError::WrongSigner("nodes sign no registry changes".into())),
+            Signer::Node(_) => {
+                return Err(RegistryError::WrongSigner(
+                    "nodes sign no registry changes".into(),
+                ))
+            }
         };
         let mut next = self.clone();
         match op {
             KeyOp::RegisterOrganisation(decl) => {
                 if signer_org != &decl.id {
-                    return Err(RegistryError::WrongSigner("a registration is signed by the new organisation's own key".into()));
+                    return Err(RegistryError::WrongSigner(
+                        "a registration is signed by the new organisation's own key".into(),
+                    ));
                 }
                 next.register_organisation(decl)?;
             }
@@ -265,7 +291,10 @@ impl Registry {
                 next.require_self(signer_org, org)?;
                 let o = next.org_mut(org)?;
                 if o.key(&key.key_id).is_some() {
-                    return Err(RegistryError::Duplicate(format!("key {org}/{}", key.key_id)));
+                    return Err(RegistryError::Duplicate(format!(
+                        "key {org}/{}",
+                        key.key_id
+                    )));
                 }
                 check_key(&key.public_key, &format!("key {org}/{}", key.key_id))?;
                 o.keys.push(KeyRecord::from_decl(key));
@@ -274,7 +303,10 @@ impl Registry {
                 next.require_self(signer_org, org)?;
                 let o = next.org_mut(org)?;
                 if o.key(&new.key_id).is_some() {
-                    return Err(RegistryError::Duplicate(format!("key {org}/{}", new.key_id)));
+                    return Err(RegistryError::Duplicate(format!(
+                        "key {org}/{}",
+                        new.key_id
+                    )));
                 }
                 let rec = o
                     .keys
@@ -285,10 +317,16 @@ impl Registry {
                 check_key(&new.public_key, &format!("key {org}/{}", new.key_id))?;
                 o.keys.push(KeyRecord::from_decl(new));
             }
-            KeyOp::RevokeKey { org, key_id, reason } => {
+            KeyOp::RevokeKey {
+                org,
+                key_id,
+                reason,
+            } => {
                 let approver = self.policy.approvals.approvers.contains(signer_org);
                 if signer_org != org && !approver {
-                    return Err(RegistryError::WrongSigner("a key is revoked by its organisation or an approver".into()));
+                    return Err(RegistryError::WrongSigner(
+                        "a key is revoked by its organisation or an approver".into(),
+                    ));
                 }
                 let o = next.org_mut(org)?;
                 let rec = o
@@ -297,7 +335,9 @@ impl Registry {
                     .find(|k| &k.key_id == key_id)
                     .ok_or_else(|| RegistryError::Missing(format!("key {org}/{key_id}")))?;
                 if rec.revoked_at.is_some() {
-                    return Err(RegistryError::Duplicate(format!("revocation of {org}/{key_id}")));
+                    return Err(RegistryError::Duplicate(format!(
+                        "revocation of {org}/{key_id}"
+                    )));
                 }
                 rec.revoked_at = Some(at);
                 rec.revocation_reason = Some(reason.clone());
@@ -314,7 +354,9 @@ impl Registry {
         if signer_org == org {
             Ok(())
         } else {
-            Err(RegistryError::WrongSigner(format!("only {org} may change its own keys")))
+            Err(RegistryError::WrongSigner(format!(
+                "only {org} may change its own keys"
+            )))
         }
     }
 
@@ -329,21 +371,28 @@ impl Registry {
             return Err(RegistryError::Duplicate(format!("organisation {}", d.id)));
         }
         if d.keys.is_empty() {
-            return Err(RegistryError::Invalid(format!("organisation {} declares no key", d.id)));
+            return Err(RegistryError::Invalid(format!(
+                "organisation {} declares no key",
+                d.id
+            )));
         }
         for k in &d.keys {
             check_key(&k.public_key, &format!("key {}/{}", d.id, k.key_id))?;
         }
         let ids: BTreeSet<_> = d.keys.iter().map(|k| &k.key_id).collect();
         if ids.len() != d.keys.len() {
-            return Err(RegistryError::Duplicate(format!("key id in organisation {}", d.id)));
+            return Err(RegistryError::Duplicate(format!(
+                "key id in organisation {}",
+                d.id
+            )));
         }
         if let Some(p) = &d.parent {
             if !self.organisations.contains_key(p) {
                 return Err(RegistryError::Missing(format!("parent organisation {p}")));
             }
         }
-        self.organisations.insert(d.id.clone(), Organisation::from_decl(d));
+        self.organisations
+            .insert(d.id.clone(), Organisation::from_decl(d));
         Ok(())
     }
 
@@ -353,7 +402,10 @@ impl Registry {
             return Err(RegistryError::Duplicate(format!("node {}", n.node_id)));
         }
         if !self.organisations.contains_key(&n.org) {
-            return Err(RegistryError::Missing(format!("organisation {} of node {}", n.org, n.node_id)));
+            return Err(RegistryError::Missing(format!(
+                "organisation {} of node {}",
+                n.org, n.node_id
+            )));
         }
         self.nodes.insert(n.node_id, n.clone());
         Ok(())

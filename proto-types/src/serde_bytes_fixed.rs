@@ -32,7 +32,9 @@ pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u
         fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<[u8; N], A::Error> {
             let mut out = [0u8; N];
             for (i, b) in out.iter_mut().enumerate() {
-                *b = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(i, &self))?;
+                *b = seq
+                    .next_element()?
+                    .ok_or_else(|| A::Error::invalid_length(i, &self))?;
             }
             if seq.next_element::<u8>()?.is_some() {
                 return Err(A::Error::invalid_length(N + 1, &self));

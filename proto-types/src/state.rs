@@ -110,9 +110,15 @@ impl LedgerState for MemState {
         Ok(self.handoffs.get(id).cloned())
     }
     fn merkle_root(&self, size: u64) -> Result<MerkleHash, Infallible> {
-        Ok(self.tree.root_at(size).expect("apply asks only for sizes up to the head"))
+        Ok(self
+            .tree
+            .root_at(size)
+            .expect("apply asks only for sizes up to the head"))
     }
     fn entry_hash(&self, index: u64) -> Result<Option<EntryHash>, Infallible> {
-        Ok(usize::try_from(index).ok().and_then(|i| self.hashes.get(i)).copied())
+        Ok(usize::try_from(index)
+            .ok()
+            .and_then(|i| self.hashes.get(i))
+            .copied())
     }
 }

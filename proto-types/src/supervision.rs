@@ -105,7 +105,8 @@ pub fn summarize<'a>(
         }
     }
     for (stage, (ms, n)) in stage_total {
-        s.mean_days_per_stage.insert(stage.to_string(), ms as f64 / n as f64 / DAY_MS as f64);
+        s.mean_days_per_stage
+            .insert(stage.to_string(), ms as f64 / n as f64 / DAY_MS as f64);
     }
     (s, all_alerts)
 }

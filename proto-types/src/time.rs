@@ -202,7 +202,13 @@ mod tests {
         assert_eq!(d.ymd(), (2026, 11, 27));
         assert_eq!(d.weekday(), 5, "2026-11-27 is a Friday");
         assert_eq!(Date::from_ymd(1970, 1, 1).expect("valid").days(), 0);
-        assert_eq!(Date::from_ymd(2024, 1, 31).expect("valid").plus_months(1).to_string(), "2024-02-29");
+        assert_eq!(
+            Date::from_ymd(2024, 1, 31)
+                .expect("valid")
+                .plus_months(1)
+                .to_string(),
+            "2024-02-29"
+        );
         for n in -800_000..800_000 {
             if n % 997 == 0 {
                 let d = Date::from_days(n);

@@ -17,10 +17,13 @@ use proto_types::ids::{CaseId, HandoffId, KeyId, OrgId};
 use proto_types::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use proto_types::policy::Period;
 use proto_types::time::Date;
-use proto_types::{apply, verify_chain, Action, ChainHead, Entry, MemState, Outcome, Proposal, SignatureCheck, Submission, Timestamp};
+use proto_types::{
+    apply, verify_chain, Action, ChainHead, Entry, MemState, Outcome, Proposal, SignatureCheck,
+    Submission, Timestamp,
+};
 use samples::{
-    action_samples, key, origin, pk, receipt_submission, sample_chain, sample_submission, seed_of, signer_name,
-    vector_chain, vector_checkpoint, vector_tree, CHAIN_LEN, COSIGNERS, KEYS,
+    action_samples, key, origin, pk, receipt_submission, sample_chain, sample_submission, seed_of,
+    signer_name, vector_chain, vector_checkpoint, vector_tree, CHAIN_LEN, COSIGNERS, KEYS,
 };
 
 #[test]
@@ -37,20 +40,32 @@ fn decoding_rejects_unknown_versions_trailing_bytes_and_overlong_varints() {
     let bytes = encode(&sub);
     let mut v2 = bytes.clone();
     v2[0] = 2;
-    assert_eq!(decode::<Submission>(&v2), Err(DecodeError::UnknownVersion(2)));
+    assert_eq!(
+        decode::<Submission>(&v2),
+        Err(DecodeError::UnknownVersion(2))
+    );
     let mut trailing = bytes.clone();
     trailing.push(0);
-    assert_eq!(decode::<Submission>(&trailing), Err(DecodeError::TrailingBytes(1)));
+    assert_eq!(
+        decode::<Submission>(&trailing),
+        Err(DecodeError::TrailingBytes(1))
+    );
     assert_eq!(decode::<Submission>(&[]), Err(DecodeError::Empty));
     // Timestamp 5 as an over-long varint (0x85 0x00) decodes in postcard but is not canonical.
     assert_eq!(decode::<Timestamp>(&[1, 5]), Ok(Timestamp::from_millis(5)));
-    assert_eq!(decode::<Timestamp>(&[1, 0x85, 0x00]), Err(DecodeError::NonCanonical));
+    assert_eq!(
+        decode::<Timestamp>(&[1, 0x85, 0x00]),
+        Err(DecodeError::NonCanonical)
+    );
 }
 
 #[test]
 fn identifiers_are_checked_when_decoded() {
     // An OrgId with a space, encoded by hand: version, length 3, "a b".
-    assert!(matches!(decode::<OrgId>(&[1, 3, b'a', b' ', b'b']), Err(DecodeError::Malformed(_))));
+    assert!(matches!(
+        decode::<OrgId>(&[1, 3, b'a', b' ', b'b']),
+        Err(DecodeError::Malformed(_))
+    ));
     assert!(OrgId::new("").is_err());
     assert!(OrgId::new("x".repeat(65)).is_err());
     assert!(KeyId::new("k-1").is_ok());
@@ -81,7 +96,8 @@ fn an_entry_is_its_leaf_bytes_followed_by_its_hash() {
 fn a_valid_chain_verifies_to_its_head() {
     let chain = sample_chain(10);
     let bytes: Vec<Vec<u8>> = chain.iter().map(Entry::to_bytes).collect();
-    let head = verify_chain(ChainHead::EMPTY, bytes.iter().map(Vec::as_slice)).expect("valid chain");
+    let head =
+        verify_chain(ChainHead::EMPTY, bytes.iter().map(Vec::as_slice)).expect("valid chain");
     assert_eq!(head.size, 10);
     assert_eq!(head.hash, chain[9].hash);
 }
@@ -93,7 +109,13 @@ fn swapped_and_deleted_entries_are_caught_at_their_index() {
     bytes.swap(2, 3);
     let err = verify_chain(ChainHead::EMPTY, bytes.iter().map(Vec::as_slice)).expect_err("swapped");
     assert_eq!(err.index, 2);
-    assert!(matches!(err.fault, ChainFault::WrongIndex { expected: 2, found: 3 }));
+    assert!(matches!(
+        err.fault,
+        ChainFault::WrongIndex {
+            expected: 2,
+            found: 3
+        }
+    ));
     let mut bytes: Vec<Vec<u8>> = chain.iter().map(Entry::to_bytes).collect();
     bytes.remove(4);
     let err = verify_chain(ChainHead::EMPTY, bytes.iter().map(Vec::as_slice)).expect_err("deleted");
@@ -101,7 +123,10 @@ fn swapped_and_deleted_entries_are_caught_at_their_index() {
 }
 
 /// The committed vectors file (docs/FORMAT.md §Vectors).
-const VECTORS_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/format-vectors.json");
+const VECTORS_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/format-vectors.json"
+);
 
 /// docs/FORMAT.md, which the vectors and the enum tables are checked against.
 const FORMAT_MD_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/FORMAT.md");
@@ -149,22 +174,54 @@ fn rejects() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     vec![
         ("Timestamp", vec![], "empty input: no version byte"),
         ("Timestamp", vec![2, 5], "unknown format version 2"),
-        ("Timestamp", vec![1, 5, 0], "a trailing byte after the value"),
-        ("Timestamp", vec![1, 0x85, 0x00], "over-long varint (5 in two bytes)"),
+        (
+            "Timestamp",
+            vec![1, 5, 0],
+            "a trailing byte after the value",
+        ),
+        (
+            "Timestamp",
+            vec![1, 0x85, 0x00],
+            "over-long varint (5 in two bytes)",
+        ),
         ("Timestamp", vec![1, 0x80], "varint cut short"),
-        ("Timestamp", [&[1u8][..], &[0xff; 9], &[0x02]].concat(), "varint above u64::MAX"),
-        ("Date", vec![1, 0x80, 0x00], "over-long zigzag varint (0 in two bytes)"),
-        ("Period", vec![1, 0, 0xff, 0xff, 0xff, 0xff, 0x1f], "Days(n) with n above u32::MAX"),
+        (
+            "Timestamp",
+            [&[1u8][..], &[0xff; 9], &[0x02]].concat(),
+            "varint above u64::MAX",
+        ),
+        (
+            "Date",
+            vec![1, 0x80, 0x00],
+            "over-long zigzag varint (0 in two bytes)",
+        ),
+        (
+            "Period",
+            vec![1, 0, 0xff, 0xff, 0xff, 0xff, 0x1f],
+            "Days(n) with n above u32::MAX",
+        ),
         ("bool", vec![1, 2], "bool byte other than 0 or 1"),
-        ("Option<Timestamp>", vec![1, 2, 5], "option tag other than 0 or 1"),
+        (
+            "Option<Timestamp>",
+            vec![1, 2, 5],
+            "option tag other than 0 or 1",
+        ),
         ("String", vec![1, 1, 0xff], "invalid UTF-8"),
         ("String", vec![1, 5, b'a'], "length beyond the input"),
-        ("OrgId", vec![1, 3, b'a', b' ', b'b'], "identifier with a space"),
+        (
+            "OrgId",
+            vec![1, 3, b'a', b' ', b'b'],
+            "identifier with a space",
+        ),
         ("OrgId", vec![1, 0], "empty identifier"),
         ("OrgId", long_id, "identifier of 65 bytes (OrgId allows 64)"),
         ("Digest", digest_alg, "unknown hash algorithm 1"),
         ("Digest", digest_len, "SHA-256 digest of 31 bytes"),
-        ("Stage", vec![1, 15], "variant index 15 of an enum with 15 variants"),
+        (
+            "Stage",
+            vec![1, 15],
+            "variant index 15 of an enum with 15 variants",
+        ),
         ("Submission", bad_sig_len, "Ed25519 signature of 63 bytes"),
     ]
 }
@@ -276,25 +333,41 @@ fn known_answer_vectors_match_format_md() {
     if std::env::var_os("CASELEDGER_WRITE_VECTORS").is_some() {
         std::fs::write(VECTORS_PATH, &text).expect("write vectors");
     }
-    let committed = std::fs::read_to_string(VECTORS_PATH).expect("tests/data/format-vectors.json is committed");
-    assert_eq!(committed, text, "format vectors changed: that is a format change (see FORMAT.md)");
+    let committed =
+        std::fs::read_to_string(VECTORS_PATH).expect("tests/data/format-vectors.json is committed");
+    assert_eq!(
+        committed, text,
+        "format vectors changed: that is a format change (see FORMAT.md)"
+    );
 }
 
 #[test]
 fn the_vector_chain_verifies_and_its_checkpoint_is_cosigned_by_both_nodes() {
     let chain = vector_chain();
     let bytes: Vec<Vec<u8>> = chain.iter().map(Entry::to_bytes).collect();
-    let head = verify_chain(ChainHead::EMPTY, bytes.iter().map(Vec::as_slice)).expect("valid chain");
+    let head =
+        verify_chain(ChainHead::EMPTY, bytes.iter().map(Vec::as_slice)).expect("valid chain");
     assert_eq!(head.size, CHAIN_LEN);
     for e in &chain {
         let sub = e.body.record.submission();
         let name = signer_name(&sub.payload.signer);
-        assert_eq!(sub.verify_with(&pk(seed_of(&name))), Ok(()), "entry {} signed by {name}", e.body.index);
+        assert_eq!(
+            sub.verify_with(&pk(seed_of(&name))),
+            Ok(()),
+            "entry {} signed by {name}",
+            e.body.index
+        );
     }
     let text = vector_checkpoint(&chain).to_note_text();
     let note = CosignedCheckpoint::parse_note(&text).expect("canonical note");
-    let keys: Vec<_> = COSIGNERS.iter().map(|(name, _, seed)| (*name, key(*seed).verifying_key())).collect();
-    assert_eq!(verify_quorum(&note, &keys, 2), Ok(vec!["node-1".to_owned(), "node-2".to_owned()]));
+    let keys: Vec<_> = COSIGNERS
+        .iter()
+        .map(|(name, _, seed)| (*name, key(*seed).verifying_key()))
+        .collect();
+    assert_eq!(
+        verify_quorum(&note, &keys, 2),
+        Ok(vec!["node-1".to_owned(), "node-2".to_owned()])
+    );
     assert_eq!(note.checkpoint().chain_head(), head.hash.as_bytes());
     assert_eq!(note.checkpoint().tree_size(), CHAIN_LEN);
 }
@@ -308,12 +381,20 @@ fn the_vector_proofs_verify() {
         for i in 0..n {
             let proof = tree.inclusion_proof(i, n).expect("index within the tree");
             let leaf = leaf_hash(&chain[i as usize].body.leaf_bytes());
-            assert_eq!(verify_inclusion(&leaf, i, n, &proof, &root), Ok(()), "inclusion of {i} in {n}");
+            assert_eq!(
+                verify_inclusion(&leaf, i, n, &proof, &root),
+                Ok(()),
+                "inclusion of {i} in {n}"
+            );
         }
         for m in 0..=n {
             let proof = tree.consistency_proof(m, n).expect("sizes within the tree");
             let first = tree.root_at(m).expect("size within the tree");
-            assert_eq!(verify_consistency(m, n, &first, &root, &proof), Ok(()), "consistency {m} to {n}");
+            assert_eq!(
+                verify_consistency(m, n, &first, &root, &proof),
+                Ok(()),
+                "consistency {m} to {n}"
+            );
         }
     }
 }
@@ -323,25 +404,44 @@ fn every_action_sample_round_trips_and_verifies_with_its_signers_key() {
     let chain = vector_chain();
     for (name, sub) in action_samples(&chain) {
         let bytes = encode(&sub);
-        assert_eq!(decode::<Submission>(&bytes).as_ref(), Ok(&sub), "{name} round-trips");
+        assert_eq!(
+            decode::<Submission>(&bytes).as_ref(),
+            Ok(&sub),
+            "{name} round-trips"
+        );
         let signer = signer_name(&sub.payload.signer);
-        assert_eq!(sub.verify_with(&pk(seed_of(&signer))), Ok(()), "{name} is signed by {signer}");
+        assert_eq!(
+            sub.verify_with(&pk(seed_of(&signer))),
+            Ok(()),
+            "{name} is signed by {signer}"
+        );
     }
 }
 
 #[test]
 fn the_genesis_sample_is_a_valid_genesis() {
     let chain = vector_chain();
-    let (_, genesis) = action_samples(&chain).into_iter().find(|(n, _)| *n == "genesis").expect("a genesis sample");
-    let proposal = Proposal { submission: genesis, stamped_at: Timestamp::from_millis(1_767_225_600_000) };
-    let outcome = apply(&MemState::new(), &proposal, SignatureCheck::Verify).expect("in-memory state");
+    let (_, genesis) = action_samples(&chain)
+        .into_iter()
+        .find(|(n, _)| *n == "genesis")
+        .expect("a genesis sample");
+    let proposal = Proposal {
+        submission: genesis,
+        stamped_at: Timestamp::from_millis(1_767_225_600_000),
+    };
+    let outcome =
+        apply(&MemState::new(), &proposal, SignatureCheck::Verify).expect("in-memory state");
     assert!(matches!(outcome, Outcome::Appended(_)), "{outcome:?}");
 }
 
 #[test]
 fn every_rejected_vector_fails_to_decode() {
     for (ty, bytes, why) in rejects() {
-        assert!(!decodes_as(ty, &bytes), "{ty} {} ({why}) must not decode", hex::encode(&bytes));
+        assert!(
+            !decodes_as(ty, &bytes),
+            "{ty} {} ({why}) must not decode",
+            hex::encode(&bytes)
+        );
     }
     // And the same decoders accept the canonical encodings next to them.
     assert!(decodes_as("Timestamp", &[1, 5]));
@@ -359,13 +459,22 @@ fn format_md_documents_every_enum_variant_at_its_index() {
             .enumerate()
             .map(|(i, (name, bytes))| {
                 // Version byte, then the variant index as a varint: one byte below 128.
-                assert_eq!(u32::from(bytes[1]), i as u32, "{}::{name} encodes as index {i}", table.name);
+                assert_eq!(
+                    u32::from(bytes[1]),
+                    i as u32,
+                    "{}::{name} encodes as index {i}",
+                    table.name
+                );
                 (i as u32, (*name).to_owned())
             })
             .collect();
         let documented = enums::documented_variants(&doc, table.name)
             .unwrap_or_else(|| panic!("FORMAT.md has no heading #### `{}`", table.name));
-        assert_eq!(documented, code, "FORMAT.md §Enums table of {} differs from the code", table.name);
+        assert_eq!(
+            documented, code,
+            "FORMAT.md §Enums table of {} differs from the code",
+            table.name
+        );
     }
 }
 
@@ -374,12 +483,26 @@ fn format_md_holds_the_worked_example_and_the_contexts() {
     let doc = format_md();
     let receipt = receipt_submission(0);
     let payload_hex = hex::encode(encode(&receipt.payload));
-    assert!(doc.lines().any(|l| l.trim() == payload_hex), "FORMAT.md §Worked example shows {payload_hex}");
-    for ctx in [context::ENTRY, context::SUBMISSION, context::APPROVAL, context::TREE_HEAD] {
-        assert!(doc.contains(&hex::encode(ctx)), "FORMAT.md §Crypto lists the context {ctx:?} in hex");
+    assert!(
+        doc.lines().any(|l| l.trim() == payload_hex),
+        "FORMAT.md §Worked example shows {payload_hex}"
+    );
+    for ctx in [
+        context::ENTRY,
+        context::SUBMISSION,
+        context::APPROVAL,
+        context::TREE_HEAD,
+    ] {
+        assert!(
+            doc.contains(&hex::encode(ctx)),
+            "FORMAT.md §Crypto lists the context {ctx:?} in hex"
+        );
     }
     let chain = vector_chain();
-    assert!(doc.contains(&chain[1].hash.to_hex()), "FORMAT.md §Worked example names entry 1's hash");
+    assert!(
+        doc.contains(&chain[1].hash.to_hex()),
+        "FORMAT.md §Worked example names entry 1's hash"
+    );
 }
 
 proptest! {

@@ -23,9 +23,14 @@ pub fn write_province(province: &Province, dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).expect("create dir");
     let genesis = province.genesis(EPOCH);
     let path = dir.join("genesis.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&genesis).expect("genesis json")).expect("write genesis");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&genesis).expect("genesis json"),
+    )
+    .expect("write genesis");
     for n in &province.nodes {
-        caseledger_node::keyfile::save(&n.key, &dir.join(format!("node-{}.pem", n.decl.node_id))).expect("write node key");
+        caseledger_node::keyfile::save(&n.key, &dir.join(format!("node-{}.pem", n.decl.node_id)))
+            .expect("write node key");
     }
     path
 }
@@ -43,7 +48,12 @@ pub fn node_config(shared: &Path, data_root: &Path, node_id: u64) -> NodeConfig 
         api_advertise: None,
         bootstrap: node_id == 1,
         clock: ClockConfig::default(),
-        raft: RaftTiming { heartbeat_ms: 50, election_min_ms: 300, election_max_ms: 600, snapshot_every: 5000 },
+        raft: RaftTiming {
+            heartbeat_ms: 50,
+            election_min_ms: 300,
+            election_max_ms: 600,
+            snapshot_every: 5000,
+        },
         limits: ApiLimits::default(),
         log_json: false,
         checkpoint: Default::default(),
@@ -74,7 +84,11 @@ impl Cluster {
 
     /// Declares `declared` nodes in genesis, starts the first `running` of them as voters, with
     /// `tune` applied to every config (started or not).
-    pub async fn start_with(declared: u64, running: u64, tune: impl Fn(&mut NodeConfig)) -> Cluster {
+    pub async fn start_with(
+        declared: u64,
+        running: u64,
+        tune: impl Fn(&mut NodeConfig),
+    ) -> Cluster {
         let province = Province::new(SEED, 1, declared, EPOCH);
         let dir = tempfile::tempdir().expect("temp dir");
         write_province(&province, dir.path());
@@ -89,8 +103,18 @@ impl Cluster {
         for cfg in &configs[..running as usize] {
             nodes.push(Some(start_node(cfg).await));
         }
-        let addrs = nodes.iter().flatten().map(|n: &Node| (n.raft_addr.clone(), n.api_addr.clone())).collect();
-        let mut cluster = Cluster { nodes, configs, addrs, province, dir };
+        let addrs = nodes
+            .iter()
+            .flatten()
+            .map(|n: &Node| (n.raft_addr.clone(), n.api_addr.clone()))
+            .collect();
+        let mut cluster = Cluster {
+            nodes,
+            configs,
+            addrs,
+            province,
+            dir,
+        };
         cluster.join_all().await;
         cluster
     }
@@ -100,22 +124,36 @@ impl Cluster {
         let ids: Vec<u64> = (2..=self.nodes.len() as u64).collect();
         for id in &ids {
             let n = self.nodes[*id as usize - 1].as_ref().expect("running");
-            leader.ctx.add_learner(*id, n.raft_addr.clone(), n.api_addr.clone()).await.expect("add learner");
+            leader
+                .ctx
+                .add_learner(*id, n.raft_addr.clone(), n.api_addr.clone())
+                .await
+                .expect("add learner");
         }
         if !ids.is_empty() {
-            leader.ctx.change_voters(ids.into_iter().collect(), true).await.expect("promote");
+            leader
+                .ctx
+                .change_voters(ids.into_iter().collect(), true)
+                .await
+                .expect("promote");
         }
     }
 
     /// API addresses of running nodes.
     pub fn api_addrs(&self) -> Vec<String> {
-        self.nodes.iter().flatten().map(|n| n.api_addr.clone()).collect()
+        self.nodes
+            .iter()
+            .flatten()
+            .map(|n| n.api_addr.clone())
+            .collect()
     }
 
     /// The running node that leads, by position.
     pub async fn leader(&self) -> usize {
         eventually("a leader", Duration::from_secs(10), || async {
-            self.nodes.iter().position(|n| n.as_ref().is_some_and(|n| n.ctx.is_leader()))
+            self.nodes
+                .iter()
+                .position(|n| n.as_ref().is_some_and(|n| n.ctx.is_leader()))
         })
         .await
     }
@@ -134,7 +172,13 @@ impl Cluster {
         let (raft_addr, api_addr) = self.addrs[pos].clone();
         self.nodes[pos] = Some(node);
         let leader = self.leader().await;
-        self.nodes[leader].as_ref().expect("running").ctx.add_learner(id, raft_addr, api_addr).await.expect("add learner");
+        self.nodes[leader]
+            .as_ref()
+            .expect("running")
+            .ctx
+            .add_learner(id, raft_addr, api_addr)
+            .await
+            .expect("add learner");
         pos
     }
 
@@ -158,7 +202,12 @@ impl Cluster {
     /// Waits until every running node has the same head of at least `size` entries.
     pub async fn converged(&self, size: u64) -> proto_types::ChainHead {
         eventually("heads to converge", Duration::from_secs(60), || async {
-            let heads: Vec<_> = self.nodes.iter().flatten().map(|n| n.ctx.ledger.head()).collect();
+            let heads: Vec<_> = self
+                .nodes
+                .iter()
+                .flatten()
+                .map(|n| n.ctx.ledger.head())
+                .collect();
             let first = heads[0];
             (first.size >= size && heads.iter().all(|h| *h == first)).then_some(first)
         })

@@ -21,7 +21,9 @@ pub struct Acked {
 
 /// The flows of cases `0..cases` of `seed`.
 pub fn flows(province: &Province, seed: u64, cases: u64, start: Timestamp) -> Vec<Vec<Step>> {
-    (0..cases).map(|n| case_flow(province, seed, n, start).1).collect()
+    (0..cases)
+        .map(|n| case_flow(province, seed, n, start).1)
+        .collect()
 }
 
 /// What a run of flows produced.
@@ -38,8 +40,16 @@ pub struct Run {
 /// Runs `flows` with `concurrency` cases in flight; a case stops at its first unanswered or
 /// failed step (later steps depend on it). With `retry_unanswered`, an unanswered step is
 /// retried until `deadline` (a resubmission is idempotent).
-pub async fn run_flows(client: &Client, flows: Vec<Vec<Step>>, concurrency: usize, seed: u64, retry_until: Option<std::time::Instant>) -> Run {
-    let queue = Arc::new(Mutex::new(flows.into_iter().enumerate().collect::<Vec<_>>()));
+pub async fn run_flows(
+    client: &Client,
+    flows: Vec<Vec<Step>>,
+    concurrency: usize,
+    seed: u64,
+    retry_until: Option<std::time::Instant>,
+) -> Run {
+    let queue = Arc::new(Mutex::new(
+        flows.into_iter().enumerate().collect::<Vec<_>>(),
+    ));
     let run = Arc::new(Mutex::new(Run::default()));
     let mut tasks = Vec::new();
     for worker in 0..concurrency {
@@ -49,7 +59,9 @@ pub async fn run_flows(client: &Client, flows: Vec<Vec<Step>>, concurrency: usiz
         tasks.push(tokio::spawn(async move {
             let mut rng = SplitMix::new(seed, worker as u64);
             loop {
-                let Some((_, steps)) = queue.lock().await.pop() else { break };
+                let Some((_, steps)) = queue.lock().await.pop() else {
+                    break;
+                };
                 'steps: for step in steps {
                     let id = step.submission.payload.id.clone();
                     loop {
@@ -59,11 +71,18 @@ pub async fn run_flows(client: &Client, flows: Vec<Vec<Step>>, concurrency: usiz
                                 run.lock().await.acked.push(Acked { id, index });
                                 break;
                             }
-                            Ok(SubmitOutcome::Error { status, code, message, .. }) => {
+                            Ok(SubmitOutcome::Error {
+                                status,
+                                code,
+                                message,
+                                ..
+                            }) => {
                                 run.lock().await.errors.push((id, status, code, message));
                                 break 'steps;
                             }
-                            Err(_) if retry_until.is_some_and(|d| std::time::Instant::now() < d) => {
+                            Err(_)
+                                if retry_until.is_some_and(|d| std::time::Instant::now() < d) =>
+                            {
                                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                             }
                             Err(_) => {

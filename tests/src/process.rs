@@ -15,9 +15,16 @@ use crate::eventually;
 /// The `caseledger-node` binary next to the test binary (scripts/test.sh builds it first).
 pub fn node_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     let bin = dir.join("caseledger-node");
-    assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)",
+        bin.display()
+    );
     bin
 }
 
@@ -50,7 +57,10 @@ pub struct ProcCluster {
 fn read_addresses(data_dir: &Path) -> Option<(String, String)> {
     let text = std::fs::read_to_string(data_dir.join("addresses.json")).ok()?;
     let v: Value = serde_json::from_str(&text).ok()?;
-    Some((v["raft"].as_str()?.to_owned(), v["api"].as_str()?.to_owned()))
+    Some((
+        v["raft"].as_str()?.to_owned(),
+        v["api"].as_str()?.to_owned(),
+    ))
 }
 
 fn spawn(config: &Path, log: &Path) -> Child {
@@ -79,34 +89,70 @@ impl ProcCluster {
             std::fs::write(&path, cfg.to_toml().expect("toml")).expect("write config");
             let child = spawn(&path, &dir.path().join(format!("node-{id}.log")));
             let data_dir = cfg.data_dir.clone();
-            let (raft_addr, api_addr) = eventually("node addresses", Duration::from_secs(30), || {
-                let d = data_dir.clone();
-                async move { read_addresses(&d) }
-            })
-            .await;
+            let (raft_addr, api_addr) =
+                eventually("node addresses", Duration::from_secs(30), || {
+                    let d = data_dir.clone();
+                    async move { read_addresses(&d) }
+                })
+                .await;
             // Pin the bound ports so a restart comes back on the same addresses.
             let mut pinned = cfg.clone();
             pinned.raft_listen = raft_addr.clone();
             pinned.api_listen = api_addr.clone();
             pinned.bootstrap = false;
             std::fs::write(&path, pinned.to_toml().expect("toml")).expect("pin config");
-            nodes.push(ProcNode { id, config: path, data_dir, child: Some(child), raft_addr, api_addr });
+            nodes.push(ProcNode {
+                id,
+                config: path,
+                data_dir,
+                child: Some(child),
+                raft_addr,
+                api_addr,
+            });
         }
-        let cluster = ProcCluster { nodes, province, dir };
+        let cluster = ProcCluster {
+            nodes,
+            province,
+            dir,
+        };
         let admin = reqwest::Client::new();
         let first = &cluster.nodes[0].api_addr;
         eventually("node 1 ready", Duration::from_secs(30), || async {
-            admin.get(format!("http://{first}/readyz")).send().await.ok().filter(|r| r.status().is_success())
+            admin
+                .get(format!("http://{first}/readyz"))
+                .send()
+                .await
+                .ok()
+                .filter(|r| r.status().is_success())
         })
         .await;
         for node in &cluster.nodes[1..] {
             let body = serde_json::json!({ "node_id": node.id, "raft_addr": node.raft_addr, "api_addr": node.api_addr });
-            let r = admin.post(format!("http://{first}/admin/learners")).json(&body).send().await.expect("add learner");
-            assert!(r.status().is_success(), "add learner {}: {}", node.id, r.text().await.unwrap_or_default());
+            let r = admin
+                .post(format!("http://{first}/admin/learners"))
+                .json(&body)
+                .send()
+                .await
+                .expect("add learner");
+            assert!(
+                r.status().is_success(),
+                "add learner {}: {}",
+                node.id,
+                r.text().await.unwrap_or_default()
+            );
         }
         let ids: Vec<u64> = cluster.nodes[1..].iter().map(|n| n.id).collect();
-        let r = admin.post(format!("http://{first}/admin/promote")).json(&serde_json::json!({ "node_ids": ids })).send().await.expect("promote");
-        assert!(r.status().is_success(), "promote: {}", r.text().await.unwrap_or_default());
+        let r = admin
+            .post(format!("http://{first}/admin/promote"))
+            .json(&serde_json::json!({ "node_ids": ids }))
+            .send()
+            .await
+            .expect("promote");
+        assert!(
+            r.status().is_success(),
+            "promote: {}",
+            r.text().await.unwrap_or_default()
+        );
         cluster
     }
 
@@ -126,7 +172,10 @@ impl ProcCluster {
     /// Restarts the node at `pos` from its data dir on its pinned addresses.
     pub fn restart(&mut self, pos: usize) {
         let node = &mut self.nodes[pos];
-        let log = self.dir.path().join(format!("node-{}-restart.log", node.id));
+        let log = self
+            .dir
+            .path()
+            .join(format!("node-{}-restart.log", node.id));
         node.child = Some(spawn(&node.config, &log));
     }
 
@@ -135,8 +184,16 @@ impl ProcCluster {
         let http = reqwest::Client::new();
         eventually("a leader", Duration::from_secs(30), || async {
             for node in self.nodes.iter().filter(|n| n.child.is_some()) {
-                let Ok(r) = http.get(format!("http://{}/admin/status", node.api_addr)).send().await else { continue };
-                let Ok(v) = r.json::<Value>().await else { continue };
+                let Ok(r) = http
+                    .get(format!("http://{}/admin/status", node.api_addr))
+                    .send()
+                    .await
+                else {
+                    continue;
+                };
+                let Ok(v) = r.json::<Value>().await else {
+                    continue;
+                };
                 if let Some(l) = v["leader"].as_u64() {
                     if self.nodes[l as usize - 1].child.is_some() {
                         return Some(l as usize - 1);
@@ -154,11 +211,17 @@ impl ProcCluster {
         eventually("heads to converge", Duration::from_secs(90), || async {
             let mut heads = Vec::new();
             for node in self.nodes.iter().filter(|n| n.child.is_some()) {
-                let r = http.get(format!("http://{}/v1/head", node.api_addr)).send().await.ok()?;
+                let r = http
+                    .get(format!("http://{}/v1/head", node.api_addr))
+                    .send()
+                    .await
+                    .ok()?;
                 heads.push(r.json::<Value>().await.ok()?);
             }
             let first = heads[0].clone();
-            let same = heads.iter().all(|h| h["head_hash"] == first["head_hash"] && h["root"] == first["root"]);
+            let same = heads
+                .iter()
+                .all(|h| h["head_hash"] == first["head_hash"] && h["root"] == first["root"]);
             (same && first["size"].as_u64()? >= size).then_some(first)
         })
         .await

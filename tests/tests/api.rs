@@ -22,7 +22,8 @@ struct Answer {
 
 impl Answer {
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.bytes).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.bytes)))
+        serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.bytes)))
     }
     fn code(&self) -> String {
         self.json()["code"].as_str().unwrap_or_default().to_owned()
@@ -30,13 +31,38 @@ impl Answer {
 }
 
 async fn call(node: &Node, method: &str, uri: &str, content_type: &str, body: Vec<u8>) -> Answer {
-    let req = Request::builder().method(method).uri(uri).header(header::CONTENT_TYPE, content_type).body(Body::from(body)).expect("request");
-    let resp = caseledger_node::api::router(node.ctx.clone()).oneshot(req).await.expect("router answers");
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .expect("request");
+    let resp = caseledger_node::api::router(node.ctx.clone())
+        .oneshot(req)
+        .await
+        .expect("router answers");
     let status = resp.status();
-    let applied = resp.headers().get(caseledger_node::api::APPLIED_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
-    let content_type = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body").to_vec();
-    Answer { status, applied, content_type, bytes }
+    let applied = resp
+        .headers()
+        .get(caseledger_node::api::APPLIED_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let content_type = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .expect("body")
+        .to_vec();
+    Answer {
+        status,
+        applied,
+        content_type,
+        bytes,
+    }
 }
 
 async fn get(node: &Node, uri: &str) -> Answer {
@@ -44,7 +70,14 @@ async fn get(node: &Node, uri: &str) -> Answer {
 }
 
 async fn post(node: &Node, sub: &Submission) -> Answer {
-    call(node, "POST", "/v1/entries", "application/json", serde_json::to_vec(sub).expect("json")).await
+    call(
+        node,
+        "POST",
+        "/v1/entries",
+        "application/json",
+        serde_json::to_vec(sub).expect("json"),
+    )
+    .await
 }
 
 fn node(cluster: &Cluster) -> &Node {
@@ -60,7 +93,12 @@ fn resign(cluster: &Cluster, sub: &Submission, change: impl FnOnce(&mut Payload)
 }
 
 fn node_keys(cluster: &Cluster) -> Vec<(String, ed25519_dalek::VerifyingKey)> {
-    cluster.province.nodes.iter().map(|n| (format!("node-{}", n.decl.node_id), n.key.verifying_key())).collect()
+    cluster
+        .province
+        .nodes
+        .iter()
+        .map(|n| (format!("node-{}", n.decl.node_id), n.key.verifying_key()))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -71,7 +109,12 @@ async fn committed_submissions_get_receipts_that_verify_and_a_resubmission_gets_
     let mut receipts = Vec::new();
     for step in steps.iter().take(4) {
         let a = post(n, &step.submission).await;
-        assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.bytes));
+        assert_eq!(
+            a.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&a.bytes)
+        );
         receipts.push(a.json());
     }
     let keys = node_keys(&cluster);
@@ -102,7 +145,13 @@ async fn every_read_endpoint_answers_with_the_applied_size() {
         assert_eq!(post(n, &step.submission).await.status, StatusCode::CREATED);
     }
     let size = n.ctx.ledger.head().size;
-    let case_id = steps[0].submission.payload.case_id().expect("a filing names its case").as_str().to_owned();
+    let case_id = steps[0]
+        .submission
+        .payload
+        .case_id()
+        .expect("a filing names its case")
+        .as_str()
+        .to_owned();
     let case = get(n, &format!("/v1/cases/{case_id}")).await;
     assert_eq!(case.status, StatusCode::OK);
     assert_eq!(case.applied, Some(size));
@@ -110,38 +159,90 @@ async fn every_read_endpoint_answers_with_the_applied_size() {
     assert_eq!(c["case"]["case_id"], Value::String(case_id.clone()));
     assert!(c["stage"].is_string() && c["holder"].is_string());
     assert_eq!(c["timeline"].as_array().expect("timeline").len(), 5);
-    assert!(c["handoffs"].as_array().expect("handoffs").iter().all(|h| h["closed"].is_boolean() && h.get("due_at").is_some()));
-    assert_eq!(get(n, "/v1/cases/NO-SUCH-CASE").await.status, StatusCode::NOT_FOUND);
+    assert!(c["handoffs"]
+        .as_array()
+        .expect("handoffs")
+        .iter()
+        .all(|h| h["closed"].is_boolean() && h.get("due_at").is_some()));
+    assert_eq!(
+        get(n, "/v1/cases/NO-SUCH-CASE").await.status,
+        StatusCode::NOT_FOUND
+    );
 
     let orgs = get(n, "/v1/organisations").await.json();
-    let first = orgs["organisations"][0]["id"].as_str().expect("an organisation").to_owned();
-    assert!(orgs["organisations"][0]["keys"].as_array().is_some_and(|k| !k.is_empty()));
-    assert_eq!(get(n, &format!("/v1/organisations/{first}")).await.json()["id"], Value::String(first));
+    let first = orgs["organisations"][0]["id"]
+        .as_str()
+        .expect("an organisation")
+        .to_owned();
+    assert!(orgs["organisations"][0]["keys"]
+        .as_array()
+        .is_some_and(|k| !k.is_empty()));
+    assert_eq!(
+        get(n, &format!("/v1/organisations/{first}")).await.json()["id"],
+        Value::String(first)
+    );
     assert_eq!(get(n, "/v1/organisations/NOBODY").await.code(), "NOT_FOUND");
 
     let inc = get(n, &format!("/v1/proofs/inclusion?index=2&tree_size={size}")).await;
     assert_eq!(inc.status, StatusCode::OK);
     let head = get(n, "/v1/head").await.json();
     assert_eq!(inc.json()["root"], head["root"]);
-    assert_eq!(get(n, &format!("/v1/proofs/inclusion?index={size}")).await.status, StatusCode::BAD_REQUEST);
-    let cons = get(n, &format!("/v1/proofs/consistency?first=2&second={size}")).await.json();
+    assert_eq!(
+        get(n, &format!("/v1/proofs/inclusion?index={size}"))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    let cons = get(n, &format!("/v1/proofs/consistency?first=2&second={size}"))
+        .await
+        .json();
     assert_eq!(cons["second_root"], head["root"]);
     assert!(!cons["proof"].as_array().expect("proof").is_empty());
 
-    let overdue = get(n, &format!("/v1/supervision/overdue?now={}", EPOCH.as_millis() + 400 * 86_400_000)).await;
+    let overdue = get(
+        n,
+        &format!(
+            "/v1/supervision/overdue?now={}",
+            EPOCH.as_millis() + 400 * 86_400_000
+        ),
+    )
+    .await;
     assert_eq!(overdue.status, StatusCode::OK);
     assert!(overdue.json()["cases_examined"].as_u64() >= Some(1));
-    assert_eq!(get(n, "/v1/supervision/rejections").await.json()["rejections"], Value::Array(vec![]));
+    assert_eq!(
+        get(n, "/v1/supervision/rejections").await.json()["rejections"],
+        Value::Array(vec![])
+    );
     let stats = get(n, "/v1/stats").await.json();
     assert_eq!(stats["summary"]["cases"], Value::from(1));
 
     let page = get(n, "/v1/entries?from=1&limit=2").await.json();
     assert_eq!(page["entries"].as_array().map(Vec::len), Some(2));
-    assert_eq!(get(n, "/v1/entries/0").await.json()["index"], Value::from(0));
-    let raw = Request::builder().uri("/v1/entries?from=0&limit=3").header(header::ACCEPT, caseledger_node::api::CANONICAL).body(Body::empty()).expect("request");
-    let raw = caseledger_node::api::router(n.ctx.clone()).oneshot(raw).await.expect("answer");
-    assert_eq!(raw.headers()[header::CONTENT_TYPE], caseledger_node::api::CANONICAL);
-    for path in ["/healthz", "/readyz", "/metrics", "/v1/head?consistent=true", "/v1/read-index", "/admin/status"] {
+    assert_eq!(
+        get(n, "/v1/entries/0").await.json()["index"],
+        Value::from(0)
+    );
+    let raw = Request::builder()
+        .uri("/v1/entries?from=0&limit=3")
+        .header(header::ACCEPT, caseledger_node::api::CANONICAL)
+        .body(Body::empty())
+        .expect("request");
+    let raw = caseledger_node::api::router(n.ctx.clone())
+        .oneshot(raw)
+        .await
+        .expect("answer");
+    assert_eq!(
+        raw.headers()[header::CONTENT_TYPE],
+        caseledger_node::api::CANONICAL
+    );
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/head?consistent=true",
+        "/v1/read-index",
+        "/admin/status",
+    ] {
         let a = get(n, path).await;
         assert_eq!(a.status, StatusCode::OK, "{path}");
         assert_eq!(a.applied, Some(size), "{path}");
@@ -159,48 +260,96 @@ async fn refusals_leave_the_head_unchanged_and_a_broken_rule_adds_only_its_rejec
     }
     let head = n.ctx.ledger.head();
 
-    let a = call(n, "POST", "/v1/entries", "application/json", b"{not json".to_vec()).await;
-    assert_eq!((a.status, a.code().as_str()), (StatusCode::BAD_REQUEST, "MALFORMED"));
+    let a = call(
+        n,
+        "POST",
+        "/v1/entries",
+        "application/json",
+        b"{not json".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (StatusCode::BAD_REQUEST, "MALFORMED")
+    );
 
     let mut forged = steps[3].submission.clone();
-    let other = resign(&cluster, &forged, |p| p.claimed_at = p.claimed_at.plus_millis(1));
+    let other = resign(&cluster, &forged, |p| {
+        p.claimed_at = p.claimed_at.plus_millis(1)
+    });
     forged.signature = other.signature;
     let a = post(n, &forged).await;
-    assert_eq!((a.status, a.code().as_str()), (StatusCode::UNAUTHORIZED, "BAD_SIGNATURE"));
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (StatusCode::UNAUTHORIZED, "BAD_SIGNATURE")
+    );
 
-    let reused = resign(&cluster, &steps[0].submission, |p| p.claimed_at = p.claimed_at.plus_millis(1));
+    let reused = resign(&cluster, &steps[0].submission, |p| {
+        p.claimed_at = p.claimed_at.plus_millis(1)
+    });
     let a = post(n, &reused).await;
-    assert_eq!((a.status, a.code().as_str()), (StatusCode::CONFLICT, "ID_REUSED"));
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (StatusCode::CONFLICT, "ID_REUSED")
+    );
 
-    let handoff = steps.iter().find(|s| matches!(s.submission.payload.action, Action::Handoff(_))).expect("a flow sends a handoff");
-    let max = n.ctx.ledger.registry().expect("genesis").policy.limits.max_note_bytes as usize;
+    let handoff = steps
+        .iter()
+        .find(|s| matches!(s.submission.payload.action, Action::Handoff(_)))
+        .expect("a flow sends a handoff");
+    let max = n
+        .ctx
+        .ledger
+        .registry()
+        .expect("genesis")
+        .policy
+        .limits
+        .max_note_bytes as usize;
     let long = resign(&cluster, &handoff.submission, |p| {
         if let Action::Handoff(h) = &mut p.action {
             h.note = "x".repeat(max + 1);
         }
     });
     let a = post(n, &long).await;
-    assert_eq!((a.status, a.code().as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE"));
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE")
+    );
 
     let huge = vec![b' '; n.ctx.limits.max_body_bytes + 1];
     let a = call(n, "POST", "/v1/entries", "application/json", huge).await;
-    assert_eq!((a.status, a.code().as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE"));
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE")
+    );
     assert!(a.content_type.starts_with("application/json"));
 
     let a = get(n, "/v1/no-such-route").await;
-    assert_eq!((a.status, a.code().as_str()), (StatusCode::NOT_FOUND, "NOT_FOUND"));
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (StatusCode::NOT_FOUND, "NOT_FOUND")
+    );
     let a = get(n, "/v1/entries?limit=100000").await;
-    assert_eq!((a.status, a.code().as_str()), (StatusCode::BAD_REQUEST, "PAGE_TOO_LARGE"));
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (StatusCode::BAD_REQUEST, "PAGE_TOO_LARGE")
+    );
     assert_eq!(n.ctx.ledger.head(), head, "no refusal may write");
 
     // A second filing of the same case under a new id: validly signed, breaks a rule.
-    let refiled = resign(&cluster, &steps[0].submission, |p| p.id = HandoffId::new("refiling-1").expect("id"));
+    let refiled = resign(&cluster, &steps[0].submission, |p| {
+        p.id = HandoffId::new("refiling-1").expect("id")
+    });
     let a = post(n, &refiled).await;
     assert_eq!(a.status, StatusCode::CONFLICT);
     let body = a.json();
     assert_ne!(body["code"], Value::from("ID_REUSED"));
     assert_eq!(body["index"], Value::from(head.size));
-    assert_eq!(n.ctx.ledger.head().size, head.size + 1, "exactly the rejection entry");
+    assert_eq!(
+        n.ctx.ledger.head().size,
+        head.size + 1,
+        "exactly the rejection entry"
+    );
     let rejections = get(n, "/v1/supervision/rejections").await.json();
     assert_eq!(rejections["rejections"][0]["index"], Value::from(head.size));
     assert_eq!(rejections["rejections"][0]["rule"], body["code"]);
@@ -214,14 +363,26 @@ async fn a_revoked_key_is_refused_with_403_and_nothing_is_written() {
     let p = &cluster.province;
     let steps = case_flow(p, 14, 0, EPOCH).1;
     let filing = &steps[0].submission;
-    let org = filing.payload.signer_org().expect("an organisation files").clone();
+    let org = filing
+        .payload
+        .signer_org()
+        .expect("an organisation files")
+        .clone();
     let dept = p.department(&org);
-    let op = KeyOp::RevokeKey { org: org.clone(), key_id: dept.key_ref().key_id.clone(), reason: "lost".into() };
+    let op = KeyOp::RevokeKey {
+        org: org.clone(),
+        key_id: dept.key_ref().key_id.clone(),
+        reason: "lost".into(),
+    };
     let approvers = p.policy().approvals.approvers;
-    let approvals: Vec<Approval> = approvers.iter().take(2).map(|a| {
-        let d = p.department(a);
-        Approval::sign(d.key_ref(), &d.key, &op)
-    }).collect();
+    let approvals: Vec<Approval> = approvers
+        .iter()
+        .take(2)
+        .map(|a| {
+            let d = p.department(a);
+            Approval::sign(d.key_ref(), &d.key, &op)
+        })
+        .collect();
     let plc = p.department(&p.plc);
     let revoke = Payload {
         signer: plc.signer(),
@@ -231,12 +392,26 @@ async fn a_revoked_key_is_refused_with_403_and_nothing_is_written() {
     }
     .sign(&plc.key);
     let a = post(n, &revoke).await;
-    assert_eq!(a.status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&a.bytes));
-    let org_view = get(n, &format!("/v1/organisations/{}", org.as_str())).await.json();
-    assert!(org_view["keys"].as_array().expect("keys").iter().any(|k| !k["revoked_at"].is_null()));
+    assert_eq!(
+        a.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&a.bytes)
+    );
+    let org_view = get(n, &format!("/v1/organisations/{}", org.as_str()))
+        .await
+        .json();
+    assert!(org_view["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .any(|k| !k["revoked_at"].is_null()));
     let head = n.ctx.ledger.head();
     let a = post(n, filing).await;
-    assert_eq!((a.status, a.code().as_str()), (StatusCode::FORBIDDEN, "KEY_REVOKED"));
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (StatusCode::FORBIDDEN, "KEY_REVOKED")
+    );
     assert_eq!(n.ctx.ledger.head(), head);
     cluster.shutdown().await;
 }
@@ -249,26 +424,64 @@ async fn the_openapi_document_lists_every_served_route_and_every_documented_rout
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
     let paths = doc["paths"].as_object().expect("paths");
     let served = [
-        ("post", "/v1/entries"), ("get", "/v1/entries"), ("get", "/v1/entries/{index}"), ("get", "/v1/head"),
-        ("get", "/v1/cases/{case_id}"), ("get", "/v1/organisations"), ("get", "/v1/organisations/{id}"),
-        ("get", "/v1/proofs/inclusion"), ("get", "/v1/proofs/consistency"), ("get", "/v1/supervision/overdue"),
-        ("get", "/v1/supervision/rejections"), ("get", "/v1/stats"), ("get", "/v1/read-index"), ("get", "/v1/openapi.json"),
-        ("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"), ("get", "/admin/status"),
-        ("post", "/admin/learners"), ("post", "/admin/promote"), ("post", "/admin/remove"),
+        ("post", "/v1/entries"),
+        ("get", "/v1/entries"),
+        ("get", "/v1/entries/{index}"),
+        ("get", "/v1/head"),
+        ("get", "/v1/cases/{case_id}"),
+        ("get", "/v1/organisations"),
+        ("get", "/v1/organisations/{id}"),
+        ("get", "/v1/proofs/inclusion"),
+        ("get", "/v1/proofs/consistency"),
+        ("get", "/v1/supervision/overdue"),
+        ("get", "/v1/supervision/rejections"),
+        ("get", "/v1/stats"),
+        ("get", "/v1/read-index"),
+        ("get", "/v1/openapi.json"),
+        ("get", "/healthz"),
+        ("get", "/readyz"),
+        ("get", "/metrics"),
+        ("get", "/admin/status"),
+        ("post", "/admin/learners"),
+        ("post", "/admin/promote"),
+        ("post", "/admin/remove"),
     ];
     for (method, path) in served {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is served but not documented");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is served but not documented"
+        );
     }
     for (path, item) in paths {
         for method in item.as_object().expect("path item").keys() {
-            let uri = path.replace("{index}", "0").replace("{case_id}", "X").replace("{id}", "X")
-                + match path.as_str() { "/v1/proofs/inclusion" => "?index=0", "/v1/proofs/consistency" => "?first=0", _ => "" };
-            let a = call(n, &method.to_uppercase(), &uri, "application/json", b"{}".to_vec()).await;
+            let uri = path
+                .replace("{index}", "0")
+                .replace("{case_id}", "X")
+                .replace("{id}", "X")
+                + match path.as_str() {
+                    "/v1/proofs/inclusion" => "?index=0",
+                    "/v1/proofs/consistency" => "?first=0",
+                    _ => "",
+                };
+            let a = call(
+                n,
+                &method.to_uppercase(),
+                &uri,
+                "application/json",
+                b"{}".to_vec(),
+            )
+            .await;
             assert_ne!(a.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
             if a.status == StatusCode::NOT_FOUND {
                 // A handler's own 404 (no such case, no checkpoint yet) is an answer; the
                 // fallback's "no route" is not.
-                assert!(!a.json()["message"].as_str().unwrap_or_default().starts_with("no route"), "{method} {path} is documented but not routed");
+                assert!(
+                    !a.json()["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .starts_with("no route"),
+                    "{method} {path} is documented but not routed"
+                );
             }
         }
     }

@@ -20,7 +20,11 @@ use proto_types::crypto::Digest;
 /// The `caseledger` binary next to `caseledger-node` (scripts/test.sh builds both).
 fn client_binary() -> PathBuf {
     let bin = caseledger_tests::process::node_binary().with_file_name("caseledger");
-    assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` first", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first",
+        bin.display()
+    );
     bin
 }
 
@@ -49,7 +53,13 @@ impl Cli {
         nodes.extend(cluster.api_addrs().iter().map(|a| format!("{a:?}")));
         let config = dir.join("client.toml");
         std::fs::write(&config, format!("nodes = [{}]\n", nodes.join(", "))).expect("write config");
-        Self { bin: client_binary(), config, keys: keys_dir, genesis, dir: own }
+        Self {
+            bin: client_binary(),
+            config,
+            keys: keys_dir,
+            genesis,
+            dir: own,
+        }
     }
 
     async fn run(&self, args: &[&str]) -> Output {
@@ -116,9 +126,22 @@ mod walk {
     }
 
     impl Walk {
-        fn new(cli: Arc<Cli>, case: &str, case_type: &'static str, procedure: &'static str) -> Self {
+        fn new(
+            cli: Arc<Cli>,
+            case: &str,
+            case_type: &'static str,
+            procedure: &'static str,
+        ) -> Self {
             let at = caseledger_tests::cluster::EPOCH.as_millis();
-            Self { cli, case: case.into(), case_type, procedure, person: format!("P-{case}"), seq: 0, at }
+            Self {
+                cli,
+                case: case.into(),
+                case_type,
+                procedure,
+                person: format!("P-{case}"),
+                seq: 0,
+                at,
+            }
         }
 
         fn id(&mut self, tag: &str) -> String {
@@ -134,29 +157,86 @@ mod walk {
 
         fn doc(&self, doc_type: &str) -> String {
             let digest = Digest::sha256(&[self.case.as_bytes(), doc_type.as_bytes()]);
-            format!("{doc_type}:{}〔2026〕{}号:{}:{}", self.case, self.seq, digest.to_hex(), 3 + self.seq)
+            format!(
+                "{doc_type}:{}〔2026〕{}号:{}:{}",
+                self.case,
+                self.seq,
+                digest.to_hex(),
+                3 + self.seq
+            )
         }
 
         async fn file(&mut self) {
             let (id, at) = (self.id("F"), self.at());
-            let args = ["file", "--id", &id, "--case", &self.case, "--case-type", self.case_type, "--procedure", self.procedure, "--person", &self.person, "--at", &at];
+            let args = [
+                "file",
+                "--id",
+                &id,
+                "--case",
+                &self.case,
+                "--case-type",
+                self.case_type,
+                "--procedure",
+                self.procedure,
+                "--person",
+                &self.person,
+                "--at",
+                &at,
+            ];
             self.cli.sign(PSB, &args).await;
         }
 
         async fn measure(&mut self, measure: &str) {
             let (id, at) = (self.id("M"), self.at());
-            let args = ["measure", "--id", &id, "--case", &self.case, "--person", &self.person, "--measure", measure, "--at", &at];
+            let args = [
+                "measure",
+                "--id",
+                &id,
+                "--case",
+                &self.case,
+                "--person",
+                &self.person,
+                "--measure",
+                measure,
+                "--at",
+                &at,
+            ];
             self.cli.sign(PSB, &args).await;
         }
 
         /// Sends a handoff; returns its id.
-        async fn send(&mut self, kind: &str, from: &str, to: &str, docs: &[&str], custody: bool, related: Option<&str>) -> String {
+        async fn send(
+            &mut self,
+            kind: &str,
+            from: &str,
+            to: &str,
+            docs: &[&str],
+            custody: bool,
+            related: Option<&str>,
+        ) -> String {
             let (id, at) = (self.id("H"), self.at());
             let manifest = Digest::sha256(&[id.as_bytes(), b"manifest"]).to_hex();
             let docs: Vec<String> = docs.iter().map(|d| self.doc(d)).collect();
             let mut args = vec![
-                "submit", "--id", &id, "--case", &self.case, "--case-type", self.case_type, "--procedure", self.procedure, "--kind", kind, "--to", to,
-                "--person", &self.person, "--efile-manifest", &manifest, "--at", &at,
+                "submit",
+                "--id",
+                &id,
+                "--case",
+                &self.case,
+                "--case-type",
+                self.case_type,
+                "--procedure",
+                self.procedure,
+                "--kind",
+                kind,
+                "--to",
+                to,
+                "--person",
+                &self.person,
+                "--efile-manifest",
+                &manifest,
+                "--at",
+                &at,
             ];
             if custody {
                 args.push("--custody");
@@ -173,17 +253,37 @@ mod walk {
 
         async fn receive_and_accept(&mut self, org: &str, handoff: &str) {
             let at = self.at();
-            self.cli.sign(org, &["receive", "--handoff", handoff, "--at", &at]).await;
+            self.cli
+                .sign(org, &["receive", "--handoff", handoff, "--at", &at])
+                .await;
             let at = self.at();
-            self.cli.sign(org, &["accept", "--handoff", handoff, "--at", &at]).await;
+            self.cli
+                .sign(org, &["accept", "--handoff", handoff, "--at", &at])
+                .await;
         }
 
         /// A handoff the receiver signs for and accepts; with `custody`, the person moves
         /// with it and a custody transfer (换押) to the detention house goes first.
-        async fn handoff(&mut self, kind: &str, from: &str, to: &str, docs: &[&str], custody: bool) -> String {
+        async fn handoff(
+            &mut self,
+            kind: &str,
+            from: &str,
+            to: &str,
+            docs: &[&str],
+            custody: bool,
+        ) -> String {
             let id = self.send(kind, from, to, docs, custody, None).await;
             if custody {
-                let transfer = self.send("CUSTODY_TRANSFER", from, DH, &["CUSTODY_CERTIFICATE"], true, Some(&id)).await;
+                let transfer = self
+                    .send(
+                        "CUSTODY_TRANSFER",
+                        from,
+                        DH,
+                        &["CUSTODY_CERTIFICATE"],
+                        true,
+                        Some(&id),
+                    )
+                    .await;
                 self.receive_and_accept(DH, &transfer).await;
             }
             self.receive_and_accept(to, &id).await;
@@ -204,19 +304,36 @@ mod walk {
 
         /// From public prosecution to the judgment's service, at the first-instance court.
         async fn trial(&mut self, custody: bool) {
-            self.handoff("PUBLIC_PROSECUTION", PROC, COURT, &["INDICTMENT", "SENTENCING_RECOMMENDATION"], custody).await;
+            self.handoff(
+                "PUBLIC_PROSECUTION",
+                PROC,
+                COURT,
+                &["INDICTMENT", "SENTENCING_RECOMMENDATION"],
+                custody,
+            )
+            .await;
             self.expect("FIRST_INSTANCE", COURT).await;
-            self.handoff("TRIAL_NOTICE", COURT, PROC, &["TRIAL_NOTICE_FORM"], false).await;
+            self.handoff("TRIAL_NOTICE", COURT, PROC, &["TRIAL_NOTICE_FORM"], false)
+                .await;
             self.expect("FIRST_INSTANCE", COURT).await;
-            self.handoff("JUDGMENT_SERVICE", COURT, PROC, &["JUDGMENT"], false).await;
+            self.handoff("JUDGMENT_SERVICE", COURT, PROC, &["JUDGMENT"], false)
+                .await;
             self.expect("APPEAL_WINDOW", COURT).await;
         }
 
         /// Community execution ordered by `court`.
         async fn community(&mut self, court: &str) {
-            self.handoff("EXECUTION_DELIVERY_COMMUNITY", court, CC, &["JUDGMENT", "EXECUTION_NOTICE"], false).await;
+            self.handoff(
+                "EXECUTION_DELIVERY_COMMUNITY",
+                court,
+                CC,
+                &["JUDGMENT", "EXECUTION_NOTICE"],
+                false,
+            )
+            .await;
             self.expect("EXECUTION_COMMUNITY", CC).await;
-            self.handoff("EXECUTION_RECEIPT", CC, court, &[], false).await;
+            self.handoff("EXECUTION_RECEIPT", CC, court, &[], false)
+                .await;
             self.expect("EXECUTION_COMMUNITY", CC).await;
         }
     }
@@ -227,7 +344,14 @@ mod walk {
         w.file().await;
         w.measure("BAIL").await;
         w.expect("INVESTIGATION", PSB).await;
-        w.handoff("PROSECUTION_TRANSFER", PSB, PROC, &["PROSECUTION_OPINION", "EVIDENCE"], false).await;
+        w.handoff(
+            "PROSECUTION_TRANSFER",
+            PSB,
+            PROC,
+            &["PROSECUTION_OPINION", "EVIDENCE"],
+            false,
+        )
+        .await;
         w.expect("PROSECUTION_REVIEW", PROC).await;
         w.trial(false).await;
         w.community(COURT).await;
@@ -240,25 +364,70 @@ mod walk {
         w.file().await;
         w.measure("DETENTION").await;
         w.expect("INVESTIGATION", PSB).await;
-        w.handoff("ARREST_APPROVAL_REQUEST", PSB, PROC, &["ARREST_REQUEST_FORM"], false).await;
+        w.handoff(
+            "ARREST_APPROVAL_REQUEST",
+            PSB,
+            PROC,
+            &["ARREST_REQUEST_FORM"],
+            false,
+        )
+        .await;
         w.expect("ARREST_REVIEW", PROC).await;
-        w.handoff("ARREST_APPROVAL_DECISION", PROC, PSB, &["ARREST_DECISION"], false).await;
+        w.handoff(
+            "ARREST_APPROVAL_DECISION",
+            PROC,
+            PSB,
+            &["ARREST_DECISION"],
+            false,
+        )
+        .await;
         w.expect("INVESTIGATION", PSB).await;
         w.measure("ARREST").await;
-        w.handoff("PROSECUTION_TRANSFER", PSB, PROC, &["PROSECUTION_OPINION", "EVIDENCE"], true).await;
+        w.handoff(
+            "PROSECUTION_TRANSFER",
+            PSB,
+            PROC,
+            &["PROSECUTION_OPINION", "EVIDENCE"],
+            true,
+        )
+        .await;
         w.expect("PROSECUTION_REVIEW", PROC).await;
-        w.handoff("SUPPLEMENTARY_INVESTIGATION_RETURN", PROC, PSB, &["SUPPLEMENTARY_OUTLINE"], true).await;
+        w.handoff(
+            "SUPPLEMENTARY_INVESTIGATION_RETURN",
+            PROC,
+            PSB,
+            &["SUPPLEMENTARY_OUTLINE"],
+            true,
+        )
+        .await;
         w.expect("SUPPLEMENTARY_INVESTIGATION", PSB).await;
-        w.handoff("SUPPLEMENTARY_INVESTIGATION_RESUBMIT", PSB, PROC, &["PROSECUTION_OPINION", "EVIDENCE"], true).await;
+        w.handoff(
+            "SUPPLEMENTARY_INVESTIGATION_RESUBMIT",
+            PSB,
+            PROC,
+            &["PROSECUTION_OPINION", "EVIDENCE"],
+            true,
+        )
+        .await;
         w.expect("PROSECUTION_REVIEW", PROC).await;
         w.trial(true).await;
-        let docs = ["JUDGMENT", "INDICTMENT_COPY", "EXECUTION_NOTICE", "CLOSING_FORM"];
-        w.handoff("EXECUTION_DELIVERY_CUSTODIAL", COURT, PRISON, &docs, true).await;
+        let docs = [
+            "JUDGMENT",
+            "INDICTMENT_COPY",
+            "EXECUTION_NOTICE",
+            "CLOSING_FORM",
+        ];
+        w.handoff("EXECUTION_DELIVERY_CUSTODIAL", COURT, PRISON, &docs, true)
+            .await;
         w.expect("EXECUTION_CUSTODIAL", PRISON).await;
-        w.handoff("EXECUTION_RECEIPT", PRISON, COURT, &[], false).await;
+        w.handoff("EXECUTION_RECEIPT", PRISON, COURT, &[], false)
+            .await;
         w.expect("EXECUTION_CUSTODIAL", PRISON).await;
         let v = w.cli.case_json(&w.case).await;
-        assert_eq!(v["case"]["supplementary_returns"], 1, "one return for supplementary investigation");
+        assert_eq!(
+            v["case"]["supplementary_returns"], 1,
+            "one return for supplementary investigation"
+        );
     }
 
     /// 故意伤害: summary procedure, pre-sentence assessment and legal aid, community.
@@ -266,15 +435,32 @@ mod walk {
         let mut w = Walk::new(cli, "LZ-INJ-1", "INTENTIONAL_INJURY", "SUMMARY");
         w.file().await;
         w.measure("BAIL").await;
-        w.handoff("PROSECUTION_TRANSFER", PSB, PROC, &["PROSECUTION_OPINION", "EVIDENCE"], false).await;
+        w.handoff(
+            "PROSECUTION_TRANSFER",
+            PSB,
+            PROC,
+            &["PROSECUTION_OPINION", "EVIDENCE"],
+            false,
+        )
+        .await;
         w.expect("PROSECUTION_REVIEW", PROC).await;
-        w.handoff("PUBLIC_PROSECUTION", PROC, COURT, &["INDICTMENT", "SENTENCING_RECOMMENDATION"], false).await;
+        w.handoff(
+            "PUBLIC_PROSECUTION",
+            PROC,
+            COURT,
+            &["INDICTMENT", "SENTENCING_RECOMMENDATION"],
+            false,
+        )
+        .await;
         w.expect("FIRST_INSTANCE", COURT).await;
-        w.handoff("PRE_SENTENCE_ASSESSMENT", COURT, CC, &[], false).await;
+        w.handoff("PRE_SENTENCE_ASSESSMENT", COURT, CC, &[], false)
+            .await;
         w.handoff("LEGAL_AID_NOTICE", COURT, LA, &[], false).await;
         w.expect("FIRST_INSTANCE", COURT).await;
-        w.handoff("TRIAL_NOTICE", COURT, PROC, &["TRIAL_NOTICE_FORM"], false).await;
-        w.handoff("JUDGMENT_SERVICE", COURT, PROC, &["JUDGMENT"], false).await;
+        w.handoff("TRIAL_NOTICE", COURT, PROC, &["TRIAL_NOTICE_FORM"], false)
+            .await;
+        w.handoff("JUDGMENT_SERVICE", COURT, PROC, &["JUDGMENT"], false)
+            .await;
         w.expect("APPEAL_WINDOW", COURT).await;
         w.community(COURT).await;
     }
@@ -285,12 +471,21 @@ mod walk {
         let mut w = Walk::new(cli, "LZ-TRAFFIC-1", "TRAFFIC_ACCIDENT", "ORDINARY");
         w.file().await;
         w.measure("BAIL").await;
-        w.handoff("PROSECUTION_TRANSFER", PSB, PROC, &["PROSECUTION_OPINION", "EVIDENCE"], false).await;
+        w.handoff(
+            "PROSECUTION_TRANSFER",
+            PSB,
+            PROC,
+            &["PROSECUTION_OPINION", "EVIDENCE"],
+            false,
+        )
+        .await;
         w.expect("PROSECUTION_REVIEW", PROC).await;
         w.trial(false).await;
-        w.handoff("APPEAL", COURT, UPPER, &["JUDGMENT"], false).await;
+        w.handoff("APPEAL", COURT, UPPER, &["JUDGMENT"], false)
+            .await;
         w.expect("SECOND_INSTANCE", UPPER).await;
-        w.handoff("JUDGMENT_SERVICE", UPPER, PROC, &["JUDGMENT"], false).await;
+        w.handoff("JUDGMENT_SERVICE", UPPER, PROC, &["JUDGMENT"], false)
+            .await;
         w.expect("EFFECTIVE", UPPER).await;
         w.community(UPPER).await;
     }
@@ -301,7 +496,14 @@ mod walk {
         w.file().await;
         w.measure("RESIDENTIAL_SURVEILLANCE").await;
         w.expect("INVESTIGATION", PSB).await;
-        w.handoff("PROSECUTION_TRANSFER", PSB, PROC, &["PROSECUTION_OPINION", "EVIDENCE"], false).await;
+        w.handoff(
+            "PROSECUTION_TRANSFER",
+            PSB,
+            PROC,
+            &["PROSECUTION_OPINION", "EVIDENCE"],
+            false,
+        )
+        .await;
         w.expect("PROSECUTION_REVIEW", PROC).await;
         w.trial(false).await;
         w.community(COURT).await;
@@ -312,16 +514,55 @@ mod walk {
         let mut w = Walk::new(cli, "LZ-FRAUD-1", "FRAUD", "ORDINARY");
         w.file().await;
         w.measure("BAIL").await;
-        let first = w.send("PROSECUTION_TRANSFER", PSB, PROC, &["PROSECUTION_OPINION"], false, None).await;
+        let first = w
+            .send(
+                "PROSECUTION_TRANSFER",
+                PSB,
+                PROC,
+                &["PROSECUTION_OPINION"],
+                false,
+                None,
+            )
+            .await;
         let at = w.at();
-        w.cli.sign(PROC, &["receive", "--handoff", &first, "--at", &at]).await;
+        w.cli
+            .sign(PROC, &["receive", "--handoff", &first, "--at", &at])
+            .await;
         let at = w.at();
-        w.cli.sign(PROC, &["return", "--handoff", &first, "--reason", "缺少证据材料", "--missing", "EVIDENCE", "--at", &at]).await;
+        w.cli
+            .sign(
+                PROC,
+                &[
+                    "return",
+                    "--handoff",
+                    &first,
+                    "--reason",
+                    "缺少证据材料",
+                    "--missing",
+                    "EVIDENCE",
+                    "--at",
+                    &at,
+                ],
+            )
+            .await;
         w.expect("INVESTIGATION", PSB).await;
         let v = w.cli.case_json(&w.case).await;
-        let returned = v["handoffs"].as_array().and_then(|hs| hs.iter().find(|h| h["id"] == first.as_str())).cloned().unwrap_or_default();
+        let returned = v["handoffs"]
+            .as_array()
+            .and_then(|hs| hs.iter().find(|h| h["id"] == first.as_str()))
+            .cloned()
+            .unwrap_or_default();
         assert_eq!(returned["status"], "RETURNED_FOR_COMPLETION", "{returned}");
-        let resent = w.send("PROSECUTION_TRANSFER", PSB, PROC, &["PROSECUTION_OPINION", "EVIDENCE"], false, Some(&first)).await;
+        let resent = w
+            .send(
+                "PROSECUTION_TRANSFER",
+                PSB,
+                PROC,
+                &["PROSECUTION_OPINION", "EVIDENCE"],
+                false,
+                Some(&first),
+            )
+            .await;
         w.receive_and_accept(PROC, &resent).await;
         w.expect("PROSECUTION_REVIEW", PROC).await;
         w.trial(false).await;
@@ -345,13 +586,28 @@ mod walk {
             }
         }
         // Nothing was rejected along the way: every case's timeline is all accepted steps.
-        for case in ["LZ-DD-1", "LZ-THEFT-1", "LZ-INJ-1", "LZ-TRAFFIC-1", "LZ-PQ-1", "LZ-FRAUD-1"] {
+        for case in [
+            "LZ-DD-1",
+            "LZ-THEFT-1",
+            "LZ-INJ-1",
+            "LZ-TRAFFIC-1",
+            "LZ-PQ-1",
+            "LZ-FRAUD-1",
+        ] {
             let v = cli.case_json(case).await;
             let timeline = v["timeline"].as_array().expect("a timeline");
-            assert!(timeline.iter().all(|e| e["rejected"].is_null()), "{case} has a rejected step: {timeline:?}");
+            assert!(
+                timeline.iter().all(|e| e["rejected"].is_null()),
+                "{case} has a rejected step: {timeline:?}"
+            );
         }
         let table = cli.expect(0, &["case", "LZ-THEFT-1"]).await;
-        assert!(table.contains("EXECUTION_CUSTODIAL") && table.contains("SUPPLEMENTARY_INVESTIGATION") && table.contains("timeline"), "{table}");
+        assert!(
+            table.contains("EXECUTION_CUSTODIAL")
+                && table.contains("SUPPLEMENTARY_INVESTIGATION")
+                && table.contains("timeline"),
+            "{table}"
+        );
         cluster.shutdown().await;
     }
 }
@@ -364,8 +620,21 @@ mod receipts {
         let path = dir.join("filing.receipt");
         let p = path.to_string_lossy();
         let args = [
-            "file", "--id", "R-F-1", "--case", "LZ-R-1", "--case-type", "THEFT", "--procedure", "ORDINARY", "--person", "P-R-1", "--at", "1767574800000",
-            "--save-receipt", &p,
+            "file",
+            "--id",
+            "R-F-1",
+            "--case",
+            "LZ-R-1",
+            "--case-type",
+            "THEFT",
+            "--procedure",
+            "ORDINARY",
+            "--person",
+            "P-R-1",
+            "--at",
+            "1767574800000",
+            "--save-receipt",
+            &p,
         ];
         cli.sign("LZ-PSB", &args).await;
         path
@@ -383,38 +652,91 @@ mod receipts {
 
         // Offline: the cluster is gone.
         let r = receipt.to_string_lossy();
-        let out = cli.expect(0, &["verify-receipt", &r, "--genesis", &genesis]).await;
+        let out = cli
+            .expect(0, &["verify-receipt", &r, "--genesis", &genesis])
+            .await;
         assert!(out.starts_with("VERIFIED"), "{out}");
-        let v: serde_json::Value = serde_json::from_str(&cli.expect(0, &["verify-receipt", &r, "--genesis", &genesis, "--json"]).await).expect("json");
-        assert_eq!((v["verified"].as_bool(), v["id"].as_str(), v["kind"].as_str()), (Some(true), Some("R-F-1"), Some("case_filing")));
+        let v: serde_json::Value = serde_json::from_str(
+            &cli.expect(0, &["verify-receipt", &r, "--genesis", &genesis, "--json"])
+                .await,
+        )
+        .expect("json");
+        assert_eq!(
+            (
+                v["verified"].as_bool(),
+                v["id"].as_str(),
+                v["kind"].as_str()
+            ),
+            (Some(true), Some("R-F-1"), Some("case_filing"))
+        );
 
         // Every changed byte is caught (the library, for each byte) ...
         let text = std::fs::read(&receipt).expect("receipt");
-        let trusted = caseledger_client::trust::node_keys_from_genesis(&std::fs::read_to_string(&cli.genesis).expect("genesis")).expect("keys");
+        let trusted = caseledger_client::trust::node_keys_from_genesis(
+            &std::fs::read_to_string(&cli.genesis).expect("genesis"),
+        )
+        .expect("keys");
         for i in 0..text.len() {
             let mut changed = text.clone();
             changed[i] ^= 0x01;
-            let verdict = String::from_utf8(changed).ok().map(|t| caseledger_client::trust::verify_receipt_text(&t, &trusted));
-            assert!(!matches!(verdict, Some(Ok(_))), "a change at byte {i} of the receipt verified");
+            let verdict = String::from_utf8(changed)
+                .ok()
+                .map(|t| caseledger_client::trust::verify_receipt_text(&t, &trusted));
+            assert!(
+                !matches!(verdict, Some(Ok(_))),
+                "a change at byte {i} of the receipt verified"
+            );
         }
         // ... and the CLI exits 1 for a spread of them, from the header to the signatures.
-        let positions: Vec<usize> = (0..text.len()).step_by(text.len() / 24 + 1).chain([text.len() - 2]).collect();
+        let positions: Vec<usize> = (0..text.len())
+            .step_by(text.len() / 24 + 1)
+            .chain([text.len() - 2])
+            .collect();
         for i in positions {
             let mut changed = text.clone();
             changed[i] ^= 0x01;
             let path = dir.join(format!("changed-{i}.receipt"));
             std::fs::write(&path, &changed).expect("write");
-            let out = cli.expect(1, &["verify-receipt", &path.to_string_lossy(), "--genesis", &genesis]).await;
+            let out = cli
+                .expect(
+                    1,
+                    &[
+                        "verify-receipt",
+                        &path.to_string_lossy(),
+                        "--genesis",
+                        &genesis,
+                    ],
+                )
+                .await;
             assert!(out.starts_with("NOT VERIFIED"), "byte {i}: {out}");
         }
 
         // Another cluster's genesis does not vouch for it.
-        let other = caseledger_client::pilot::Province::new(8, 1, 3, caseledger_tests::cluster::EPOCH);
+        let other =
+            caseledger_client::pilot::Province::new(8, 1, 3, caseledger_tests::cluster::EPOCH);
         let other_dir = dir.join("other");
         let other_genesis = caseledger_tests::cluster::write_province(&other, &other_dir);
-        cli.expect(1, &["verify-receipt", &r, "--genesis", &other_genesis.to_string_lossy()]).await;
+        cli.expect(
+            1,
+            &[
+                "verify-receipt",
+                &r,
+                "--genesis",
+                &other_genesis.to_string_lossy(),
+            ],
+        )
+        .await;
         // A missing file is "could not run".
-        cli.expect(2, &["verify-receipt", &dir.join("none").to_string_lossy(), "--genesis", &genesis]).await;
+        cli.expect(
+            2,
+            &[
+                "verify-receipt",
+                &dir.join("none").to_string_lossy(),
+                "--genesis",
+                &genesis,
+            ],
+        )
+        .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -426,36 +748,124 @@ mod receipts {
         filed_with_receipt(&cli, &dir).await;
 
         // The same step again is idempotent; the same id with other bytes is refused.
-        let again = cli.sign("LZ-PSB", &["file", "--id", "R-F-1", "--case", "LZ-R-1", "--case-type", "THEFT", "--procedure", "ORDINARY", "--person", "P-R-1", "--at", "1767574800000"]).await;
+        let again = cli
+            .sign(
+                "LZ-PSB",
+                &[
+                    "file",
+                    "--id",
+                    "R-F-1",
+                    "--case",
+                    "LZ-R-1",
+                    "--case-type",
+                    "THEFT",
+                    "--procedure",
+                    "ORDINARY",
+                    "--person",
+                    "P-R-1",
+                    "--at",
+                    "1767574800000",
+                ],
+            )
+            .await;
         assert!(again.contains("already recorded"), "{again}");
         let key = cli.keys.join("LZ-PSB.pem");
         let key = key.to_string_lossy();
-        let reused = ["file", "--id", "R-F-1", "--case", "LZ-R-1", "--case-type", "THEFT", "--procedure", "ORDINARY", "--person", "P-R-2", "--key", &key, "--org", "LZ-PSB", "--json"];
+        let reused = [
+            "file",
+            "--id",
+            "R-F-1",
+            "--case",
+            "LZ-R-1",
+            "--case-type",
+            "THEFT",
+            "--procedure",
+            "ORDINARY",
+            "--person",
+            "P-R-2",
+            "--key",
+            &key,
+            "--org",
+            "LZ-PSB",
+            "--json",
+        ];
         let out = cli.expect(1, &reused).await;
         assert!(out.contains("ID_REUSED"), "{out}");
         // A step that breaks a workflow rule is rejected: exit 1, the rule named.
-        let bad = ["measure", "--id", "R-M-1", "--case", "LZ-NOPE", "--person", "P-R-1", "--measure", "BAIL", "--key", &key, "--org", "LZ-PSB", "--json"];
+        let bad = [
+            "measure",
+            "--id",
+            "R-M-1",
+            "--case",
+            "LZ-NOPE",
+            "--person",
+            "P-R-1",
+            "--measure",
+            "BAIL",
+            "--key",
+            &key,
+            "--org",
+            "LZ-PSB",
+            "--json",
+        ];
         let out = cli.expect(1, &bad).await;
         let v: serde_json::Value = serde_json::from_str(&out).expect("error JSON");
         assert!(v["code"].as_str().is_some_and(|c| !c.is_empty()), "{v}");
         // Signing with a key the registry does not hold for the organisation is refused.
         let wrong = cli.keys.join("LZ-PROC.pem");
-        let out = cli.run(&["measure", "--id", "R-M-2", "--case", "LZ-R-1", "--person", "P-R-1", "--measure", "BAIL", "--key", &wrong.to_string_lossy(), "--org", "LZ-PSB"]).await;
-        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = cli
+            .run(&[
+                "measure",
+                "--id",
+                "R-M-2",
+                "--case",
+                "LZ-R-1",
+                "--person",
+                "P-R-1",
+                "--measure",
+                "BAIL",
+                "--key",
+                &wrong.to_string_lossy(),
+                "--org",
+                "LZ-PSB",
+            ])
+            .await;
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
 
         // Reads.
         let v = cli.case_json("LZ-R-1").await;
-        assert_eq!((v["stage"].as_str(), v["holder"].as_str()), (Some("INVESTIGATION"), Some("LZ-PSB")));
+        assert_eq!(
+            (v["stage"].as_str(), v["holder"].as_str()),
+            (Some("INVESTIGATION"), Some("LZ-PSB"))
+        );
         cli.expect(1, &["case", "LZ-NO-SUCH-CASE"]).await;
-        let heads: serde_json::Value = serde_json::from_str(&cli.expect(0, &["head", "--json"]).await).expect("json");
-        assert_eq!(heads.as_array().map(Vec::len), Some(4), "one row per configured node, the dead one included");
+        let heads: serde_json::Value =
+            serde_json::from_str(&cli.expect(0, &["head", "--json"]).await).expect("json");
+        assert_eq!(
+            heads.as_array().map(Vec::len),
+            Some(4),
+            "one row per configured node, the dead one included"
+        );
         let size = heads[1]["head"]["size"].as_u64().expect("size");
-        let proof: serde_json::Value = serde_json::from_str(&cli.expect(0, &["prove", "1", "--json"]).await).expect("json");
+        let proof: serde_json::Value =
+            serde_json::from_str(&cli.expect(0, &["prove", "1", "--json"]).await).expect("json");
         assert_eq!(proof["verified"], true, "{proof}");
-        let out = cli.expect(0, &["prove", "0", "--tree-size", &size.to_string()]).await;
+        let out = cli
+            .expect(0, &["prove", "0", "--tree-size", &size.to_string()])
+            .await;
         assert!(out.contains("VERIFIED"), "{out}");
-        let tail = cli.expect(0, &["tail", "--from", "0", "--count", "2", "--json"]).await;
-        let lines: Vec<serde_json::Value> = tail.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+        let tail = cli
+            .expect(0, &["tail", "--from", "0", "--count", "2", "--json"])
+            .await;
+        let lines: Vec<serde_json::Value> = tail
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect();
         assert_eq!(lines.len(), 2, "{tail}");
         assert_eq!(lines[0]["kind"], "genesis");
         cli.expect(0, &["stats", "--json"]).await;

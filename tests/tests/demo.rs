@@ -19,7 +19,17 @@ fn client_binary() -> std::path::PathBuf {
 fn run_demo(dir: &std::path::Path, seed: &str) -> (String, Vec<Vec<u8>>) {
     let export = dir.join("ledger.export");
     let out = Command::new(client_binary())
-        .args(["demo", "--cases", "12", "--days-per-second", "60", "--seed", seed, "--exit", "--dir"])
+        .args([
+            "demo",
+            "--cases",
+            "12",
+            "--days-per-second",
+            "60",
+            "--seed",
+            seed,
+            "--exit",
+            "--dir",
+        ])
         .arg(dir.join("demo"))
         .arg("--export")
         .arg(&export)
@@ -27,7 +37,11 @@ fn run_demo(dir: &std::path::Path, seed: &str) -> (String, Vec<Vec<u8>>) {
         .expect("run caseledger demo");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "demo failed ({:?}):\n{stdout}\n{stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "demo failed ({:?}):\n{stdout}\n{stderr}",
+        out.status
+    );
     let bytes = std::fs::read(&export).expect("export written");
     let magic = caseledger_client::audit::EXPORT_MAGIC;
     assert!(bytes.starts_with(magic), "export has the documented header");
@@ -41,7 +55,9 @@ fn payloads_by_case(entries: &[Vec<u8>]) -> BTreeMap<String, Vec<Vec<u8>>> {
     for bytes in entries {
         let e = proto_types::Entry::from_bytes(bytes).expect("entry");
         let sub = e.body.record.submission();
-        if sub.payload.signer_org().is_none() || matches!(sub.payload.action, proto_types::Action::Genesis(_)) {
+        if sub.payload.signer_org().is_none()
+            || matches!(sub.payload.action, proto_types::Action::Genesis(_))
+        {
             continue; // node-signed checkpoints and the genesis (node keys are fresh each run)
         }
         let id = sub.payload.id.as_str();
@@ -53,15 +69,32 @@ fn payloads_by_case(entries: &[Vec<u8>]) -> BTreeMap<String, Vec<Vec<u8>>> {
 
 #[test]
 fn the_demo_runs_a_small_workload_audits_it_intact_and_the_same_seed_signs_the_same_payloads() {
-    let (a, b) = (tempfile::tempdir().expect("temp dir"), tempfile::tempdir().expect("temp dir"));
+    let (a, b) = (
+        tempfile::tempdir().expect("temp dir"),
+        tempfile::tempdir().expect("temp dir"),
+    );
     let (stdout, first) = run_demo(a.path(), "3");
     assert!(stdout.contains("== summary"), "no summary:\n{stdout}");
-    assert!(stdout.contains("cases by stage:") && stdout.contains("handoffs per department:"), "{stdout}");
-    assert!(stdout.contains("audit: INTACT"), "audit verdict missing or not intact:\n{stdout}");
+    assert!(
+        stdout.contains("cases by stage:") && stdout.contains("handoffs per department:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("audit: INTACT"),
+        "audit verdict missing or not intact:\n{stdout}"
+    );
     let (_, second) = run_demo(b.path(), "3");
     let (x, y) = (payloads_by_case(&first), payloads_by_case(&second));
-    assert_eq!(x.len(), 12, "twelve cases: {:?}", x.keys().collect::<Vec<_>>());
-    assert_eq!(x, y, "two runs with the same seed sign the same payloads in the same order per case");
+    assert_eq!(
+        x.len(),
+        12,
+        "twelve cases: {:?}",
+        x.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        x, y,
+        "two runs with the same seed sign the same payloads in the same order per case"
+    );
 }
 
 #[test]

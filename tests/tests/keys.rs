@@ -10,7 +10,10 @@ use proto_types::crypto::PublicKey;
 use proto_types::ids::KeyId;
 use proto_types::payload::{Approval, KeyDecl, KeyLifecycle, KeyOp};
 use proto_types::registry::KeyError;
-use proto_types::{apply, Action, Entry, LedgerState, MemState, Outcome, Payload, Proposal, Refusal, SignatureCheck, Submission, Timestamp};
+use proto_types::{
+    apply, Action, Entry, LedgerState, MemState, Outcome, Payload, Proposal, Refusal,
+    SignatureCheck, Submission, Timestamp,
+};
 
 struct Ledger {
     state: MemState,
@@ -20,14 +23,29 @@ struct Ledger {
 
 impl Ledger {
     fn new(province: &Province) -> Self {
-        let mut l = Ledger { state: MemState::new(), entries: Vec::new(), at: EPOCH };
-        assert!(matches!(l.submit(&province.genesis(EPOCH)), Outcome::Appended(_)));
+        let mut l = Ledger {
+            state: MemState::new(),
+            entries: Vec::new(),
+            at: EPOCH,
+        };
+        assert!(matches!(
+            l.submit(&province.genesis(EPOCH)),
+            Outcome::Appended(_)
+        ));
         l
     }
 
     fn submit(&mut self, sub: &Submission) -> Outcome {
         self.at = self.at.plus_millis(60_000);
-        let out = apply(&self.state, &Proposal { submission: sub.clone(), stamped_at: self.at }, SignatureCheck::Verify).expect("infallible");
+        let out = apply(
+            &self.state,
+            &Proposal {
+                submission: sub.clone(),
+                stamped_at: self.at,
+            },
+            SignatureCheck::Verify,
+        )
+        .expect("infallible");
         if let Outcome::Appended(a) = &out {
             self.state.commit(a);
             self.entries.push(a.entry.to_bytes());
@@ -37,9 +55,17 @@ impl Ledger {
 }
 
 fn key_op(dept: &Department, id: &str, op: KeyOp, approvers: &[&Department]) -> Submission {
-    let approvals = approvers.iter().map(|a| Approval::sign(a.key_ref(), &a.key, &op)).collect();
-    Payload { signer: dept.signer(), id: id.parse().expect("id"), claimed_at: EPOCH, action: Action::KeyLifecycle(KeyLifecycle { op, approvals }) }
-        .sign(&dept.key)
+    let approvals = approvers
+        .iter()
+        .map(|a| Approval::sign(a.key_ref(), &a.key, &op))
+        .collect();
+    Payload {
+        signer: dept.signer(),
+        id: id.parse().expect("id"),
+        claimed_at: EPOCH,
+        action: Action::KeyLifecycle(KeyLifecycle { op, approvals }),
+    }
+    .sign(&dept.key)
 }
 
 fn rejected(out: &Outcome) -> bool {
@@ -59,15 +85,31 @@ fn a_revoked_key_is_refused_its_earlier_signatures_still_audit_and_changes_need_
     );
     let (_, steps) = case_flow(&province, 21, 0, EPOCH);
     // The PSB files a case with its key: accepted.
-    assert!(matches!(ledger.submit(&steps[0].submission), Outcome::Appended(a) if a.rejected_rule().is_none()));
+    assert!(
+        matches!(ledger.submit(&steps[0].submission), Outcome::Appended(a) if a.rejected_rule().is_none())
+    );
 
     // A revocation with one approval (the policy requires two) is rejected and changes nothing.
-    let revoke = KeyOp::RevokeKey { org: psb.id().clone(), key_id: KeyId::new("k1").expect("id"), reason: "stolen".into() };
-    assert!(rejected(&ledger.submit(&key_op(psb, "revoke-1", revoke.clone(), &[plc]))));
-    assert!(matches!(ledger.submit(&steps[1].submission), Outcome::Appended(a) if a.rejected_rule().is_none()), "the key still works");
+    let revoke = KeyOp::RevokeKey {
+        org: psb.id().clone(),
+        key_id: KeyId::new("k1").expect("id"),
+        reason: "stolen".into(),
+    };
+    assert!(rejected(&ledger.submit(&key_op(
+        psb,
+        "revoke-1",
+        revoke.clone(),
+        &[plc]
+    ))));
+    assert!(
+        matches!(ledger.submit(&steps[1].submission), Outcome::Appended(a) if a.rejected_rule().is_none()),
+        "the key still works"
+    );
 
     // With two approvals it takes effect: the PSB's next step is refused, not recorded.
-    assert!(matches!(ledger.submit(&key_op(psb, "revoke-2", revoke, &[plc, proc_])), Outcome::Appended(a) if a.rejected_rule().is_none()));
+    assert!(
+        matches!(ledger.submit(&key_op(psb, "revoke-2", revoke, &[plc, proc_])), Outcome::Appended(a) if a.rejected_rule().is_none())
+    );
     let size = ledger.state.head().size;
     let out = ledger.submit(&steps[2].submission);
     assert_eq!(out, Outcome::Refused(Refusal::Key(KeyError::Revoked)));
@@ -79,10 +121,20 @@ fn a_revoked_key_is_refused_its_earlier_signatures_still_audit_and_changes_need_
     let rotate = KeyOp::RotateKey {
         org: court.id().clone(),
         old: KeyId::new("k1").expect("id"),
-        new: KeyDecl { key_id: KeyId::new("k2").expect("id"), public_key: PublicKey::of(&new_key), valid_from: EPOCH, valid_until: None },
+        new: KeyDecl {
+            key_id: KeyId::new("k2").expect("id"),
+            public_key: PublicKey::of(&new_key),
+            valid_from: EPOCH,
+            valid_until: None,
+        },
     };
-    assert!(rejected(&ledger.submit(&key_op(court, "rotate-1", rotate.clone(), &[court, psb]))), "one valid approval of two");
-    assert!(matches!(ledger.submit(&key_op(court, "rotate-2", rotate, &[court, plc])), Outcome::Appended(a) if a.rejected_rule().is_none()));
+    assert!(
+        rejected(&ledger.submit(&key_op(court, "rotate-1", rotate.clone(), &[court, psb]))),
+        "one valid approval of two"
+    );
+    assert!(
+        matches!(ledger.submit(&key_op(court, "rotate-2", rotate, &[court, plc])), Outcome::Appended(a) if a.rejected_rule().is_none())
+    );
 
     // The audit's replay re-verifies everything, including the PSB's signatures made before
     // the revocation, and the rejected registry changes replay as the same rejections.

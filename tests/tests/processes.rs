@@ -26,10 +26,16 @@ async fn ids_of(api: &str) -> HashMap<String, u64> {
             .expect("json page");
         for e in page["entries"].as_array().expect("entries") {
             let record = &e["entry"]["body"]["record"];
-            let sub = record.get("accepted").or_else(|| record["rejected"].get("submission")).expect("record");
+            let sub = record
+                .get("accepted")
+                .or_else(|| record["rejected"].get("submission"))
+                .expect("record");
             let id = sub["payload"]["id"].as_str().expect("id").to_owned();
             let index = e["index"].as_u64().expect("index");
-            assert!(out.insert(id.clone(), index).is_none(), "{api}: {id} appears twice");
+            assert!(
+                out.insert(id.clone(), index).is_none(),
+                "{api}: {id} appears twice"
+            );
         }
         match page["next"].as_u64() {
             Some(n) => from = n,
@@ -45,28 +51,58 @@ async fn killing_the_leader_process_loses_nothing_acknowledged() {
     let load = {
         let client = client.clone();
         let flows = flows(&cluster.province, 11, 40, EPOCH);
-        tokio::spawn(async move { run_flows(&client, flows, 8, 11, Some(Instant::now() + Duration::from_secs(90))).await })
+        tokio::spawn(async move {
+            run_flows(
+                &client,
+                flows,
+                8,
+                11,
+                Some(Instant::now() + Duration::from_secs(90)),
+            )
+            .await
+        })
     };
     let http = reqwest::Client::new();
     let first = cluster.nodes[0].api_addr.clone();
-    eventually("some entries committed", Duration::from_secs(60), || async {
-        let h: Value = http.get(format!("http://{first}/v1/head")).send().await.ok()?.json().await.ok()?;
-        (h["size"].as_u64()? > 200).then_some(())
-    })
+    eventually(
+        "some entries committed",
+        Duration::from_secs(60),
+        || async {
+            let h: Value = http
+                .get(format!("http://{first}/v1/head"))
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            (h["size"].as_u64()? > 200).then_some(())
+        },
+    )
     .await;
     let leader = cluster.leader().await;
     cluster.kill9(leader);
     tokio::time::sleep(Duration::from_millis(500)).await;
     cluster.restart(leader);
     let run = load.await.expect("load");
-    assert!(run.errors.is_empty(), "{:?}", &run.errors[..run.errors.len().min(5)]);
+    assert!(
+        run.errors.is_empty(),
+        "{:?}",
+        &run.errors[..run.errors.len().min(5)]
+    );
     assert!(run.unanswered.is_empty(), "{:?}", run.unanswered);
     let size = run.acked.iter().map(|a| a.index).max().expect("acked") + 1;
     cluster.converged(size).await;
     for node in &cluster.nodes {
         let ids = ids_of(&node.api_addr).await;
         for a in &run.acked {
-            assert_eq!(ids.get(a.id.as_str()), Some(&a.index), "node {}: acknowledged {} lost", node.id, a.id);
+            assert_eq!(
+                ids.get(a.id.as_str()),
+                Some(&a.index),
+                "node {}: acknowledged {} lost",
+                node.id,
+                a.id
+            );
         }
     }
 }

@@ -19,39 +19,69 @@ use proto_types::{apply, Entry, MemState, Outcome, Proposal, SignatureCheck};
 type Tamper = fn(&Store) -> u64;
 
 fn flip_a_byte_of_entry_5(store: &Store) -> u64 {
-    let mut bytes = store.get(Cf::Ledger, &be_u64(5)).expect("read").expect("entry 5");
+    let mut bytes = store
+        .get(Cf::Ledger, &be_u64(5))
+        .expect("read")
+        .expect("entry 5");
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x01;
-    store.tamper_for_test(Cf::Ledger, &be_u64(5), &bytes).expect("tamper");
+    store
+        .tamper_for_test(Cf::Ledger, &be_u64(5), &bytes)
+        .expect("tamper");
     5
 }
 
 fn change_a_merkle_leaf(store: &Store) -> u64 {
-    store.tamper_for_test(Cf::Merkle, &merkle_key(0, 7), &[0xab; 32]).expect("tamper");
+    store
+        .tamper_for_test(Cf::Merkle, &merkle_key(0, 7), &[0xab; 32])
+        .expect("tamper");
     7
 }
 
 fn change_an_index_row(store: &Store) -> u64 {
-    let bytes = store.get(Cf::Ledger, &be_u64(9)).expect("read").expect("entry 9");
+    let bytes = store
+        .get(Cf::Ledger, &be_u64(9))
+        .expect("read")
+        .expect("entry 9");
     let entry = Entry::from_bytes(&bytes).expect("entry");
     let id = &entry.body.record.submission().payload.id;
     let key = caseledger_node::ledger::keys::submission(id);
-    let mut rec: proto_types::apply::SubmissionRecord = proto_types::encoding::decode(&store.get(Cf::ByHandoffId, &key).expect("read").expect("row")).expect("record");
+    let mut rec: proto_types::apply::SubmissionRecord = proto_types::encoding::decode(
+        &store
+            .get(Cf::ByHandoffId, &key)
+            .expect("read")
+            .expect("row"),
+    )
+    .expect("record");
     rec.index = 3;
-    store.tamper_for_test(Cf::ByHandoffId, &key, &encode(&rec)).expect("tamper");
+    store
+        .tamper_for_test(Cf::ByHandoffId, &key, &encode(&rec))
+        .expect("tamper");
     9
 }
 
 fn delete_entry_4(store: &Store) -> u64 {
-    store.delete_for_test(Cf::Ledger, &be_u64(4)).expect("delete");
+    store
+        .delete_for_test(Cf::Ledger, &be_u64(4))
+        .expect("delete");
     4
 }
 
 fn swap_entries_2_and_3(store: &Store) -> u64 {
-    let a = store.get(Cf::Ledger, &be_u64(2)).expect("read").expect("entry 2");
-    let b = store.get(Cf::Ledger, &be_u64(3)).expect("read").expect("entry 3");
-    store.tamper_for_test(Cf::Ledger, &be_u64(2), &b).expect("tamper");
-    store.tamper_for_test(Cf::Ledger, &be_u64(3), &a).expect("tamper");
+    let a = store
+        .get(Cf::Ledger, &be_u64(2))
+        .expect("read")
+        .expect("entry 2");
+    let b = store
+        .get(Cf::Ledger, &be_u64(3))
+        .expect("read")
+        .expect("entry 3");
+    store
+        .tamper_for_test(Cf::Ledger, &be_u64(2), &b)
+        .expect("tamper");
+    store
+        .tamper_for_test(Cf::Ledger, &be_u64(3), &a)
+        .expect("tamper");
     2
 }
 
@@ -70,28 +100,45 @@ fn rewrite_the_suffix(store: &Store) -> u64 {
     let mut prev = proto_types::EntryHash::ZERO;
     let mut head = proto_types::ChainHead::EMPTY;
     for i in 0..size {
-        let bytes = store.get(Cf::Ledger, &be_u64(i)).expect("read").expect("entry");
+        let bytes = store
+            .get(Cf::Ledger, &be_u64(i))
+            .expect("read")
+            .expect("entry");
         let mut body = Entry::from_bytes(&bytes).expect("entry").body;
         if i >= 1 {
-            body.accepted_at = proto_types::Timestamp::from_millis(body.accepted_at.as_millis() + 1);
+            body.accepted_at =
+                proto_types::Timestamp::from_millis(body.accepted_at.as_millis() + 1);
         }
         body.prev = prev;
         let e = body.seal();
         let writes = append_leaf(&tree, i, &e.body.leaf_bytes()).expect("append");
         for (level, index, hash) in &writes {
-            store.tamper_for_test(Cf::Merkle, &merkle_key(*level, *index), hash.as_bytes()).expect("tamper");
+            store
+                .tamper_for_test(Cf::Merkle, &merkle_key(*level, *index), hash.as_bytes())
+                .expect("tamper");
         }
         tree.apply(writes);
-        store.tamper_for_test(Cf::Ledger, &be_u64(i), &e.to_bytes()).expect("tamper");
+        store
+            .tamper_for_test(Cf::Ledger, &be_u64(i), &e.to_bytes())
+            .expect("tamper");
         prev = e.hash;
-        head = proto_types::ChainHead { size: i + 1, hash: e.hash, time: e.body.accepted_at };
+        head = proto_types::ChainHead {
+            size: i + 1,
+            hash: e.hash,
+            time: e.body.accepted_at,
+        };
     }
-    store.tamper_for_test(Cf::SmMeta, meta_key::HEAD_HASH, &encode(&head)).expect("tamper");
+    store
+        .tamper_for_test(Cf::SmMeta, meta_key::HEAD_HASH, &encode(&head))
+        .expect("tamper");
     0
 }
 
 async fn audit_of(addrs: Vec<String>) -> Verdict {
-    audit::audit_nodes(&Client::new(addrs), None, |_, _| {}).await.0.verdict
+    audit::audit_nodes(&Client::new(addrs), None, |_, _| {})
+        .await
+        .0
+        .verdict
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,12 +153,24 @@ async fn every_kind_of_tampering_is_named_by_the_node_and_the_audit() {
     assert!(run.errors.is_empty(), "{:?}", run.errors);
     // A cosigned checkpoint is committed, signed by a majority, and served.
     let cp = eventually("a cosigned checkpoint", Duration::from_secs(30), || async {
-        let v = client.get_json_from(0, "/v1/checkpoints/latest").await.ok()?;
+        let v = client
+            .get_json_from(0, "/v1/checkpoints/latest")
+            .await
+            .ok()?;
         (v["tree_size"].as_u64()? >= 20).then_some(v)
     })
     .await;
-    assert!(cp["signers"].as_array().expect("signers").len() >= 2, "{cp}");
-    let size = cluster.nodes[0].as_ref().expect("running").ctx.ledger.head().size;
+    assert!(
+        cp["signers"].as_array().expect("signers").len() >= 2,
+        "{cp}"
+    );
+    let size = cluster.nodes[0]
+        .as_ref()
+        .expect("running")
+        .ctx
+        .ledger
+        .head()
+        .size;
     cluster.converged(size).await;
     let cases: [(&str, Tamper); 6] = [
         ("one byte of an entry", flip_a_byte_of_entry_5),
@@ -135,7 +194,12 @@ async fn every_kind_of_tampering_is_named_by_the_node_and_the_audit() {
         };
         cluster.restart(victim).await;
         let node = cluster.nodes[victim].as_ref().expect("running");
-        let why = eventually("the self-check to find the damage", Duration::from_secs(30), || async { node.ctx.readiness().err().filter(|e| e.contains("damaged")) }).await;
+        let why = eventually(
+            "the self-check to find the damage",
+            Duration::from_secs(30),
+            || async { node.ctx.readiness().err().filter(|e| e.contains("damaged")) },
+        )
+        .await;
         let damage = node.ctx.selfcheck.damaged_from().expect("damage recorded");
         if what == "a rewritten suffix" {
             // Internally consistent: caught by the cosigned checkpoint's root.
@@ -143,10 +207,21 @@ async fn every_kind_of_tampering_is_named_by_the_node_and_the_audit() {
         } else {
             assert_eq!(damage.index, expected, "{what}: {why}");
         }
-        let metrics = reqwest::get(format!("http://{}/metrics", cluster.addrs[victim].1)).await.expect("metrics").text().await.expect("text");
-        assert!(metrics.contains("caseledger_selfcheck_failures 1"), "{what}");
+        let metrics = reqwest::get(format!("http://{}/metrics", cluster.addrs[victim].1))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        assert!(
+            metrics.contains("caseledger_selfcheck_failures 1"),
+            "{what}"
+        );
         let verdict = audit_of(vec![cluster.addrs[victim].1.clone()]).await;
-        assert!(matches!(verdict, Verdict::Broken { .. }), "{what}: audit of the damaged node: {verdict:?}");
+        assert!(
+            matches!(verdict, Verdict::Broken { .. }),
+            "{what}: audit of the damaged node: {verdict:?}"
+        );
         if let Verdict::Broken { index, .. } = verdict {
             if what != "a rewritten suffix" {
                 assert_eq!(index, expected, "{what}");
@@ -158,19 +233,37 @@ async fn every_kind_of_tampering_is_named_by_the_node_and_the_audit() {
             let store = open_when_released(&db).await;
             let rows = store.scan_u64(Cf::Ledger, .., usize::MAX).expect("scan");
             let file = backup.path().join("export");
-            write_export(std::fs::File::create(&file).expect("create"), rows.iter().map(|(_, b)| b)).expect("export");
+            write_export(
+                std::fs::File::create(&file).expect("create"),
+                rows.iter().map(|(_, b)| b),
+            )
+            .expect("export");
             let (report, _) = audit::audit_file(&file, None, |_, _| {});
             // Damage inside the entries is in the exported bytes; a bad Merkle node or index row
             // is the node's own (its self-check names it), so the entries still audit intact.
             let in_the_bytes = !matches!(what, "one merkle node" | "one index row");
-            assert_eq!(report.verdict.exit_code(), u8::from(in_the_bytes), "{what}: {:?}", report.verdict);
+            assert_eq!(
+                report.verdict.exit_code(),
+                u8::from(in_the_bytes),
+                "{what}: {:?}",
+                report.verdict
+            );
             restore(&store, &saved);
         }
         let all = audit_of(healthy.clone()).await;
-        assert_eq!(all.exit_code(), 0, "{what}: the healthy nodes audit intact: {all:?}");
+        assert_eq!(
+            all.exit_code(),
+            0,
+            "{what}: the healthy nodes audit intact: {all:?}"
+        );
         cluster.restart(victim).await;
         let node = cluster.nodes[victim].as_ref().expect("running");
-        eventually("the restored node to be ready", Duration::from_secs(30), || async { node.ctx.readiness().ok() }).await;
+        eventually(
+            "the restored node to be ready",
+            Duration::from_secs(30),
+            || async { node.ctx.readiness().ok() },
+        )
+        .await;
         eprintln!("{what}: caught in {:?}", started.elapsed());
     }
     cluster.shutdown().await;
@@ -178,7 +271,12 @@ async fn every_kind_of_tampering_is_named_by_the_node_and_the_audit() {
 
 /// Opens a stopped node's store once its last background task has let go of the lock.
 async fn open_when_released(db: &std::path::Path) -> Store {
-    eventually("the stopped node to release its store", Duration::from_secs(20), || async { Store::open(db).ok() }).await
+    eventually(
+        "the stopped node to release its store",
+        Duration::from_secs(20),
+        || async { Store::open(db).ok() },
+    )
+    .await
 }
 
 /// Every key and value of the column families a tamper touches.
@@ -200,12 +298,21 @@ fn restore(store: &Store, saved: &[(Cf, Vec<u8>, Vec<u8>)]) {
 
 #[test]
 fn an_audit_of_a_hundred_thousand_entries_passes_and_a_saved_checkpoint_is_extended() {
-    let province = caseledger_client::pilot::Province::new(caseledger_tests::cluster::SEED, 1, 3, EPOCH);
+    let province =
+        caseledger_client::pilot::Province::new(caseledger_tests::cluster::SEED, 1, 3, EPOCH);
     let mut state = MemState::new();
     let mut entries: Vec<Vec<u8>> = Vec::with_capacity(100_000);
     let push = |state: &mut MemState, sub: proto_types::Submission, entries: &mut Vec<Vec<u8>>| {
-        let at = proto_types::Timestamp::from_millis(EPOCH.as_millis() + entries.len() as u64 * 1000);
-        if let Ok(Outcome::Appended(a)) = apply(&*state, &Proposal { submission: sub, stamped_at: at }, SignatureCheck::Verify) {
+        let at =
+            proto_types::Timestamp::from_millis(EPOCH.as_millis() + entries.len() as u64 * 1000);
+        if let Ok(Outcome::Appended(a)) = apply(
+            &*state,
+            &Proposal {
+                submission: sub,
+                stamped_at: at,
+            },
+            SignatureCheck::Verify,
+        ) {
             entries.push(a.entry.to_bytes());
             state.commit(&a);
         }
@@ -221,13 +328,22 @@ fn an_audit_of_a_hundred_thousand_entries_passes_and_a_saved_checkpoint_is_exten
     let dir = tempfile::tempdir().expect("temp dir");
     let half = dir.path().join("half");
     let file = dir.path().join("export");
-    write_export(std::fs::File::create(&half).expect("create"), &entries[..50_000]).expect("export");
+    write_export(
+        std::fs::File::create(&half).expect("create"),
+        &entries[..50_000],
+    )
+    .expect("export");
     write_export(std::fs::File::create(&file).expect("create"), &entries).expect("export");
     let started = Instant::now();
     let (first, _) = audit::audit_file(&half, None, |_, _| {});
     assert_eq!(first.verdict.exit_code(), 0, "{:?}", first.verdict);
     let (report, _) = audit::audit_file(&file, first.checkpoint.clone(), |_, _| {});
-    eprintln!("audited {} entries in {:?} on {} threads", report.entries, started.elapsed(), report.threads);
+    eprintln!(
+        "audited {} entries in {:?} on {} threads",
+        report.entries,
+        started.elapsed(),
+        report.threads
+    );
     assert_eq!(report.verdict.exit_code(), 0, "{:?}", report.verdict);
     assert!(report.entries >= 100_000);
     assert_eq!(report.extends_saved_checkpoint, Some(true));
@@ -235,5 +351,9 @@ fn an_audit_of_a_hundred_thousand_entries_passes_and_a_saved_checkpoint_is_exten
     let mut forged = first.checkpoint.expect("saved");
     forged.root = "00".repeat(32);
     let (bad, _) = audit::audit_file(&file, Some(forged), |_, _| {});
-    assert!(matches!(bad.verdict, Verdict::Broken { index: 49_999, .. }), "{:?}", bad.verdict);
+    assert!(
+        matches!(bad.verdict, Verdict::Broken { index: 49_999, .. }),
+        "{:?}",
+        bad.verdict
+    );
 }

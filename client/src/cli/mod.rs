@@ -47,7 +47,10 @@ impl Env {
 
 /// Prints a JSON value, pretty.
 pub fn print_json(v: &serde_json::Value) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v).context("printing JSON")?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).context("printing JSON")?
+    );
     Ok(())
 }
 
@@ -58,7 +61,10 @@ pub fn refused(answer: &Answer, json: bool) -> Result<u8> {
     } else {
         let code = answer.body["code"].as_str().unwrap_or("ERROR");
         let message = answer.body["message"].as_str().unwrap_or("");
-        eprintln!("caseledger: {} answered {}: {code}: {message}", answer.node, answer.status);
+        eprintln!(
+            "caseledger: {} answered {}: {code}: {message}",
+            answer.node, answer.status
+        );
     }
     Ok(FAILED)
 }
@@ -83,7 +89,16 @@ mod tests {
     #[test]
     fn nodes_and_config_are_global_flags() {
         use clap::Parser;
-        let cli = crate::Cli::try_parse_from(["caseledger", "case", "C-1", "--node", "a:1,b:2", "--config", "c.toml"]).expect("parses");
+        let cli = crate::Cli::try_parse_from([
+            "caseledger",
+            "case",
+            "C-1",
+            "--node",
+            "a:1,b:2",
+            "--config",
+            "c.toml",
+        ])
+        .expect("parses");
         assert_eq!(cli.node_addrs, ["a:1", "b:2"]);
         assert_eq!(cli.config.as_deref(), Some(std::path::Path::new("c.toml")));
     }

@@ -111,12 +111,26 @@ pub fn render_case(body: &Value) -> String {
     let c = body.get("case").unwrap_or(body);
     let mut out = String::new();
     let mut head = Table::new(["case", "type", "procedure", "stage", "holder"]);
-    head.push([&c["case_id"], &c["case_type"], &c["procedure"], &c["stage"], &c["holder"]].map(table::cell));
+    head.push(
+        [
+            &c["case_id"],
+            &c["case_type"],
+            &c["procedure"],
+            &c["stage"],
+            &c["holder"],
+        ]
+        .map(table::cell),
+    );
     out.push_str(&head.render());
     if let Some(history) = c["history"].as_array() {
         let mut t = Table::new(["since", "stage", "holder", "index"]);
         for s in history {
-            t.push([time_text(&s["since"]), table::cell(&s["stage"]), table::cell(&s["holder"]), table::cell(&s["index"])]);
+            t.push([
+                time_text(&s["since"]),
+                table::cell(&s["stage"]),
+                table::cell(&s["holder"]),
+                table::cell(&s["index"]),
+            ]);
         }
         out.push_str("\nstages\n");
         out.push_str(&t.render());
@@ -128,7 +142,14 @@ pub fn render_case(body: &Value) -> String {
                 Some(rule) => format!("rejected {rule}"),
                 None => "accepted".into(),
             };
-            t.push([table::cell(&e["index"]), time_text(&e["time_ms"]), table::cell(&e["kind"]), signer_text(&e["signer"]), table::cell(&e["id"]), outcome]);
+            t.push([
+                table::cell(&e["index"]),
+                time_text(&e["time_ms"]),
+                table::cell(&e["kind"]),
+                signer_text(&e["signer"]),
+                table::cell(&e["id"]),
+                outcome,
+            ]);
         }
         out.push_str("\ntimeline\n");
         out.push_str(&t.render());
@@ -179,7 +200,13 @@ pub async fn head(env: &Env, args: HeadArgs) -> Result<u8> {
     for (i, node) in client.nodes().iter().enumerate() {
         match client.get_json_from(i, "/v1/head").await {
             Ok(h) => {
-                t.push([node.clone(), table::cell(&h["size"]), table::cell(&h["head_hash"]), table::cell(&h["root"]), time_text(&h["time_ms"])]);
+                t.push([
+                    node.clone(),
+                    table::cell(&h["size"]),
+                    table::cell(&h["head_hash"]),
+                    table::cell(&h["root"]),
+                    time_text(&h["time_ms"]),
+                ]);
                 heads.push(serde_json::json!({ "node": node, "head": h }));
             }
             Err(e) => {
@@ -225,7 +252,12 @@ pub async fn prove(env: &Env, args: ProveArgs) -> Result<u8> {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };
-    let bytes = hex::decode(entry["canonical_hex"].as_str().context("the entry has no canonical_hex")?).context("canonical_hex is not hex")?;
+    let bytes = hex::decode(
+        entry["canonical_hex"]
+            .as_str()
+            .context("the entry has no canonical_hex")?,
+    )
+    .context("canonical_hex is not hex")?;
     let leaf = Entry::leaf_of(&bytes).context("the entry is shorter than a hash")?;
     let root = match (args.tree_size, hash_of(&proof["root"])) {
         (Some(_), Some(r)) => r,
@@ -252,8 +284,16 @@ pub async fn prove(env: &Env, args: ProveArgs) -> Result<u8> {
         print_json(&out)?;
     } else {
         match &verdict {
-            Ok(()) => println!("entry {} is in the tree of size {size} with root {}: VERIFIED ({} hashes)", args.index, hex::encode(root.as_bytes()), hashes.len()),
-            Err(e) => println!("entry {} in the tree of size {size}: NOT VERIFIED: {e}", args.index),
+            Ok(()) => println!(
+                "entry {} is in the tree of size {size} with root {}: VERIFIED ({} hashes)",
+                args.index,
+                hex::encode(root.as_bytes()),
+                hashes.len()
+            ),
+            Err(e) => println!(
+                "entry {} in the tree of size {size}: NOT VERIFIED: {e}",
+                args.index
+            ),
         }
     }
     Ok(if verdict.is_ok() { OK } else { FAILED })
@@ -271,9 +311,15 @@ pub fn tail_row(index: u64, bytes: &[u8]) -> Result<[String; 7]> {
         e.body.index.to_string(),
         e.body.accepted_at.to_string(),
         sub.payload.action.kind_name().to_owned(),
-        sub.payload.signer_org().map(ToString::to_string).unwrap_or_else(|| "node".into()),
+        sub.payload
+            .signer_org()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| "node".into()),
         sub.payload.id.to_string(),
-        sub.payload.case_id().map(ToString::to_string).unwrap_or_else(|| "-".into()),
+        sub.payload
+            .case_id()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| "-".into()),
         outcome,
     ])
 }
@@ -293,18 +339,32 @@ pub async fn tail(env: &Env, args: TailArgs) -> Result<u8> {
         None => head["size"].as_u64().context("the head has no size")?,
     };
     let mut shown = 0u64;
-    let headers = ["index", "accepted at", "kind", "signer", "id", "case", "outcome"];
+    let headers = [
+        "index",
+        "accepted at",
+        "kind",
+        "signer",
+        "id",
+        "case",
+        "outcome",
+    ];
     if !args.json {
         println!("{}", tail_line(&headers.map(String::from)));
     }
     loop {
-        let size = client.get_json("/v1/head").await?["size"].as_u64().context("the head has no size")?;
+        let size = client.get_json("/v1/head").await?["size"]
+            .as_u64()
+            .context("the head has no size")?;
         while next < size {
             if args.count.is_some_and(|c| shown >= c) {
                 return Ok(OK);
             }
-            let page = client.get_json(&format!("/v1/entries?from={next}&limit=100")).await?;
-            let entries = page["entries"].as_array().context("a page without entries")?;
+            let page = client
+                .get_json(&format!("/v1/entries?from={next}&limit=100"))
+                .await?;
+            let entries = page["entries"]
+                .as_array()
+                .context("a page without entries")?;
             if entries.is_empty() {
                 break;
             }
@@ -313,10 +373,15 @@ pub async fn tail(env: &Env, args: TailArgs) -> Result<u8> {
                     return Ok(OK);
                 }
                 let index = v["index"].as_u64().context("an entry without index")?;
-                let bytes = hex::decode(v["canonical_hex"].as_str().unwrap_or("")).with_context(|| format!("entry {index}: canonical_hex"))?;
+                let bytes = hex::decode(v["canonical_hex"].as_str().unwrap_or(""))
+                    .with_context(|| format!("entry {index}: canonical_hex"))?;
                 let row = tail_row(index, &bytes)?;
                 if args.json {
-                    let obj: serde_json::Map<String, Value> = headers.iter().zip(row).map(|(h, c)| (h.replace(' ', "_"), Value::String(c))).collect();
+                    let obj: serde_json::Map<String, Value> = headers
+                        .iter()
+                        .zip(row)
+                        .map(|(h, c)| (h.replace(' ', "_"), Value::String(c)))
+                        .collect();
                     println!("{}", Value::Object(obj));
                 } else {
                     println!("{}", tail_line(&row));
@@ -336,7 +401,9 @@ pub async fn tail(env: &Env, args: TailArgs) -> Result<u8> {
 /// object of objects as one row per key, an array of objects as one row per object.
 fn section(name: &str, v: &Value) -> Option<String> {
     let table = match v {
-        Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_object) => Table::from_objects(a),
+        Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_object) => {
+            Table::from_objects(a)
+        }
         Value::Object(m) if !m.is_empty() && m.values().all(Value::is_object) => {
             let rows: Vec<Value> = m
                 .iter()
@@ -350,13 +417,18 @@ fn section(name: &str, v: &Value) -> Option<String> {
                 .collect();
             Table::from_objects(&rows)
         }
-        Value::Object(m) if !m.is_empty() && m.values().all(|x| !x.is_object() && !x.is_array()) => {
+        Value::Object(m)
+            if !m.is_empty() && m.values().all(|x| !x.is_object() && !x.is_array()) =>
+        {
             let mut t = Table::new(["", "value"]);
             for (k, x) in m {
-                t.push([k.clone(), match x.as_f64() {
-                    Some(f) if x.is_f64() => format!("{f:.1}"),
-                    _ => table::cell(x),
-                }]);
+                t.push([
+                    k.clone(),
+                    match x.as_f64() {
+                        Some(f) if x.is_f64() => format!("{f:.1}"),
+                        _ => table::cell(x),
+                    },
+                ]);
             }
             t
         }
@@ -368,7 +440,9 @@ fn section(name: &str, v: &Value) -> Option<String> {
 /// Renders a statistics document: its scalars, then a table per nested section (a section
 /// mixing scalars and objects is rendered the same way, under its name).
 pub fn render_document(body: &Value) -> String {
-    let Value::Object(m) = body else { return section("", body).unwrap_or_else(|| format!("{}\n", table::cell(body))) };
+    let Value::Object(m) = body else {
+        return section("", body).unwrap_or_else(|| format!("{}\n", table::cell(body)));
+    };
     let mut out = table::fields(body);
     for (k, v) in m {
         if let Some(s) = section(k, v) {
@@ -383,21 +457,56 @@ pub fn render_document(body: &Value) -> String {
 
 /// Alerts (overdue, due soon, illegal attempts, missing custody transfers) as a table.
 pub fn render_alerts(alerts: &[Value]) -> String {
-    let mut t = Table::new(["case", "responsible", "alert", "what", "due", "late by", "basis"]);
+    let mut t = Table::new([
+        "case",
+        "responsible",
+        "alert",
+        "what",
+        "due",
+        "late by",
+        "basis",
+    ]);
     for a in alerts {
         let (variant, inner) = match &a["kind"] {
-            Value::Object(m) => m.iter().next().map(|(k, v)| (k.clone(), v.clone())).unwrap_or_default(),
+            Value::Object(m) => m
+                .iter()
+                .next()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .unwrap_or_default(),
             Value::String(s) => (s.clone(), Value::Null),
             _ => (String::new(), Value::Null),
         };
         let what = match inner.get("clock") {
             Some(c) if c.get("handoff").is_some() => table::cell(&c["handoff"]),
-            Some(c) if c.get("measure").is_some() => format!("{} {}", table::cell(&c["measure"]["measure"]), table::cell(&c["measure"]["person"])),
-            _ => inner.get("handoff").or_else(|| inner.get("rule")).map(table::cell).unwrap_or_else(|| "-".into()),
+            Some(c) if c.get("measure").is_some() => format!(
+                "{} {}",
+                table::cell(&c["measure"]["measure"]),
+                table::cell(&c["measure"]["person"])
+            ),
+            _ => inner
+                .get("handoff")
+                .or_else(|| inner.get("rule"))
+                .map(table::cell)
+                .unwrap_or_else(|| "-".into()),
         };
-        let late = inner["overdue_by_ms"].as_u64().map(|ms| format!("{:.1} d", ms as f64 / 86_400_000.0)).unwrap_or_else(|| "-".into());
-        let basis = inner.get("basis").or_else(|| inner.get("detail")).map(table::cell).unwrap_or_else(|| "-".into());
-        t.push([table::cell(&a["case_id"]), table::cell(&a["responsible"]), variant, what, time_text(&inner["due_at"]), late, basis]);
+        let late = inner["overdue_by_ms"]
+            .as_u64()
+            .map(|ms| format!("{:.1} d", ms as f64 / 86_400_000.0))
+            .unwrap_or_else(|| "-".into());
+        let basis = inner
+            .get("basis")
+            .or_else(|| inner.get("detail"))
+            .map(table::cell)
+            .unwrap_or_else(|| "-".into());
+        t.push([
+            table::cell(&a["case_id"]),
+            table::cell(&a["responsible"]),
+            variant,
+            what,
+            time_text(&inner["due_at"]),
+            late,
+            basis,
+        ]);
     }
     t.render()
 }
@@ -405,7 +514,13 @@ pub fn render_alerts(alerts: &[Value]) -> String {
 /// Percent-encodes a query value (case ids are printable ASCII; `/` and `:` are allowed).
 fn url_component(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -422,7 +537,11 @@ pub async fn overdue(env: &Env, args: OverdueArgs) -> Result<u8> {
     if let Some(limit) = args.limit {
         query.push(format!("limit={limit}"));
     }
-    let path = if query.is_empty() { "/v1/supervision/overdue".to_owned() } else { format!("/v1/supervision/overdue?{}", query.join("&")) };
+    let path = if query.is_empty() {
+        "/v1/supervision/overdue".to_owned()
+    } else {
+        format!("/v1/supervision/overdue?{}", query.join("&"))
+    };
     let body = match get(&client, &path, args.json).await? {
         Ok(b) => b,
         Err(code) => return Ok(code),
@@ -430,7 +549,11 @@ pub async fn overdue(env: &Env, args: OverdueArgs) -> Result<u8> {
     if args.json {
         print_json(&body)?;
     } else {
-        println!("now: {}   cases examined: {}", time_text(&body["now"]), table::cell(&body["cases_examined"]));
+        println!(
+            "now: {}   cases examined: {}",
+            time_text(&body["now"]),
+            table::cell(&body["cases_examined"])
+        );
         let alerts = body["alerts"].as_array().cloned().unwrap_or_default();
         print!("{}", render_alerts(&alerts));
         if let Some(next) = body["next"].as_str() {
@@ -450,7 +573,11 @@ pub async fn stats(env: &Env, args: StatsArgs) -> Result<u8> {
     if let Some(now) = body.get_mut("now").filter(|n| n.is_u64() && !args.json) {
         *now = Value::String(time_text(now));
     }
-    if args.json { print_json(&body)? } else { print!("{}", render_document(&body)) }
+    if args.json {
+        print_json(&body)?
+    } else {
+        print!("{}", render_document(&body))
+    }
     Ok(OK)
 }
 
@@ -470,9 +597,20 @@ mod tests {
         let text = render_case(&serde_json::json!({ "case": body, "timeline": [
             {"index": 4, "kind": "acceptance", "signer": {"org": {"org": "LZ-PROC", "key_id": "k1"}}, "id": "H-1:accepted", "time_ms": 0, "rejected": null}
         ]}));
-        assert!(text.contains("LZ-1  THEFT  ORDINARY   PROSECUTION_REVIEW  LZ-PROC"), "{text}");
-        assert!(text.contains("4      1970-01-01T00:00:00.000Z  acceptance  LZ-PROC  H-1:accepted  accepted"), "{text}");
-        assert!(text.contains("1970-01-02T00:00:00.000Z  PROSECUTION_REVIEW  LZ-PROC  4"), "{text}");
+        assert!(
+            text.contains("LZ-1  THEFT  ORDINARY   PROSECUTION_REVIEW  LZ-PROC"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "4      1970-01-01T00:00:00.000Z  acceptance  LZ-PROC  H-1:accepted  accepted"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("1970-01-02T00:00:00.000Z  PROSECUTION_REVIEW  LZ-PROC  4"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -490,6 +628,11 @@ mod tests {
             "kind": { "overdue": { "basis": "Art. 79", "clock": { "measure": { "measure": "BAIL", "person": "P-1" } }, "due_at": 0, "overdue_by_ms": 129_600_000u64 } }
         })];
         let text = render_alerts(&alerts);
-        assert!(text.contains("LZ-1  LZ-CC        overdue  BAIL P-1  1970-01-01T00:00:00.000Z  1.5 d    Art. 79"), "{text}");
+        assert!(
+            text.contains(
+                "LZ-1  LZ-CC        overdue  BAIL P-1  1970-01-01T00:00:00.000Z  1.5 d    Art. 79"
+            ),
+            "{text}"
+        );
     }
 }

@@ -45,8 +45,14 @@ pub struct SigningArgs {
 impl SigningArgs {
     fn identity(&self, env: &Env) -> Result<Identity> {
         let file = env.file()?;
-        let key = self.key.clone().or(file.key).context("no key to sign with: give --key or put `key = ...` in the config file")?;
-        let org = self.org.clone().or(file.org).context("no organisation to sign as: give --org or put `org = ...` in the config file")?;
+        let key = self
+            .key
+            .clone()
+            .or(file.key)
+            .context("no key to sign with: give --key or put `key = ...` in the config file")?;
+        let org = self.org.clone().or(file.org).context(
+            "no organisation to sign as: give --org or put `org = ...` in the config file",
+        )?;
         let key_id = match self.key_id.clone().or(file.key_id) {
             Some(k) => k,
             None => KeyId::new("k1").expect("constant key id is valid"),
@@ -55,7 +61,9 @@ impl SigningArgs {
     }
 
     fn at(&self) -> Timestamp {
-        self.at.map(Timestamp::from_millis).unwrap_or_else(steps::local_now)
+        self.at
+            .map(Timestamp::from_millis)
+            .unwrap_or_else(steps::local_now)
     }
 }
 
@@ -109,10 +117,17 @@ impl SubmitArgs {
     /// The handoff the flags (or the file) describe, sent by `sender`.
     pub fn handoff(&self, sender: &OrgId) -> Result<Handoff> {
         if let Some(path) = &self.from_file {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            let h = steps::handoff_from_json(&text).with_context(|| format!("reading {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let h = steps::handoff_from_json(&text)
+                .with_context(|| format!("reading {}", path.display()))?;
             if &h.sender != sender {
-                bail!("{} names sender {}, but {} signs", path.display(), h.sender, sender);
+                bail!(
+                    "{} names sender {}, but {} signs",
+                    path.display(),
+                    h.sender,
+                    sender
+                );
             }
             return Ok(h);
         }
@@ -127,7 +142,9 @@ impl SubmitArgs {
             persons: self.person.clone(),
             custody: self.custody,
             documents: self.doc.clone(),
-            efile_manifest: self.efile_manifest.ok_or_else(|| missing("efile-manifest"))?,
+            efile_manifest: self
+                .efile_manifest
+                .ok_or_else(|| missing("efile-manifest"))?,
             related: self.related.clone(),
             note: self.note.clone(),
         })
@@ -243,7 +260,11 @@ pub fn return_step(args: &ReturnArgs, who: &Identity) -> Result<Submission> {
         Some(id) => id.clone(),
         None => steps::derived_id(&args.handoff, "returned")?,
     };
-    let r = ReturnForCompletion { handoff: args.handoff.clone(), reason: args.reason.clone(), missing: args.missing.clone() };
+    let r = ReturnForCompletion {
+        handoff: args.handoff.clone(),
+        reason: args.reason.clone(),
+        missing: args.missing.clone(),
+    };
     Ok(who.sign(id, args.signing.at(), Action::ReturnForCompletion(r)))
 }
 
@@ -274,8 +295,12 @@ pub fn measure_step(args: &MeasureArgs, who: &Identity) -> Submission {
 
 /// The receipt text in a node's answer, if it carries one.
 fn receipt_text(body: &serde_json::Value) -> Option<&str> {
-    let serde_json::Value::Object(map) = body else { return None };
-    map.values().filter_map(serde_json::Value::as_str).find(|s| s.starts_with(RECEIPT_HEADER))
+    let serde_json::Value::Object(map) = body else {
+        return None;
+    };
+    map.values()
+        .filter_map(serde_json::Value::as_str)
+        .find(|s| s.starts_with(RECEIPT_HEADER))
 }
 
 /// Submits a signed step and reports the answer; the exit code.
@@ -286,16 +311,27 @@ pub async fn send(env: &Env, signing: &SigningArgs, sub: &Submission) -> Result<
         return refused(&answer, signing.json);
     }
     if let Some(path) = &signing.save_receipt {
-        let text = receipt_text(&answer.body).with_context(|| format!("{} answered without a receipt to save", answer.node))?;
+        let text = receipt_text(&answer.body)
+            .with_context(|| format!("{} answered without a receipt to save", answer.node))?;
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     if signing.json {
         print_json(&answer.body)?;
     } else {
         let b = &answer.body;
-        let what = if b["duplicate"].as_bool() == Some(true) { "already recorded" } else { "committed" };
+        let what = if b["duplicate"].as_bool() == Some(true) {
+            "already recorded"
+        } else {
+            "committed"
+        };
         let mut t = table::Table::new(["id", "result", "index", "entry hash", "proved in tree of"]);
-        t.push([sub.payload.id.to_string(), what.to_owned(), table::cell(&b["index"]), table::cell(&b["entry_hash"]), table::cell(&b["tree_size"])]);
+        t.push([
+            sub.payload.id.to_string(),
+            what.to_owned(),
+            table::cell(&b["index"]),
+            table::cell(&b["entry_hash"]),
+            table::cell(&b["tree_size"]),
+        ]);
         print!("{}", t.render());
     }
     Ok(OK)
@@ -356,7 +392,11 @@ mod tests {
     }
 
     fn who() -> Identity {
-        Identity::new(keys::derive(1, "LZ-PSB"), OrgId::new("LZ-PSB").expect("id"), KeyId::new("k1").expect("id"))
+        Identity::new(
+            keys::derive(1, "LZ-PSB"),
+            OrgId::new("LZ-PSB").expect("id"),
+            KeyId::new("k1").expect("id"),
+        )
     }
 
     #[test]
@@ -364,22 +404,59 @@ mod tests {
         let hex = "11".repeat(32);
         let doc = format!("PROSECUTION_OPINION:兰公诉〔2026〕12号:{hex}:7");
         let C::Submit(a) = parse(&[
-            "submit", "--id", "H-1", "--case", "LZ-1", "--case-type", "theft", "--procedure", "ORDINARY",
-            "--kind", "prosecution-transfer", "--to", "LZ-PROC", "--person", "P-1", "--person", "P-2", "--custody",
-            "--doc", &doc, "--efile-manifest", &"22".repeat(32), "--related", "H-0", "--note", "n", "--at", "1000",
+            "submit",
+            "--id",
+            "H-1",
+            "--case",
+            "LZ-1",
+            "--case-type",
+            "theft",
+            "--procedure",
+            "ORDINARY",
+            "--kind",
+            "prosecution-transfer",
+            "--to",
+            "LZ-PROC",
+            "--person",
+            "P-1",
+            "--person",
+            "P-2",
+            "--custody",
+            "--doc",
+            &doc,
+            "--efile-manifest",
+            &"22".repeat(32),
+            "--related",
+            "H-0",
+            "--note",
+            "n",
+            "--at",
+            "1000",
         ])
         .expect("parses") else {
             panic!("not submit")
         };
         let sub = submit_step(&a, &who()).expect("builds");
-        let Action::Handoff(h) = &sub.payload.action else { panic!("not a handoff") };
+        let Action::Handoff(h) = &sub.payload.action else {
+            panic!("not a handoff")
+        };
         assert_eq!(sub.payload.id.as_str(), "H-1");
         assert_eq!(sub.payload.claimed_at, Timestamp::from_millis(1000));
         assert_eq!(sub.payload.signer_org().map(OrgId::as_str), Some("LZ-PSB"));
         assert_eq!(h.sender.as_str(), "LZ-PSB");
         assert_eq!(h.receiver.as_str(), "LZ-PROC");
-        assert_eq!((h.case_type.clone(), h.procedure, h.kind.clone()), (CaseType::Theft, Procedure::Ordinary, HandoffKind::ProsecutionTransfer));
-        assert_eq!(h.persons.iter().map(PersonId::as_str).collect::<Vec<_>>(), ["P-1", "P-2"]);
+        assert_eq!(
+            (h.case_type.clone(), h.procedure, h.kind.clone()),
+            (
+                CaseType::Theft,
+                Procedure::Ordinary,
+                HandoffKind::ProsecutionTransfer
+            )
+        );
+        assert_eq!(
+            h.persons.iter().map(PersonId::as_str).collect::<Vec<_>>(),
+            ["P-1", "P-2"]
+        );
         assert!(h.custody);
         assert_eq!(h.documents.len(), 1);
         assert_eq!(h.documents[0].pages, 7);
@@ -394,37 +471,79 @@ mod tests {
     fn a_handoff_from_a_json_file_signs_the_same_bytes_as_from_flags() {
         let common = ["--id", "H-1", "--at", "5"];
         let flags = [
-            "--case", "LZ-1", "--case-type", "THEFT", "--procedure", "SUMMARY", "--kind", "TRIAL_NOTICE", "--to", "LZ-PROC",
+            "--case",
+            "LZ-1",
+            "--case-type",
+            "THEFT",
+            "--procedure",
+            "SUMMARY",
+            "--kind",
+            "TRIAL_NOTICE",
+            "--to",
+            "LZ-PROC",
         ];
         let manifest = "33".repeat(32);
         let mut argv = vec!["submit"];
         argv.extend(common);
         argv.extend(flags);
         argv.extend(["--efile-manifest", &manifest]);
-        let C::Submit(a) = parse(&argv).expect("parses") else { panic!("not submit") };
+        let C::Submit(a) = parse(&argv).expect("parses") else {
+            panic!("not submit")
+        };
         let from_flags = submit_step(&a, &who()).expect("builds");
-        let Action::Handoff(h) = &from_flags.payload.action else { panic!("not a handoff") };
+        let Action::Handoff(h) = &from_flags.payload.action else {
+            panic!("not a handoff")
+        };
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("h.json");
         std::fs::write(&path, serde_json::to_string(h).expect("json")).expect("write");
         let path = path.to_string_lossy().into_owned();
         let mut argv = vec!["submit", "--from-file", &path];
         argv.extend(common);
-        let C::Submit(b) = parse(&argv).expect("parses") else { panic!("not submit") };
+        let C::Submit(b) = parse(&argv).expect("parses") else {
+            panic!("not submit")
+        };
         let from_file = submit_step(&b, &who()).expect("builds");
-        assert_eq!(proto_types::encoding::encode(&from_file), proto_types::encoding::encode(&from_flags));
-        let other = Identity::new(keys::derive(1, "LZ-PROC"), OrgId::new("LZ-PROC").expect("id"), KeyId::new("k1").expect("id"));
-        assert!(submit_step(&b, &other).is_err(), "a file naming another sender is refused");
+        assert_eq!(
+            proto_types::encoding::encode(&from_file),
+            proto_types::encoding::encode(&from_flags)
+        );
+        let other = Identity::new(
+            keys::derive(1, "LZ-PROC"),
+            OrgId::new("LZ-PROC").expect("id"),
+            KeyId::new("k1").expect("id"),
+        );
+        assert!(
+            submit_step(&b, &other).is_err(),
+            "a file naming another sender is refused"
+        );
         let mut argv = vec!["submit", "--from-file", &path, "--case", "X"];
         argv.extend(common);
-        assert!(parse(&argv).is_err(), "--from-file excludes the handoff flags");
+        assert!(
+            parse(&argv).is_err(),
+            "--from-file excludes the handoff flags"
+        );
     }
 
     #[test]
     fn submit_refuses_missing_flags_and_bad_words() {
         assert!(parse(&["submit", "--id", "H-1", "--case", "C"]).is_err());
         let manifest = "33".repeat(32);
-        let base = ["submit", "--id", "H-1", "--case", "C", "--procedure", "SUMMARY", "--kind", "TRIAL_NOTICE", "--to", "X", "--efile-manifest", &manifest];
+        let base = [
+            "submit",
+            "--id",
+            "H-1",
+            "--case",
+            "C",
+            "--procedure",
+            "SUMMARY",
+            "--kind",
+            "TRIAL_NOTICE",
+            "--to",
+            "X",
+            "--efile-manifest",
+            &manifest,
+        ];
         let mut argv = base.to_vec();
         argv.extend(["--case-type", "jaywalking"]);
         assert!(parse(&argv).is_err());
@@ -435,40 +554,115 @@ mod tests {
 
     #[test]
     fn receiver_steps_filing_and_measures_become_their_payloads() {
-        let C::Accept(a) = parse(&["accept", "--handoff", "H-1", "--at", "7"]).expect("parses") else { panic!() };
+        let C::Accept(a) = parse(&["accept", "--handoff", "H-1", "--at", "7"]).expect("parses")
+        else {
+            panic!()
+        };
         let s = answer_step(&a, true, &who()).expect("builds");
         assert_eq!(s.payload.id.as_str(), "H-1:accepted");
-        assert_eq!(s.payload.action, Action::Acceptance(Acceptance { handoff: HandoffId::new("H-1").expect("id") }));
+        assert_eq!(
+            s.payload.action,
+            Action::Acceptance(Acceptance {
+                handoff: HandoffId::new("H-1").expect("id")
+            })
+        );
         let s = answer_step(&a, false, &who()).expect("builds");
         assert_eq!(s.payload.id.as_str(), "H-1:received");
 
-        let C::Return(r) = parse(&["return", "--handoff", "H-1", "--reason", "缺证据", "--missing", "EVIDENCE", "--missing", "indictment", "--id", "T-1"])
-            .expect("parses")
-        else {
+        let C::Return(r) = parse(&[
+            "return",
+            "--handoff",
+            "H-1",
+            "--reason",
+            "缺证据",
+            "--missing",
+            "EVIDENCE",
+            "--missing",
+            "indictment",
+            "--id",
+            "T-1",
+        ])
+        .expect("parses") else {
             panic!()
         };
         let s = return_step(&r, &who()).expect("builds");
         assert_eq!(s.payload.id.as_str(), "T-1");
-        let Action::ReturnForCompletion(ret) = &s.payload.action else { panic!("not a return") };
-        assert_eq!(ret.missing, vec![DocumentType::Evidence, DocumentType::Indictment]);
+        let Action::ReturnForCompletion(ret) = &s.payload.action else {
+            panic!("not a return")
+        };
+        assert_eq!(
+            ret.missing,
+            vec![DocumentType::Evidence, DocumentType::Indictment]
+        );
         assert_eq!(ret.reason, "缺证据");
 
-        let C::File(f) = parse(&["file", "--id", "F-1", "--case", "LZ-1", "--case-type", "DANGEROUS_DRIVING", "--procedure", "expedited", "--person", "P-1", "--plea-leniency", "--at", "9"])
-            .expect("parses")
-        else {
+        let C::File(f) = parse(&[
+            "file",
+            "--id",
+            "F-1",
+            "--case",
+            "LZ-1",
+            "--case-type",
+            "DANGEROUS_DRIVING",
+            "--procedure",
+            "expedited",
+            "--person",
+            "P-1",
+            "--plea-leniency",
+            "--at",
+            "9",
+        ])
+        .expect("parses") else {
             panic!()
         };
         let s = file_step(&f, &who());
-        let Action::CaseFiling(cf) = &s.payload.action else { panic!("not a filing") };
+        let Action::CaseFiling(cf) = &s.payload.action else {
+            panic!("not a filing")
+        };
         assert!(cf.plea_leniency);
-        assert_eq!((cf.case_type.clone(), cf.procedure), (CaseType::DangerousDriving, Procedure::Expedited));
-        assert!(parse(&["file", "--id", "F-1", "--case", "LZ-1", "--case-type", "THEFT", "--procedure", "ORDINARY"]).is_err(), "a filing names a person");
+        assert_eq!(
+            (cf.case_type.clone(), cf.procedure),
+            (CaseType::DangerousDriving, Procedure::Expedited)
+        );
+        assert!(
+            parse(&[
+                "file",
+                "--id",
+                "F-1",
+                "--case",
+                "LZ-1",
+                "--case-type",
+                "THEFT",
+                "--procedure",
+                "ORDINARY"
+            ])
+            .is_err(),
+            "a filing names a person"
+        );
 
-        let C::Measure(m) = parse(&["measure", "--id", "M-1", "--case", "LZ-1", "--person", "P-1", "--measure", "bail", "--at", "11"]).expect("parses") else {
+        let C::Measure(m) = parse(&[
+            "measure",
+            "--id",
+            "M-1",
+            "--case",
+            "LZ-1",
+            "--person",
+            "P-1",
+            "--measure",
+            "bail",
+            "--at",
+            "11",
+        ])
+        .expect("parses") else {
             panic!()
         };
         let s = measure_step(&m, &who());
-        let Action::CoerciveMeasure(cm) = &s.payload.action else { panic!("not a measure") };
-        assert_eq!((cm.measure, cm.effective_at), (MeasureKind::Bail, Timestamp::from_millis(11)));
+        let Action::CoerciveMeasure(cm) = &s.payload.action else {
+            panic!("not a measure")
+        };
+        assert_eq!(
+            (cm.measure, cm.effective_at),
+            (MeasureKind::Bail, Timestamp::from_millis(11))
+        );
     }
 }

@@ -24,15 +24,19 @@ pub struct VerifyReceiptArgs {
 
 /// Runs `verify-receipt`: 0 when it verifies, 1 when it does not, 2 when a file is unreadable.
 pub fn verify_receipt(args: VerifyReceiptArgs) -> Result<u8> {
-    let genesis = std::fs::read_to_string(&args.genesis).with_context(|| format!("reading {}", args.genesis.display()))?;
-    let keys = trust::node_keys_from_genesis(&genesis).with_context(|| format!("reading {}", args.genesis.display()))?;
-    let bytes = std::fs::read(&args.receipt).with_context(|| format!("reading {}", args.receipt.display()))?;
+    let genesis = std::fs::read_to_string(&args.genesis)
+        .with_context(|| format!("reading {}", args.genesis.display()))?;
+    let keys = trust::node_keys_from_genesis(&genesis)
+        .with_context(|| format!("reading {}", args.genesis.display()))?;
+    let bytes = std::fs::read(&args.receipt)
+        .with_context(|| format!("reading {}", args.receipt.display()))?;
     let verdict = String::from_utf8(bytes)
         .map_err(|_| "the receipt is not UTF-8 text".to_owned())
         .and_then(|text| trust::verify_receipt_text(&text, &keys).map_err(|e| e.to_string()));
     let summary = match &verdict {
         Ok(r) => {
-            let entry = Entry::from_bytes(&r.entry_bytes).context("a verified receipt's entry decodes")?;
+            let entry =
+                Entry::from_bytes(&r.entry_bytes).context("a verified receipt's entry decodes")?;
             let sub = entry.body.record.submission();
             serde_json::json!({
                 "verified": true,
@@ -52,7 +56,11 @@ pub fn verify_receipt(args: VerifyReceiptArgs) -> Result<u8> {
         match &verdict {
             Ok(_) => println!(
                 "VERIFIED: entry {} ({} {}) is in the tree of size {} with root {}",
-                summary["index"], summary["kind"].as_str().unwrap_or(""), summary["id"].as_str().unwrap_or(""), summary["tree_size"], summary["root"].as_str().unwrap_or("")
+                summary["index"],
+                summary["kind"].as_str().unwrap_or(""),
+                summary["id"].as_str().unwrap_or(""),
+                summary["tree_size"],
+                summary["root"].as_str().unwrap_or("")
             ),
             Err(e) => println!("NOT VERIFIED: {e}"),
         }

@@ -39,28 +39,51 @@ pub async fn status(State(node): State<Arc<NodeCtx>>) -> Json<serde_json::Value>
 /// `POST /admin/learners`.
 #[utoipa::path(post, path = "/admin/learners", tag = "admin", request_body = AddLearner,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn add_learner(State(node): State<Arc<NodeCtx>>, Json(req): Json<AddLearner>) -> Result<Json<serde_json::Value>, ApiError> {
-    if node.ledger.registry().is_some_and(|r| !r.nodes.contains_key(&req.node_id)) {
-        return Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, "UNKNOWN_NODE", format!("node {} is not in the registry", req.node_id)));
+pub async fn add_learner(
+    State(node): State<Arc<NodeCtx>>,
+    Json(req): Json<AddLearner>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if node
+        .ledger
+        .registry()
+        .is_some_and(|r| !r.nodes.contains_key(&req.node_id))
+    {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "UNKNOWN_NODE",
+            format!("node {} is not in the registry", req.node_id),
+        ));
     }
-    node.add_learner(req.node_id, req.raft_addr, req.api_addr).await.map_err(ApiError::unavailable)?;
+    node.add_learner(req.node_id, req.raft_addr, req.api_addr)
+        .await
+        .map_err(ApiError::unavailable)?;
     Ok(Json(node.status()))
 }
 
 /// `POST /admin/promote`: make these nodes voters (keeping the current voters).
 #[utoipa::path(post, path = "/admin/promote", tag = "admin", request_body = NodeIds,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn promote(State(node): State<Arc<NodeCtx>>, Json(req): Json<NodeIds>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn promote(
+    State(node): State<Arc<NodeCtx>>,
+    Json(req): Json<NodeIds>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let ids: BTreeSet<u64> = req.node_ids.into_iter().collect();
-    node.change_voters(ids, true).await.map_err(ApiError::unavailable)?;
+    node.change_voters(ids, true)
+        .await
+        .map_err(ApiError::unavailable)?;
     Ok(Json(node.status()))
 }
 
 /// `POST /admin/remove`: remove these nodes from the voters and learners.
 #[utoipa::path(post, path = "/admin/remove", tag = "admin", request_body = NodeIds,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn remove(State(node): State<Arc<NodeCtx>>, Json(req): Json<NodeIds>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn remove(
+    State(node): State<Arc<NodeCtx>>,
+    Json(req): Json<NodeIds>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let ids: BTreeSet<u64> = req.node_ids.into_iter().collect();
-    node.change_voters(ids, false).await.map_err(ApiError::unavailable)?;
+    node.change_voters(ids, false)
+        .await
+        .map_err(ApiError::unavailable)?;
     Ok(Json(node.status()))
 }

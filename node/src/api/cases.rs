@@ -76,16 +76,28 @@ pub(crate) struct CaseBundle {
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt { what: what.to_owned(), detail: e.to_string() }
+    StoreError::Corrupt {
+        what: what.to_owned(),
+        detail: e.to_string(),
+    }
 }
 
 fn handoff_record(store: &Store, id: &HandoffId) -> Result<Option<HandoffRecord>, StoreError> {
-    store.get(Cf::ByHandoffId, &keys::handoff(id))?.map(|v| decode(&v).map_err(|e| corrupt("handoff record", e))).transpose()
+    store
+        .get(Cf::ByHandoffId, &keys::handoff(id))?
+        .map(|v| decode(&v).map_err(|e| corrupt("handoff record", e)))
+        .transpose()
 }
 
 /// Reads a case, its timeline entries (at most [`MAX_TIMELINE`]) and its handoff records.
-pub(crate) fn load_case(store: &Store, id: &CaseId, with_entries: bool) -> Result<Option<CaseBundle>, StoreError> {
-    let Some(v) = store.get(Cf::ByCase, &keys::case(id))? else { return Ok(None) };
+pub(crate) fn load_case(
+    store: &Store,
+    id: &CaseId,
+    with_entries: bool,
+) -> Result<Option<CaseBundle>, StoreError> {
+    let Some(v) = store.get(Cf::ByCase, &keys::case(id))? else {
+        return Ok(None);
+    };
     let case: CaseRecord = decode(&v).map_err(|e| corrupt("case record", e))?;
     let (from, until) = keys::case_entries(id);
     let rows = store.scan(Cf::ByCase, &from, Some(&until), MAX_TIMELINE + 1)?;
@@ -93,8 +105,14 @@ pub(crate) fn load_case(store: &Store, id: &CaseId, with_entries: bool) -> Resul
     let mut entries = Vec::new();
     let mut handoffs = Vec::new();
     for (key, _) in rows.iter().take(MAX_TIMELINE) {
-        let index = key.get(key.len().saturating_sub(8)..).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes).ok_or_else(|| corrupt("case timeline key", "too short"))?;
-        let bytes = store.get(Cf::Ledger, &be_u64(index))?.ok_or_else(|| corrupt("case timeline", format!("entry {index} is missing")))?;
+        let index = key
+            .get(key.len().saturating_sub(8)..)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| corrupt("case timeline key", "too short"))?;
+        let bytes = store
+            .get(Cf::Ledger, &be_u64(index))?
+            .ok_or_else(|| corrupt("case timeline", format!("entry {index} is missing")))?;
         let entry = Entry::from_bytes(&bytes).map_err(|e| corrupt("ledger entry", e))?;
         if let Record::Accepted(sub) = &entry.body.record {
             if let Some(h) = handoff_record(store, &sub.payload.id)? {
@@ -115,13 +133,25 @@ pub(crate) fn load_case(store: &Store, id: &CaseId, with_entries: bool) -> Resul
             }
         }
     }
-    Ok(Some(CaseBundle { case, entries, handoffs, truncated }))
+    Ok(Some(CaseBundle {
+        case,
+        entries,
+        handoffs,
+        truncated,
+    }))
 }
 
 /// A handoff as JSON: its record, `open`, `closed` and `due_at` (Unix ms, if it has a clock).
-pub(crate) fn handoff_json(h: &HandoffRecord, registry: &Registry, now: Timestamp) -> serde_json::Value {
+pub(crate) fn handoff_json(
+    h: &HandoffRecord,
+    registry: &Registry,
+    now: Timestamp,
+) -> serde_json::Value {
     let mut v = serde_json::to_value(h).unwrap_or(serde_json::Value::Null);
-    let due = h.clock.as_ref().map(|c| due_time(c, &registry.policy, now).as_millis());
+    let due = h
+        .clock
+        .as_ref()
+        .map(|c| due_time(c, &registry.policy, now).as_millis());
     if let serde_json::Value::Object(m) = &mut v {
         m.insert("open".into(), h.is_open().into());
         m.insert("closed".into(), (!h.is_open()).into());
@@ -134,9 +164,16 @@ pub(crate) fn handoff_json(h: &HandoffRecord, registry: &Registry, now: Timestam
 #[utoipa::path(get, path = "/v1/cases/{case_id}", tag = "cases",
     params(("case_id" = String, Path, description = "The case id")),
     responses((status = 200, body = CaseView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn case(State(node): State<Arc<NodeCtx>>, Path(case_id): Path<String>) -> Result<Json<CaseView>, ApiError> {
-    let id: CaseId = serde_json::from_value(serde_json::Value::String(case_id.clone())).map_err(|e| ApiError::malformed(format!("not a case id: {e}")))?;
-    let registry = node.ledger.registry().ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
+pub async fn case(
+    State(node): State<Arc<NodeCtx>>,
+    Path(case_id): Path<String>,
+) -> Result<Json<CaseView>, ApiError> {
+    let id: CaseId = serde_json::from_value(serde_json::Value::String(case_id.clone()))
+        .map_err(|e| ApiError::malformed(format!("not a case id: {e}")))?;
+    let registry = node
+        .ledger
+        .registry()
+        .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
     let store = node.store.clone();
     let bundle = blocking(move || load_case(&store, &id, true))
         .await
@@ -163,13 +200,24 @@ pub async fn case(State(node): State<Arc<NodeCtx>>, Path(case_id): Path<String>)
         .collect();
     let mut handoffs = bundle.handoffs;
     handoffs.sort_by_key(|h| h.index);
-    let alerts = alerts(&bundle.case, &handoffs, &registry.policy, now).iter().map(|a| serde_json::to_value(a).unwrap_or_default()).collect();
-    let views: Vec<serde_json::Value> = handoffs.iter().map(|h| handoff_json(h, &registry, now)).collect();
-    let open = handoffs.iter().filter(|h| h.is_open()).map(|h| handoff_json(h, &registry, now)).collect();
+    let alerts = alerts(&bundle.case, &handoffs, &registry.policy, now)
+        .iter()
+        .map(|a| serde_json::to_value(a).unwrap_or_default())
+        .collect();
+    let views: Vec<serde_json::Value> = handoffs
+        .iter()
+        .map(|h| handoff_json(h, &registry, now))
+        .collect();
+    let open = handoffs
+        .iter()
+        .filter(|h| h.is_open())
+        .map(|h| handoff_json(h, &registry, now))
+        .collect();
     Ok(Json(CaseView {
         stage: serde_json::to_value(bundle.case.stage).unwrap_or_default(),
         holder: bundle.case.holder.as_str().to_owned(),
-        case: serde_json::to_value(&bundle.case).map_err(|e| ApiError::internal("encoding a case", e))?,
+        case: serde_json::to_value(&bundle.case)
+            .map_err(|e| ApiError::internal("encoding a case", e))?,
         timeline,
         handoffs: views,
         open_handoffs: open,

@@ -45,7 +45,11 @@ impl CheckpointView {
             root: hex::encode(cp.root().as_bytes()),
             chain_head: hex::encode(cp.chain_head()),
             time_ms: cp.time_ms(),
-            signers: note.signatures().iter().map(|s| s.name().to_owned()).collect(),
+            signers: note
+                .signatures()
+                .iter()
+                .map(|s| s.name().to_owned())
+                .collect(),
             note: note.to_note_text(),
         }
     }
@@ -72,7 +76,11 @@ pub struct CheckpointQuery {
 
 fn damaged(node: &NodeCtx) -> Result<(), ApiError> {
     match node.selfcheck.damaged_from() {
-        Some(d) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "DAMAGED", d.to_string())),
+        Some(d) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "DAMAGED",
+            d.to_string(),
+        )),
         None => Ok(()),
     }
 }
@@ -83,7 +91,9 @@ fn damaged(node: &NodeCtx) -> Result<(), ApiError> {
 pub async fn latest(State(node): State<Arc<NodeCtx>>) -> Result<Json<CheckpointView>, ApiError> {
     damaged(&node)?;
     let store = node.store.clone();
-    let found = blocking(move || crate::checkpointer::latest(&store)).await.map_err(|e| ApiError::internal("reading checkpoints", e))?;
+    let found = blocking(move || crate::checkpointer::latest(&store))
+        .await
+        .map_err(|e| ApiError::internal("reading checkpoints", e))?;
     let (index, note) = found.ok_or_else(|| ApiError::not_found("no cosigned checkpoint yet"))?;
     Ok(Json(CheckpointView::new(index, &note)))
 }
@@ -91,7 +101,10 @@ pub async fn latest(State(node): State<Arc<NodeCtx>>) -> Result<Json<CheckpointV
 /// `GET /v1/checkpoints?from=&limit=`.
 #[utoipa::path(get, path = "/v1/checkpoints", tag = "checkpoints", params(CheckpointQuery),
     responses((status = 200, body = CheckpointPage), (status = 503, body = ErrorBody)))]
-pub async fn list(State(node): State<Arc<NodeCtx>>, Query(q): Query<CheckpointQuery>) -> Result<Json<CheckpointPage>, ApiError> {
+pub async fn list(
+    State(node): State<Arc<NodeCtx>>,
+    Query(q): Query<CheckpointQuery>,
+) -> Result<Json<CheckpointPage>, ApiError> {
     damaged(&node)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 100);
     let store = node.store.clone();
@@ -111,8 +124,13 @@ pub async fn list(State(node): State<Arc<NodeCtx>>, Query(q): Query<CheckpointQu
     })
     .await
     .map_err(|e| ApiError::internal("reading checkpoints", e))?;
-    let next = (found.len() as u64 == limit).then(|| found.last().map(|c| c.index + 1)).flatten();
-    Ok(Json(CheckpointPage { checkpoints: found, next }))
+    let next = (found.len() as u64 == limit)
+        .then(|| found.last().map(|c| c.index + 1))
+        .flatten();
+    Ok(Json(CheckpointPage {
+        checkpoints: found,
+        next,
+    }))
 }
 
 /// Parameters of a cosigned receipt.
@@ -127,33 +145,62 @@ pub struct CosignedQuery {
 /// cosigned checkpoint covers it yet.
 #[utoipa::path(get, path = "/v1/proofs/cosigned", tag = "checkpoints", params(CosignedQuery),
     responses((status = 200, description = "The receipt, text/plain", body = String), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-pub async fn cosigned_receipt(State(node): State<Arc<NodeCtx>>, Query(q): Query<CosignedQuery>) -> Result<Response, ApiError> {
+pub async fn cosigned_receipt(
+    State(node): State<Arc<NodeCtx>>,
+    Query(q): Query<CosignedQuery>,
+) -> Result<Response, ApiError> {
     if let Some(d) = node.selfcheck.damaged_from().filter(|d| q.index >= d.index) {
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "DAMAGED", d.to_string()));
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "DAMAGED",
+            d.to_string(),
+        ));
     }
     let store = node.store.clone();
     let index = q.index;
     let receipt = blocking(move || {
-        let Some((_, note)) = crate::checkpointer::latest(&store)? else { return Ok(None) };
+        let Some((_, note)) = crate::checkpointer::latest(&store)? else {
+            return Ok(None);
+        };
         let size = note.checkpoint().tree_size();
         if index >= size {
             return Ok(None);
         }
-        let Some(entry_bytes) = store.get(Cf::Ledger, &be_u64(index))? else { return Ok(None) };
+        let Some(entry_bytes) = store.get(Cf::Ledger, &be_u64(index))? else {
+            return Ok(None);
+        };
         let proof = crate::ledger::inclusion_proof(&store, index, size)?;
-        Ok(Some(proto_types::receipt::Receipt { entry_bytes, index, proof, note }))
+        Ok(Some(proto_types::receipt::Receipt {
+            entry_bytes,
+            index,
+            proof,
+            note,
+        }))
     })
     .await
     .map_err(|e| ApiError::internal("building a receipt", e))?
-    .ok_or_else(|| ApiError::not_found(format!("no cosigned checkpoint covers entry {index} yet")))?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], receipt.to_text()).into_response())
+    .ok_or_else(|| {
+        ApiError::not_found(format!("no cosigned checkpoint covers entry {index} yet"))
+    })?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        receipt.to_text(),
+    )
+        .into_response())
 }
 
 /// Reads of the damaged range: `Err(503 DAMAGED)` if `from` is at or after the first damaged
 /// index the self-check found; else the exclusive end up to which reads may be served.
 pub(crate) fn undamaged_until(node: &NodeCtx, from: u64) -> Result<u64, ApiError> {
     match node.selfcheck.damaged_from() {
-        Some(d) if from >= d.index => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "DAMAGED", d.to_string())),
+        Some(d) if from >= d.index => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "DAMAGED",
+            d.to_string(),
+        )),
         Some(d) => Ok(d.index),
         None => Ok(u64::MAX),
     }

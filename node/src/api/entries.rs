@@ -52,11 +52,15 @@ pub const CANONICAL: &str = "application/vnd.caseledger.canonical";
 
 /// Parses a submission from JSON or canonical bytes (by `Content-Type`).
 pub fn parse_submission(headers: &HeaderMap, body: &[u8]) -> Result<Submission, ApiError> {
-    let ct = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if ct.starts_with(CANONICAL) || ct.starts_with("application/octet-stream") {
         decode(body).map_err(|e| ApiError::malformed(format!("not a canonical submission: {e}")))
     } else {
-        serde_json::from_slice(body).map_err(|e| ApiError::malformed(format!("not a JSON submission: {e}")))
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::malformed(format!("not a JSON submission: {e}")))
     }
 }
 
@@ -74,18 +78,35 @@ fn ingress_check(node: &NodeCtx, sub: &Submission, now: Timestamp) -> Result<(),
     let limits = &registry.policy.limits;
     if let Action::Handoff(h) = &sub.payload.action {
         if h.note.len() > limits.max_note_bytes as usize {
-            return Err(ApiError::too_large(format!("note is {} bytes; the policy allows {}", h.note.len(), limits.max_note_bytes)));
+            return Err(ApiError::too_large(format!(
+                "note is {} bytes; the policy allows {}",
+                h.note.len(),
+                limits.max_note_bytes
+            )));
         }
         if h.documents.len() > limits.max_documents as usize {
-            return Err(ApiError::too_large(format!("{} documents; the policy allows {}", h.documents.len(), limits.max_documents)));
+            return Err(ApiError::too_large(format!(
+                "{} documents; the policy allows {}",
+                h.documents.len(),
+                limits.max_documents
+            )));
         }
         if h.persons.len() > limits.max_persons as usize {
-            return Err(ApiError::too_large(format!("{} persons; the policy allows {}", h.persons.len(), limits.max_persons)));
+            return Err(ApiError::too_large(format!(
+                "{} persons; the policy allows {}",
+                h.persons.len(),
+                limits.max_persons
+            )));
         }
     }
-    let key = registry.key_for_payload(&sub.payload, now).map_err(|e| ApiError::refused(&Refusal::Key(e)))?;
-    verify_submission(&registry, sub, now, SignatureCheck::Verify).map_err(|r| ApiError::refused(&r))?;
-    node.metrics.ingress_signatures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let key = registry
+        .key_for_payload(&sub.payload, now)
+        .map_err(|e| ApiError::refused(&Refusal::Key(e)))?;
+    verify_submission(&registry, sub, now, SignatureCheck::Verify)
+        .map_err(|r| ApiError::refused(&r))?;
+    node.metrics
+        .ingress_signatures
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     node.ledger.vouch(sub.digest(), key);
     Ok(())
 }
@@ -99,10 +120,19 @@ pub async fn receipt(node: &NodeCtx, index: u64, duplicate: bool) -> Result<Rece
     let bytes = blocking(move || store.get(Cf::Ledger, &be_u64(index)))
         .await
         .map_err(|e| ApiError::internal("reading an entry", e))?
-        .ok_or_else(|| ApiError::internal("building a receipt", format!("entry {index} is not stored")))?;
-    let entry = Entry::from_bytes(&bytes).map_err(|e| ApiError::internal("decoding a stored entry", e))?;
+        .ok_or_else(|| {
+            ApiError::internal("building a receipt", format!("entry {index} is not stored"))
+        })?;
+    let entry =
+        Entry::from_bytes(&bytes).map_err(|e| ApiError::internal("decoding a stored entry", e))?;
     let (path, root) = super::proofs::inclusion(node, index, size).await?;
-    let text = proto_types::receipt::Receipt { entry_bytes: bytes.clone(), index, proof: path.clone(), note: note.clone() }.to_text();
+    let text = proto_types::receipt::Receipt {
+        entry_bytes: bytes.clone(),
+        index,
+        proof: path.clone(),
+        note: note.clone(),
+    }
+    .to_text();
     Ok(Receipt {
         index,
         entry_hash: entry.hash.to_hex(),
@@ -120,11 +150,19 @@ pub async fn receipt(node: &NodeCtx, index: u64, duplicate: bool) -> Result<Rece
 /// a resubmission, 409 naming the rule (and the rejection entry) for a broken rule.
 pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
     match result {
-        ApplyResult::Appended { index, rejected: None, .. } => match receipt(node, index, false).await {
+        ApplyResult::Appended {
+            index,
+            rejected: None,
+            ..
+        } => match receipt(node, index, false).await {
             Ok(r) => (StatusCode::CREATED, Json(r)).into_response(),
             Err(e) => e.into_response(),
         },
-        ApplyResult::Appended { index, rejected: Some((rule, detail)), .. } => {
+        ApplyResult::Appended {
+            index,
+            rejected: Some((rule, detail)),
+            ..
+        } => {
             let mut e = ApiError::new(StatusCode::CONFLICT, &rule.code(), detail);
             e.index = Some(index);
             e.into_response()
@@ -163,12 +201,18 @@ pub async fn submit(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, body: 
     if let Err(e) = ingress_check(&node, &sub, now) {
         return e.into_response();
     }
-    let proposal = Proposal { submission: sub, stamped_at: now };
+    let proposal = Proposal {
+        submission: sub,
+        stamped_at: now,
+    };
     match node.submit(proposal).await {
         Ok(result) => {
             node.metrics.observe_commit(started.elapsed().as_secs_f64());
             let mut resp = answer(&node, result).await;
-            resp.headers_mut().insert(super::APPLIED_HEADER, axum::http::HeaderValue::from(node.ledger.head().size));
+            resp.headers_mut().insert(
+                super::APPLIED_HEADER,
+                axum::http::HeaderValue::from(node.ledger.head().size),
+            );
             resp
         }
         Err(SubmitError::Forwarded(resp)) => resp,

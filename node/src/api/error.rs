@@ -36,7 +36,12 @@ pub struct ErrorBody {
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self { status, code: code.to_owned(), message: message.into(), index: None }
+        Self {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+            index: None,
+        }
     }
 
     /// 400: the body or a parameter is malformed.
@@ -62,18 +67,30 @@ impl ApiError {
     /// 500: logged in full, answered without internals.
     pub fn internal(context: &str, e: impl std::fmt::Display) -> Self {
         tracing::error!(%e, "{context}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", format!("{context}; see the node's log"))
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL",
+            format!("{context}; see the node's log"),
+        )
     }
 
     /// A refusal of `apply` (or of the ingress check, which mirrors it).
     pub fn refused(r: &Refusal) -> Self {
         match r {
             Refusal::NoGenesis => Self::unavailable("the ledger has no genesis yet"),
-            Refusal::Key(KeyError::Revoked) => Self::new(StatusCode::FORBIDDEN, "KEY_REVOKED", r.to_string()),
-            Refusal::Key(KeyError::Expired) => Self::new(StatusCode::FORBIDDEN, "KEY_EXPIRED", r.to_string()),
-            Refusal::Key(KeyError::NotYetValid) => Self::new(StatusCode::FORBIDDEN, "KEY_NOT_YET_VALID", r.to_string()),
+            Refusal::Key(KeyError::Revoked) => {
+                Self::new(StatusCode::FORBIDDEN, "KEY_REVOKED", r.to_string())
+            }
+            Refusal::Key(KeyError::Expired) => {
+                Self::new(StatusCode::FORBIDDEN, "KEY_EXPIRED", r.to_string())
+            }
+            Refusal::Key(KeyError::NotYetValid) => {
+                Self::new(StatusCode::FORBIDDEN, "KEY_NOT_YET_VALID", r.to_string())
+            }
             Refusal::Key(_) => Self::new(StatusCode::UNAUTHORIZED, "UNKNOWN_KEY", r.to_string()),
-            Refusal::Signature(_) => Self::new(StatusCode::UNAUTHORIZED, "BAD_SIGNATURE", r.to_string()),
+            Refusal::Signature(_) => {
+                Self::new(StatusCode::UNAUTHORIZED, "BAD_SIGNATURE", r.to_string())
+            }
             Refusal::IdReused { .. } => Self::new(StatusCode::CONFLICT, "ID_REUSED", r.to_string()),
         }
     }
@@ -81,7 +98,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { code: self.code, message: self.message, index: self.index };
+        let body = ErrorBody {
+            code: self.code,
+            message: self.message,
+            index: self.index,
+        };
         (self.status, Json(body)).into_response()
     }
 }
@@ -112,12 +133,21 @@ pub async fn json_errors(resp: Response) -> Response {
         return resp;
     }
     let status = match status {
-        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::UNPROCESSABLE_ENTITY => {
+            StatusCode::BAD_REQUEST
+        }
         s => s,
     };
     let (parts, body) = resp.into_parts();
-    let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-    let message = if text.is_empty() { status.canonical_reason().unwrap_or("error").to_owned() } else { text };
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
     let mut out = ApiError::new(status, code_of(status), message).into_response();
     for (name, value) in &parts.headers {
         if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {

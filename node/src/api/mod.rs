@@ -36,7 +36,10 @@ pub const APPLIED_HEADER: &str = "x-caseledger-applied";
 
 /// The document's top level; paths and schemas come from the routes.
 #[derive(utoipa::OpenApi)]
-#[openapi(info(title = "caseledger", description = "A permissioned, replicated, tamper-evident ledger of criminal-case handoffs. Errors are JSON `{code, message, index?}`; every read carries `x-caseledger-applied`; reads accept `?consistent=true` for a read-index through the leader."))]
+#[openapi(info(
+    title = "caseledger",
+    description = "A permissioned, replicated, tamper-evident ledger of criminal-case handoffs. Errors are JSON `{code, message, index?}`; every read carries `x-caseledger-applied`; reads accept `?consistent=true` for a read-index through the leader."
+))]
 struct ApiDoc;
 
 /// Every route with its documentation, before state is attached.

@@ -31,7 +31,10 @@ pub struct Head {
 #[utoipa::path(get, path = "/v1/head", tag = "ops", responses((status = 200, body = Head)))]
 pub async fn head(State(node): State<Arc<NodeCtx>>) -> Result<Json<Head>, ApiError> {
     let h = node.ledger.head();
-    let root = node.root(h.size).await.map_err(|e| ApiError::internal("reading the Merkle root", e))?;
+    let root = node
+        .root(h.size)
+        .await
+        .map_err(|e| ApiError::internal("reading the Merkle root", e))?;
     Ok(Json(Head {
         size: h.size,
         head_hash: h.hash.to_hex(),
@@ -68,12 +71,39 @@ pub async fn metrics(State(node): State<Arc<NodeCtx>>) -> Response {
     let wal = node.store.wal_stats();
     let head = node.ledger.head();
     let gauges = [
-        ("caseledger_ledger_height", "Entries in this node's ledger.", head.size as f64),
-        ("caseledger_wal_syncs_total", "RocksDB WAL fsyncs (ticker rocksdb.wal.synced).", wal.synced as f64),
-        ("caseledger_wal_bytes_total", "Bytes written to the WAL.", wal.bytes as f64),
-        ("caseledger_acknowledged_batches_total", "Synced write batches acknowledged by the store.", wal.acknowledged_batches as f64),
-        ("caseledger_is_leader", "1 if this node is the Raft leader.", if node.is_leader() { 1.0 } else { 0.0 }),
+        (
+            "caseledger_ledger_height",
+            "Entries in this node's ledger.",
+            head.size as f64,
+        ),
+        (
+            "caseledger_wal_syncs_total",
+            "RocksDB WAL fsyncs (ticker rocksdb.wal.synced).",
+            wal.synced as f64,
+        ),
+        (
+            "caseledger_wal_bytes_total",
+            "Bytes written to the WAL.",
+            wal.bytes as f64,
+        ),
+        (
+            "caseledger_acknowledged_batches_total",
+            "Synced write batches acknowledged by the store.",
+            wal.acknowledged_batches as f64,
+        ),
+        (
+            "caseledger_is_leader",
+            "1 if this node is the Raft leader.",
+            if node.is_leader() { 1.0 } else { 0.0 },
+        ),
     ];
     let text = node.metrics.render(&gauges);
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        text,
+    )
+        .into_response()
 }

@@ -22,7 +22,10 @@ impl MerkleStore for StoreMerkle<'_> {
         match self.0.get(Cf::Merkle, &merkle_key(level, index))? {
             None => Ok(None),
             Some(v) => {
-                let bytes: [u8; 32] = v.as_slice().try_into().map_err(|_| StoreError::Corrupt { what: "merkle node".into(), detail: "not 32 bytes".into() })?;
+                let bytes: [u8; 32] = v.as_slice().try_into().map_err(|_| StoreError::Corrupt {
+                    what: "merkle node".into(),
+                    detail: "not 32 bytes".into(),
+                })?;
                 Ok(Some(MerkleHash::from_bytes(bytes)))
             }
         }
@@ -35,7 +38,11 @@ fn hexes(hashes: &[MerkleHash]) -> Vec<String> {
 
 fn proof_error(e: MerkleError<StoreError>) -> ApiError {
     match e {
-        MerkleError::IndexOutOfRange { .. } | MerkleError::InvalidRange { .. } => ApiError::new(axum::http::StatusCode::BAD_REQUEST, "OUT_OF_RANGE", e.to_string()),
+        MerkleError::IndexOutOfRange { .. } | MerkleError::InvalidRange { .. } => ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "OUT_OF_RANGE",
+            e.to_string(),
+        ),
         other => ApiError::internal("computing a Merkle proof", other),
     }
 }
@@ -89,17 +96,28 @@ pub struct ConsistencyProof {
 fn check_size(node: &NodeCtx, size: u64) -> Result<(), ApiError> {
     let applied = node.ledger.head().size;
     if size > applied {
-        return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "OUT_OF_RANGE", format!("tree size {size} is beyond this node's {applied} entries")));
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "OUT_OF_RANGE",
+            format!("tree size {size} is beyond this node's {applied} entries"),
+        ));
     }
     Ok(())
 }
 
 /// The inclusion proof of `index` at `size`, with the root (receipts use it too).
-pub(crate) async fn inclusion(node: &NodeCtx, index: u64, size: u64) -> Result<(Vec<MerkleHash>, MerkleHash), ApiError> {
+pub(crate) async fn inclusion(
+    node: &NodeCtx,
+    index: u64,
+    size: u64,
+) -> Result<(Vec<MerkleHash>, MerkleHash), ApiError> {
     let store = node.store.clone();
     blocking(move || {
         let m = StoreMerkle(&store);
-        Ok((merkle::inclusion_proof(&m, index, size), merkle::root(&m, size)))
+        Ok((
+            merkle::inclusion_proof(&m, index, size),
+            merkle::root(&m, size),
+        ))
     })
     .await
     .map_err(|e| ApiError::internal("reading Merkle nodes", e))
@@ -109,24 +127,39 @@ pub(crate) async fn inclusion(node: &NodeCtx, index: u64, size: u64) -> Result<(
 /// `GET /v1/proofs/inclusion`.
 #[utoipa::path(get, path = "/v1/proofs/inclusion", tag = "proofs", params(InclusionQuery),
     responses((status = 200, body = InclusionProof), (status = 400, body = ErrorBody)))]
-pub async fn inclusion_proof(State(node): State<Arc<NodeCtx>>, Query(q): Query<InclusionQuery>) -> Result<Json<InclusionProof>, ApiError> {
+pub async fn inclusion_proof(
+    State(node): State<Arc<NodeCtx>>,
+    Query(q): Query<InclusionQuery>,
+) -> Result<Json<InclusionProof>, ApiError> {
     let size = q.tree_size.unwrap_or_else(|| node.ledger.head().size);
     check_size(&node, size)?;
     let (proof, root) = inclusion(&node, q.index, size).await?;
-    Ok(Json(InclusionProof { index: q.index, tree_size: size, root: hex::encode(root.as_bytes()), proof: hexes(&proof) }))
+    Ok(Json(InclusionProof {
+        index: q.index,
+        tree_size: size,
+        root: hex::encode(root.as_bytes()),
+        proof: hexes(&proof),
+    }))
 }
 
 /// `GET /v1/proofs/consistency`.
 #[utoipa::path(get, path = "/v1/proofs/consistency", tag = "proofs", params(ConsistencyQuery),
     responses((status = 200, body = ConsistencyProof), (status = 400, body = ErrorBody)))]
-pub async fn consistency_proof(State(node): State<Arc<NodeCtx>>, Query(q): Query<ConsistencyQuery>) -> Result<Json<ConsistencyProof>, ApiError> {
+pub async fn consistency_proof(
+    State(node): State<Arc<NodeCtx>>,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<Json<ConsistencyProof>, ApiError> {
     let second = q.second.unwrap_or_else(|| node.ledger.head().size);
     check_size(&node, second)?;
     let first = q.first;
     let store = node.store.clone();
     let (proof, r1, r2) = blocking(move || {
         let m = StoreMerkle(&store);
-        Ok((merkle::consistency_proof(&m, first, second), merkle::root(&m, first.min(second)), merkle::root(&m, second)))
+        Ok((
+            merkle::consistency_proof(&m, first, second),
+            merkle::root(&m, first.min(second)),
+            merkle::root(&m, second),
+        ))
     })
     .await
     .map_err(|e| ApiError::internal("reading Merkle nodes", e))?;

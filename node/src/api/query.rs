@@ -30,8 +30,14 @@ pub struct EntryView {
 
 impl EntryView {
     fn from_bytes(bytes: Vec<u8>) -> Result<Self, ApiError> {
-        let entry = Entry::from_bytes(&bytes).map_err(|e| ApiError::internal("decoding a stored entry", e))?;
-        Ok(Self { index: entry.body.index, hash: entry.hash.to_hex(), canonical_hex: hex::encode(&bytes), entry })
+        let entry = Entry::from_bytes(&bytes)
+            .map_err(|e| ApiError::internal("decoding a stored entry", e))?;
+        Ok(Self {
+            index: entry.body.index,
+            hash: entry.hash.to_hex(),
+            canonical_hex: hex::encode(&bytes),
+            entry,
+        })
     }
 }
 
@@ -60,7 +66,10 @@ pub struct PageQuery {
 #[utoipa::path(get, path = "/v1/entries/{index}", tag = "entries",
     params(("index" = u64, Path, description = "The ledger index")),
     responses((status = 200, body = EntryView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn entry(State(node): State<Arc<NodeCtx>>, Path(index): Path<u64>) -> Result<Json<EntryView>, ApiError> {
+pub async fn entry(
+    State(node): State<Arc<NodeCtx>>,
+    Path(index): Path<u64>,
+) -> Result<Json<EntryView>, ApiError> {
     super::checkpoints::undamaged_until(&node, index)?;
     let store = node.store.clone();
     let bytes = blocking(move || store.get(Cf::Ledger, &index.to_be_bytes()))
@@ -78,7 +87,11 @@ pub async fn entry(State(node): State<Arc<NodeCtx>>, Path(index): Path<u64>) -> 
         (status = 200, description = "A page of entries; with `Accept: application/vnd.caseledger.canonical`, the raw framed canonical bytes",
             content((EntryPage = "application/json"), (Vec<u8> = "application/vnd.caseledger.canonical"))),
         (status = 400, description = "MALFORMED, PAGE_TOO_LARGE", body = ErrorBody)))]
-pub async fn entries(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Result<Response, ApiError> {
+pub async fn entries(
+    State(node): State<Arc<NodeCtx>>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, ApiError> {
     let raw = headers
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -86,7 +99,11 @@ pub async fn entries(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, Query
     if raw {
         let max = node.limits.max_page.max(crate::ledger::catchup::MAX_CHUNK);
         let limit = q.limit.unwrap_or(max).min(max);
-        let size = node.ledger.head().size.min(super::checkpoints::undamaged_until(&node, q.from)?);
+        let size = node
+            .ledger
+            .head()
+            .size
+            .min(super::checkpoints::undamaged_until(&node, q.from)?);
         let store = node.store.clone();
         let from = q.from;
         let rows = blocking(move || store.scan_u64(Cf::Ledger, from..size, limit as usize))
@@ -94,7 +111,10 @@ pub async fn entries(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, Query
             .map_err(|e| ApiError::internal("reading entries", e))?;
         let bytes: Vec<Vec<u8>> = rows.into_iter().map(|(_, b)| b).collect();
         let mut resp = crate::ledger::catchup::frame(&bytes).into_response();
-        resp.headers_mut().insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static(super::CANONICAL));
+        resp.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static(super::CANONICAL),
+        );
         if let Ok(v) = size.to_string().parse() {
             resp.headers_mut().insert(super::APPLIED_HEADER, v);
         }
@@ -107,15 +127,30 @@ async fn entries_json(node: Arc<NodeCtx>, q: PageQuery) -> Result<Json<EntryPage
     let max = node.limits.max_page;
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > max {
-        return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "PAGE_TOO_LARGE", format!("limit must be 1..={max}")));
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "PAGE_TOO_LARGE",
+            format!("limit must be 1..={max}"),
+        ));
     }
-    let size = node.ledger.head().size.min(super::checkpoints::undamaged_until(&node, q.from)?);
+    let size = node
+        .ledger
+        .head()
+        .size
+        .min(super::checkpoints::undamaged_until(&node, q.from)?);
     let store = node.store.clone();
     let from = q.from;
     let rows = blocking(move || store.scan_u64(Cf::Ledger, from..size, limit as usize))
         .await
         .map_err(|e| ApiError::internal("reading entries", e))?;
-    let entries = rows.into_iter().map(|(_, b)| EntryView::from_bytes(b)).collect::<Result<Vec<_>, _>>()?;
+    let entries = rows
+        .into_iter()
+        .map(|(_, b)| EntryView::from_bytes(b))
+        .collect::<Result<Vec<_>, _>>()?;
     let next = entries.last().map(|e| e.index + 1).filter(|n| *n < size);
-    Ok(Json(EntryPage { entries, next, size }))
+    Ok(Json(EntryPage {
+        entries,
+        next,
+        size,
+    }))
 }

@@ -30,7 +30,10 @@ pub struct ReadIndex {
 
 /// Whether the query string asks for `consistent=true`.
 fn wants_consistent(query: Option<&str>) -> bool {
-    query.is_some_and(|q| q.split('&').any(|kv| kv == "consistent=true" || kv == "consistent=1"))
+    query.is_some_and(|q| {
+        q.split('&')
+            .any(|kv| kv == "consistent=true" || kv == "consistent=1")
+    })
 }
 
 /// Makes the next read on this node linearizable, or says why it cannot.
@@ -38,17 +41,34 @@ async fn linearize(node: &NodeCtx) -> Result<(), ApiError> {
     let timeout = Duration::from_millis(node.limits.commit_timeout_ms);
     match cluster::ensure_linearizable(&node.raft).await {
         Ok(_) => Ok(()),
-        Err(ReadIndexError::NotLeader { leader: Some((_, peer)) }) => {
+        Err(ReadIndexError::NotLeader {
+            leader: Some((_, peer)),
+        }) => {
             let url = format!("http://{}/v1/read-index", peer.api_addr);
-            let unavailable = |e: String| ApiError::unavailable(format!("read index from the leader at {}: {e}", peer.api_addr));
-            let resp = node.http.get(&url).timeout(timeout).send().await.map_err(|e| unavailable(e.to_string()))?;
+            let unavailable = |e: String| {
+                ApiError::unavailable(format!(
+                    "read index from the leader at {}: {e}",
+                    peer.api_addr
+                ))
+            };
+            let resp = node
+                .http
+                .get(&url)
+                .timeout(timeout)
+                .send()
+                .await
+                .map_err(|e| unavailable(e.to_string()))?;
             if !resp.status().is_success() {
                 return Err(unavailable(format!("status {}", resp.status())));
             }
             let index: ReadIndex = resp.json().await.map_err(|e| unavailable(e.to_string()))?;
-            cluster::wait_applied(&node.raft, index.raft_index, timeout).await.map_err(ApiError::unavailable)
+            cluster::wait_applied(&node.raft, index.raft_index, timeout)
+                .await
+                .map_err(ApiError::unavailable)
         }
-        Err(ReadIndexError::NotLeader { leader: None }) => Err(ApiError::unavailable("no leader: the cluster has no quorum right now")),
+        Err(ReadIndexError::NotLeader { leader: None }) => Err(ApiError::unavailable(
+            "no leader: the cluster has no quorum right now",
+        )),
         Err(ReadIndexError::Unavailable(m)) => Err(ApiError::unavailable(m)),
     }
 }
@@ -65,7 +85,8 @@ pub async fn reads(State(node): State<Arc<NodeCtx>>, req: Request, next: Next) -
     let applied = node.ledger.head().size;
     let mut resp = next.run(req).await;
     if read && !resp.headers().contains_key(APPLIED_HEADER) {
-        resp.headers_mut().insert(APPLIED_HEADER, HeaderValue::from(applied));
+        resp.headers_mut()
+            .insert(APPLIED_HEADER, HeaderValue::from(applied));
     }
     resp
 }
@@ -76,8 +97,15 @@ pub async fn reads(State(node): State<Arc<NodeCtx>>, req: Request, next: Next) -
     responses((status = 200, body = ReadIndex), (status = 503, description = "not the leader, or no quorum", body = ErrorBody)))]
 pub async fn read_index(State(node): State<Arc<NodeCtx>>) -> Result<Json<ReadIndex>, ApiError> {
     match cluster::ensure_linearizable(&node.raft).await {
-        Ok(raft_index) => Ok(Json(ReadIndex { raft_index, leader: node.id })),
-        Err(ReadIndexError::NotLeader { .. }) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NOT_LEADER", "this node does not lead; ask the leader")),
+        Ok(raft_index) => Ok(Json(ReadIndex {
+            raft_index,
+            leader: node.id,
+        })),
+        Err(ReadIndexError::NotLeader { .. }) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "NOT_LEADER",
+            "this node does not lead; ask the leader",
+        )),
         Err(ReadIndexError::Unavailable(m)) => Err(ApiError::unavailable(m)),
     }
 }

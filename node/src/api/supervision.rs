@@ -19,19 +19,28 @@ use crate::node::NodeCtx;
 use crate::store::{be_u64, blocking, Cf, Store, StoreError};
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt { what: what.to_owned(), detail: e.to_string() }
+    StoreError::Corrupt {
+        what: what.to_owned(),
+        detail: e.to_string(),
+    }
 }
 
 /// The next case record after `after` (exclusive), skipping timeline rows with one seek per
 /// case. Case ids are printable ASCII, so `id || 0x02` sorts after all of a case's rows and
 /// before any other id.
 fn next_case(store: &Store, after: Option<&str>) -> Result<Option<CaseRecord>, StoreError> {
-    let mut from: Vec<u8> = after.map(|a| [a.as_bytes(), &[0x02]].concat()).unwrap_or_default();
+    let mut from: Vec<u8> = after
+        .map(|a| [a.as_bytes(), &[0x02]].concat())
+        .unwrap_or_default();
     loop {
-        let Some((key, value)) = store.scan(Cf::ByCase, &from, None, 1)?.into_iter().next() else { return Ok(None) };
+        let Some((key, value)) = store.scan(Cf::ByCase, &from, None, 1)?.into_iter().next() else {
+            return Ok(None);
+        };
         let id_len = key.iter().position(|b| *b < 0x20).unwrap_or(key.len());
         if key.get(id_len) == Some(&0x00) && key.len() == id_len + 1 {
-            return decode(&value).map(Some).map_err(|e| corrupt("case record", e));
+            return decode(&value)
+                .map(Some)
+                .map_err(|e| corrupt("case record", e));
         }
         // Timeline rows of an id with no case record (a rejected filing): skip them.
         from = [&key[..id_len], &[0x02]].concat();
@@ -67,13 +76,23 @@ pub struct Overdue {
 /// most `limit` cases per call, one seek and one timeline scan each, and pages with `after`.
 #[utoipa::path(get, path = "/v1/supervision/overdue", tag = "supervision", params(OverdueQuery),
     responses((status = 200, body = Overdue), (status = 400, body = ErrorBody)))]
-pub async fn overdue(State(node): State<Arc<NodeCtx>>, Query(q): Query<OverdueQuery>) -> Result<Json<Overdue>, ApiError> {
+pub async fn overdue(
+    State(node): State<Arc<NodeCtx>>,
+    Query(q): Query<OverdueQuery>,
+) -> Result<Json<Overdue>, ApiError> {
     let max = node.limits.max_page;
     let limit = q.limit.unwrap_or(max);
     if limit == 0 || limit > max {
-        return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "PAGE_TOO_LARGE", format!("limit must be 1..={max}")));
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "PAGE_TOO_LARGE",
+            format!("limit must be 1..={max}"),
+        ));
     }
-    let registry = node.ledger.registry().ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
+    let registry = node
+        .ledger
+        .registry()
+        .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
     let now = q.now.map_or_else(|| node.now(), Timestamp::from_millis);
     let store = node.store.clone();
     let after = q.after;
@@ -87,19 +106,38 @@ pub async fn overdue(State(node): State<Arc<NodeCtx>>, Query(q): Query<OverdueQu
             };
             examined += 1;
             cursor = Some(case.case_id.as_str().to_owned());
-            if case.is_closed() || case.open_handoffs.is_empty() && case.persons.iter().all(|p| p.measures.iter().all(|m| !m.active)) {
+            if case.is_closed()
+                || case.open_handoffs.is_empty()
+                    && case
+                        .persons
+                        .iter()
+                        .all(|p| p.measures.iter().all(|m| !m.active))
+            {
                 continue;
             }
             if let Some(b) = load_case(&store, &case.case_id, false)? {
-                out.extend(proto_types::clock::alerts(&b.case, &b.handoffs, &registry.policy, now));
+                out.extend(proto_types::clock::alerts(
+                    &b.case,
+                    &b.handoffs,
+                    &registry.policy,
+                    now,
+                ));
             }
         }
         Ok((examined, out, cursor))
     })
     .await
     .map_err(|e| ApiError::internal("reading cases", e))?;
-    let alerts = alerts.iter().map(|a| serde_json::to_value(a).unwrap_or_default()).collect();
-    Ok(Json(Overdue { now: now.as_millis(), cases_examined: examined, alerts, next }))
+    let alerts = alerts
+        .iter()
+        .map(|a| serde_json::to_value(a).unwrap_or_default())
+        .collect();
+    Ok(Json(Overdue {
+        now: now.as_millis(),
+        cases_examined: examined,
+        alerts,
+        next,
+    }))
 }
 
 /// Parameters of the rejections list.
@@ -146,21 +184,39 @@ pub struct Rejections {
 /// `GET /v1/supervision/rejections`.
 #[utoipa::path(get, path = "/v1/supervision/rejections", tag = "supervision", params(RejectionsQuery),
     responses((status = 200, body = Rejections), (status = 400, body = ErrorBody)))]
-pub async fn rejections(State(node): State<Arc<NodeCtx>>, Query(q): Query<RejectionsQuery>) -> Result<Json<Rejections>, ApiError> {
+pub async fn rejections(
+    State(node): State<Arc<NodeCtx>>,
+    Query(q): Query<RejectionsQuery>,
+) -> Result<Json<Rejections>, ApiError> {
     let max = node.limits.max_page;
     let limit = q.limit.unwrap_or(100.min(max));
     if limit == 0 || limit > max {
-        return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "PAGE_TOO_LARGE", format!("limit must be 1..={max}")));
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "PAGE_TOO_LARGE",
+            format!("limit must be 1..={max}"),
+        ));
     }
     let store = node.store.clone();
     let from = q.from;
     let entries = blocking(move || {
         let (_, until) = keys::rejections();
-        let rows = store.scan(Cf::ByOrg, &keys::rejection(from), Some(&until), limit as usize)?;
+        let rows = store.scan(
+            Cf::ByOrg,
+            &keys::rejection(from),
+            Some(&until),
+            limit as usize,
+        )?;
         let mut out = Vec::new();
         for (key, _) in rows {
-            let index = key.get(key.len().saturating_sub(8)..).and_then(|b| <[u8; 8]>::try_from(b).ok()).map(u64::from_be_bytes).ok_or_else(|| corrupt("rejection key", "too short"))?;
-            let bytes = store.get(Cf::Ledger, &be_u64(index))?.ok_or_else(|| corrupt("rejection", format!("entry {index} is missing")))?;
+            let index = key
+                .get(key.len().saturating_sub(8)..)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| corrupt("rejection key", "too short"))?;
+            let bytes = store
+                .get(Cf::Ledger, &be_u64(index))?
+                .ok_or_else(|| corrupt("rejection", format!("entry {index} is missing")))?;
             out.push(Entry::from_bytes(&bytes).map_err(|e| corrupt("ledger entry", e))?);
         }
         Ok(out)
@@ -179,12 +235,20 @@ pub async fn rejections(State(node): State<Arc<NodeCtx>>, Query(q): Query<Reject
                 kind: r.submission.payload.action.kind_name().to_owned(),
                 id: r.submission.payload.id.as_str().to_owned(),
                 signer: serde_json::to_value(&r.submission.payload.signer).unwrap_or_default(),
-                case_id: r.submission.payload.case_id().map(|c| c.as_str().to_owned()),
+                case_id: r
+                    .submission
+                    .payload
+                    .case_id()
+                    .map(|c| c.as_str().to_owned()),
             }),
             Record::Accepted(_) => None,
         })
         .collect();
-    let next = if full { rejections.last().map(|r| r.index + 1) } else { None };
+    let next = if full {
+        rejections.last().map(|r| r.index + 1)
+    } else {
+        None
+    };
     Ok(Json(Rejections { rejections, next }))
 }
 
@@ -211,8 +275,14 @@ pub struct Stats {
 /// all handoff records in memory at once. Fine for a pilot province; a maintained aggregate
 /// updated on apply is the way past that.
 #[utoipa::path(get, path = "/v1/stats", tag = "supervision", params(StatsQuery), responses((status = 200, body = Stats)))]
-pub async fn stats(State(node): State<Arc<NodeCtx>>, Query(q): Query<StatsQuery>) -> Result<Json<Stats>, ApiError> {
-    let registry = node.ledger.registry().ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
+pub async fn stats(
+    State(node): State<Arc<NodeCtx>>,
+    Query(q): Query<StatsQuery>,
+) -> Result<Json<Stats>, ApiError> {
+    let registry = node
+        .ledger
+        .registry()
+        .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
     let now = q.now.map_or_else(|| node.now(), Timestamp::from_millis);
     let store = node.store.clone();
     let (cases, handoffs) = blocking(move || {
@@ -237,5 +307,9 @@ pub async fn stats(State(node): State<Arc<NodeCtx>>, Query(q): Query<StatsQuery>
     .await
     .map_err(|e| ApiError::internal("reading cases", e))?;
     let (summary, _) = summarize(&cases, &handoffs, &registry.policy, now);
-    Ok(Json(Stats { now: now.as_millis(), summary: serde_json::to_value(&summary).map_err(|e| ApiError::internal("encoding stats", e))? }))
+    Ok(Json(Stats {
+        now: now.as_millis(),
+        summary: serde_json::to_value(&summary)
+            .map_err(|e| ApiError::internal("encoding stats", e))?,
+    }))
 }

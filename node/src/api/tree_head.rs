@@ -32,7 +32,11 @@ impl TreeHeads {
     /// A signed tree head covering at least `min_size` entries: the cached one if the ledger
     /// has not grown since, else a new one at the current size. Concurrent callers of one
     /// batch wait on the same lock and share the note.
-    pub async fn at_least(&self, node: &NodeCtx, min_size: u64) -> Result<CosignedCheckpoint, ApiError> {
+    pub async fn at_least(
+        &self,
+        node: &NodeCtx,
+        min_size: u64,
+    ) -> Result<CosignedCheckpoint, ApiError> {
         let mut latest = self.latest.lock().await;
         let size = node.ledger.head().size.max(min_size);
         if let Some(note) = latest.as_ref() {
@@ -44,10 +48,17 @@ impl TreeHeads {
         // size if its last entry is stored, else the size the caller needs (written).
         let note = match sign_at(node, size).await? {
             Some(n) => n,
-            None => sign_at(node, min_size).await?.ok_or_else(|| ApiError::internal("signing a tree head", format!("entry {} is not stored", min_size.saturating_sub(1))))?,
+            None => sign_at(node, min_size).await?.ok_or_else(|| {
+                ApiError::internal(
+                    "signing a tree head",
+                    format!("entry {} is not stored", min_size.saturating_sub(1)),
+                )
+            })?,
         };
         self.signed.fetch_add(1, Ordering::Relaxed);
-        let newer = latest.as_ref().is_none_or(|l| l.checkpoint().tree_size() < note.checkpoint().tree_size());
+        let newer = latest
+            .as_ref()
+            .is_none_or(|l| l.checkpoint().tree_size() < note.checkpoint().tree_size());
         if newer {
             *latest = Some(note.clone());
         }
@@ -57,7 +68,10 @@ impl TreeHeads {
 
 /// Signs the tree head at `size`, or `None` if entry `size - 1` is not stored yet.
 async fn sign_at(node: &NodeCtx, size: u64) -> Result<Option<CosignedCheckpoint>, ApiError> {
-    let registry = node.ledger.registry().ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
+    let registry = node
+        .ledger
+        .registry()
+        .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
     if size == 0 {
         return Err(ApiError::unavailable("the ledger is empty"));
     }
@@ -69,11 +83,22 @@ async fn sign_at(node: &NodeCtx, size: u64) -> Result<Option<CosignedCheckpoint>
     })
     .await
     .map_err(|e| ApiError::internal("reading the tree head", e))?;
-    let Some((bytes, root)) = read else { return Ok(None) };
-    let last = Entry::from_bytes(&bytes).map_err(|e| ApiError::internal("decoding a stored entry", e))?;
-    let checkpoint = Checkpoint::new(origin(&registry.cluster_name), size, root, *last.hash.as_bytes(), last.body.accepted_at.as_millis())
-        .map_err(|e| ApiError::internal("building the tree head", e))?;
-    let signature = sign(&checkpoint, &format!("node-{}", node.id), &node.node_key).map_err(|e| ApiError::internal("signing the tree head", e))?;
-    let note = CosignedCheckpoint::new(checkpoint, vec![signature]).map_err(|e| ApiError::internal("signing the tree head", e))?;
+    let Some((bytes, root)) = read else {
+        return Ok(None);
+    };
+    let last =
+        Entry::from_bytes(&bytes).map_err(|e| ApiError::internal("decoding a stored entry", e))?;
+    let checkpoint = Checkpoint::new(
+        origin(&registry.cluster_name),
+        size,
+        root,
+        *last.hash.as_bytes(),
+        last.body.accepted_at.as_millis(),
+    )
+    .map_err(|e| ApiError::internal("building the tree head", e))?;
+    let signature = sign(&checkpoint, &format!("node-{}", node.id), &node.node_key)
+        .map_err(|e| ApiError::internal("signing the tree head", e))?;
+    let note = CosignedCheckpoint::new(checkpoint, vec![signature])
+        .map_err(|e| ApiError::internal("signing the tree head", e))?;
     Ok(Some(note))
 }

@@ -69,7 +69,14 @@ struct Range {
 
 async fn serve_chunk(State(store): State<Store>, Query(r): Query<Range>) -> Response {
     let limit = r.limit.unwrap_or(MAX_CHUNK).min(MAX_CHUNK);
-    let result = blocking(move || store.scan_u64(Cf::Ledger, r.from..r.from.saturating_add(limit), limit as usize)).await;
+    let result = blocking(move || {
+        store.scan_u64(
+            Cf::Ledger,
+            r.from..r.from.saturating_add(limit),
+            limit as usize,
+        )
+    })
+    .await;
     match result {
         Ok(rows) => {
             let entries: Vec<Vec<u8>> = rows.into_iter().map(|(_, v)| v).collect();
@@ -81,7 +88,9 @@ async fn serve_chunk(State(store): State<Store>, Query(r): Query<Range>) -> Resp
 
 /// The peer-port route serving ledger chunks.
 pub fn router(store: Store) -> Router {
-    Router::new().route(PATH_LEDGER, get(serve_chunk)).with_state(store)
+    Router::new()
+        .route(PATH_LEDGER, get(serve_chunk))
+        .with_state(store)
 }
 
 /// Fetches chunks over HTTP (blocking: called from the state machine's blocking task).

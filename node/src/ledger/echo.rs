@@ -65,10 +65,17 @@ impl LedgerMachine for EchoLedger {
     }
 
     fn missing_entries(&self, store: &Store) -> Result<Option<Range<u64>>, StoreError> {
-        let Some(bytes) = store.get(Cf::SmMeta, MISSING)? else { return Ok(None) };
+        let Some(bytes) = store.get(Cf::SmMeta, MISSING)? else {
+            return Ok(None);
+        };
         if bytes.len() != 16 {
-            return Err(StoreError::Corrupt { what: "echo_missing".into(), detail: "length".into() });
+            return Err(StoreError::Corrupt {
+                what: "echo_missing".into(),
+                detail: "length".into(),
+            });
         }
-        Ok(Some(read_be_u64(Cf::SmMeta, &bytes[..8])?..read_be_u64(Cf::SmMeta, &bytes[8..])?))
+        Ok(Some(
+            read_be_u64(Cf::SmMeta, &bytes[..8])?..read_be_u64(Cf::SmMeta, &bytes[8..])?,
+        ))
     }
 }

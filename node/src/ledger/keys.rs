@@ -29,7 +29,10 @@ pub fn case_entry(id: &CaseId, index: u64) -> Vec<u8> {
 
 /// `by_case`: the range of a case's timeline rows.
 pub fn case_entries(id: &CaseId) -> (Vec<u8>, Vec<u8>) {
-    ([id.as_str().as_bytes(), &[0x01]].concat(), [id.as_str().as_bytes(), &[0x02]].concat())
+    (
+        [id.as_str().as_bytes(), &[0x01]].concat(),
+        [id.as_str().as_bytes(), &[0x02]].concat(),
+    )
 }
 
 /// `by_org`: an entry an organisation signed, sent or received.

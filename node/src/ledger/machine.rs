@@ -9,11 +9,13 @@ use std::sync::{Arc, Mutex};
 use proto_types::apply::{Changes, SubmissionRecord};
 use proto_types::crypto::{Digest, PublicKey};
 use proto_types::encoding::{decode, encode};
+use proto_types::entry::verify_link;
 use proto_types::merkle::{self, MerkleHash, MerkleStore, Overlay};
 use proto_types::registry::Registry;
 use proto_types::workflow::{CaseRecord, HandoffRecord};
-use proto_types::entry::verify_link;
-use proto_types::{apply, ChainHead, Entry, LedgerState, Outcome, Proposal as CoreProposal, Record, SignatureCheck};
+use proto_types::{
+    apply, ChainHead, Entry, LedgerState, Outcome, Proposal as CoreProposal, Record, SignatureCheck,
+};
 use serde::{Deserialize, Serialize};
 
 use super::catchup::{EntrySource, SnapshotSource};
@@ -46,7 +48,10 @@ pub enum ApplyResult {
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt { what: what.to_owned(), detail: e.to_string() }
+    StoreError::Corrupt {
+        what: what.to_owned(),
+        detail: e.to_string(),
+    }
 }
 
 /// Reads Merkle nodes from the store (the overlay keeps a batch's pending nodes).
@@ -58,7 +63,10 @@ impl MerkleStore for StoreMerkle<'_> {
         match self.0.get(Cf::Merkle, &merkle_key(level, index))? {
             None => Ok(None),
             Some(v) => {
-                let bytes: [u8; 32] = v.as_slice().try_into().map_err(|_| corrupt("merkle node", "not 32 bytes"))?;
+                let bytes: [u8; 32] = v
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| corrupt("merkle node", "not 32 bytes"))?;
                 Ok(Some(MerkleHash::from_bytes(bytes)))
             }
         }
@@ -75,7 +83,12 @@ struct View<'a> {
 }
 
 impl View<'_> {
-    fn get_decoded<T: Serialize + serde::de::DeserializeOwned>(&self, cf: Cf, key: &[u8], what: &str) -> Result<Option<T>, StoreError> {
+    fn get_decoded<T: Serialize + serde::de::DeserializeOwned>(
+        &self,
+        cf: Cf,
+        key: &[u8],
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
         match self.store.get_through(self.batch, cf, key)? {
             None => Ok(None),
             Some(v) => decode(&v).map(Some).map_err(|e| corrupt(what, e)),
@@ -86,24 +99,31 @@ impl View<'_> {
     fn stage(&mut self, entry: &Entry, changes: &Changes) -> Result<(), StoreError> {
         let index = entry.body.index;
         let leaf = entry.body.leaf_bytes();
-        self.merkle.append_leaf(index, &leaf).map_err(|e| corrupt("merkle append", e))?;
+        self.merkle
+            .append_leaf(index, &leaf)
+            .map_err(|e| corrupt("merkle append", e))?;
         self.batch.put(Cf::Ledger, be_u64(index), entry.to_bytes());
         if let Some(s) = &changes.submission {
-            self.batch.put(Cf::ByHandoffId, keys::submission(&s.id), encode(s));
+            self.batch
+                .put(Cf::ByHandoffId, keys::submission(&s.id), encode(s));
         }
         for c in &changes.cases {
-            self.batch.put(Cf::ByCase, keys::case(&c.case_id), encode(c));
+            self.batch
+                .put(Cf::ByCase, keys::case(&c.case_id), encode(c));
         }
         for h in &changes.handoffs {
-            self.batch.put(Cf::ByHandoffId, keys::handoff(&h.id), encode(h));
+            self.batch
+                .put(Cf::ByHandoffId, keys::handoff(&h.id), encode(h));
         }
         let payload = &entry.body.record.submission().payload;
         if let Some(case) = payload.case_id() {
-            self.batch.put(Cf::ByCase, keys::case_entry(case, index), []);
+            self.batch
+                .put(Cf::ByCase, keys::case_entry(case, index), []);
         }
         for h in &changes.handoffs {
             // Receipts, acceptances and returns name a handoff, not a case: index them too.
-            self.batch.put(Cf::ByCase, keys::case_entry(&h.case_id, index), []);
+            self.batch
+                .put(Cf::ByCase, keys::case_entry(&h.case_id, index), []);
         }
         for org in keys::orgs_of(payload, &changes.handoffs) {
             self.batch.put(Cf::ByOrg, keys::org_entry(&org, index), []);
@@ -117,7 +137,11 @@ impl View<'_> {
             self.batch.put(Cf::SmMeta, meta_key::REGISTRY, encode(r));
             self.registry = Some(Arc::new(r.clone()));
         }
-        self.head = ChainHead { size: index + 1, hash: entry.hash, time: entry.body.accepted_at };
+        self.head = ChainHead {
+            size: index + 1,
+            hash: entry.hash,
+            time: entry.body.accepted_at,
+        };
         Ok(())
     }
 }
@@ -125,7 +149,13 @@ impl View<'_> {
 impl View<'_> {
     /// Stages the Merkle nodes and head of everything staged so far; returns the new cache.
     fn finish(self) -> Cache {
-        let View { batch, head, registry, merkle, .. } = self;
+        let View {
+            batch,
+            head,
+            registry,
+            merkle,
+            ..
+        } = self;
         for (level, index, hash) in merkle.into_writes() {
             batch.put(Cf::Merkle, merkle_key(level, index), hash.as_bytes());
         }
@@ -144,29 +174,43 @@ impl LedgerState for View<'_> {
     fn registry(&self) -> Option<&Registry> {
         self.registry.as_deref()
     }
-    fn submission(&self, id: &proto_types::ids::HandoffId) -> Result<Option<SubmissionRecord>, StoreError> {
+    fn submission(
+        &self,
+        id: &proto_types::ids::HandoffId,
+    ) -> Result<Option<SubmissionRecord>, StoreError> {
         self.get_decoded(Cf::ByHandoffId, &keys::submission(id), "submission record")
     }
     fn case(&self, id: &proto_types::ids::CaseId) -> Result<Option<CaseRecord>, StoreError> {
         self.get_decoded(Cf::ByCase, &keys::case(id), "case record")
     }
-    fn handoff(&self, id: &proto_types::ids::HandoffId) -> Result<Option<HandoffRecord>, StoreError> {
+    fn handoff(
+        &self,
+        id: &proto_types::ids::HandoffId,
+    ) -> Result<Option<HandoffRecord>, StoreError> {
         self.get_decoded(Cf::ByHandoffId, &keys::handoff(id), "handoff record")
     }
     fn merkle_root(&self, size: u64) -> Result<MerkleHash, StoreError> {
         merkle::root(&self.merkle, size).map_err(|e| corrupt("merkle root", e))
     }
     fn entry_hash(&self, index: u64) -> Result<Option<proto_types::EntryHash>, StoreError> {
-        match self.store.get_through(self.batch, Cf::Ledger, &be_u64(index))? {
+        match self
+            .store
+            .get_through(self.batch, Cf::Ledger, &be_u64(index))?
+        {
             None => Ok(None),
-            Some(bytes) => stored_hash(&bytes).map(Some).ok_or_else(|| corrupt("ledger entry", format!("entry {index} is too short"))),
+            Some(bytes) => stored_hash(&bytes)
+                .map(Some)
+                .ok_or_else(|| corrupt("ledger entry", format!("entry {index} is too short"))),
         }
     }
 }
 
 /// The chain hash stored at the end of an entry's canonical bytes (docs/FORMAT.md §Entry).
 pub fn stored_hash(entry_bytes: &[u8]) -> Option<proto_types::EntryHash> {
-    let tail: [u8; 32] = entry_bytes.get(entry_bytes.len().checked_sub(32)?..)?.try_into().ok()?;
+    let tail: [u8; 32] = entry_bytes
+        .get(entry_bytes.len().checked_sub(32)?..)?
+        .try_into()
+        .ok()?;
     Some(proto_types::EntryHash::from_bytes(tail))
 }
 
@@ -242,21 +286,37 @@ impl Ledger {
         let cache = lock(&self.cache).clone();
         let base = StoreMerkle(store);
         let mut batch = Batch::new();
-        let mut view = View { store, batch: &mut batch, head: cache.head, registry: cache.registry, merkle: Overlay::new(&base) };
+        let mut view = View {
+            store,
+            batch: &mut batch,
+            head: cache.head,
+            registry: cache.registry,
+            merkle: Overlay::new(&base),
+        };
         for bytes in entries {
             let entry = Entry::from_bytes(bytes).map_err(|e| corrupt("fetched entry", e))?;
             verify_link(&view.head, &entry).map_err(|e| corrupt("fetched entry", e))?;
-            let prop = CoreProposal { submission: entry.body.record.submission().clone(), stamped_at: entry.body.accepted_at };
+            let prop = CoreProposal {
+                submission: entry.body.record.submission().clone(),
+                stamped_at: entry.body.accepted_at,
+            };
             match apply(&view, &prop, SignatureCheck::Verify)? {
                 Outcome::Appended(a) if a.entry == entry => {
                     view.stage(&a.entry, &a.changes)?;
-                    self.metrics.signatures_verified.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    self.metrics.entries_applied.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.metrics
+                        .signatures_verified
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.metrics
+                        .entries_applied
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 _ => {
                     return Err(corrupt(
                         "fetched entry",
-                        format!("entry {} is not what this node's apply produces from it", entry.body.index),
+                        format!(
+                            "entry {} is not what this node's apply produces from it",
+                            entry.body.index
+                        ),
                     ))
                 }
             }
@@ -285,22 +345,39 @@ impl LedgerMachine for Ledger {
         }
     }
 
-    fn apply_batch(&self, store: &Store, proposals: Vec<Proposal>, batch: &mut Batch) -> Result<Vec<Applied>, StoreError> {
+    fn apply_batch(
+        &self,
+        store: &Store,
+        proposals: Vec<Proposal>,
+        batch: &mut Batch,
+    ) -> Result<Vec<Applied>, StoreError> {
         let cache = lock(&self.cache).clone();
         let base = StoreMerkle(store);
-        let mut view = View { store, batch, head: cache.head, registry: cache.registry, merkle: Overlay::new(&base) };
+        let mut view = View {
+            store,
+            batch,
+            head: cache.head,
+            registry: cache.registry,
+            merkle: Overlay::new(&base),
+        };
         let mut out = Vec::with_capacity(proposals.len());
         for p in proposals {
             let result = match CoreProposal::from_bytes(&p.bytes) {
                 Err(e) => ApplyResult::Malformed(e.to_string()),
                 Ok(prop) => {
                     let digest = prop.submission.digest();
-                    let check = lock(&self.verified).remove(&digest).map_or(SignatureCheck::Verify, SignatureCheck::VerifiedWith);
+                    let check = lock(&self.verified)
+                        .remove(&digest)
+                        .map_or(SignatureCheck::Verify, SignatureCheck::VerifiedWith);
                     match apply(&view, &prop, check)? {
                         Outcome::Appended(applied) => {
-                            self.metrics.signatures_verified.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            self.metrics
+                                .signatures_verified
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             view.stage(&applied.entry, &applied.changes)?;
-                            self.metrics.entries_applied.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            self.metrics
+                                .entries_applied
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             let rejected = match &applied.entry.body.record {
                                 Record::Rejected(r) => {
                                     self.metrics.rejected(&r.rule.code());
@@ -308,28 +385,43 @@ impl LedgerMachine for Ledger {
                                 }
                                 Record::Accepted(_) => None,
                             };
-                            ApplyResult::Appended { index: applied.entry.body.index, hash: *applied.entry.hash.as_bytes(), rejected }
+                            ApplyResult::Appended {
+                                index: applied.entry.body.index,
+                                hash: *applied.entry.hash.as_bytes(),
+                                rejected,
+                            }
                         }
                         Outcome::Duplicate { index } => {
-                            self.metrics.duplicates.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            self.metrics
+                                .duplicates
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             ApplyResult::Duplicate { index }
                         }
                         Outcome::Refused(r) => {
-                            self.metrics.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            self.metrics
+                                .refused
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             ApplyResult::Refused(r)
                         }
                     }
                 }
             };
             let ledger_index = match &result {
-                ApplyResult::Appended { index, .. } | ApplyResult::Duplicate { index } => Some(*index),
+                ApplyResult::Appended { index, .. } | ApplyResult::Duplicate { index } => {
+                    Some(*index)
+                }
                 _ => None,
             };
             let outcome = postcard::to_allocvec(&result).map_err(|e| corrupt("apply result", e))?;
-            out.push(Applied { ledger_index, outcome });
+            out.push(Applied {
+                ledger_index,
+                outcome,
+            });
         }
         let cache = view.finish();
-        self.metrics.apply_batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.metrics
+            .apply_batches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         *lock(&self.pending) = Some(cache);
         Ok(out)
     }
@@ -337,23 +429,48 @@ impl LedgerMachine for Ledger {
     fn snapshot_pointer(&self, store: &Store) -> Result<LedgerPointer, StoreError> {
         let head = self.head();
         let root = root_at(store, head.size)?;
-        let source = SnapshotSource { raft_addr: self.source.get().map(|(a, _)| a.clone()).unwrap_or_default() };
+        let source = SnapshotSource {
+            raft_addr: self
+                .source
+                .get()
+                .map(|(a, _)| a.clone())
+                .unwrap_or_default(),
+        };
         let state = postcard::to_allocvec(&source).map_err(|e| corrupt("snapshot source", e))?;
-        Ok(LedgerPointer { tree_size: head.size, head_hash: *head.hash.as_bytes(), root: *root.as_bytes(), state })
+        Ok(LedgerPointer {
+            tree_size: head.size,
+            head_hash: *head.hash.as_bytes(),
+            root: *root.as_bytes(),
+            state,
+        })
     }
 
-    fn install_snapshot(&self, store: &Store, pointer: &LedgerPointer, batch: &mut Batch) -> Result<(), StoreError> {
+    fn install_snapshot(
+        &self,
+        store: &Store,
+        pointer: &LedgerPointer,
+        batch: &mut Batch,
+    ) -> Result<(), StoreError> {
         let _ = batch;
         let mut size = self.head().size;
         if size < pointer.tree_size {
-            let from: SnapshotSource = postcard::from_bytes(&pointer.state).map_err(|e| corrupt("snapshot source", e))?;
-            let (_, fetcher) = self.source.get().ok_or_else(|| corrupt("snapshot", "no entry source configured"))?;
+            let from: SnapshotSource =
+                postcard::from_bytes(&pointer.state).map_err(|e| corrupt("snapshot source", e))?;
+            let (_, fetcher) = self
+                .source
+                .get()
+                .ok_or_else(|| corrupt("snapshot", "no entry source configured"))?;
             tracing::info!(from = size, to = pointer.tree_size, peer = %from.raft_addr, "catching up the ledger behind a snapshot");
             while size < pointer.tree_size {
                 let limit = (pointer.tree_size - size).min(super::catchup::MAX_CHUNK);
-                let chunk = fetcher.fetch(&from.raft_addr, size, limit).map_err(|e| corrupt("catch-up fetch", e))?;
+                let chunk = fetcher
+                    .fetch(&from.raft_addr, size, limit)
+                    .map_err(|e| corrupt("catch-up fetch", e))?;
                 if chunk.is_empty() {
-                    return Err(corrupt("catch-up fetch", format!("{} has no entry {size}", from.raft_addr)));
+                    return Err(corrupt(
+                        "catch-up fetch",
+                        format!("{} has no entry {size}", from.raft_addr),
+                    ));
                 }
                 self.replay_chunk(store, &chunk)?;
                 size = self.head().size;
@@ -365,7 +482,10 @@ impl LedgerMachine for Ledger {
         if head.size < pointer.tree_size || !same_head || root.as_bytes() != &pointer.root {
             return Err(corrupt(
                 "snapshot",
-                format!("after catch-up the ledger (size {}, head {}) is not the snapshot's (size {})", head.size, head.hash, pointer.tree_size),
+                format!(
+                    "after catch-up the ledger (size {}, head {}) is not the snapshot's (size {})",
+                    head.size, head.hash, pointer.tree_size
+                ),
             ));
         }
         Ok(())
@@ -378,8 +498,13 @@ pub fn root_at(store: &Store, size: u64) -> Result<MerkleHash, StoreError> {
 }
 
 /// `PATH(index, D[size])` from the store's Merkle nodes.
-pub fn inclusion_proof(store: &Store, index: u64, size: u64) -> Result<Vec<MerkleHash>, StoreError> {
-    merkle::inclusion_proof(&StoreMerkle(store), index, size).map_err(|e| corrupt("inclusion proof", e))
+pub fn inclusion_proof(
+    store: &Store,
+    index: u64,
+    size: u64,
+) -> Result<Vec<MerkleHash>, StoreError> {
+    merkle::inclusion_proof(&StoreMerkle(store), index, size)
+        .map_err(|e| corrupt("inclusion proof", e))
 }
 
 /// Every entry of the ledger, decoded (tests and small tools; the API pages instead).

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::{Batch, Store, StoreError};
 
+pub mod catchup;
 #[cfg(test)]
 pub(crate) mod echo;
-pub mod catchup;
 pub mod keys;
 mod machine;
 

@@ -49,7 +49,8 @@ pub fn status(raft: &Raft) -> serde_json::Value {
     let membership = m.membership_config.membership();
     let voters: Vec<NodeId> = membership.voter_ids().collect();
     let learners: Vec<NodeId> = membership.learner_ids().collect();
-    let nodes: BTreeMap<NodeId, Peer> = membership.nodes().map(|(id, p)| (*id, p.clone())).collect();
+    let nodes: BTreeMap<NodeId, Peer> =
+        membership.nodes().map(|(id, p)| (*id, p.clone())).collect();
     serde_json::json!({
         "id": m.id,
         "state": format!("{:?}", m.state),
@@ -65,20 +66,34 @@ pub fn status(raft: &Raft) -> serde_json::Value {
 
 /// Adds a learner and waits until it has caught up.
 pub async fn add_learner(raft: &Raft, id: NodeId, peer: Peer) -> Result<(), String> {
-    raft.add_learner(id, peer, true).await.map(|_| ()).map_err(|e| e.to_string())
+    raft.add_learner(id, peer, true)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Promotes learners `ids` to voters (`add = true`), or removes `ids` from the cluster,
 /// voters and learners alike (`add = false`).
 pub async fn change_voters(raft: &Raft, ids: BTreeSet<NodeId>, add: bool) -> Result<(), String> {
     use openraft::ChangeMembers;
-    let membership = raft.metrics().borrow().membership_config.membership().clone();
+    let membership = raft
+        .metrics()
+        .borrow()
+        .membership_config
+        .membership()
+        .clone();
     if add {
-        return raft.change_membership(ChangeMembers::AddVoterIds(ids), false).await.map(|_| ()).map_err(|e| e.to_string());
+        return raft
+            .change_membership(ChangeMembers::AddVoterIds(ids), false)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string());
     }
     let voters: BTreeSet<NodeId> = membership.voter_ids().filter(|v| ids.contains(v)).collect();
     if !voters.is_empty() {
-        raft.change_membership(ChangeMembers::RemoveVoters(voters), false).await.map_err(|e| e.to_string())?;
+        raft.change_membership(ChangeMembers::RemoveVoters(voters), false)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     let learners: BTreeSet<NodeId> = raft
         .metrics()
@@ -89,7 +104,9 @@ pub async fn change_voters(raft: &Raft, ids: BTreeSet<NodeId>, add: bool) -> Res
         .filter(|l| ids.contains(l))
         .collect();
     if !learners.is_empty() {
-        raft.change_membership(ChangeMembers::RemoveNodes(learners), false).await.map_err(|e| e.to_string())?;
+        raft.change_membership(ChangeMembers::RemoveNodes(learners), false)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -130,7 +147,9 @@ pub async fn ensure_linearizable(raft: &Raft) -> Result<u64, ReadIndexError> {
     match raft.ensure_linearizable().await {
         Ok(read) => Ok(read.map_or(0, |l| l.index)),
         Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => {
-            Err(ReadIndexError::NotLeader { leader: f.leader_id.zip(f.leader_node) })
+            Err(ReadIndexError::NotLeader {
+                leader: f.leader_id.zip(f.leader_node),
+            })
         }
         Err(e) => Err(ReadIndexError::Unavailable(e.to_string())),
     }
@@ -138,9 +157,16 @@ pub async fn ensure_linearizable(raft: &Raft) -> Result<u64, ReadIndexError> {
 
 /// Waits until this node has applied the Raft log up to `index` (a read index the leader
 /// gave), or `timeout` passes.
-pub async fn wait_applied(raft: &Raft, index: u64, timeout: std::time::Duration) -> Result<(), String> {
+pub async fn wait_applied(
+    raft: &Raft,
+    index: u64,
+    timeout: std::time::Duration,
+) -> Result<(), String> {
     raft.wait(Some(timeout))
-        .metrics(move |m| m.last_applied.is_some_and(|l| l.index >= index), "applied up to the read index")
+        .metrics(
+            move |m| m.last_applied.is_some_and(|l| l.index >= index),
+            "applied up to the read index",
+        )
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
@@ -162,7 +188,14 @@ pub fn members(raft: &Raft) -> Vec<Member> {
     let m = raft.metrics().borrow().clone();
     let membership = m.membership_config.membership();
     let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
-    membership.nodes().map(|(id, p)| Member { id: *id, peer: p.clone(), voter: voters.contains(id) }).collect()
+    membership
+        .nodes()
+        .map(|(id, p)| Member {
+            id: *id,
+            peer: p.clone(),
+            voter: voters.contains(id),
+        })
+        .collect()
 }
 
 /// Calls `on_change` every time the leader this node knows of changes, until Raft stops.

@@ -81,7 +81,10 @@ fn read_meta<T: serde::de::DeserializeOwned>(
     store: &Store,
     key: &'static [u8],
 ) -> Result<Option<T>, StoreError> {
-    store.get(Cf::RaftMeta, key)?.map(|bytes| decode("raft meta", &bytes)).transpose()
+    store
+        .get(Cf::RaftMeta, key)?
+        .map(|bytes| decode("raft meta", &bytes))
+        .transpose()
 }
 
 impl RaftLogReader<TypeConfig> for LogStore {
@@ -115,9 +118,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let last_purged: Option<LogId<NodeId>> = read_meta(&store, meta_key::LAST_PURGED)?;
             let last = match store.last(Cf::RaftLog)? {
                 None => None,
-                Some((_, bytes)) => Some(decode::<Entry<TypeConfig>>("raft log entry", &bytes)?.log_id),
+                Some((_, bytes)) => {
+                    Some(decode::<Entry<TypeConfig>>("raft log entry", &bytes)?.log_id)
+                }
             };
-            Ok(LogState { last_purged_log_id: last_purged, last_log_id: last.or(last_purged) })
+            Ok(LogState {
+                last_purged_log_id: last_purged,
+                last_log_id: last.or(last_purged),
+            })
         })
         .await
         .map_err(|e| io_err(ErrorSubject::Store, ErrorVerb::Read, &e))
@@ -129,7 +137,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StorageError<NodeId>> {
         let store = self.store.clone();
-        let bytes = encode("vote", vote).map_err(|e| io_err(ErrorSubject::Vote, ErrorVerb::Write, &e))?;
+        let bytes =
+            encode("vote", vote).map_err(|e| io_err(ErrorSubject::Vote, ErrorVerb::Write, &e))?;
         blocking(move || {
             let mut batch = Batch::new();
             batch.put(Cf::RaftMeta, meta_key::VOTE, bytes);

@@ -179,31 +179,47 @@ pub async fn propose(raft: &Raft, proposal: Vec<u8>) -> Result<RaftResponse, Pro
     use openraft::error::{ClientWriteError, RaftError};
     match raft.client_write(RaftRequest { proposal }).await {
         Ok(resp) => Ok(resp.data),
-        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => Err(ProposeError::NotLeader {
-            leader: f.leader_id.zip(f.leader_node),
-        }),
+        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+            Err(ProposeError::NotLeader {
+                leader: f.leader_id.zip(f.leader_node),
+            })
+        }
         Err(e) => Err(ProposeError::Unavailable(e.to_string())),
     }
 }
 
 /// Make `voters` the first membership. Call once, on one node, at bootstrap.
 pub async fn initialize(raft: &Raft, voters: BTreeMap<NodeId, Peer>) -> Result<(), StartError> {
-    raft.initialize(voters).await.map_err(|e| StartError::Raft(e.to_string()))
+    raft.initialize(voters)
+        .await
+        .map_err(|e| StartError::Raft(e.to_string()))
 }
 
 fn position(log_id: &openraft::LogId<NodeId>) -> LogPosition {
-    LogPosition { term: log_id.leader_id.term, leader: log_id.leader_id.node_id, index: log_id.index }
+    LogPosition {
+        term: log_id.leader_id.term,
+        leader: log_id.leader_id.node_id,
+        index: log_id.index,
+    }
 }
 
 /// Encode a value stored by this module (postcard).
 pub(crate) fn encode<T: Serialize + ?Sized>(what: &str, value: &T) -> Result<Vec<u8>, StoreError> {
-    postcard::to_allocvec(value)
-        .map_err(|e| StoreError::Corrupt { what: what.to_owned(), detail: format!("encode: {e}") })
+    postcard::to_allocvec(value).map_err(|e| StoreError::Corrupt {
+        what: what.to_owned(),
+        detail: format!("encode: {e}"),
+    })
 }
 
 /// Decode a value stored by this module, refusing trailing bytes.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    let corrupt = |detail: String| StoreError::Corrupt { what: what.to_owned(), detail };
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    what: &str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        what: what.to_owned(),
+        detail,
+    };
     let (value, rest) = postcard::take_from_bytes(bytes).map_err(|e| corrupt(e.to_string()))?;
     if rest.is_empty() {
         Ok(value)

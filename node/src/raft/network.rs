@@ -114,7 +114,11 @@ impl Network {
             .pool_max_idle_per_host(settings.pool_idle_per_host)
             .tcp_nodelay(true)
             .build()?;
-        Ok(Network { id, client, settings: Arc::new(settings) })
+        Ok(Network {
+            id,
+            client,
+            settings: Arc::new(settings),
+        })
     }
 }
 
@@ -130,7 +134,11 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerClient;
 
     async fn new_client(&mut self, target: NodeId, node: &Peer) -> PeerClient {
-        PeerClient { network: self.clone(), target, peer: node.clone() }
+        PeerClient {
+            network: self.clone(),
+            target,
+            peer: node.clone(),
+        }
     }
 }
 
@@ -144,7 +152,12 @@ enum CallError<E> {
 }
 
 impl PeerClient {
-    async fn call<Req, Resp, E>(&self, path: &str, req: &Req, ttl: Duration) -> Result<Resp, CallError<E>>
+    async fn call<Req, Resp, E>(
+        &self,
+        path: &str,
+        req: &Req,
+        ttl: Duration,
+    ) -> Result<Resp, CallError<E>>
     where
         Req: Serialize,
         Resp: DeserializeOwned,
@@ -155,7 +168,10 @@ impl PeerClient {
         if body.len() > max {
             return Err(CallError::TooLarge);
         }
-        let url = format!("{}://{}{}", self.network.settings.scheme, self.peer.raft_addr, path);
+        let url = format!(
+            "{}://{}{}",
+            self.network.settings.scheme, self.peer.raft_addr, path
+        );
         let classify = |e: reqwest::Error| {
             if e.is_timeout() {
                 CallError::Timeout
@@ -178,18 +194,24 @@ impl PeerClient {
         let status = resp.status();
         let is_raft_error = resp.headers().contains_key(RAFT_ERROR_HEADER);
         if let Some(len) = resp.content_length().filter(|&len| len > max as u64) {
-            return Err(CallError::Network(TransportError::TooLarge { len: len as usize, max }));
+            return Err(CallError::Network(TransportError::TooLarge {
+                len: len as usize,
+                max,
+            }));
         }
         let bytes = resp.bytes().await.map_err(classify)?;
         if bytes.len() > max {
-            return Err(CallError::Network(TransportError::TooLarge { len: bytes.len(), max }));
+            return Err(CallError::Network(TransportError::TooLarge {
+                len: bytes.len(),
+                max,
+            }));
         }
         let codec = |e: postcard::Error| CallError::Network(e.into());
         match status {
             StatusCode::OK => postcard::from_bytes(&bytes).map_err(codec),
-            StatusCode::INTERNAL_SERVER_ERROR if is_raft_error => {
-                Err(CallError::Remote(postcard::from_bytes(&bytes).map_err(codec)?))
-            }
+            StatusCode::INTERNAL_SERVER_ERROR if is_raft_error => Err(CallError::Remote(
+                postcard::from_bytes(&bytes).map_err(codec)?,
+            )),
             status => Err(CallError::Network(TransportError::Status {
                 status,
                 body: String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
@@ -217,9 +239,11 @@ impl PeerClient {
                 let hint = u64::try_from(entries / 2).unwrap_or(1).max(1);
                 RPCError::PayloadTooLarge(PayloadTooLarge::new_entries_hint(hint))
             }
-            CallError::Remote(e) => {
-                RPCError::RemoteError(RemoteError::new_with_node(self.target, self.peer.clone(), e))
-            }
+            CallError::Remote(e) => RPCError::RemoteError(RemoteError::new_with_node(
+                self.target,
+                self.peer.clone(),
+                e,
+            )),
         }
     }
 }
@@ -242,7 +266,9 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, Peer, RaftError<NodeId>>> {
         let ttl = option.hard_ttl();
-        self.call(PATH_VOTE, &rpc, ttl).await.map_err(|e| self.rpc_error(e, RPCTypes::Vote, ttl, 0))
+        self.call(PATH_VOTE, &rpc, ttl)
+            .await
+            .map_err(|e| self.rpc_error(e, RPCTypes::Vote, ttl, 0))
     }
 
     async fn full_snapshot(
@@ -267,13 +293,17 @@ impl RaftNetwork<TypeConfig> for PeerClient {
                 timeout: ttl,
             }),
             CallError::Network(e) => StreamingError::Network(NetworkError::new(&e)),
-            CallError::TooLarge => StreamingError::Network(NetworkError::new(&TransportError::TooLarge {
-                len: 0,
-                max: self.network.settings.max_body_bytes,
-            })),
-            CallError::Remote(e) => {
-                StreamingError::RemoteError(RemoteError::new_with_node(self.target, self.peer.clone(), e))
+            CallError::TooLarge => {
+                StreamingError::Network(NetworkError::new(&TransportError::TooLarge {
+                    len: 0,
+                    max: self.network.settings.max_body_bytes,
+                }))
             }
+            CallError::Remote(e) => StreamingError::RemoteError(RemoteError::new_with_node(
+                self.target,
+                self.peer.clone(),
+                e,
+            )),
         })
     }
 }
@@ -295,11 +325,18 @@ pub async fn serve(
     max_body_bytes: usize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(raft, max_body_bytes)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(raft, max_body_bytes))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 fn octets(status: StatusCode, bytes: Vec<u8>) -> Response {
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static(OCTET_STREAM))], bytes).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(OCTET_STREAM))],
+        bytes,
+    )
+        .into_response()
 }
 
 fn reply<T: Serialize, E: Serialize>(result: Result<T, E>) -> Response {
@@ -311,7 +348,8 @@ fn reply<T: Serialize, E: Serialize>(result: Result<T, E>) -> Response {
         (true, Ok(bytes)) => octets(StatusCode::OK, bytes),
         (false, Ok(bytes)) => {
             let mut resp = octets(StatusCode::INTERNAL_SERVER_ERROR, bytes);
-            resp.headers_mut().insert(RAFT_ERROR_HEADER, HeaderValue::from_static("1"));
+            resp.headers_mut()
+                .insert(RAFT_ERROR_HEADER, HeaderValue::from_static("1"));
             resp
         }
         (_, Err(e)) => {
@@ -342,9 +380,16 @@ async fn vote(State(raft): State<Raft>, body: Bytes) -> Response {
 async fn snapshot(State(raft): State<Raft>, body: Bytes) -> Response {
     type Req = (Vote<NodeId>, SnapshotMeta<NodeId, Peer>, LedgerSnapshot);
     match postcard::from_bytes::<Req>(&body) {
-        Ok((vote, meta, data)) => {
-            reply(raft.install_full_snapshot(vote, Snapshot { meta, snapshot: Box::new(data) }).await)
-        }
+        Ok((vote, meta, data)) => reply(
+            raft.install_full_snapshot(
+                vote,
+                Snapshot {
+                    meta,
+                    snapshot: Box::new(data),
+                },
+            )
+            .await,
+        ),
         Err(e) => malformed(e),
     }
 }

@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::ledger::{LedgerMachine, LedgerPointer, Proposal};
 use crate::raft::log_store::io_err;
-use crate::raft::{decode, encode, position, LedgerSnapshot, NodeId, Peer, RaftResponse, TypeConfig};
+use crate::raft::{
+    decode, encode, position, LedgerSnapshot, NodeId, Peer, RaftResponse, TypeConfig,
+};
 use crate::store::{blocking, meta_key, Batch, Cf, Store, StoreError};
 
 type Membership = StoredMembership<NodeId, Peer>;
@@ -57,10 +59,11 @@ impl StateMachine {
         let (applied, membership) = blocking({
             let store = store.clone();
             move || {
-                let applied: Option<LogId<NodeId>> = match store.get(Cf::SmMeta, meta_key::APPLIED)? {
-                    Some(bytes) => decode("applied log id", &bytes)?,
-                    None => None,
-                };
+                let applied: Option<LogId<NodeId>> =
+                    match store.get(Cf::SmMeta, meta_key::APPLIED)? {
+                        Some(bytes) => decode("applied log id", &bytes)?,
+                        None => None,
+                    };
                 let membership: Membership = match store.get(Cf::SmMeta, meta_key::MEMBERSHIP)? {
                     Some(bytes) => decode("membership", &bytes)?,
                     None => Membership::default(),
@@ -69,7 +72,13 @@ impl StateMachine {
             }
         })
         .await?;
-        Ok(StateMachine { store, ledger, applied, membership, snapshot_lock: Arc::default() })
+        Ok(StateMachine {
+            store,
+            ledger,
+            applied,
+            membership,
+            snapshot_lock: Arc::default(),
+        })
     }
 }
 
@@ -87,7 +96,10 @@ fn apply_entries(
         match entry.payload {
             EntryPayload::Blank => is_proposal.push(false),
             EntryPayload::Normal(request) => {
-                proposals.push(Proposal { position: position(&entry.log_id), bytes: request.proposal });
+                proposals.push(Proposal {
+                    position: position(&entry.log_id),
+                    bytes: request.proposal,
+                });
                 is_proposal.push(true);
             }
             EntryPayload::Membership(m) => {
@@ -98,16 +110,27 @@ fn apply_entries(
     }
     let mut batch = Batch::new();
     let expected = proposals.len();
-    let outcomes =
-        if proposals.is_empty() { Vec::new() } else { ledger.apply_batch(store, proposals, &mut batch)? };
+    let outcomes = if proposals.is_empty() {
+        Vec::new()
+    } else {
+        ledger.apply_batch(store, proposals, &mut batch)?
+    };
     if outcomes.len() != expected {
         return Err(StoreError::Corrupt {
             what: "ledger apply".to_owned(),
             detail: format!("{} outcomes for {expected} proposals", outcomes.len()),
         });
     }
-    batch.put(Cf::SmMeta, meta_key::APPLIED, encode("applied log id", &last)?);
-    batch.put(Cf::SmMeta, meta_key::MEMBERSHIP, encode("membership", &membership)?);
+    batch.put(
+        Cf::SmMeta,
+        meta_key::APPLIED,
+        encode("applied log id", &last)?,
+    );
+    batch.put(
+        Cf::SmMeta,
+        meta_key::MEMBERSHIP,
+        encode("membership", &membership)?,
+    );
     store.write(batch)?;
     if expected > 0 {
         ledger.batch_written();
@@ -116,7 +139,10 @@ fn apply_entries(
     let responses = is_proposal
         .into_iter()
         .map(|p| match (p, p.then(|| outcomes.next()).flatten()) {
-            (true, Some(a)) => RaftResponse { ledger_index: a.ledger_index, outcome: a.outcome },
+            (true, Some(a)) => RaftResponse {
+                ledger_index: a.ledger_index,
+                outcome: a.outcome,
+            },
             _ => RaftResponse::default(),
         })
         .collect();
@@ -124,11 +150,15 @@ fn apply_entries(
 }
 
 fn read_snapshot(store: &Store) -> Result<Option<StoredSnapshot>, StoreError> {
-    store.get(Cf::SmMeta, meta_key::SNAPSHOT)?.map(|b| decode("snapshot", &b)).transpose()
+    store
+        .get(Cf::SmMeta, meta_key::SNAPSHOT)?
+        .map(|b| decode("snapshot", &b))
+        .transpose()
 }
 
 fn lock(m: &Mutex<()>) -> Result<std::sync::MutexGuard<'_, ()>, StoreError> {
-    m.lock().map_err(|_| StoreError::Task("snapshot lock poisoned by a panic".to_owned()))
+    m.lock()
+        .map_err(|_| StoreError::Task("snapshot lock poisoned by a panic".to_owned()))
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachine {
@@ -146,7 +176,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I::IntoIter: OptionalSend,
     {
         let entries: Vec<_> = entries.into_iter().collect();
-        let Some(last) = entries.last().map(|e| e.log_id) else { return Ok(Vec::new()) };
+        let Some(last) = entries.last().map(|e| e.log_id) else {
+            return Ok(Vec::new());
+        };
         let store = self.store.clone();
         let ledger = self.ledger.clone();
         let membership = self.membership.clone();
@@ -170,7 +202,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
     }
 
-    async fn begin_receiving_snapshot(&mut self) -> Result<Box<LedgerSnapshot>, StorageError<NodeId>> {
+    async fn begin_receiving_snapshot(
+        &mut self,
+    ) -> Result<Box<LedgerSnapshot>, StorageError<NodeId>> {
         Ok(Box::default())
     }
 
@@ -179,15 +213,36 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         meta: &SnapshotMeta<NodeId, Peer>,
         snapshot: Box<LedgerSnapshot>,
     ) -> Result<(), StorageError<NodeId>> {
-        let err = |e: &StoreError| io_err(ErrorSubject::Snapshot(Some(meta.signature())), ErrorVerb::Write, e);
-        let record = StoredSnapshot { meta: meta.clone(), data: *snapshot };
-        let (store, ledger, lock_) = (self.store.clone(), self.ledger.clone(), self.snapshot_lock.clone());
+        let err = |e: &StoreError| {
+            io_err(
+                ErrorSubject::Snapshot(Some(meta.signature())),
+                ErrorVerb::Write,
+                e,
+            )
+        };
+        let record = StoredSnapshot {
+            meta: meta.clone(),
+            data: *snapshot,
+        };
+        let (store, ledger, lock_) = (
+            self.store.clone(),
+            self.ledger.clone(),
+            self.snapshot_lock.clone(),
+        );
         let missing = blocking(move || {
             let _guard = lock(&lock_)?;
             let mut batch = Batch::new();
             ledger.install_snapshot(&store, &record.data.ledger, &mut batch)?;
-            batch.put(Cf::SmMeta, meta_key::APPLIED, encode("applied log id", &record.meta.last_log_id)?);
-            batch.put(Cf::SmMeta, meta_key::MEMBERSHIP, encode("membership", &record.meta.last_membership)?);
+            batch.put(
+                Cf::SmMeta,
+                meta_key::APPLIED,
+                encode("applied log id", &record.meta.last_log_id)?,
+            );
+            batch.put(
+                Cf::SmMeta,
+                meta_key::MEMBERSHIP,
+                encode("membership", &record.meta.last_membership)?,
+            );
             batch.put(Cf::SmMeta, meta_key::SNAPSHOT, encode("snapshot", &record)?);
             store.write(batch)?;
             ledger.missing_entries(&store)
@@ -204,12 +259,17 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Ok(())
     }
 
-    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
+    async fn get_current_snapshot(
+        &mut self,
+    ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
         let store = self.store.clone();
         let record = blocking(move || read_snapshot(&store))
             .await
             .map_err(|e| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, &e))?;
-        Ok(record.map(|r| Snapshot { meta: r.meta, snapshot: Box::new(r.data) }))
+        Ok(record.map(|r| Snapshot {
+            meta: r.meta,
+            snapshot: Box::new(r.data),
+        }))
     }
 }
 
@@ -225,17 +285,31 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         let read_err = |e: &StoreError| io_err(ErrorSubject::Snapshot(None), ErrorVerb::Read, e);
         let (applied, membership, pointer) = self.captured.as_ref().map_err(read_err)?.clone();
         let snapshot_id = match &applied {
-            Some(l) => format!("{}-{}-{}-{}", l.leader_id.term, l.leader_id.node_id, l.index, pointer.tree_size),
+            Some(l) => format!(
+                "{}-{}-{}-{}",
+                l.leader_id.term, l.leader_id.node_id, l.index, pointer.tree_size
+            ),
             None => format!("none-{}", pointer.tree_size),
         };
-        let meta = SnapshotMeta { last_log_id: applied, last_membership: membership, snapshot_id };
-        let data = LedgerSnapshot { last_applied: applied.as_ref().map(position), ledger: pointer };
-        let record = StoredSnapshot { meta: meta.clone(), data: data.clone() };
+        let meta = SnapshotMeta {
+            last_log_id: applied,
+            last_membership: membership,
+            snapshot_id,
+        };
+        let data = LedgerSnapshot {
+            last_applied: applied.as_ref().map(position),
+            ledger: pointer,
+        };
+        let record = StoredSnapshot {
+            meta: meta.clone(),
+            data: data.clone(),
+        };
         let (store, lock_) = (self.store.clone(), self.snapshot_lock.clone());
         blocking(move || {
             let _guard = lock(&lock_)?;
             // Never replace a newer snapshot (one installed while this one was being built).
-            let newer = read_snapshot(&store)?.is_some_and(|cur| cur.meta.last_log_id > record.meta.last_log_id);
+            let newer = read_snapshot(&store)?
+                .is_some_and(|cur| cur.meta.last_log_id > record.meta.last_log_id);
             if !newer {
                 let mut batch = Batch::new();
                 batch.put(Cf::SmMeta, meta_key::SNAPSHOT, encode("snapshot", &record)?);
@@ -244,7 +318,16 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             Ok(())
         })
         .await
-        .map_err(|e| io_err(ErrorSubject::Snapshot(Some(meta.signature())), ErrorVerb::Write, &e))?;
-        Ok(Snapshot { meta, snapshot: Box::new(data) })
+        .map_err(|e| {
+            io_err(
+                ErrorSubject::Snapshot(Some(meta.signature())),
+                ErrorVerb::Write,
+                &e,
+            )
+        })?;
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(data),
+        })
     }
 }

@@ -7,7 +7,9 @@
 
 use super::samples::{action_samples, receipt_submission, sample_submission, vector_chain};
 use proto_types::crypto::{HashAlg, SignatureAlg};
-use proto_types::domain::{CaseType, DocumentType, HandoffKind, Level, MeasureKind, OrgKind, Procedure, Stage};
+use proto_types::domain::{
+    CaseType, DocumentType, HandoffKind, Level, MeasureKind, OrgKind, Procedure, Stage,
+};
 use proto_types::encoding::encode;
 use proto_types::entry::Record;
 use proto_types::payload::{ClockAction, ClockRef, KeyOp, RestartReason, Signer};
@@ -76,18 +78,45 @@ pub fn tables() -> Vec<EnumTable> {
         enum_table!(HashAlg { Sha256 }),
         enum_table!(SignatureAlg { Ed25519 }),
         enum_table!(OrgKind {
-            Psb, DetentionHouse, Procuratorate, Court, CommunityCorrections, LegalAid, Prison, Plc,
+            Psb,
+            DetentionHouse,
+            Procuratorate,
+            Court,
+            CommunityCorrections,
+            LegalAid,
+            Prison,
+            Plc,
         }),
-        enum_table!(Level { County, Prefecture, Province }),
+        enum_table!(Level {
+            County,
+            Prefecture,
+            Province
+        }),
         enum_table!(CaseType {
             DangerousDriving, Theft, IntentionalInjury, TrafficAccident, PickingQuarrels, Fraud,
             Other = CaseType::Other("X".into()),
         }),
-        enum_table!(Procedure { Ordinary, Summary, Expedited }),
+        enum_table!(Procedure {
+            Ordinary,
+            Summary,
+            Expedited
+        }),
         enum_table!(Stage {
-            Filing, Investigation, ArrestReview, ProsecutionReview, SupplementaryInvestigation,
-            FirstInstance, AppealWindow, SecondInstance, Effective, ExecutionCustodial,
-            ExecutionCommunity, Closed, ClosedWithdrawn, ClosedNotProsecuted, ClosedAcquitted,
+            Filing,
+            Investigation,
+            ArrestReview,
+            ProsecutionReview,
+            SupplementaryInvestigation,
+            FirstInstance,
+            AppealWindow,
+            SecondInstance,
+            Effective,
+            ExecutionCustodial,
+            ExecutionCommunity,
+            Closed,
+            ClosedWithdrawn,
+            ClosedNotProsecuted,
+            ClosedAcquitted,
         }),
         enum_table!(HandoffKind {
             ArrestApprovalRequest, ArrestApprovalDecision, CustodyTransfer, DetentionExtensionRequest,
@@ -99,7 +128,13 @@ pub fn tables() -> Vec<EnumTable> {
             ProbationParoleRevocation,
             Other = HandoffKind::Other("X".into()),
         }),
-        enum_table!(MeasureKind { Detention, Arrest, Bail, ResidentialSurveillance, Release }),
+        enum_table!(MeasureKind {
+            Detention,
+            Arrest,
+            Bail,
+            ResidentialSurveillance,
+            Release
+        }),
         enum_table!(DocumentType {
             ArrestRequestForm, ArrestDecision, ProsecutionOpinion, Indictment,
             SentencingRecommendation, SupplementaryOutline, NonProsecutionDecision,
@@ -129,7 +164,12 @@ pub fn tables() -> Vec<EnumTable> {
             Handoff = ClockRef::Handoff("H-1".parse().expect("valid id")),
             Measure = ClockRef::Measure { person: person.clone(), measure: MeasureKind::Arrest },
         }),
-        enum_table!(RestartReason { JurisdictionChange, ProcedureConversion, AnotherCrime, Resume }),
+        enum_table!(RestartReason {
+            JurisdictionChange,
+            ProcedureConversion,
+            AnotherCrime,
+            Resume
+        }),
         enum_table!(ClockAction {
             Extend = ClockAction::Extend { period: Period::Days(1), approved_by: "O".parse().expect("valid id") },
             Pause = ClockAction::Pause { reason: String::new() },
@@ -152,12 +192,32 @@ pub fn tables() -> Vec<EnumTable> {
         }),
         enum_table!(Record { Accepted = accepted, Rejected = rejected }),
         enum_table!(Rule {
-            GenesisMisplaced, UnknownHandoffKind, SignerMismatch, SenderNotAllowed,
-            ReceiverNotAllowed, UnknownCase, CaseExists, CaseClosed, IllegalStageTransition,
-            NotCaseHolder, CaseInTransit, SupplementaryReturnLimit, ArrestNotAllowed,
-            UnknownHandoff, NotReceiver, ReceiptRequired, LoopAlreadyClosed, AcceptanceRequired,
-            MissingDocuments, CustodyTransferMissing, CaseTypeMismatch, LimitExceeded,
-            RegistryChangeRefused, PolicyChangeRefused, CheckpointInvalid, ClockAdjustmentRefused,
+            GenesisMisplaced,
+            UnknownHandoffKind,
+            SignerMismatch,
+            SenderNotAllowed,
+            ReceiverNotAllowed,
+            UnknownCase,
+            CaseExists,
+            CaseClosed,
+            IllegalStageTransition,
+            NotCaseHolder,
+            CaseInTransit,
+            SupplementaryReturnLimit,
+            ArrestNotAllowed,
+            UnknownHandoff,
+            NotReceiver,
+            ReceiptRequired,
+            LoopAlreadyClosed,
+            AcceptanceRequired,
+            MissingDocuments,
+            CustodyTransferMissing,
+            CaseTypeMismatch,
+            LimitExceeded,
+            RegistryChangeRefused,
+            PolicyChangeRefused,
+            CheckpointInvalid,
+            ClockAdjustmentRefused,
             InvalidPayload,
         }),
     ]

@@ -5,18 +5,22 @@
 use ed25519_dalek::SigningKey;
 use proto_types::checkpoint::{self, Checkpoint, CosignedCheckpoint};
 use proto_types::crypto::{Digest, PublicKey};
-use proto_types::domain::{CaseType, DocumentType, HandoffKind, Level, MeasureKind, OrgKind, Procedure};
+use proto_types::domain::{
+    CaseType, DocumentType, HandoffKind, Level, MeasureKind, OrgKind, Procedure,
+};
 use proto_types::entry::Rejection;
 use proto_types::ids::{NodeId, PersonId};
 use proto_types::merkle::MemTree;
 use proto_types::payload::{
-    Acceptance, Approval, CaseClosure, CaseFiling, CheckpointRecord, ClockAction, ClockAdjustment, ClockRef,
-    CoerciveMeasure, Document, Genesis, Handoff, KeyDecl, KeyLifecycle, KeyOp, KeyRef, NodeDecl, OrganisationDecl,
-    PolicyUpdate, Receipt, RestartReason, ReturnForCompletion, Signer,
+    Acceptance, Approval, CaseClosure, CaseFiling, CheckpointRecord, ClockAction, ClockAdjustment,
+    ClockRef, CoerciveMeasure, Document, Genesis, Handoff, KeyDecl, KeyLifecycle, KeyOp, KeyRef,
+    NodeDecl, OrganisationDecl, PolicyUpdate, Receipt, RestartReason, ReturnForCompletion, Signer,
 };
 use proto_types::policy::{Calendar, Period, Policy};
 use proto_types::time::Date;
-use proto_types::{Action, Entry, EntryBody, EntryHash, Payload, Record, Rule, Submission, Timestamp};
+use proto_types::{
+    Action, Entry, EntryBody, EntryHash, Payload, Record, Rule, Submission, Timestamp,
+};
 
 /// The police department of the samples; signs with seed 1.
 pub const PSB: &str = "GS-LZ-CG-PSB";
@@ -65,7 +69,10 @@ where
 }
 
 fn org_key(org: &str, key_id: &str) -> Signer {
-    Signer::Org(KeyRef { org: id(org), key_id: id(key_id) })
+    Signer::Org(KeyRef {
+        org: id(org),
+        key_id: id(key_id),
+    })
 }
 
 fn at(ms: u64) -> Timestamp {
@@ -111,7 +118,9 @@ pub fn receipt_submission(n: u32) -> Submission {
         signer: org_key(PROC, "k1"),
         id: id(&format!("R-2026-{n:04}")),
         claimed_at: at(1_780_000_100_000 + u64::from(n)),
-        action: Action::Receipt(Receipt { handoff: id(&format!("H-2026-{n:04}")) }),
+        action: Action::Receipt(Receipt {
+            handoff: id(&format!("H-2026-{n:04}")),
+        }),
     }
     .sign(&key(2))
 }
@@ -121,7 +130,11 @@ pub fn sample_chain(n: u64) -> Vec<Entry> {
     let mut prev = EntryHash::ZERO;
     (0..n)
         .map(|i| {
-            let sub = if i % 2 == 0 { sample_submission(i as u32) } else { receipt_submission(i as u32 - 1) };
+            let sub = if i % 2 == 0 {
+                sample_submission(i as u32)
+            } else {
+                receipt_submission(i as u32 - 1)
+            };
             let e = EntryBody {
                 index: i,
                 accepted_at: at(1_780_000_000_000 + i * 1000),
@@ -144,7 +157,9 @@ pub fn vector_chain() -> Vec<Entry> {
         signer: org_key(PSB, "k1"),
         id: id("R-2026-0004-PSB"),
         claimed_at: at(1_780_000_005_500),
-        action: Action::Receipt(Receipt { handoff: id("H-2026-0004") }),
+        action: Action::Receipt(Receipt {
+            handoff: id("H-2026-0004"),
+        }),
     }
     .sign(&key(1));
     let rejected = EntryBody {
@@ -193,10 +208,22 @@ pub fn vector_checkpoint(chain: &[Entry]) -> CosignedCheckpoint {
 }
 
 fn key_decl(key_id: &str, seed: u8, valid_until: Option<u64>) -> KeyDecl {
-    KeyDecl { key_id: id(key_id), public_key: pk(seed), valid_from: at(T0), valid_until: valid_until.map(at) }
+    KeyDecl {
+        key_id: id(key_id),
+        public_key: pk(seed),
+        valid_from: at(T0),
+        valid_until: valid_until.map(at),
+    }
 }
 
-fn organisation(org: &str, name: &str, kind: OrgKind, level: Level, parent: Option<&str>, seed: u8) -> OrganisationDecl {
+fn organisation(
+    org: &str,
+    name: &str,
+    kind: OrgKind,
+    level: Level,
+    parent: Option<&str>,
+    seed: u8,
+) -> OrganisationDecl {
     OrganisationDecl {
         id: id(org),
         name: name.into(),
@@ -224,13 +251,32 @@ pub fn policy(version: u32) -> Policy {
 }
 
 fn payload(signer: Signer, handoff_id: &str, offset_ms: u64, action: Action) -> Payload {
-    Payload { signer, id: id(handoff_id), claimed_at: at(T0 + offset_ms), action }
+    Payload {
+        signer,
+        id: id(handoff_id),
+        claimed_at: at(T0 + offset_ms),
+        action,
+    }
 }
 
 fn approvals<T: serde::Serialize>(change: &T) -> Vec<Approval> {
     vec![
-        Approval::sign(KeyRef { org: id(PSB), key_id: id("k1") }, &key(1), change),
-        Approval::sign(KeyRef { org: id(PROC), key_id: id("k1") }, &key(2), change),
+        Approval::sign(
+            KeyRef {
+                org: id(PSB),
+                key_id: id("k1"),
+            },
+            &key(1),
+            change,
+        ),
+        Approval::sign(
+            KeyRef {
+                org: id(PROC),
+                key_id: id("k1"),
+            },
+            &key(2),
+            change,
+        ),
     ]
 }
 
@@ -241,29 +287,82 @@ pub fn action_samples(chain: &[Entry]) -> Vec<(&'static str, Submission)> {
     let genesis = Genesis {
         cluster_name: "gansu-pilot".into(),
         organisations: vec![
-            organisation(CITY_PSB, "兰州市公安局", OrgKind::Psb, Level::Prefecture, None, 5),
-            organisation(PSB, "兰州市公安局城关分局", OrgKind::Psb, Level::County, Some(CITY_PSB), 1),
-            organisation(PROC, "兰州市城关区人民检察院", OrgKind::Procuratorate, Level::County, None, 2),
+            organisation(
+                CITY_PSB,
+                "兰州市公安局",
+                OrgKind::Psb,
+                Level::Prefecture,
+                None,
+                5,
+            ),
+            organisation(
+                PSB,
+                "兰州市公安局城关分局",
+                OrgKind::Psb,
+                Level::County,
+                Some(CITY_PSB),
+                1,
+            ),
+            organisation(
+                PROC,
+                "兰州市城关区人民检察院",
+                OrgKind::Procuratorate,
+                Level::County,
+                None,
+                2,
+            ),
             OrganisationDecl {
                 keys: vec![key_decl("k1", 3, Some(T0 + 365 * 86_400_000))],
-                ..organisation(COURT, "兰州市城关区人民法院", OrgKind::Court, Level::County, None, 3)
+                ..organisation(
+                    COURT,
+                    "兰州市城关区人民法院",
+                    OrgKind::Court,
+                    Level::County,
+                    None,
+                    3,
+                )
             },
         ],
         nodes: vec![
-            NodeDecl { node_id: 1, org: id(PSB), signing_key: pk(11), tls_key: None },
-            NodeDecl { node_id: 2, org: id(PROC), signing_key: pk(12), tls_key: Some(pk(13)) },
+            NodeDecl {
+                node_id: 1,
+                org: id(PSB),
+                signing_key: pk(11),
+                tls_key: None,
+            },
+            NodeDecl {
+                node_id: 2,
+                org: id(PROC),
+                signing_key: pk(12),
+                tls_key: Some(pk(13)),
+            },
         ],
         policy: policy(1),
     };
-    let rotate = KeyOp::RotateKey { org: id(COURT), old: id("k1"), new: key_decl("k2", 4, None) };
-    let register_node =
-        KeyOp::RegisterNode(NodeDecl { node_id: 3, org: id(COURT), signing_key: pk(14), tls_key: None });
-    let revoke = KeyOp::RevokeKey { org: id(COURT), key_id: id("k1"), reason: "密钥泄露".into() };
+    let rotate = KeyOp::RotateKey {
+        org: id(COURT),
+        old: id("k1"),
+        new: key_decl("k2", 4, None),
+    };
+    let register_node = KeyOp::RegisterNode(NodeDecl {
+        node_id: 3,
+        org: id(COURT),
+        signing_key: pk(14),
+        tls_key: None,
+    });
+    let revoke = KeyOp::RevokeKey {
+        org: id(COURT),
+        key_id: id("k1"),
+        reason: "密钥泄露".into(),
+    };
     let new_policy = policy(2);
     let person = || id::<PersonId>("P-7f3a");
     let case = || id("LZ-CG-2026-0001");
     vec![
-        ("genesis", payload(psb(), "G-0", 0, Action::Genesis(genesis)).sign(&key(1))),
+        (
+            "genesis",
+            payload(psb(), "G-0", 0, Action::Genesis(genesis)).sign(&key(1)),
+        ),
         (
             "case_filing",
             payload(
@@ -319,8 +418,15 @@ pub fn action_samples(chain: &[Entry]) -> Vec<(&'static str, Submission)> {
         ),
         (
             "acceptance",
-            payload(proc_(), "A-2026-0000", 3, Action::Acceptance(Acceptance { handoff: id("H-2026-0000") }))
-                .sign(&key(2)),
+            payload(
+                proc_(),
+                "A-2026-0000",
+                3,
+                Action::Acceptance(Acceptance {
+                    handoff: id("H-2026-0000"),
+                }),
+            )
+            .sign(&key(2)),
         ),
         (
             "return_for_completion",
@@ -359,8 +465,14 @@ pub fn action_samples(chain: &[Entry]) -> Vec<(&'static str, Submission)> {
                 6,
                 Action::ClockAdjustment(ClockAdjustment {
                     case_id: case(),
-                    clock: ClockRef::Measure { person: person(), measure: MeasureKind::Arrest },
-                    action: ClockAction::Extend { period: Period::Months(1), approved_by: id(PROC) },
+                    clock: ClockRef::Measure {
+                        person: person(),
+                        measure: MeasureKind::Arrest,
+                    },
+                    action: ClockAction::Extend {
+                        period: Period::Months(1),
+                        approved_by: id(PROC),
+                    },
                 }),
             )
             .sign(&key(1)),
@@ -374,7 +486,9 @@ pub fn action_samples(chain: &[Entry]) -> Vec<(&'static str, Submission)> {
                 Action::ClockAdjustment(ClockAdjustment {
                     case_id: case(),
                     clock: ClockRef::Handoff(id("H-2026-0000")),
-                    action: ClockAction::Pause { reason: "精神病鉴定".into() },
+                    action: ClockAction::Pause {
+                        reason: "精神病鉴定".into(),
+                    },
                 }),
             )
             .sign(&key(2)),
@@ -388,7 +502,9 @@ pub fn action_samples(chain: &[Entry]) -> Vec<(&'static str, Submission)> {
                 Action::ClockAdjustment(ClockAdjustment {
                     case_id: case(),
                     clock: ClockRef::Handoff(id("H-2026-0000")),
-                    action: ClockAction::Restart { reason: RestartReason::ProcedureConversion },
+                    action: ClockAction::Restart {
+                        reason: RestartReason::ProcedureConversion,
+                    },
                 }),
             )
             .sign(&key(2)),
@@ -399,7 +515,10 @@ pub fn action_samples(chain: &[Entry]) -> Vec<(&'static str, Submission)> {
                 psb(),
                 "CC-2026-0001",
                 9,
-                Action::CaseClosure(CaseClosure { case_id: case(), reason: "执行完毕".into() }),
+                Action::CaseClosure(CaseClosure {
+                    case_id: case(),
+                    reason: "执行完毕".into(),
+                }),
             )
             .sign(&key(1)),
         ),
@@ -409,7 +528,10 @@ pub fn action_samples(chain: &[Entry]) -> Vec<(&'static str, Submission)> {
                 org_key(COURT, "k1"),
                 "K-2026-0001",
                 10,
-                Action::KeyLifecycle(KeyLifecycle { approvals: approvals(&rotate), op: rotate }),
+                Action::KeyLifecycle(KeyLifecycle {
+                    approvals: approvals(&rotate),
+                    op: rotate,
+                }),
             )
             .sign(&key(3)),
         ),
@@ -419,7 +541,10 @@ pub fn action_samples(chain: &[Entry]) -> Vec<(&'static str, Submission)> {
                 org_key(COURT, "k2"),
                 "K-2026-0002",
                 11,
-                Action::KeyLifecycle(KeyLifecycle { approvals: approvals(&register_node), op: register_node }),
+                Action::KeyLifecycle(KeyLifecycle {
+                    approvals: approvals(&register_node),
+                    op: register_node,
+                }),
             )
             .sign(&key(4)),
         ),
@@ -429,7 +554,10 @@ pub fn action_samples(chain: &[Entry]) -> Vec<(&'static str, Submission)> {
                 psb(),
                 "K-2026-0003",
                 12,
-                Action::KeyLifecycle(KeyLifecycle { approvals: approvals(&revoke), op: revoke }),
+                Action::KeyLifecycle(KeyLifecycle {
+                    approvals: approvals(&revoke),
+                    op: revoke,
+                }),
             )
             .sign(&key(1)),
         ),
@@ -439,7 +567,10 @@ pub fn action_samples(chain: &[Entry]) -> Vec<(&'static str, Submission)> {
                 psb(),
                 "P-2026-0002",
                 13,
-                Action::Policy(PolicyUpdate { approvals: approvals(&new_policy), policy: new_policy }),
+                Action::Policy(PolicyUpdate {
+                    approvals: approvals(&new_policy),
+                    policy: new_policy,
+                }),
             )
             .sign(&key(1)),
         ),
@@ -449,7 +580,9 @@ pub fn action_samples(chain: &[Entry]) -> Vec<(&'static str, Submission)> {
                 Signer::Node(1),
                 "CP-7",
                 14,
-                Action::Checkpoint(CheckpointRecord { note: vector_checkpoint(chain).to_note_text() }),
+                Action::Checkpoint(CheckpointRecord {
+                    note: vector_checkpoint(chain).to_note_text(),
+                }),
             )
             .sign(&key(11)),
         ),
@@ -466,5 +599,8 @@ pub fn signer_name(signer: &Signer) -> String {
 
 /// The seed of a key in `KEYS`.
 pub fn seed_of(name: &str) -> u8 {
-    KEYS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s).expect("a key of the samples")
+    KEYS.iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, s)| *s)
+        .expect("a key of the samples")
 }

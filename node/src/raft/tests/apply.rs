@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use openraft::storage::{RaftLogStorage, RaftLogStorageExt, RaftStateMachine};
 use openraft::{
-    CommittedLeaderId, Entry, EntryPayload, LogId, Membership, RaftLogReader, RaftSnapshotBuilder, Vote,
+    CommittedLeaderId, Entry, EntryPayload, LogId, Membership, RaftLogReader, RaftSnapshotBuilder,
+    Vote,
 };
 
 use crate::ledger::echo::EchoLedger;
@@ -22,26 +23,41 @@ fn log_id(term: u64, index: u64) -> LogId<NodeId> {
 }
 
 fn normal(term: u64, index: u64, bytes: &[u8]) -> Entry<TypeConfig> {
-    Entry { log_id: log_id(term, index), payload: EntryPayload::Normal(RaftRequest { proposal: bytes.to_vec() }) }
+    Entry {
+        log_id: log_id(term, index),
+        payload: EntryPayload::Normal(RaftRequest {
+            proposal: bytes.to_vec(),
+        }),
+    }
 }
 
 fn blank(term: u64, index: u64) -> Entry<TypeConfig> {
-    Entry { log_id: log_id(term, index), payload: EntryPayload::Blank }
+    Entry {
+        log_id: log_id(term, index),
+        payload: EntryPayload::Blank,
+    }
 }
 
 fn membership(term: u64, index: u64) -> Entry<TypeConfig> {
     let voters: BTreeSet<NodeId> = [1, 2, 3].into_iter().collect();
-    Entry { log_id: log_id(term, index), payload: EntryPayload::Membership(Membership::new(vec![voters], ())) }
+    Entry {
+        log_id: log_id(term, index),
+        payload: EntryPayload::Membership(Membership::new(vec![voters], ())),
+    }
 }
 
 async fn open_sm(path: &Path) -> (Store, StateMachine) {
     let store = Store::open(path).expect("open store");
-    let sm = StateMachine::open(store.clone(), Arc::new(EchoLedger)).await.expect("open sm");
+    let sm = StateMachine::open(store.clone(), Arc::new(EchoLedger))
+        .await
+        .expect("open sm");
     (store, sm)
 }
 
 fn ledger_contents(store: &Store) -> Vec<(u64, Vec<u8>)> {
-    store.scan_u64(Cf::Ledger, .., usize::MAX).expect("scan ledger")
+    store
+        .scan_u64(Cf::Ledger, .., usize::MAX)
+        .expect("scan ledger")
 }
 
 #[tokio::test]
@@ -50,13 +66,21 @@ async fn apply_appends_proposals_and_persists_applied_id_and_membership_together
     {
         let (store, mut sm) = open_sm(dir.path()).await;
         let responses = sm
-            .apply(vec![blank(1, 1), normal(1, 2, b"a"), membership(1, 3), normal(1, 4, b"bb")])
+            .apply(vec![
+                blank(1, 1),
+                normal(1, 2, b"a"),
+                membership(1, 3),
+                normal(1, 4, b"bb"),
+            ])
             .await
             .expect("apply");
         let indexes: Vec<_> = responses.iter().map(|r| r.ledger_index).collect();
         assert_eq!(indexes, vec![None, Some(0), None, Some(1)]);
         assert_eq!(responses[3].outcome, 2u64.to_be_bytes().to_vec());
-        assert_eq!(ledger_contents(&store), vec![(0, b"a".to_vec()), (1, b"bb".to_vec())]);
+        assert_eq!(
+            ledger_contents(&store),
+            vec![(0, b"a".to_vec()), (1, b"bb".to_vec())]
+        );
     }
     let (_store, mut sm) = open_sm(dir.path()).await;
     let (applied, mem) = sm.applied_state().await.expect("applied state");
@@ -77,7 +101,10 @@ async fn failed_apply_write_records_neither_entry_nor_applied_id_and_poisons_the
     }
     let (store, mut sm) = open_sm(dir.path()).await;
     assert_eq!(ledger_contents(&store), vec![(0, b"kept".to_vec())]);
-    assert_eq!(sm.applied_state().await.expect("state").0, Some(log_id(1, 1)));
+    assert_eq!(
+        sm.applied_state().await.expect("state").0,
+        Some(log_id(1, 1))
+    );
 }
 
 #[tokio::test]
@@ -97,23 +124,51 @@ async fn every_apply_is_one_wal_sync() {
 async fn snapshot_is_a_pointer_whose_size_does_not_grow_with_the_ledger() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_store, mut sm) = open_sm(dir.path()).await;
-    sm.apply(vec![membership(1, 1), normal(1, 2, b"first")]).await.expect("apply");
-    let small = sm.get_snapshot_builder().await.build_snapshot().await.expect("snapshot");
+    sm.apply(vec![membership(1, 1), normal(1, 2, b"first")])
+        .await
+        .expect("apply");
+    let small = sm
+        .get_snapshot_builder()
+        .await
+        .build_snapshot()
+        .await
+        .expect("snapshot");
     let entries: Vec<_> = (3..3003).map(|i| normal(1, i, &[7u8; 100])).collect();
     sm.apply(entries).await.expect("apply many");
-    let large = sm.get_snapshot_builder().await.build_snapshot().await.expect("snapshot");
+    let large = sm
+        .get_snapshot_builder()
+        .await
+        .build_snapshot()
+        .await
+        .expect("snapshot");
     assert_eq!(small.snapshot.ledger.tree_size, 1);
     assert_eq!(large.snapshot.ledger.tree_size, 3001);
     let size = |s: &crate::raft::LedgerSnapshot| postcard::to_allocvec(s).expect("encode").len();
-    assert!(size(&large.snapshot) <= size(&small.snapshot) + 8, "snapshot grew with the ledger");
+    assert!(
+        size(&large.snapshot) <= size(&small.snapshot) + 8,
+        "snapshot grew with the ledger"
+    );
     assert!(size(&large.snapshot) < 256);
 
     let other = tempfile::tempdir().expect("temp dir");
     let (other_store, mut follower) = open_sm(other.path()).await;
-    follower.install_snapshot(&large.meta, large.snapshot.clone()).await.expect("install");
-    assert_eq!(follower.applied_state().await.expect("state").0, large.meta.last_log_id);
-    assert_eq!(EchoLedger.missing_entries(&other_store).expect("missing"), Some(0..3001));
-    let current = follower.get_current_snapshot().await.expect("get").expect("some");
+    follower
+        .install_snapshot(&large.meta, large.snapshot.clone())
+        .await
+        .expect("install");
+    assert_eq!(
+        follower.applied_state().await.expect("state").0,
+        large.meta.last_log_id
+    );
+    assert_eq!(
+        EchoLedger.missing_entries(&other_store).expect("missing"),
+        Some(0..3001)
+    );
+    let current = follower
+        .get_current_snapshot()
+        .await
+        .expect("get")
+        .expect("some");
     assert_eq!(current.meta, large.meta);
 }
 
@@ -134,10 +189,17 @@ async fn log_and_vote_survive_a_restart_and_truncate_and_purge_are_durable() {
     assert_eq!(state.last_purged_log_id, Some(log_id(3, 10)));
     assert_eq!(state.last_log_id, Some(log_id(3, 2000)));
     let all = log.try_get_log_entries(0..).await.expect("read");
-    assert_eq!(all.len(), 1990, "entries 11..=2000 read across chunk boundaries");
+    assert_eq!(
+        all.len(),
+        1990,
+        "entries 11..=2000 read across chunk boundaries"
+    );
     assert_eq!(all.first().map(|e| e.log_id.index), Some(11));
     let some = log.try_get_log_entries(1500..=1502).await.expect("read");
-    assert_eq!(some.iter().map(|e| e.log_id.index).collect::<Vec<_>>(), vec![1500, 1501, 1502]);
+    assert_eq!(
+        some.iter().map(|e| e.log_id.index).collect::<Vec<_>>(),
+        vec![1500, 1501, 1502]
+    );
 }
 
 #[tokio::test]
@@ -145,7 +207,11 @@ async fn a_corrupt_log_entry_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(dir.path()).expect("open");
     let mut log = LogStore::new(store.clone());
-    log.blocking_append(vec![normal(1, 1, b"p")]).await.expect("append");
-    store.tamper_for_test(Cf::RaftLog, &be_u64(1), b"\xff\xff").expect("tamper");
+    log.blocking_append(vec![normal(1, 1, b"p")])
+        .await
+        .expect("append");
+    store
+        .tamper_for_test(Cf::RaftLog, &be_u64(1), b"\xff\xff")
+        .expect("tamper");
     assert!(log.try_get_log_entries(0..).await.is_err());
 }

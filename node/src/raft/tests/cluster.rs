@@ -38,20 +38,42 @@ fn fast_settings() -> RaftSettings {
 async fn spawn_node(id: NodeId, settings: &RaftSettings) -> TestNode {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(dir.path()).expect("open store");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let net = Network::new(id, TransportSettings::default()).expect("network");
-    let raft = start(id, settings, store.clone(), Arc::new(EchoLedger), net).await.expect("start raft");
+    let raft = start(id, settings, store.clone(), Arc::new(EchoLedger), net)
+        .await
+        .expect("start raft");
     let (stop_server, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(network::serve(listener, raft.clone(), DEFAULT_MAX_BODY_BYTES, async {
-        let _ = stopped.await;
-    }));
-    let peer = Peer { raft_addr: addr.to_string(), api_addr: String::new() };
-    TestNode { id, raft, store, peer, stop_server, server, _dir: dir }
+    let server = tokio::spawn(network::serve(
+        listener,
+        raft.clone(),
+        DEFAULT_MAX_BODY_BYTES,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let peer = Peer {
+        raft_addr: addr.to_string(),
+        api_addr: String::new(),
+    };
+    TestNode {
+        id,
+        raft,
+        store,
+        peer,
+        stop_server,
+        server,
+        _dir: dir,
+    }
 }
 
 fn ledger_of(store: &Store) -> Vec<(u64, Vec<u8>)> {
-    store.scan_u64(Cf::Ledger, .., usize::MAX).expect("scan ledger")
+    store
+        .scan_u64(Cf::Ledger, .., usize::MAX)
+        .expect("scan ledger")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -61,7 +83,9 @@ async fn three_nodes_elect_a_leader_and_replicate_200_proposals_identically() {
         nodes.push(spawn_node(id, &fast_settings()).await);
     }
     let voters: BTreeMap<NodeId, Peer> = nodes.iter().map(|n| (n.id, n.peer.clone())).collect();
-    initialize(&nodes[0].raft, voters).await.expect("initialize");
+    initialize(&nodes[0].raft, voters)
+        .await
+        .expect("initialize");
 
     let mut leader = None;
     for node in &nodes {
@@ -71,11 +95,18 @@ async fn three_nodes_elect_a_leader_and_replicate_200_proposals_identically() {
             .metrics(|m| m.current_leader.is_some(), "a leader is known")
             .await
             .expect("leader within the deadline");
-        assert!(leader.is_none() || leader == m.current_leader, "nodes disagree on the leader");
+        assert!(
+            leader.is_none() || leader == m.current_leader,
+            "nodes disagree on the leader"
+        );
         leader = m.current_leader;
     }
     let leader_id = leader.expect("leader");
-    let leader = &nodes.iter().find(|n| n.id == leader_id).expect("leader node").raft;
+    let leader = &nodes
+        .iter()
+        .find(|n| n.id == leader_id)
+        .expect("leader node")
+        .raft;
 
     let proposal = |i: u32| format!("proposal-{i:03}").into_bytes();
     let mut indexes = BTreeSet::new();
@@ -83,13 +114,22 @@ async fn three_nodes_elect_a_leader_and_replicate_200_proposals_identically() {
         let resp = propose(leader, proposal(i)).await.expect("commit");
         indexes.insert(resp.ledger_index.expect("appended"));
     }
-    let concurrent = futures::future::join_all((50..200).map(|i| propose(leader, proposal(i)))).await;
+    let concurrent =
+        futures::future::join_all((50..200).map(|i| propose(leader, proposal(i)))).await;
     for resp in concurrent {
         indexes.insert(resp.expect("commit").ledger_index.expect("appended"));
     }
-    assert_eq!(indexes, (0..200).collect::<BTreeSet<u64>>(), "each proposal got its own index");
+    assert_eq!(
+        indexes,
+        (0..200).collect::<BTreeSet<u64>>(),
+        "each proposal got its own index"
+    );
 
-    let leader_applied = leader.metrics().borrow().last_applied.expect("leader applied");
+    let leader_applied = leader
+        .metrics()
+        .borrow()
+        .last_applied
+        .expect("leader applied");
     for node in &nodes {
         node.raft
             .wait(Some(DEADLINE))
@@ -97,19 +137,33 @@ async fn three_nodes_elect_a_leader_and_replicate_200_proposals_identically() {
             .await
             .expect("caught up within the deadline");
     }
-    let reference_applied = nodes[0].store.get(Cf::SmMeta, meta_key::APPLIED).expect("get");
+    let reference_applied = nodes[0]
+        .store
+        .get(Cf::SmMeta, meta_key::APPLIED)
+        .expect("get");
     let reference_ledger = ledger_of(&nodes[0].store);
     assert_eq!(reference_ledger.len(), 200);
     let proposals: BTreeSet<Vec<u8>> = (0..200).map(proposal).collect();
     let recorded: BTreeSet<Vec<u8>> = reference_ledger.iter().map(|(_, v)| v.clone()).collect();
     assert_eq!(recorded, proposals, "every proposal recorded exactly once");
     for node in &nodes[1..] {
-        assert_eq!(node.store.get(Cf::SmMeta, meta_key::APPLIED).expect("get"), reference_applied);
-        assert_eq!(ledger_of(&node.store), reference_ledger, "node {} ledger differs", node.id);
+        assert_eq!(
+            node.store.get(Cf::SmMeta, meta_key::APPLIED).expect("get"),
+            reference_applied
+        );
+        assert_eq!(
+            ledger_of(&node.store),
+            reference_ledger,
+            "node {} ledger differs",
+            node.id
+        );
     }
     for node in &nodes {
         let stats = node.store.wal_stats();
-        assert!(stats.synced > 0 && stats.synced <= stats.acknowledged_batches, "{stats:?}");
+        assert!(
+            stats.synced > 0 && stats.synced <= stats.acknowledged_batches,
+            "{stats:?}"
+        );
     }
 
     for node in nodes {
@@ -125,14 +179,34 @@ async fn stop(node: TestNode) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn learner_joining_after_purge_installs_the_pointer_snapshot_over_http() {
-    let settings = RaftSettings { keep_behind_snapshot: 0, ..fast_settings() };
+    let settings = RaftSettings {
+        keep_behind_snapshot: 0,
+        ..fast_settings()
+    };
     let leader = spawn_node(1, &settings).await;
-    initialize(&leader.raft, [(1, leader.peer.clone())].into_iter().collect()).await.expect("initialize");
-    leader.raft.wait(Some(DEADLINE)).current_leader(1, "elected").await.expect("leader within the deadline");
+    initialize(
+        &leader.raft,
+        [(1, leader.peer.clone())].into_iter().collect(),
+    )
+    .await
+    .expect("initialize");
+    leader
+        .raft
+        .wait(Some(DEADLINE))
+        .current_leader(1, "elected")
+        .await
+        .expect("leader within the deadline");
     for i in 0..120u32 {
-        propose(&leader.raft, i.to_be_bytes().to_vec()).await.expect("commit");
+        propose(&leader.raft, i.to_be_bytes().to_vec())
+            .await
+            .expect("commit");
     }
-    leader.raft.trigger().snapshot().await.expect("trigger snapshot");
+    leader
+        .raft
+        .trigger()
+        .snapshot()
+        .await
+        .expect("trigger snapshot");
     // With nothing kept behind a snapshot, openraft purges the log up to it by itself.
     let metrics = leader
         .raft
@@ -146,20 +220,41 @@ async fn learner_joining_after_purge_installs_the_pointer_snapshot_over_http() {
     let applied = metrics.last_applied.expect("applied");
 
     let learner = spawn_node(2, &settings).await;
-    leader.raft.add_learner(2, learner.peer.clone(), true).await.expect("add learner");
+    leader
+        .raft
+        .add_learner(2, learner.peer.clone(), true)
+        .await
+        .expect("add learner");
     learner
         .raft
         .wait(Some(DEADLINE))
         .applied_index_at_least(Some(applied.index), "learner installs the snapshot")
         .await
         .expect("learner caught up");
-    assert_eq!(learner.raft.metrics().borrow().snapshot, Some(applied), "installed, not replayed");
-    assert!(ledger_of(&learner.store).is_empty(), "a snapshot is a pointer, not a copy");
-    assert_eq!(EchoLedger.missing_entries(&learner.store).expect("missing"), Some(0..120));
+    assert_eq!(
+        learner.raft.metrics().borrow().snapshot,
+        Some(applied),
+        "installed, not replayed"
+    );
+    assert!(
+        ledger_of(&learner.store).is_empty(),
+        "a snapshot is a pointer, not a copy"
+    );
+    assert_eq!(
+        EchoLedger.missing_entries(&learner.store).expect("missing"),
+        Some(0..120)
+    );
 
-    let resp = propose(&leader.raft, b"after".to_vec()).await.expect("commit");
+    let resp = propose(&leader.raft, b"after".to_vec())
+        .await
+        .expect("commit");
     assert_eq!(resp.ledger_index, Some(120));
-    let after = leader.raft.metrics().borrow().last_applied.expect("applied");
+    let after = leader
+        .raft
+        .metrics()
+        .borrow()
+        .last_applied
+        .expect("applied");
     learner
         .raft
         .wait(Some(DEADLINE))

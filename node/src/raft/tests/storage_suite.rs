@@ -18,7 +18,9 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, TempDir> for TempStoreBuil
     async fn build(&self) -> Result<(TempDir, LogStore, StateMachine), StorageError<NodeId>> {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(dir.path()).expect("open store");
-        let sm = StateMachine::open(store.clone(), Arc::new(EchoLedger)).await.expect("open state machine");
+        let sm = StateMachine::open(store.clone(), Arc::new(EchoLedger))
+            .await
+            .expect("open state machine");
         Ok((dir, LogStore::new(store), sm))
     }
 }
