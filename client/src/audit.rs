@@ -110,23 +110,7 @@ pub struct Report {
     pub checkpoint: Option<SavedCheckpoint>,
 }
 
-/// Splits a framed chunk (4-byte big-endian length, then the bytes).
-pub fn unframe(mut bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        if bytes.len() < 4 {
-            return Err("truncated frame length".into());
-        }
-        let n = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
-        bytes = &bytes[4..];
-        if bytes.len() < n {
-            return Err("truncated frame".into());
-        }
-        out.push(bytes[..n].to_vec());
-        bytes = &bytes[n..];
-    }
-    Ok(out)
-}
+pub use proto_types::framing::unframe;
 
 /// The replay: state, counters and the saved checkpoint to meet.
 pub struct Replay {
@@ -412,7 +396,7 @@ async fn stream_nodes(
         }
         let chunk = unframe(&bytes).map_err(|e| ClientError::Protocol {
             node: base.clone(),
-            detail: e,
+            detail: e.to_string(),
         })?;
         if chunk.is_empty() {
             return Ok(Verdict::Broken {
@@ -624,7 +608,7 @@ pub async fn export(
             .map_err(|e| ClientError::Unreachable(e.to_string()))?;
         let chunk = unframe(&bytes).map_err(|e| ClientError::Protocol {
             node: base.clone(),
-            detail: e,
+            detail: e.to_string(),
         })?;
         if chunk.is_empty() {
             return Err(ClientError::Protocol {

@@ -167,10 +167,7 @@ async fn run(cli: Cli) -> Result<u8> {
         } => {
             let node_bin = match node_bin {
                 Some(p) => p,
-                None => std::env::current_exe()?
-                    .parent()
-                    .context("binary folder")?
-                    .join("caseledger-node"),
+                None => sibling_binary("caseledger-node")?,
             };
             let dir = dir.unwrap_or_else(|| {
                 std::env::temp_dir().join(format!("caseledger-bench-{}", std::process::id()))
@@ -201,10 +198,7 @@ async fn run(cli: Cli) -> Result<u8> {
         } => {
             let node_bin = match node_bin {
                 Some(p) => p,
-                None => std::env::current_exe()?
-                    .parent()
-                    .context("binary folder")?
-                    .join("caseledger-node"),
+                None => sibling_binary("caseledger-node")?,
             };
             let dir = dir.unwrap_or_else(|| {
                 std::env::temp_dir().join(format!("caseledger-demo-{}", std::process::id()))
@@ -230,6 +224,14 @@ async fn run(cli: Cli) -> Result<u8> {
             Ok(report.verdict.exit_code())
         }
     }
+}
+
+/// A binary installed next to this one.
+fn sibling_binary(name: &str) -> Result<PathBuf> {
+    Ok(std::env::current_exe()?
+        .parent()
+        .context("the folder of this binary")?
+        .join(name))
 }
 
 fn main() -> ExitCode {

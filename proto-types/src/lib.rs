@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod domain;
 pub mod encoding;
 pub mod entry;
+pub mod framing;
 pub mod ids;
 pub mod merkle;
 pub mod payload;

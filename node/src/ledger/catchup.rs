@@ -33,33 +33,7 @@ pub trait EntrySource: Send + Sync {
     fn fetch(&self, raft_addr: &str, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, String>;
 }
 
-/// Frames a chunk: each entry as a 4-byte big-endian length then its bytes.
-pub fn frame(entries: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(entries.iter().map(|e| e.len() + 4).sum());
-    for e in entries {
-        out.extend_from_slice(&(e.len() as u32).to_be_bytes());
-        out.extend_from_slice(e);
-    }
-    out
-}
-
-/// Splits a framed chunk.
-pub fn unframe(mut bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        if bytes.len() < 4 {
-            return Err("truncated frame length".into());
-        }
-        let n = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
-        bytes = &bytes[4..];
-        if bytes.len() < n {
-            return Err("truncated frame".into());
-        }
-        out.push(bytes[..n].to_vec());
-        bytes = &bytes[n..];
-    }
-    Ok(out)
-}
+pub use proto_types::framing::{frame, unframe};
 
 #[derive(Deserialize)]
 struct Range {
@@ -116,7 +90,7 @@ impl EntrySource for HttpSource {
                 return Err(format!("{url}: status {}", r.status()));
             }
             let bytes = r.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-            unframe(&bytes)
+            unframe(&bytes).map_err(|e| format!("{url}: {e}"))
         })
     }
 }
