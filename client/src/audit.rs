@@ -349,28 +349,10 @@ async fn stream_nodes(
     let head = client.get_json_from(0, "/v1/head").await?;
     let target = head["size"].as_u64().unwrap_or(0);
     let http = reqwest::Client::new();
-    let base = &client.nodes()[0];
-    let base = if base.starts_with("http") {
-        base.clone()
-    } else {
-        format!("http://{base}")
-    };
+    // `Client` keeps node addresses with their scheme.
+    let base = client.nodes()[0].clone();
     // Fetch the next chunk while the current one is verified.
-    let fetch = |from: u64| {
-        let url = format!("{base}/v1/entries?from={from}&limit={CHUNK}");
-        let req = http.get(url.clone()).header("accept", CANONICAL).send();
-        async move {
-            let resp = req
-                .await
-                .map_err(|e| ClientError::Unreachable(format!("{url}: {e}")))?;
-            let status = resp.status();
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| ClientError::Unreachable(e.to_string()))?;
-            Ok::<_, ClientError>((status, bytes))
-        }
-    };
+    let fetch = |from: u64| fetch_raw(http.clone(), base.clone(), from);
     let mut next = Some(tokio::spawn(fetch(0)));
     while replay.size() < target {
         let from = replay.size();
@@ -568,6 +550,28 @@ pub fn write_export(
     Ok(n)
 }
 
+/// One chunk of the raw canonical stream (`GET /v1/entries` with the canonical `Accept`) from
+/// the node at `base`, from index `from`: its status and framed bytes.
+async fn fetch_raw(
+    http: reqwest::Client,
+    base: String,
+    from: u64,
+) -> Result<(reqwest::StatusCode, bytes::Bytes), ClientError> {
+    let url = format!("{base}/v1/entries?from={from}&limit={CHUNK}");
+    let resp = http
+        .get(&url)
+        .header("accept", CANONICAL)
+        .send()
+        .await
+        .map_err(|e| ClientError::Unreachable(format!("{url}: {e}")))?;
+    let status = resp.status();
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| ClientError::Unreachable(format!("{url}: {e}")))?;
+    Ok((status, bytes))
+}
+
 /// `caseledger export`: streams the whole ledger from the first node into `path`.
 pub async fn export(
     client: &Client,
@@ -577,35 +581,21 @@ pub async fn export(
     let head = client.get_json_from(0, "/v1/head").await?;
     let target = head["size"].as_u64().unwrap_or(0);
     let http = reqwest::Client::new();
-    let base = &client.nodes()[0];
-    let base = if base.starts_with("http") {
-        base.clone()
-    } else {
-        format!("http://{base}")
-    };
+    // `Client` keeps node addresses with their scheme.
+    let base = client.nodes()[0].clone();
     let io =
         |e: std::io::Error| ClientError::Unreachable(format!("writing {}: {e}", path.display()));
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
     out.write_all(EXPORT_MAGIC).map_err(io)?;
     let mut done = 0u64;
     while done < target {
-        let url = format!("{base}/v1/entries?from={done}&limit={CHUNK}");
-        let resp = http
-            .get(&url)
-            .header("accept", CANONICAL)
-            .send()
-            .await
-            .map_err(|e| ClientError::Unreachable(format!("{url}: {e}")))?;
-        if !resp.status().is_success() {
+        let (status, bytes) = fetch_raw(http.clone(), base.clone(), done).await?;
+        if !status.is_success() {
             return Err(ClientError::Protocol {
                 node: base.clone(),
-                detail: format!("{} from {done}", resp.status()),
+                detail: format!("{status} from {done}"),
             });
         }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
         let chunk = unframe(&bytes).map_err(|e| ClientError::Protocol {
             node: base.clone(),
             detail: e.to_string(),

@@ -20,7 +20,7 @@ mod tree_head;
 
 pub use entries::{Receipt, CANONICAL};
 pub use error::{ApiError, ErrorBody};
-pub use tree_head::{origin, TreeHeads};
+pub use tree_head::TreeHeads;
 
 use axum::extract::DefaultBodyLimit;
 use axum::{middleware, Json, Router};

@@ -99,17 +99,7 @@ pub async fn entries(
     if raw {
         let max = node.limits.max_page.max(crate::ledger::catchup::MAX_CHUNK);
         let limit = q.limit.unwrap_or(max).min(max);
-        let size = node
-            .ledger
-            .head()
-            .size
-            .min(super::checkpoints::undamaged_until(&node, q.from)?);
-        let store = node.store.clone();
-        let from = q.from;
-        let rows = blocking(move || store.scan_u64(Cf::Ledger, from..size, limit as usize))
-            .await
-            .map_err(|e| ApiError::internal("reading entries", e))?;
-        let bytes: Vec<Vec<u8>> = rows.into_iter().map(|(_, b)| b).collect();
+        let (size, bytes) = read_entries(&node, q.from, limit).await?;
         let mut resp = crate::ledger::catchup::frame(&bytes).into_response();
         resp.headers_mut().insert(
             axum::http::header::CONTENT_TYPE,
@@ -123,6 +113,25 @@ pub async fn entries(
     entries_json(node, q).await.map(IntoResponse::into_response)
 }
 
+/// Up to `limit` entries' canonical bytes from `from`, never past the applied head nor into a
+/// range the self-check found damaged; with the size read against.
+async fn read_entries(
+    node: &NodeCtx,
+    from: u64,
+    limit: u64,
+) -> Result<(u64, Vec<Vec<u8>>), ApiError> {
+    let size = node
+        .ledger
+        .head()
+        .size
+        .min(super::checkpoints::undamaged_until(node, from)?);
+    let store = node.store.clone();
+    let rows = blocking(move || store.scan_u64(Cf::Ledger, from..size, limit as usize))
+        .await
+        .map_err(|e| ApiError::internal("reading entries", e))?;
+    Ok((size, rows.into_iter().map(|(_, b)| b).collect()))
+}
+
 async fn entries_json(node: Arc<NodeCtx>, q: PageQuery) -> Result<Json<EntryPage>, ApiError> {
     let max = node.limits.max_page;
     let limit = q.limit.unwrap_or(100);
@@ -133,19 +142,10 @@ async fn entries_json(node: Arc<NodeCtx>, q: PageQuery) -> Result<Json<EntryPage
             format!("limit must be 1..={max}"),
         ));
     }
-    let size = node
-        .ledger
-        .head()
-        .size
-        .min(super::checkpoints::undamaged_until(&node, q.from)?);
-    let store = node.store.clone();
-    let from = q.from;
-    let rows = blocking(move || store.scan_u64(Cf::Ledger, from..size, limit as usize))
-        .await
-        .map_err(|e| ApiError::internal("reading entries", e))?;
+    let (size, rows) = read_entries(&node, q.from, limit).await?;
     let entries = rows
         .into_iter()
-        .map(|(_, b)| EntryView::from_bytes(b))
+        .map(EntryView::from_bytes)
         .collect::<Result<Vec<_>, _>>()?;
     let next = entries.last().map(|e| e.index + 1).filter(|n| *n < size);
     Ok(Json(EntryPage {

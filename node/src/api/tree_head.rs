@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use proto_types::checkpoint::{sign, Checkpoint, CosignedCheckpoint};
+use proto_types::checkpoint::{node_key_name, origin_for, sign, Checkpoint, CosignedCheckpoint};
 use proto_types::Entry;
 
 use super::error::ApiError;
@@ -16,11 +16,6 @@ use crate::store::{be_u64, blocking, Cf};
 pub struct TreeHeads {
     latest: tokio::sync::Mutex<Option<CosignedCheckpoint>>,
     signed: AtomicU64,
-}
-
-/// The origin line of this cluster's notes.
-pub fn origin(cluster_name: &str) -> String {
-    format!("caseledger/{cluster_name}")
 }
 
 impl TreeHeads {
@@ -89,14 +84,14 @@ async fn sign_at(node: &NodeCtx, size: u64) -> Result<Option<CosignedCheckpoint>
     let last =
         Entry::from_bytes(&bytes).map_err(|e| ApiError::internal("decoding a stored entry", e))?;
     let checkpoint = Checkpoint::new(
-        origin(&registry.cluster_name),
+        origin_for(&registry.cluster_name),
         size,
         root,
         *last.hash.as_bytes(),
         last.body.accepted_at.as_millis(),
     )
     .map_err(|e| ApiError::internal("building the tree head", e))?;
-    let signature = sign(&checkpoint, &format!("node-{}", node.id), &node.node_key)
+    let signature = sign(&checkpoint, &node_key_name(node.id), &node.node_key)
         .map_err(|e| ApiError::internal("signing the tree head", e))?;
     let note = CosignedCheckpoint::new(checkpoint, vec![signature])
         .map_err(|e| ApiError::internal("signing the tree head", e))?;
