@@ -27,6 +27,8 @@ pub struct NodeCtx {
     pub id: u64,
     /// Raft.
     pub raft: Raft,
+    /// Groups this node's proposals into Raft entries (group commit).
+    pub batcher: raft::batcher::Batcher,
     /// The ledger.
     pub ledger: Arc<Ledger>,
     /// The store.
@@ -67,8 +69,8 @@ impl NodeCtx {
 
     /// Proposes through Raft if this node leads, else forwards to the leader's API.
     pub async fn submit(&self, proposal: Proposal) -> Result<ApplyResult, SubmitError> {
-        match raft::propose(&self.raft, proposal.to_bytes()).await {
-            Ok(resp) => postcard::from_bytes(&resp.outcome)
+        match self.batcher.propose(proposal.to_bytes()).await {
+            Ok(applied) => postcard::from_bytes(&applied.outcome)
                 .map_err(|e| SubmitError::Unavailable(format!("undecodable apply result: {e}"))),
             Err(raft::ProposeError::NotLeader {
                 leader: Some((_, peer)),
@@ -278,6 +280,7 @@ impl Node {
         let ctx = Arc::new(NodeCtx {
             id: config.node_id,
             raft: raft.clone(),
+            batcher: raft::batcher::Batcher::start(raft.clone(), Default::default()),
             ledger,
             store,
             metrics,

@@ -1,9 +1,9 @@
 //! openraft on top of [`crate::store`]: the only module that names openraft types.
 //!
 //! - [`TypeConfig`]: node ids are `u64`, a node is a [`Peer`] (its Raft and API addresses),
-//!   the application data is an opaque [`RaftRequest`] (canonical proposal bytes: the Raft log
-//!   is transport), the response a [`RaftResponse`], and a snapshot a [`LedgerSnapshot`] (a
-//!   pointer into the ledger, `generic-snapshot-data`).
+//!   the application data is an opaque [`RaftRequest`] (a batch of canonical proposal bytes: the
+//!   Raft log is transport), the response a [`RaftResponse`] (one outcome per proposal), and a
+//!   snapshot a [`LedgerSnapshot`] (a pointer into the ledger, `generic-snapshot-data`).
 //! - [`log_store::LogStore`]: `RaftLogStorage` over the `raft_log` / `raft_meta` column
 //!   families, one synced batch per append, vote, truncate and purge.
 //! - [`state_machine::StateMachine`]: `RaftStateMachine` delegating the ledger apply to a
@@ -18,9 +18,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ledger::{LedgerMachine, LedgerPointer, LogPosition};
+use crate::ledger::{Applied, LedgerMachine, LedgerPointer, LogPosition};
 use crate::store::{Store, StoreError};
 
+pub mod batcher;
 pub mod cluster;
 pub mod log_store;
 pub mod network;
@@ -56,22 +57,22 @@ pub struct Peer {
     pub api_addr: String,
 }
 
-/// A proposal carried by the Raft log: opaque canonical bytes that the ledger decodes on
-/// apply.
+/// What one Raft log entry carries: a batch of proposals, each opaque canonical bytes that the
+/// ledger decodes on apply, in the order they are applied. The leader groups the submissions
+/// that arrive while earlier batches are in flight ([`batcher`]), so one log append, one
+/// replication round and one fsync per node cover many submissions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RaftRequest {
-    /// The canonical proposal bytes.
-    pub proposal: Vec<u8>,
+    /// The canonical bytes of each proposal.
+    pub proposals: Vec<Vec<u8>>,
 }
 
-/// What applying one Raft log entry produced.
+/// What applying one Raft log entry produced: one [`Applied`] per proposal, in order (none for
+/// blank and membership entries).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RaftResponse {
-    /// The ledger index of the appended entry, if one was appended (`None` for blank and
-    /// membership entries and for refused proposals).
-    pub ledger_index: Option<u64>,
-    /// The encoded outcome (empty for blank and membership entries).
-    pub outcome: Vec<u8>,
+    /// The outcome of each proposal of the entry.
+    pub applied: Vec<Applied>,
 }
 
 /// A snapshot's data: a pointer into the ledger, never a copy of it. openraft's
@@ -161,7 +162,7 @@ pub async fn start(
 }
 
 /// Why a proposal was not committed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ProposeError {
     /// This node is not the leader; `leader` is the one it knows of, if any.
     #[error("not the leader; forward to {leader:?}")]
@@ -174,11 +175,17 @@ pub enum ProposeError {
     Unavailable(String),
 }
 
-/// Propose `proposal` through Raft and wait until it is committed and applied here.
-pub async fn propose(raft: &Raft, proposal: Vec<u8>) -> Result<RaftResponse, ProposeError> {
+/// Propose a batch of proposals as one Raft entry and wait until it is committed and applied
+/// here; returns one [`Applied`] per proposal, in order.
+pub async fn propose(raft: &Raft, proposals: Vec<Vec<u8>>) -> Result<Vec<Applied>, ProposeError> {
     use openraft::error::{ClientWriteError, RaftError};
-    match raft.client_write(RaftRequest { proposal }).await {
-        Ok(resp) => Ok(resp.data),
+    let expected = proposals.len();
+    match raft.client_write(RaftRequest { proposals }).await {
+        Ok(resp) if resp.data.applied.len() == expected => Ok(resp.data.applied),
+        Ok(resp) => Err(ProposeError::Unavailable(format!(
+            "{} outcomes for {expected} proposals",
+            resp.data.applied.len()
+        ))),
         Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
             Err(ProposeError::NotLeader {
                 leader: f.leader_id.zip(f.leader_node),

@@ -90,21 +90,22 @@ fn apply_entries(
     mut membership: Membership,
 ) -> Result<(Vec<RaftResponse>, Membership), StoreError> {
     let last = entries.last().map(|e| e.log_id);
-    let mut is_proposal = Vec::with_capacity(entries.len());
+    // How many proposals each Raft entry carries (0 for blank and membership entries).
+    let mut counts = Vec::with_capacity(entries.len());
     let mut proposals = Vec::new();
     for entry in entries {
         match entry.payload {
-            EntryPayload::Blank => is_proposal.push(false),
+            EntryPayload::Blank => counts.push(0),
             EntryPayload::Normal(request) => {
-                proposals.push(Proposal {
+                counts.push(request.proposals.len());
+                proposals.extend(request.proposals.into_iter().map(|bytes| Proposal {
                     position: position(&entry.log_id),
-                    bytes: request.proposal,
-                });
-                is_proposal.push(true);
+                    bytes,
+                }));
             }
             EntryPayload::Membership(m) => {
                 membership = StoredMembership::new(Some(entry.log_id), m);
-                is_proposal.push(false);
+                counts.push(0);
             }
         }
     }
@@ -136,14 +137,10 @@ fn apply_entries(
         ledger.batch_written();
     }
     let mut outcomes = outcomes.into_iter();
-    let responses = is_proposal
+    let responses = counts
         .into_iter()
-        .map(|p| match (p, p.then(|| outcomes.next()).flatten()) {
-            (true, Some(a)) => RaftResponse {
-                ledger_index: a.ledger_index,
-                outcome: a.outcome,
-            },
-            _ => RaftResponse::default(),
+        .map(|n| RaftResponse {
+            applied: outcomes.by_ref().take(n).collect(),
         })
         .collect();
     Ok((responses, membership))

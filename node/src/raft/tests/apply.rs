@@ -23,10 +23,14 @@ fn log_id(term: u64, index: u64) -> LogId<NodeId> {
 }
 
 fn normal(term: u64, index: u64, bytes: &[u8]) -> Entry<TypeConfig> {
+    batch(term, index, &[bytes])
+}
+
+fn batch(term: u64, index: u64, proposals: &[&[u8]]) -> Entry<TypeConfig> {
     Entry {
         log_id: log_id(term, index),
         payload: EntryPayload::Normal(RaftRequest {
-            proposal: bytes.to_vec(),
+            proposals: proposals.iter().map(|p| p.to_vec()).collect(),
         }),
     }
 }
@@ -71,20 +75,41 @@ async fn apply_appends_proposals_and_persists_applied_id_and_membership_together
                 normal(1, 2, b"a"),
                 membership(1, 3),
                 normal(1, 4, b"bb"),
+                batch(1, 5, &[b"c", b"dd", b"eee"]),
             ])
             .await
             .expect("apply");
-        let indexes: Vec<_> = responses.iter().map(|r| r.ledger_index).collect();
-        assert_eq!(indexes, vec![None, Some(0), None, Some(1)]);
-        assert_eq!(responses[3].outcome, 2u64.to_be_bytes().to_vec());
+        let indexes: Vec<Vec<_>> = responses
+            .iter()
+            .map(|r| r.applied.iter().map(|a| a.ledger_index).collect())
+            .collect();
+        let one = |i| vec![Some(i)];
+        assert_eq!(
+            indexes,
+            vec![
+                vec![],
+                one(0),
+                vec![],
+                one(1),
+                vec![Some(2), Some(3), Some(4)]
+            ],
+            "one outcome per proposal, a batch's in order"
+        );
+        assert_eq!(responses[3].applied[0].outcome, 2u64.to_be_bytes().to_vec());
         assert_eq!(
             ledger_contents(&store),
-            vec![(0, b"a".to_vec()), (1, b"bb".to_vec())]
+            vec![
+                (0, b"a".to_vec()),
+                (1, b"bb".to_vec()),
+                (2, b"c".to_vec()),
+                (3, b"dd".to_vec()),
+                (4, b"eee".to_vec())
+            ]
         );
     }
     let (_store, mut sm) = open_sm(dir.path()).await;
     let (applied, mem) = sm.applied_state().await.expect("applied state");
-    assert_eq!(applied, Some(log_id(1, 4)));
+    assert_eq!(applied, Some(log_id(1, 5)));
     assert_eq!(mem.log_id(), &Some(log_id(1, 3)));
 }
 

@@ -111,11 +111,12 @@ async fn three_nodes_elect_a_leader_and_replicate_200_proposals_identically() {
     let proposal = |i: u32| format!("proposal-{i:03}").into_bytes();
     let mut indexes = BTreeSet::new();
     for i in 0..50 {
-        let resp = propose(leader, proposal(i)).await.expect("commit");
-        indexes.insert(resp.ledger_index.expect("appended"));
+        let resp = propose(leader, vec![proposal(i)]).await.expect("commit");
+        indexes.insert(resp[0].ledger_index.expect("appended"));
     }
+    let batcher = crate::raft::batcher::Batcher::start(leader.clone(), Default::default());
     let concurrent =
-        futures::future::join_all((50..200).map(|i| propose(leader, proposal(i)))).await;
+        futures::future::join_all((50..200).map(|i| batcher.propose(proposal(i)))).await;
     for resp in concurrent {
         indexes.insert(resp.expect("commit").ledger_index.expect("appended"));
     }
@@ -197,7 +198,7 @@ async fn learner_joining_after_purge_installs_the_pointer_snapshot_over_http() {
         .await
         .expect("leader within the deadline");
     for i in 0..120u32 {
-        propose(&leader.raft, i.to_be_bytes().to_vec())
+        propose(&leader.raft, vec![i.to_be_bytes().to_vec()])
             .await
             .expect("commit");
     }
@@ -245,10 +246,10 @@ async fn learner_joining_after_purge_installs_the_pointer_snapshot_over_http() {
         Some(0..120)
     );
 
-    let resp = propose(&leader.raft, b"after".to_vec())
+    let resp = propose(&leader.raft, vec![b"after".to_vec()])
         .await
         .expect("commit");
-    assert_eq!(resp.ledger_index, Some(120));
+    assert_eq!(resp[0].ledger_index, Some(120));
     let after = leader
         .raft
         .metrics()

@@ -1,0 +1,121 @@
+//! Group commit of proposals: the submissions a leader receives while earlier batches are in
+//! flight go into the next Raft entry together.
+//!
+//! openraft 0.9 appends (and fsyncs) each `client_write` on its own before it takes the next,
+//! so one submission per Raft entry caps a cluster at one leader fsync per submission. The
+//! batcher keeps at most [`BatchSettings::in_flight`] Raft entries in flight; while they are,
+//! arriving proposals queue, and the next entry takes all of them (up to
+//! [`BatchSettings::max_proposals`] and [`BatchSettings::max_bytes`]). A lone submission on an
+//! idle cluster is proposed at once, alone: batching adds no wait, only sharing.
+//!
+//! Each proposal's submitter gets its own [`Applied`] (or the batch's error) back; the ledger
+//! applies a batch's proposals in order, exactly as if they had been proposed one by one.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use super::{propose, ProposeError, Raft};
+use crate::ledger::Applied;
+
+/// How proposals are grouped.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchSettings {
+    /// Raft entries proposed and not yet applied, at most.
+    pub in_flight: usize,
+    /// Proposals in one Raft entry, at most.
+    pub max_proposals: usize,
+    /// Bytes of proposals in one Raft entry, at most (a single larger proposal goes alone).
+    pub max_bytes: usize,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        BatchSettings {
+            in_flight: 3,
+            max_proposals: 1024,
+            max_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<Applied, ProposeError>>;
+
+/// The leader-side queue of proposals. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Batcher {
+    tx: mpsc::UnboundedSender<(Vec<u8>, Reply)>,
+}
+
+impl Batcher {
+    /// Starts the batching task for `raft`; it ends when every `Batcher` clone is dropped.
+    pub fn start(raft: Raft, settings: BatchSettings) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(raft, settings, rx));
+        Batcher { tx }
+    }
+
+    /// Proposes one proposal (canonical bytes) in the next batch and waits until it is applied.
+    pub async fn propose(&self, proposal: Vec<u8>) -> Result<Applied, ProposeError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send((proposal, reply))
+            .map_err(|_| ProposeError::Unavailable("the node is stopping".into()))?;
+        rx.await
+            .map_err(|_| ProposeError::Unavailable("the node is stopping".into()))?
+    }
+}
+
+async fn run(
+    raft: Raft,
+    settings: BatchSettings,
+    mut rx: mpsc::UnboundedReceiver<(Vec<u8>, Reply)>,
+) {
+    let slots = Arc::new(Semaphore::new(settings.in_flight.max(1)));
+    let mut carried = None;
+    loop {
+        let first = match carried.take() {
+            Some(p) => p,
+            None => match rx.recv().await {
+                Some(p) => p,
+                None => return,
+            },
+        };
+        // Wait for a free slot before draining the queue: what arrives meanwhile joins.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut bytes = first.0.len();
+        let mut batch = vec![first];
+        while batch.len() < settings.max_proposals {
+            match rx.try_recv() {
+                Ok(p) if bytes + p.0.len() > settings.max_bytes => {
+                    carried = Some(p);
+                    break;
+                }
+                Ok(p) => {
+                    bytes += p.0.len();
+                    batch.push(p);
+                }
+                Err(_) => break,
+            }
+        }
+        let raft = raft.clone();
+        tokio::spawn(async move {
+            let (proposals, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            match propose(&raft, proposals).await {
+                Ok(applied) => {
+                    for (reply, a) in replies.into_iter().zip(applied) {
+                        let _ = reply.send(Ok(a));
+                    }
+                }
+                Err(e) => {
+                    for reply in replies {
+                        let _ = reply.send(Err(e.clone()));
+                    }
+                }
+            }
+            drop(slot);
+        });
+    }
+}
