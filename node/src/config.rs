@@ -141,7 +141,7 @@ impl ClockConfig {
 
 /// Raft timing, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RaftTiming {
     /// Leader heartbeat interval.
     pub heartbeat_ms: u64,
@@ -152,6 +152,10 @@ pub struct RaftTiming {
     /// Take a snapshot (a pointer, cheap) every this many applied log entries; the log is
     /// purged behind it.
     pub snapshot_every: u64,
+    /// Submissions grouped into one Raft entry, at most (1 turns group commit off).
+    pub batch_max_proposals: usize,
+    /// Raft entries of grouped submissions in flight at once, at most.
+    pub batch_in_flight: usize,
 }
 
 impl Default for RaftTiming {
@@ -161,6 +165,8 @@ impl Default for RaftTiming {
             election_min_ms: 400,
             election_max_ms: 800,
             snapshot_every: 5000,
+            batch_max_proposals: 1024,
+            batch_in_flight: 3,
         }
     }
 }
@@ -214,6 +220,9 @@ impl NodeConfig {
             || self.raft.election_max_ms <= self.raft.election_min_ms
         {
             bail!("raft timing must satisfy heartbeat < election_min < election_max");
+        }
+        if self.raft.batch_max_proposals == 0 || self.raft.batch_in_flight == 0 {
+            bail!("raft.batch_max_proposals and raft.batch_in_flight must be at least 1");
         }
         if self.clock.speed.is_nan() || self.clock.speed <= 0.0 {
             bail!("clock.speed must be positive");

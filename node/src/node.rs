@@ -280,7 +280,14 @@ impl Node {
         let ctx = Arc::new(NodeCtx {
             id: config.node_id,
             raft: raft.clone(),
-            batcher: raft::batcher::Batcher::start(raft.clone(), Default::default()),
+            batcher: raft::batcher::Batcher::start(
+                raft.clone(),
+                raft::batcher::BatchSettings {
+                    in_flight: config.raft.batch_in_flight,
+                    max_proposals: config.raft.batch_max_proposals,
+                    ..Default::default()
+                },
+            ),
             ledger,
             store,
             metrics,

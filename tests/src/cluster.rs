@@ -53,6 +53,7 @@ pub fn node_config(shared: &Path, data_root: &Path, node_id: u64) -> NodeConfig 
             election_min_ms: 300,
             election_max_ms: 600,
             snapshot_every: 5000,
+            ..RaftTiming::default()
         },
         limits: ApiLimits::default(),
         log_json: false,
