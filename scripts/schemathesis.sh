@@ -61,7 +61,7 @@ trap cleanup EXIT
 demo=$!
 
 deadline=$((SECONDS + 600))
-until grep -q "the nodes keep running" "$log"; do
+until grep -qs "the nodes keep running" "$log"; do
   if ! kill -0 "$demo" 2>/dev/null; then
     echo "the demo exited before its cluster was ready:" >&2
     tail -n 30 "$log" >&2
@@ -100,6 +100,7 @@ export SCHEMATHESIS_HOOKS=caseledger_auth
 set +e
 python3 -m schemathesis.cli run "$base/v1/openapi.json" \
   --base-url "$base" \
+  --experimental=openapi-3.1 \
   --checks not_a_server_error,response_schema_conformance \
   --hypothesis-max-examples "$examples" \
   --hypothesis-seed 1 \

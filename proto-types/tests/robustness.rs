@@ -12,7 +12,7 @@ use proto_types::checkpoint::{self, verify_quorum, Checkpoint, CosignedCheckpoin
 use proto_types::crypto::PublicKey;
 use proto_types::encoding::{decode, encode};
 use proto_types::framing::{frame, unframe};
-use proto_types::merkle::{verify_consistency, verify_inclusion, MerkleHash};
+use proto_types::merkle::{verify_consistency, verify_inclusion, MerkleHash, ProofError};
 use proto_types::receipt::{self, Receipt, ReceiptError};
 use proto_types::workflow::{CaseRecord, HandoffRecord};
 use proto_types::{
@@ -237,8 +237,14 @@ fn proof_verifiers_take_extreme_sizes_without_panicking() {
     for &a in &sizes {
         for &b in &sizes {
             for p in &proofs {
-                assert!(verify_inclusion(&h, a, b, p, &h).is_err());
-                let _ = verify_consistency(a, b, &h, &h, p);
+                let inclusion = verify_inclusion(&h, a, b, p, &h);
+                if a >= b {
+                    assert_eq!(inclusion, Err(ProofError::IndexOutOfRange { index: a, size: b }));
+                }
+                let consistency = verify_consistency(a, b, &h, &h, p);
+                if a > b {
+                    assert_eq!(consistency, Err(ProofError::InvalidSizes { first: a, second: b }));
+                }
             }
         }
     }
