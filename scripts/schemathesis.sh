@@ -16,6 +16,8 @@ source scripts/prereqs.sh
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 SCHEMATHESIS_VERSION=3.39.16
+# The newest hypothesis that schemathesis 3.39 works with (later ones dropped `many.more`).
+HYPOTHESIS_VERSION=6.126.0
 examples=100
 cases=6
 dir=""
@@ -32,9 +34,12 @@ while (($#)); do
   esac
 done
 
-if ! python3 -c "import schemathesis, sys; sys.exit(schemathesis.__version__ != '$SCHEMATHESIS_VERSION')" 2>/dev/null; then
-  echo "schemathesis: installing schemathesis==$SCHEMATHESIS_VERSION (pip)" >&2
-  python3 -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+if ! python3 -c "
+import sys, schemathesis, hypothesis
+sys.exit(schemathesis.__version__ != '$SCHEMATHESIS_VERSION' or hypothesis.__version__ != '$HYPOTHESIS_VERSION')
+" 2>/dev/null; then
+  echo "schemathesis: installing schemathesis==$SCHEMATHESIS_VERSION hypothesis==$HYPOTHESIS_VERSION (pip)" >&2
+  python3 -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION" "hypothesis==$HYPOTHESIS_VERSION"
 fi
 
 cargo build --workspace --bins --quiet
