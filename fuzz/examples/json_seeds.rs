@@ -13,7 +13,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?)?;
     let mut hexes = vec![vectors["submission_hex"].as_str().ok_or("submission_hex")?];
     for action in vectors["actions"].as_array().ok_or("actions")? {
-        hexes.push(action["submission_hex"].as_str().ok_or("action submission_hex")?);
+        hexes.push(
+            action["submission_hex"]
+                .as_str()
+                .ok_or("action submission_hex")?,
+        );
     }
     let dir = here.join("corpus/submission_json");
     std::fs::create_dir_all(&dir)?;

@@ -92,7 +92,10 @@ pub fn decode(data: &[u8]) {
 fn round_trip<T: Serialize + DeserializeOwned + PartialEq + Debug>(bytes: &[u8]) -> Option<T> {
     let value = decode_canonical::<T>(bytes).ok()?;
     let again = encode(&value);
-    assert_eq!(again, bytes, "decode accepted bytes that re-encode differently");
+    assert_eq!(
+        again, bytes,
+        "decode accepted bytes that re-encode differently"
+    );
     assert_eq!(decode_canonical::<T>(&again).as_ref(), Ok(&value));
     Some(value)
 }
@@ -202,7 +205,9 @@ fn honest_proofs(mut f: Fields<'_>) {
 
     let first = u64::from(first) % (size + 1);
     let first_root = tree.root_at(first).expect("first within the tree");
-    let proof = tree.consistency_proof(first, size).expect("first within the tree");
+    let proof = tree
+        .consistency_proof(first, size)
+        .expect("first within the tree");
     assert_eq!(
         verify_consistency(first, size, &first_root, &root, &proof),
         Ok(())

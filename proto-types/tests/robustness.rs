@@ -140,7 +140,11 @@ fn mutate(original: &[u8], changes: &[Mutation]) -> Vec<u8> {
 /// Decoding `bytes` as `T` does not panic, and a success re-encodes to exactly `bytes`.
 fn check_round_trip<T: Serialize + DeserializeOwned + PartialEq + Debug>(bytes: &[u8]) {
     if let Ok(value) = decode::<T>(bytes) {
-        assert_eq!(encode(&value), bytes, "decode accepted a non-canonical encoding");
+        assert_eq!(
+            encode(&value),
+            bytes,
+            "decode accepted a non-canonical encoding"
+        );
     }
 }
 
@@ -239,11 +243,20 @@ fn proof_verifiers_take_extreme_sizes_without_panicking() {
             for p in &proofs {
                 let inclusion = verify_inclusion(&h, a, b, p, &h);
                 if a >= b {
-                    assert_eq!(inclusion, Err(ProofError::IndexOutOfRange { index: a, size: b }));
+                    assert_eq!(
+                        inclusion,
+                        Err(ProofError::IndexOutOfRange { index: a, size: b })
+                    );
                 }
                 let consistency = verify_consistency(a, b, &h, &h, p);
                 if a > b {
-                    assert_eq!(consistency, Err(ProofError::InvalidSizes { first: a, second: b }));
+                    assert_eq!(
+                        consistency,
+                        Err(ProofError::InvalidSizes {
+                            first: a,
+                            second: b
+                        })
+                    );
                 }
             }
         }
