@@ -161,8 +161,8 @@ impl<'a> Fields<'a> {
 /// Target `merkle_proofs`. Mode byte 0: an arbitrary inclusion proof (leaf hash, index,
 /// size, root, then the proof's hashes); 1: an arbitrary consistency proof (first, second,
 /// both roots, proof). Verification never panics. Mode 2: a real tree of 1 to 256 leaves
-/// whose honest proofs must verify, and fail once any bit of them, the index or the sizes
-/// is changed.
+/// whose honest proofs must verify, and fail once any bit of them or the index is changed
+/// (and, for consistency, the first size).
 pub fn merkle_proofs(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
         return;
@@ -201,7 +201,9 @@ fn honest_proofs(mut f: Fields<'_>) {
         let other = (index + 1) % size;
         assert!(verify_inclusion(&leaf, other, size, &proof, &root).is_err());
     }
-    assert!(verify_inclusion(&leaf, index, size + 1, &proof, &root).is_err());
+    // Not checked: the same proof against another size. RFC 9162's verifier binds the size
+    // only through the proof's shape, so sizes with the same shape verify alike (index 3 of
+    // 7 and of 8); the size is bound to the root by the signed checkpoint instead.
 
     let first = u64::from(first) % (size + 1);
     let first_root = tree.root_at(first).expect("first within the tree");
