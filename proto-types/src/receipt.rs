@@ -183,7 +183,8 @@ pub fn verify<N: AsRef<str>>(
         return Err(ReceiptError::HashMismatch);
     }
     let checkpoint = receipt.note.checkpoint();
-    if receipt.index + 1 == checkpoint.tree_size()
+    // `checked_add`: an entry may claim index u64::MAX (docs/FORMAT.md §Receipt, step 4).
+    if receipt.index.checked_add(1) == Some(checkpoint.tree_size())
         && checkpoint.chain_head() != entry.hash.as_bytes()
     {
         return Err(ReceiptError::ChainHeadMismatch);

@@ -62,12 +62,27 @@ pub async fn add_learner(
 
 /// `POST /admin/promote`: make these nodes voters (keeping the current voters).
 #[utoipa::path(post, path = "/admin/promote", tag = "admin", request_body = NodeIds,
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn promote(
     State(node): State<Arc<NodeCtx>>,
     Json(req): Json<NodeIds>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let ids: BTreeSet<u64> = req.node_ids.into_iter().collect();
+    // A node that is not a member is the caller's mistake (409), not an outage (503).
+    let members: BTreeSet<u64> = crate::raft::cluster::members(&node.raft)
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    let strangers: Vec<u64> = ids.difference(&members).copied().collect();
+    if !strangers.is_empty() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "NOT_A_LEARNER",
+            format!(
+                "nodes {strangers:?} are not members: add them with POST /admin/learners first"
+            ),
+        ));
+    }
     node.change_voters(ids, true)
         .await
         .map_err(ApiError::unavailable)?;
