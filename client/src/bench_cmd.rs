@@ -132,6 +132,30 @@ impl Common {
     }
 }
 
+/// Resolves on Ctrl-C or SIGTERM.
+async fn interrupted() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = term => {},
+    }
+}
+
+/// Runs `fut` unless interrupted first; dropping it stops the clusters it started.
+async fn unless_interrupted(fut: impl std::future::Future<Output = Result<()>>) -> Result<()> {
+    tokio::select! {
+        r = fut => r,
+        () = interrupted() => bail!("interrupted: the clusters were stopped"),
+    }
+}
+
 /// Runs `caseledger bench`.
 pub async fn bench(args: BenchArgs) -> Result<u8> {
     let (result, dir, temporary) = match args.what {
@@ -161,7 +185,11 @@ pub async fn bench(args: BenchArgs) -> Result<u8> {
             } else {
                 None
             };
-            (write::run(opts, etcd).await, root, temporary)
+            (
+                unless_interrupted(write::run(opts, etcd)).await,
+                root,
+                temporary,
+            )
         }
         BenchCmd::Scaling {
             common,
@@ -178,7 +206,11 @@ pub async fn bench(args: BenchArgs) -> Result<u8> {
                 sizes,
                 payloads,
             };
-            (write::scaling(opts).await, dir, temporary)
+            (
+                unless_interrupted(write::scaling(opts)).await,
+                dir,
+                temporary,
+            )
         }
         BenchCmd::History {
             entries,
@@ -206,7 +238,7 @@ pub async fn bench(args: BenchArgs) -> Result<u8> {
                 dir: dir.clone(),
                 node_bin,
             };
-            (history::run(opts).await, dir, temporary)
+            (unless_interrupted(history::run(opts)).await, dir, temporary)
         }
     };
     if temporary {

@@ -85,10 +85,8 @@ pub fn measure(duration: Duration) -> VerifyRate {
         BATCH as u64
     });
     let strict_per_second = on_all_cores(threads, duration, || {
-        for i in 0..BATCH {
-            let ok = c.keys[i]
-                .verify_strict(messages[i], &c.signatures[i])
-                .is_ok();
+        for ((key, message), signature) in c.keys.iter().zip(&messages).zip(&c.signatures) {
+            let ok = key.verify_strict(message, signature).is_ok();
             assert!(ok, "the corpus verifies");
         }
         BATCH as u64
