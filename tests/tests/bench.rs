@@ -140,7 +140,7 @@ fn history_bench_fills_audits_catches_up_and_compacts() {
     assert!(out.contains("catch-up: a fresh node joined"), "{out}");
     let compacted = out
         .lines()
-        .skip_while(|l| !l.trim_start().starts_with("node "))
+        .skip_while(|l| !l.contains("compacted MiB"))
         .skip(1)
         .filter(|l| !l.trim().is_empty())
         .count();

@@ -84,30 +84,27 @@ pub fn pad(sub: Submission, province: &Province, target: usize) -> Submission {
         };
     }
     let id = payload.id.as_str().as_bytes().to_vec();
-    let mut k = 0u32;
-    loop {
-        // The signature adds 64 bytes to the payload's encoding.
-        let size = encode(&payload).len() + 64;
-        let Action::Handoff(h) = &mut payload.action else {
-            break;
-        };
-        if size >= target {
-            break;
-        }
-        if h.documents.len() < 64 {
+    // The signature adds 64 bytes to the payload's encoding; each document adds its own
+    // encoding (less `encode`'s version byte): sizes are summed, not re-encoded.
+    let mut size = encode(&payload).len() + 64;
+    if let Action::Handoff(h) = &mut payload.action {
+        let mut k = 0u32;
+        while size < target && h.documents.len() < 64 {
             k += 1;
-            h.documents.push(Document {
+            let doc = Document {
                 doc_type: DocumentType::Evidence,
                 number: format!("证据材料第{k}号"),
                 digest: Digest::sha256(&[&id, &k.to_be_bytes()]),
                 pages: 1 + k % 30,
-            });
-        } else {
+            };
+            size += encode(&doc).len() - 1;
+            h.documents.push(doc);
+        }
+        if size < target {
             let chars = (target - size)
                 .div_ceil(3)
                 .min(2048usize.saturating_sub(h.note.len()) / 3);
             h.note.push_str(&"附".repeat(chars));
-            break;
         }
     }
     let key = &province.department(&org).key;
