@@ -255,7 +255,8 @@ pub async fn run(opts: HistoryOptions) -> Result<()> {
         let theirs = status(&client, leader).await?;
         if let Ok(ours) = status(&fresh_client, 0).await {
             let applied = ours["last_applied"].as_u64().unwrap_or(0);
-            if ours["ledger_size"].as_u64() == Some(size)
+            // The leader's, not the fill's: a cosigned checkpoint may have been added since.
+            if ours["ledger_size"].as_u64() == theirs["ledger_size"].as_u64()
                 && applied >= theirs["last_applied"].as_u64().unwrap_or(u64::MAX)
             {
                 break;
