@@ -6,17 +6,22 @@
 //! ledger extends a checkpoint saved by an earlier audit (append-only), and compare the result
 //! with the heads of every node given. Trusts no node: everything is recomputed from bytes.
 //!
-//! It uses all cores: each chunk is decoded, hashed and its signatures verified in parallel
-//! (against the registry as of the chunk's start); the sequential replay then passes
+//! It uses all cores: worker threads decode and hash each chunk's entries and verify their
+//! signatures in batches (`verify_many`: it agrees with strict verification except on a
+//! signature its own key's holder crafted with torsion; against the registry as of the
+//! chunk's start), while the sequential replay takes the parts already prepared, in order, and passes
 //! `SignatureCheck::VerifiedWith(key)`, which `apply` honours only when the key it resolves
 //! for the entry is that same key, so a key rotated or revoked inside the chunk is verified
 //! again, exactly as on the nodes.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use proto_types::crypto::PublicKey;
+use proto_types::crypto::{context, verify_many, PublicKey, Signature};
+use proto_types::encoding::encode;
 use proto_types::payload::Action;
 use proto_types::registry::Registry;
 use proto_types::{
@@ -124,17 +129,63 @@ pub struct Replay {
 
 type Prepared = Result<(Entry, Option<PublicKey>), String>;
 
-/// Decodes, hashes and pre-verifies the signature of one entry (worker side).
-fn prepare(bytes: &[u8], registry: Option<&Registry>) -> Prepared {
+/// Entries a worker prepares at a time; the replay takes them in order as they come.
+const PART: usize = 128;
+
+/// Signatures per batch verification.
+const BATCH: usize = 64;
+
+/// Decodes and hash-checks one entry and finds the key its signature must verify with.
+fn decode(bytes: &[u8], registry: Option<&Registry>) -> Prepared {
     let entry = Entry::from_bytes(bytes).map_err(|e| format!("undecodable entry: {e}"))?;
     if EntryHash::of_body_bytes(&entry.body.leaf_bytes()) != entry.hash {
         return Err("the stored hash is not the hash of the entry's body".into());
     }
     let sub = entry.body.record.submission();
-    let key = registry
-        .and_then(|r| r.key_for_payload(&sub.payload, entry.body.accepted_at).ok())
-        .filter(|k| sub.verify_with(k).is_ok());
+    let key = registry.and_then(|r| r.key_for_payload(&sub.payload, entry.body.accepted_at).ok());
     Ok((entry, key))
+}
+
+/// Decodes, hashes and pre-verifies the signatures of part of a chunk (worker side), the
+/// signatures together ([`verify_many`], which answers as strict verification does). An entry
+/// keeps its key only if its signature verified with it; the replay verifies the others again.
+fn prepare(part: &[Vec<u8>], registry: Option<&Registry>) -> Vec<Prepared> {
+    let mut prepared: Vec<Prepared> = part.iter().map(|b| decode(b, registry)).collect();
+    let candidates: Vec<(usize, PublicKey, Vec<u8>)> = prepared
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| match p {
+            Ok((entry, Some(key))) => {
+                Some((i, *key, encode(&entry.body.record.submission().payload)))
+            }
+            _ => None,
+        })
+        .collect();
+    let items: Vec<(&PublicKey, &[u8], &[u8], &Signature)> = candidates
+        .iter()
+        .filter_map(|(i, key, message)| match &prepared[*i] {
+            Ok((entry, _)) => Some((
+                key,
+                context::SUBMISSION,
+                message.as_slice(),
+                &entry.body.record.submission().signature,
+            )),
+            Err(_) => None,
+        })
+        .collect();
+    let verified = verify_many(&items, BATCH);
+    let failed: Vec<usize> = candidates
+        .iter()
+        .zip(verified)
+        .filter(|(_, ok)| !ok)
+        .map(|((i, _, _), _)| *i)
+        .collect();
+    for i in failed {
+        if let Ok((_, key)) = &mut prepared[i] {
+            *key = None;
+        }
+    }
+    prepared
 }
 
 impl Replay {
@@ -161,36 +212,48 @@ impl Replay {
         self.state.head().size
     }
 
-    /// Replays a chunk of entry bytes; the first failure as (index, reason).
+    /// Replays a chunk of entry bytes; the first failure as (index, reason). Worker threads
+    /// (one per core) decode, hash and verify parts of the chunk against the registry as of
+    /// the chunk's start while this thread replays the parts already prepared, in order.
     pub fn feed(&mut self, chunk: &[Vec<u8>]) -> Result<(), (u64, String)> {
         let registry = self.state.registry().cloned();
-        let per = chunk.len().div_ceil(self.threads).max(64);
-        let prepared: Vec<Prepared> = std::thread::scope(|s| {
-            let handles: Vec<_> = chunk
-                .chunks(per)
-                .map(|part| {
-                    let registry = registry.as_ref();
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|b| prepare(b, registry))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| vec![Err("worker panicked".into())])
-                })
-                .collect()
-        });
-        for p in prepared {
-            let head = self.state.head();
-            let (entry, key) = p.map_err(|why| (head.size, why))?;
-            self.replay(head, entry, key)?;
-        }
-        Ok(())
+        let parts: Vec<&[Vec<u8>]> = chunk.chunks(PART).collect();
+        let next = AtomicUsize::new(0);
+        let threads = self.threads;
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::channel::<(usize, Vec<Prepared>)>();
+            for _ in 0..threads {
+                let (tx, parts, next, registry) = (tx.clone(), &parts, &next, registry.as_ref());
+                s.spawn(move || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(part) = parts.get(i) else {
+                        break;
+                    };
+                    // The replay hung up: it found a failure.
+                    if tx.send((i, prepare(part, registry))).is_err() {
+                        break;
+                    }
+                });
+            }
+            drop(tx);
+            let mut ready = BTreeMap::new();
+            let mut want = 0;
+            for (i, prepared) in rx {
+                ready.insert(i, prepared);
+                while let Some(part) = ready.remove(&want) {
+                    want += 1;
+                    for p in part {
+                        let head = self.state.head();
+                        let (entry, key) = p.map_err(|why| (head.size, why))?;
+                        self.replay(head, entry, key)?;
+                    }
+                }
+            }
+            if want < parts.len() {
+                return Err((self.size(), "a verification worker failed".into()));
+            }
+            Ok(())
+        })
     }
 
     fn replay(

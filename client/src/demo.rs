@@ -46,11 +46,20 @@ pub struct DemoOptions {
 }
 
 /// A started node process.
-struct NodeProc {
-    id: u64,
+pub(crate) struct NodeProc {
+    pub(crate) id: u64,
     child: Child,
-    api: String,
-    raft: String,
+    pub(crate) api: String,
+    pub(crate) raft: String,
+    /// Its config file.
+    pub(crate) config: PathBuf,
+}
+
+impl NodeProc {
+    /// The process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 /// Kills every node process when dropped (Ctrl-C, errors).
@@ -61,11 +70,21 @@ impl Nodes {
     pub(crate) fn apis(&self) -> Vec<String> {
         self.0.iter().map(|n| n.api.clone()).collect()
     }
-}
 
-impl Drop for Nodes {
-    fn drop(&mut self) {
-        for n in &mut self.0 {
+    /// The running node processes, in start order.
+    pub(crate) fn procs(&self) -> &[NodeProc] {
+        &self.0
+    }
+
+    /// Adds a node started later (see [`spawn_node`]); it is stopped with the others.
+    pub(crate) fn push(&mut self, node: NodeProc) {
+        self.0.push(node);
+    }
+
+    /// Stops every node (SIGTERM, then SIGKILL after 10 s) and waits for them to exit.
+    pub(crate) fn stop(&mut self) {
+        let mut procs = std::mem::take(&mut self.0);
+        for n in &mut procs {
             // SIGTERM first: nodes finish in-flight requests and flush.
             let _ = Command::new("kill")
                 .arg("-TERM")
@@ -73,7 +92,7 @@ impl Drop for Nodes {
                 .status();
         }
         let deadline = Instant::now() + Duration::from_secs(10);
-        for n in &mut self.0 {
+        for n in &mut procs {
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = n.child.try_wait() {
                     break;
@@ -83,6 +102,12 @@ impl Drop for Nodes {
             let _ = n.child.kill();
             let _ = n.child.wait();
         }
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -155,6 +180,54 @@ impl SimClock {
     }
 }
 
+/// Writes node `id`'s config (data under `dir/node-<id>`, initialised by [`start_cluster`])
+/// and starts its process; returns once it listens.
+pub(crate) async fn spawn_node(
+    dir: &Path,
+    node_bin: &Path,
+    id: u64,
+    bootstrap: bool,
+    clock: SimClock,
+) -> Result<NodeProc> {
+    let data = dir.join(format!("node-{id}"));
+    let config = format!(
+        "node_id = {id}\ndata_dir = \"node-{id}\"\ngenesis = \"genesis.json\"\nnode_key = \"node-{id}/node.pem\"\n\
+         raft_listen = \"127.0.0.1:0\"\napi_listen = \"127.0.0.1:0\"\nbootstrap = {bootstrap}\n\n\
+         [clock]\nsim_epoch_ms = {}\nreal_epoch_ms = {}\nspeed = {}\n",
+        SIM_EPOCH.as_millis(),
+        clock.real_epoch_ms,
+        clock.speed
+    );
+    let config_path = dir.join(format!("node-{id}.toml"));
+    std::fs::write(&config_path, config)?;
+    let log = std::fs::File::create(dir.join(format!("node-{id}.log")))?;
+    let child = Command::new(node_bin)
+        .arg("run")
+        .arg("--config")
+        .arg(&config_path)
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info,openraft=warn".into()),
+        )
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {}", node_bin.display()))?;
+    let (raft, api) = wait_for(
+        &format!("node {id} to listen"),
+        Duration::from_secs(60),
+        || read_addresses(&data),
+    )
+    .await?;
+    Ok(NodeProc {
+        id,
+        child,
+        api,
+        raft,
+        config: config_path,
+    })
+}
+
 /// Starts the cluster: keys, genesis, configs, processes, membership.
 pub(crate) async fn start_cluster(
     opts: &DemoOptions,
@@ -175,47 +248,13 @@ pub(crate) async fn start_cluster(
         serde_json::to_string_pretty(&genesis)?,
     )?;
     let mut nodes = Nodes(Vec::new());
-    for n in &province.nodes {
+    // The province may declare more nodes than start now (a node that joins later).
+    for n in province.nodes.iter().take(opts.nodes as usize) {
         let id = n.decl.node_id;
-        let data = dir.join(format!("node-{id}"));
-        let config = format!(
-            "node_id = {id}\ndata_dir = \"node-{id}\"\ngenesis = \"genesis.json\"\nnode_key = \"node-{id}/node.pem\"\n\
-             raft_listen = \"127.0.0.1:0\"\napi_listen = \"127.0.0.1:0\"\nbootstrap = {}\n\n\
-             [clock]\nsim_epoch_ms = {}\nreal_epoch_ms = {}\nspeed = {}\n",
-            id == 1,
-            SIM_EPOCH.as_millis(),
-            clock.real_epoch_ms,
-            clock.speed
-        );
-        let config_path = dir.join(format!("node-{id}.toml"));
-        std::fs::write(&config_path, config)?;
-        let log = std::fs::File::create(dir.join(format!("node-{id}.log")))?;
-        let child = Command::new(&opts.node_bin)
-            .arg("run")
-            .arg("--config")
-            .arg(&config_path)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info,openraft=warn".into()),
-            )
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {}", opts.node_bin.display()))?;
-        let (raft, api) = wait_for(
-            &format!("node {id} to listen"),
-            Duration::from_secs(60),
-            || read_addresses(&data),
-        )
-        .await?;
+        let node = spawn_node(dir, &opts.node_bin, id, id == 1, clock).await?;
         let org = province.department(&n.decl.org).decl.name.clone();
-        println!("  node {id}  {org:<24} api http://{api}");
-        nodes.0.push(NodeProc {
-            id,
-            child,
-            api,
-            raft,
-        });
+        println!("  node {id}  {org:<24} api http://{}", node.api);
+        nodes.0.push(node);
     }
     let http = reqwest::Client::new();
     let first = nodes.0[0].api.clone();

@@ -10,6 +10,7 @@
 //! signing `key`, `org` and `key_id`.
 
 mod audit_cmd;
+mod bench_cmd;
 mod cli;
 
 use std::path::PathBuf;
@@ -80,25 +81,8 @@ enum Cmd {
     Audit(audit_cmd::AuditArgs),
     /// Write the raw ledger (every entry's canonical bytes) to a file an auditor can keep.
     Export(audit_cmd::ExportArgs),
-    /// Benchmark writes: real node processes on loopback, pre-signed case flows over HTTP at
-    /// several concurrency levels; prints entries/s and latency percentiles.
-    Bench {
-        /// Nodes (all voters).
-        #[arg(long, default_value_t = 3)]
-        nodes: u64,
-        /// Concurrency levels, comma-separated.
-        #[arg(long, value_delimiter = ',', default_values_t = vec![1usize, 16, 64, 256])]
-        levels: Vec<usize>,
-        /// Seconds per level.
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Where to put the nodes' data (default: a new folder under the temp dir).
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        /// The caseledger-node binary (default: next to this one).
-        #[arg(long)]
-        node_bin: Option<PathBuf>,
-    },
+    /// Benchmarks (BENCHMARKS.md): `write [--etcd]`, `scaling`, `history`.
+    Bench(bench_cmd::BenchArgs),
     /// Run a local multi-department cluster with a realistic workload, audit it, summarise.
     Demo {
         /// Department nodes (at least 5).
@@ -158,32 +142,7 @@ async fn run(cli: Cli) -> Result<u8> {
         Cmd::Stats(args) => cli::read::stats(&env, args).await,
         Cmd::Audit(args) => audit_cmd::audit(&env, args).await,
         Cmd::Export(args) => audit_cmd::export(&env, args).await,
-        Cmd::Bench {
-            nodes,
-            levels,
-            seconds,
-            dir,
-            node_bin,
-        } => {
-            let node_bin = match node_bin {
-                Some(p) => p,
-                None => sibling_binary("caseledger-node")?,
-            };
-            let dir = dir.unwrap_or_else(|| {
-                std::env::temp_dir().join(format!("caseledger-bench-{}", std::process::id()))
-            });
-            let opts = caseledger_client::bench::BenchOptions {
-                nodes,
-                levels,
-                seconds,
-                dir: dir.clone(),
-                node_bin,
-            };
-            let result = caseledger_client::bench::run(opts).await;
-            let _ = std::fs::remove_dir_all(&dir);
-            result?;
-            Ok(0)
-        }
+        Cmd::Bench(args) => bench_cmd::bench(args).await,
         Cmd::Demo {
             nodes,
             voters,

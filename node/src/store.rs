@@ -582,6 +582,27 @@ impl Store {
         }
     }
 
+    /// Flushes every column family's memtable and compacts its whole key range, so deleted
+    /// and overwritten data (the purged Raft log, rewritten metadata) leaves the disk. Used
+    /// offline (`caseledger-node compact`) on a stopped node; it changes no value.
+    pub fn compact(&self) -> Result<(), StoreError> {
+        self.check()?;
+        for cf in Cf::ALL {
+            let handle = self.cf(cf)?;
+            self.inner
+                .db
+                .flush_cf(handle)
+                .map_err(|source| StoreError::Rocks {
+                    op: "flush",
+                    source,
+                })?;
+            self.inner
+                .db
+                .compact_range_cf(handle, None::<&[u8]>, None::<&[u8]>);
+        }
+        Ok(())
+    }
+
     /// WAL sync count and bytes from RocksDB's statistics, and batches acknowledged.
     ///
     /// Each [`Store::write`] issued alone shows as one `synced`; concurrent writes may share

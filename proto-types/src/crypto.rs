@@ -206,6 +206,67 @@ pub fn verify(
         .map_err(|_| VerifyError::BadSignature)
 }
 
+/// The checks of `verify_strict` that a batch does not make: the signature's `R` is a
+/// canonical encoding of a point that is not of small order, and the key is not of small
+/// order. Cheap next to a verification (one point decompression).
+fn strict_preconditions(vk: &VerifyingKey, sig: &[u8; 64]) -> bool {
+    let mut r = [0u8; 32];
+    r.copy_from_slice(&sig[..32]);
+    // Canonical: y (the low 255 bits) below p = 2^255 - 19.
+    let y_top = r[31] & 0x7f;
+    let non_canonical = y_top == 0x7f && r[1..31].iter().all(|b| *b == 0xff) && r[0] >= 0xed;
+    if non_canonical || vk.is_weak() {
+        return false;
+    }
+    curve25519_dalek::edwards::CompressedEdwardsY(r)
+        .decompress()
+        .is_some_and(|p| !p.is_small_order())
+}
+
+/// Verifies many signatures, each over `context || message`, and says for each whether
+/// [`verify`] accepts it. Signatures that pass `verify_strict`'s extra checks (canonical,
+/// not-small-order `R`; not-small-order key) are checked together with ed25519-dalek's
+/// `verify_batch` in groups of `group`; a group that fails is checked one signature at a time
+/// with [`verify`], so a bad signature costs its group a second pass and is always found.
+/// A batch checks the cofactorless equation for a random linear combination: a signature
+/// can only pass it and fail `verify_strict` if its own key's holder crafted it with torsion
+/// components, which forges nothing.
+pub fn verify_many(items: &[(&PublicKey, &[u8], &[u8], &Signature)], group: usize) -> Vec<bool> {
+    let mut ok = vec![false; items.len()];
+    let mut batchable = Vec::with_capacity(items.len());
+    for (i, (key, context, message, sig)) in items.iter().enumerate() {
+        if key.alg != sig.alg {
+            continue;
+        }
+        match key.to_verifying_key() {
+            Ok(vk) if strict_preconditions(&vk, &sig.bytes) => {
+                batchable.push((i, vk, [*context, *message].concat()));
+            }
+            // Let the one-by-one check decide (and refuse) the rest.
+            _ => ok[i] = verify(key, context, message, sig).is_ok(),
+        }
+    }
+    for part in batchable.chunks(group.max(1)) {
+        let messages: Vec<&[u8]> = part.iter().map(|(_, _, m)| m.as_slice()).collect();
+        let sigs: Vec<ed25519_dalek::Signature> = part
+            .iter()
+            .map(|(i, _, _)| ed25519_dalek::Signature::from_bytes(&items[*i].3.bytes))
+            .collect();
+        let keys: Vec<VerifyingKey> = part.iter().map(|(_, vk, _)| *vk).collect();
+        if ed25519_dalek::verify_batch(&messages, &sigs, &keys).is_ok() {
+            for (i, _, _) in part {
+                ok[*i] = true;
+            }
+        } else {
+            for (i, _, _) in part {
+                let (key, context, message, sig) = items[*i];
+                ok[*i] = verify(key, context, message, sig).is_ok();
+            }
+        }
+    }
+    ok
+}
+
 /// Why a PEM text is not an Ed25519 private key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not an Ed25519 PKCS#8 PEM private key: {0}")]

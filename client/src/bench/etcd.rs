@@ -1,0 +1,230 @@
+//! etcd beside caseledger: a 3-member etcd cluster on loopback (each member its own data dir
+//! in the bench's folder, etcd's default durability: every commit fsynced by every member's
+//! WAL), driven by the same load generator ([`super::load`]) with the same levels, duration and
+//! HTTP client, putting ~500-byte values through etcd's v3 JSON gateway (`POST /v3/kv/put`,
+//! base64 key and value). The binary is Debian's `etcd-server` (`scripts/bench-etcd.sh`
+//! installs it).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use base64::Engine as _;
+use bytes::Bytes;
+
+use super::load::{self, drive, http_client, work_of, Level, Sequence, Stop, Target};
+
+/// etcd settings.
+#[derive(Debug, Clone)]
+pub struct EtcdOptions {
+    /// The `etcd` binary.
+    pub bin: PathBuf,
+    /// Members.
+    pub members: usize,
+    /// Where the members' data dirs and logs go (must be empty or absent).
+    pub dir: PathBuf,
+    /// Value size, bytes.
+    pub value_bytes: usize,
+    /// Puts pre-built per level and second of the level.
+    pub prebuild_rate: u64,
+}
+
+/// The `etcd` binary on `PATH` (or Debian's `/usr/bin/etcd`), if installed.
+pub fn find_binary() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/bin")])
+        .map(|d| d.join("etcd"))
+        .find(|p| p.is_file())
+}
+
+/// The running members; killed when dropped.
+struct Members(Vec<Child>);
+
+impl Drop for Members {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for c in &mut self.0 {
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A free loopback port (bound and released; etcd takes it right after).
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn version(bin: &Path) -> String {
+    Command::new(bin)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "unknown version".into())
+}
+
+/// Starts the members and waits until every one reports healthy; returns them and their
+/// client URLs.
+async fn start(opts: &EtcdOptions) -> Result<(Members, Vec<String>)> {
+    crate::demo::prepare_dir(&opts.dir)?;
+    let mut peers = Vec::new();
+    let mut clients = Vec::new();
+    for _ in 0..opts.members {
+        peers.push(format!("http://127.0.0.1:{}", free_port()?));
+        clients.push(format!("http://127.0.0.1:{}", free_port()?));
+    }
+    let initial: Vec<String> = peers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("m{i}={p}"))
+        .collect();
+    let initial = initial.join(",");
+    let mut members = Members(Vec::new());
+    for i in 0..opts.members {
+        let log = std::fs::File::create(opts.dir.join(format!("m{i}.log")))?;
+        let child = Command::new(&opts.bin)
+            .arg("--name")
+            .arg(format!("m{i}"))
+            .arg("--data-dir")
+            .arg(opts.dir.join(format!("m{i}")))
+            .arg("--listen-peer-urls")
+            .arg(&peers[i])
+            .arg("--initial-advertise-peer-urls")
+            .arg(&peers[i])
+            .arg("--listen-client-urls")
+            .arg(&clients[i])
+            .arg("--advertise-client-urls")
+            .arg(&clients[i])
+            .arg("--initial-cluster")
+            .arg(&initial)
+            .arg("--initial-cluster-state")
+            .arg("new")
+            .arg("--initial-cluster-token")
+            .arg("caseledger-bench")
+            .arg("--log-level")
+            .arg("warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", opts.bin.display()))?;
+        members.0.push(child);
+    }
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for c in &clients {
+        loop {
+            let healthy = match http.get(format!("{c}/health")).send().await {
+                Ok(r) => r
+                    .json::<serde_json::Value>()
+                    .await
+                    .is_ok_and(|v| v["health"] == "true"),
+                Err(_) => false,
+            };
+            if healthy {
+                break;
+            }
+            for (i, m) in members.0.iter_mut().enumerate() {
+                if let Ok(Some(status)) = m.try_wait() {
+                    bail!(
+                        "etcd member m{i} exited ({status}); see {}",
+                        opts.dir.join(format!("m{i}.log")).display()
+                    );
+                }
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "etcd did not become healthy at {c} (see {})",
+                    opts.dir.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok((members, clients))
+}
+
+/// `count` single-put sequences with unique keys under `prefix` and `value_bytes` values.
+fn puts(prefix: &str, count: u64, value_bytes: usize) -> Vec<Sequence> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    (0..count)
+        .map(|n| {
+            let key = format!("/bench/{prefix}/{n:010}");
+            // Varied bytes, like a signed payload (no compression helps either side).
+            let mut value = Vec::with_capacity(value_bytes);
+            let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            while value.len() < value_bytes {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                value.extend_from_slice(&x.to_le_bytes());
+            }
+            value.truncate(value_bytes);
+            let body = serde_json::json!({
+                "key": b64.encode(key),
+                "value": b64.encode(&value),
+            });
+            vec![Bytes::from(body.to_string())]
+        })
+        .collect()
+}
+
+/// Runs every level against one new etcd cluster; prints and returns the levels.
+pub async fn run(opts: &EtcdOptions, levels: &[usize], seconds: u64) -> Result<Vec<Level>> {
+    let (members, clients) = start(opts).await?;
+    println!(
+        "etcd: {} ({}), {} members on loopback, each its own data dir, default durability (fsync on)",
+        opts.bin.display(),
+        version(&opts.bin),
+        opts.members
+    );
+    println!(
+        "values: {} bytes (JSON body of a put: ~{} bytes)",
+        opts.value_bytes,
+        opts.value_bytes * 4 / 3 + 60
+    );
+    let target = Target {
+        urls: clients.iter().map(|c| format!("{c}/v3/kv/put")).collect(),
+        content_type: "application/json",
+    };
+    let http = http_client();
+    load::print_header();
+    let mut out = Vec::new();
+    for &c in levels {
+        let want = seconds * opts.prebuild_rate + c as u64 * 40;
+        let work = work_of(puts(&format!("c{c}"), want, opts.value_bytes));
+        let level = drive(
+            &http,
+            &target,
+            work,
+            c,
+            Stop::After(Duration::from_secs(seconds)),
+            |_| {},
+        )
+        .await;
+        load::print_level(&level);
+        out.push(level);
+    }
+    drop(members);
+    Ok(out)
+}

@@ -1,0 +1,120 @@
+//! The benchmarks (issue 7), each one command of `caseledger bench`:
+//!
+//! - [`write`]: write throughput and latency of a cluster of real `caseledger-node` processes
+//!   on loopback (fsync on) at several concurrency levels, optionally side by side with a
+//!   3-member etcd cluster driven by the same load generator ([`etcd`]); and the scaling
+//!   curve over cluster sizes and payload sizes.
+//! - [`history`]: a cluster filled to N entries: RSS as history grows, the audit rate next
+//!   to the machine's raw Ed25519 batch-verification rate ([`verify_rate`]), a fresh node's
+//!   catch-up time, and disk bytes per entry after compaction.
+//!
+//! Every report starts with the machine and the commit, so figures can be recorded as printed.
+
+pub mod etcd;
+pub mod history;
+pub mod load;
+pub mod verify_rate;
+pub mod write;
+
+use std::path::Path;
+use std::process::Command;
+
+/// What machine this is: cores, CPU model, memory and kernel, on one line.
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or("unknown CPU", str::trim)
+        .to_owned();
+    let mem_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map_or_else(|_| "unknown kernel".to_owned(), |k| k.trim().to_owned());
+    format!(
+        "{cores} cores, {model}, {:.1} GiB RAM, Linux {kernel}",
+        mem_kib as f64 / (1024.0 * 1024.0)
+    )
+}
+
+/// The commit of the current directory's git checkout (with `+dirty` when it has local
+/// changes), or a note saying it is unknown.
+pub fn commit() -> String {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    match git(&["rev-parse", "--short=12", "HEAD"]) {
+        Some(c) => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{c}+dirty")
+            } else {
+                c
+            }
+        }
+        None => "unknown (not run inside a git checkout)".into(),
+    }
+}
+
+/// Prints the header every benchmark starts with: what, the machine, the commit, the time.
+pub fn print_header(what: &str) {
+    let now = time_now_utc();
+    println!("caseledger bench {what}");
+    println!("machine: {}", machine());
+    println!("commit:  {}", commit());
+    println!("date:    {now}");
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let parts: Vec<&str> = load.split_whitespace().take(3).collect();
+        println!("load average at start: {}", parts.join(" "));
+    }
+}
+
+fn time_now_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    proto_types::Timestamp::from_millis(secs * 1000).to_string()
+}
+
+/// Resident memory of a process (`VmRSS` and its peak `VmHWM`), KiB.
+pub fn rss_kib(pid: u32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// Bytes of every file under `dir`, recursively.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}

@@ -1,0 +1,366 @@
+//! The write benchmark: a cluster of real `caseledger-node` processes on loopback (each its
+//! own RocksDB dir, every acknowledged write synced), fed pre-signed realistic case flows over
+//! HTTP at several concurrency levels for a fixed time. Each in-flight worker walks one case at
+//! a time, step after step, as a department's system would, and sends to "its" node (followers
+//! forward to the leader). Reports committed entries/s and latency percentiles per level;
+//! optionally the same levels against a 3-member etcd cluster with the same load generator
+//! ([`super::etcd`]), and the scaling curve over cluster and payload sizes.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use bytes::Bytes;
+use proto_types::crypto::Digest;
+use proto_types::domain::DocumentType;
+use proto_types::encoding::encode;
+use proto_types::payload::Document;
+use proto_types::{Action, Submission};
+
+use super::load::{self, drive, http_client, work_of, Level, Sequence, Stop, Target};
+use crate::demo::{prepare_dir, real_now_ms, start_cluster, DemoOptions, SimClock, SIM_EPOCH};
+use crate::flows::case_flow;
+use crate::http::CANONICAL;
+use crate::pilot::Province;
+
+/// Write benchmark settings.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// Nodes (all voters).
+    pub nodes: u64,
+    /// Concurrency levels.
+    pub levels: Vec<usize>,
+    /// Seconds per level.
+    pub seconds: u64,
+    /// Where the nodes' data goes (must be empty or absent).
+    pub dir: PathBuf,
+    /// The `caseledger-node` binary.
+    pub node_bin: PathBuf,
+    /// Grow every handoff to at least this many bytes of signed submission by attaching more
+    /// documents and a longer note, within the policy's limits (0: the flows as generated,
+    /// ~270 bytes a handoff).
+    pub payload_bytes: usize,
+    /// Entries pre-signed per level and second of the level: the most the level can commit.
+    pub presign_rate: u64,
+}
+
+/// A cluster's results.
+#[derive(Debug, Clone)]
+pub struct WriteRun {
+    /// One per level.
+    pub levels: Vec<Level>,
+    /// Mean signed submission size sent, bytes.
+    pub mean_bytes: f64,
+    /// Mean size of the handoffs among them, bytes.
+    pub mean_handoff_bytes: f64,
+}
+
+/// The figures the issue quotes for etcd 3.4 on this kind of machine: (clients, writes/s,
+/// p50 ms, p99 ms), `None` where not quoted.
+pub const ETCD_REFERENCE: [(usize, f64, Option<f64>, Option<f64>); 3] = [
+    (1, 650.0, Some(1.5), Some(2.4)),
+    (64, 2300.0, None, Some(56.0)),
+    (256, 2600.0, None, Some(190.0)),
+];
+
+/// Pads a handoff to at least `target` bytes (documents first, then the note, within the
+/// pilot policy's limits of 64 documents and 2,048 note bytes) and signs it again with its
+/// department's key. Anything else is returned as it is.
+pub fn pad(sub: Submission, province: &Province, target: usize) -> Submission {
+    if target == 0 || encode(&sub).len() >= target {
+        return sub;
+    }
+    let mut payload = sub.payload;
+    let Some(org) = payload.signer_org().cloned() else {
+        return Submission {
+            payload,
+            signature: sub.signature,
+        };
+    };
+    if !matches!(payload.action, Action::Handoff(_)) {
+        return Submission {
+            payload,
+            signature: sub.signature,
+        };
+    }
+    let id = payload.id.as_str().as_bytes().to_vec();
+    // The signature adds 64 bytes to the payload's encoding; each document adds its own
+    // encoding (less `encode`'s version byte): sizes are summed, not re-encoded.
+    let mut size = encode(&payload).len() + 64;
+    if let Action::Handoff(h) = &mut payload.action {
+        let mut k = 0u32;
+        while size < target && h.documents.len() < 64 {
+            k += 1;
+            let doc = Document {
+                doc_type: DocumentType::Evidence,
+                number: format!("证据材料第{k}号"),
+                digest: Digest::sha256(&[&id, &k.to_be_bytes()]),
+                pages: 1 + k % 30,
+            };
+            size += encode(&doc).len() - 1;
+            h.documents.push(doc);
+        }
+        if size < target {
+            let chars = (target - size)
+                .div_ceil(3)
+                .min(2048usize.saturating_sub(h.note.len()) / 3);
+            h.note.push_str(&"附".repeat(chars));
+        }
+    }
+    let key = &province.department(&org).key;
+    payload.sign(key)
+}
+
+/// Pre-signs case flows until they hold at least `entries` steps, starting at case `next`
+/// (advanced), on all cores. Returns the sequences and the bytes of handoffs and of all.
+fn presign(
+    province: &Province,
+    next: &mut u64,
+    entries: u64,
+    payload_bytes: usize,
+) -> (Vec<Sequence>, u64, u64, u64, u64) {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    // Flows dated a year before the nodes' clock: every claimed and effective time is past.
+    let start = proto_types::Timestamp::from_millis(
+        SIM_EPOCH.as_millis() - 400 * proto_types::time::DAY_MS,
+    );
+    let mut out = Vec::new();
+    let (mut steps, mut bytes, mut handoffs, mut handoff_bytes) = (0u64, 0u64, 0u64, 0u64);
+    while steps < entries {
+        let batch = ((entries - steps) / 15).clamp(64, 20_000);
+        let first = *next;
+        *next += batch;
+        let per = batch.div_ceil(threads as u64);
+        let parts: Vec<Vec<(Sequence, u64, u64, u64)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads as u64)
+                .map(|t| {
+                    s.spawn(move || {
+                        let lo = first + t * per;
+                        let hi = (lo + per).min(first + batch);
+                        (lo..hi)
+                            .map(|n| {
+                                let (mut b, mut h, mut hb) = (0, 0, 0);
+                                let seq = case_flow(province, 1, n, start)
+                                    .1
+                                    .into_iter()
+                                    .map(|step| {
+                                        let sub = pad(step.submission, province, payload_bytes);
+                                        let body = encode(&sub);
+                                        b += body.len() as u64;
+                                        if matches!(sub.payload.action, Action::Handoff(_)) {
+                                            h += 1;
+                                            hb += body.len() as u64;
+                                        }
+                                        Bytes::from(body)
+                                    })
+                                    .collect::<Sequence>();
+                                (seq, b, h, hb)
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for (seq, b, h, hb) in parts.into_iter().flatten() {
+            steps += seq.len() as u64;
+            bytes += b;
+            handoffs += h;
+            handoff_bytes += hb;
+            out.push(seq);
+        }
+    }
+    (out, steps, bytes, handoffs, handoff_bytes)
+}
+
+/// Runs every level against one new cluster of `opts.nodes` processes.
+pub async fn run_caseledger(opts: &WriteOptions) -> Result<WriteRun> {
+    if opts.nodes == 0 {
+        bail!("the cluster needs at least one node");
+    }
+    prepare_dir(&opts.dir)?;
+    let demo = DemoOptions {
+        nodes: opts.nodes,
+        voters: opts.nodes,
+        cases: 0,
+        cities: 1,
+        seed: 1,
+        days_per_second: 0.0,
+        dir: opts.dir.clone(),
+        node_bin: opts.node_bin.clone(),
+        export: None,
+    };
+    let mut province = Province::new(1, 1, opts.nodes, SIM_EPOCH);
+    let clock = SimClock {
+        real_epoch_ms: real_now_ms(),
+        speed: 1.0,
+    };
+    let nodes = start_cluster(&demo, &mut province, clock).await?;
+    let target = Target {
+        urls: nodes
+            .apis()
+            .iter()
+            .map(|a| format!("http://{a}/v1/entries"))
+            .collect(),
+        content_type: CANONICAL,
+    };
+    let http = http_client();
+    println!(
+        "caseledger: {} caseledger-node processes on loopback, each its own RocksDB dir, fsync on",
+        opts.nodes
+    );
+    load::print_header();
+    let mut next_case = 0u64;
+    let mut levels = Vec::new();
+    let (mut all_steps, mut all_bytes, mut all_handoffs, mut all_handoff_bytes) = (0, 0, 0, 0);
+    for &c in &opts.levels {
+        // Signing is not measured: the level's work is signed before it starts.
+        let want = opts.seconds * opts.presign_rate + c as u64 * 40;
+        let (sequences, steps, bytes, handoffs, handoff_bytes) =
+            presign(&province, &mut next_case, want, opts.payload_bytes);
+        all_steps += steps;
+        all_bytes += bytes;
+        all_handoffs += handoffs;
+        all_handoff_bytes += handoff_bytes;
+        let level = drive(
+            &http,
+            &target,
+            work_of(sequences),
+            c,
+            Stop::After(Duration::from_secs(opts.seconds)),
+            |_| {},
+        )
+        .await;
+        load::print_level(&level);
+        levels.push(level);
+    }
+    drop(nodes);
+    let run = WriteRun {
+        levels,
+        mean_bytes: all_bytes as f64 / all_steps.max(1) as f64,
+        mean_handoff_bytes: all_handoff_bytes as f64 / all_handoffs.max(1) as f64,
+    };
+    println!(
+        "payload: {:.0} bytes per signed submission on average ({:.0} per handoff; the rest are receipts, acceptances, filings, measures)",
+        run.mean_bytes, run.mean_handoff_bytes
+    );
+    Ok(run)
+}
+
+/// `caseledger bench write`: caseledger's levels, then (with `etcd`) the same levels against
+/// etcd, both tables and the ratio.
+pub async fn run(opts: WriteOptions, etcd: Option<super::etcd::EtcdOptions>) -> Result<()> {
+    super::print_header("write");
+    let ours = run_caseledger(&opts).await?;
+    let Some(etcd_opts) = etcd else {
+        return Ok(());
+    };
+    println!();
+    let theirs = super::etcd::run(&etcd_opts, &opts.levels, opts.seconds).await?;
+    println!();
+    println!("side by side (same load generator, same levels and duration, same run):");
+    println!(
+        "{:>11} {:>13} {:>10} {:>7} {:>13} {:>13} {:>13} {:>13}",
+        "concurrency",
+        "caseledger/s",
+        "etcd/s",
+        "ratio",
+        "p50 cl / etcd",
+        "p99 cl / etcd",
+        "etcd ref/s",
+        "etcd vs ref"
+    );
+    for (a, b) in ours.levels.iter().zip(&theirs) {
+        let reference = ETCD_REFERENCE.iter().find(|r| r.0 == a.concurrency);
+        let (ref_rate, verdict) = match reference {
+            Some(r) => {
+                let dev = (b.per_second - r.1) / r.1 * 100.0;
+                let within = if dev.abs() <= 25.0 {
+                    "within 25%"
+                } else {
+                    "OUTSIDE 25%"
+                };
+                (format!("{:.0}", r.1), format!("{dev:+.0}% {within}"))
+            }
+            None => ("-".into(), "-".into()),
+        };
+        println!(
+            "{:>11} {:>13.0} {:>10.0} {:>6.2}x {:>6.1}/{:<6.1} {:>6.1}/{:<6.1} {:>13} {:>13}",
+            a.concurrency,
+            a.per_second,
+            b.per_second,
+            a.per_second / b.per_second.max(1e-9),
+            a.p50_ms,
+            b.p50_ms,
+            a.p99_ms,
+            b.p99_ms,
+            ref_rate,
+            verdict
+        );
+    }
+    Ok(())
+}
+
+/// Scaling settings: every cluster size with every payload size, in one run.
+#[derive(Debug, Clone)]
+pub struct ScalingOptions {
+    /// The write settings (its `nodes` and `payload_bytes` are replaced per run).
+    pub write: WriteOptions,
+    /// Cluster sizes.
+    pub sizes: Vec<u64>,
+    /// Payload sizes (see [`WriteOptions::payload_bytes`]).
+    pub payloads: Vec<usize>,
+}
+
+/// `caseledger bench scaling`: throughput and p99 against cluster size and payload size.
+pub async fn scaling(opts: ScalingOptions) -> Result<()> {
+    super::print_header("scaling");
+    prepare_dir(&opts.write.dir)?;
+    let mut rows = Vec::new();
+    for &nodes in &opts.sizes {
+        for &payload in &opts.payloads {
+            println!();
+            println!(
+                "== {nodes} nodes, handoffs padded to {} ==",
+                if payload == 0 {
+                    "nothing (as generated)".to_owned()
+                } else {
+                    format!("{payload} bytes")
+                }
+            );
+            let write = WriteOptions {
+                nodes,
+                payload_bytes: payload,
+                dir: opts.write.dir.join(format!("n{nodes}-p{payload}")),
+                ..opts.write.clone()
+            };
+            let run = run_caseledger(&write).await?;
+            let _ = std::fs::remove_dir_all(&write.dir);
+            rows.push((nodes, run));
+        }
+    }
+    println!();
+    println!("scaling curve:");
+    println!(
+        "{:>5} {:>13} {:>13} {:>11} {:>11} {:>9} {:>9}",
+        "nodes", "mean bytes", "handoff bytes", "concurrency", "entries/s", "p50 ms", "p99 ms"
+    );
+    for (nodes, run) in &rows {
+        for l in &run.levels {
+            println!(
+                "{:>5} {:>13.0} {:>13.0} {:>11} {:>11.0} {:>9.2} {:>9.2}",
+                nodes,
+                run.mean_bytes,
+                run.mean_handoff_bytes,
+                l.concurrency,
+                l.per_second,
+                l.p50_ms,
+                l.p99_ms
+            );
+        }
+    }
+    Ok(())
+}
