@@ -13,11 +13,13 @@
 //!
 //! A link is directed: the proxy of node B sees connections from A and C. It tells them apart
 //! by the process that owns the client socket (Linux `/proc/net/tcp*` and `/proc/<pid>/fd`),
-//! among the node processes it was told of with [`FaultProxy::set_sources`].
+//! among the node processes it was told of with [`FaultProxy::set_sources`]; the lookup is
+//! slow on a busy machine, so it is made only while a fault depends on the source.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use caseledger_client::flows::SplitMix;
@@ -39,11 +41,6 @@ pub struct Faults {
     pub delay_ms: Option<(u64, u64)>,
 }
 
-impl Faults {
-    fn holds(&self, source: Option<u64>) -> bool {
-        self.blackhole_all || source.is_some_and(|s| self.blackhole_from.contains(&s))
-    }
-}
 
 /// Counters, for tests to check the proxy did what they think.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -61,6 +58,8 @@ struct Shared {
     faults: watch::Sender<Faults>,
     /// Node process ids to node ids.
     sources: Mutex<HashMap<u32, u64>>,
+    /// Bumped whenever `sources` changes.
+    generation: AtomicU64,
     stats: Mutex<ProxyStats>,
     seed: u64,
 }
@@ -84,6 +83,7 @@ impl FaultProxy {
             target,
             faults: watch::Sender::new(Faults::default()),
             sources: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
             stats: Mutex::new(ProxyStats::default()),
             seed,
         });
@@ -98,6 +98,7 @@ impl FaultProxy {
     /// The node processes that may connect: process id to node id.
     pub fn set_sources(&self, sources: HashMap<u32, u64>) {
         *self.shared.sources.lock().expect("sources lock") = sources;
+        self.shared.generation.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Replaces the faults; held bytes flow again once nothing holds them.
@@ -139,37 +140,63 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-/// One proxied connection: who it comes from, once known.
+/// One proxied connection: who it comes from, once looked up.
 struct Conn {
     shared: Arc<Shared>,
     peer: SocketAddr,
     local: Option<SocketAddr>,
-    source: OnceLock<u64>,
+    /// The source found at a generation of the sources map.
+    source: Mutex<Option<(u64, Option<u64>)>>,
 }
 
 impl Conn {
-    /// The source node; looked up again while unknown (a node may connect before the proxy
-    /// is told its process id).
-    fn source(&self) -> Option<u64> {
-        if let Some(s) = self.source.get() {
-            return Some(*s);
+    /// The source node. Looked up (off the runtime: `/proc` is slow with many sockets) only
+    /// when a fault depends on the source, and again only if the proxy was told of other
+    /// processes since.
+    async fn source(&self) -> Option<u64> {
+        let generation = self.shared.generation.load(Ordering::SeqCst);
+        let known = *self.source.lock().expect("source lock");
+        if let Some((g, s)) = known {
+            if g == generation {
+                return s;
+            }
         }
         let sources = self.shared.sources.lock().expect("sources lock").clone();
-        let found = self.local.and_then(|l| source_node(self.peer, l, &sources))?;
-        if self.source.set(found).is_ok() {
+        let (peer, local) = (self.peer, self.local);
+        let found = tokio::task::spawn_blocking(move || {
+            local.and_then(|l| source_node(peer, l, &sources))
+        })
+        .await
+        .ok()
+        .flatten();
+        *self.source.lock().expect("source lock") = Some((generation, found));
+        if found.is_some() && !known.is_some_and(|(_, s)| s.is_some()) {
             self.shared.stats.lock().expect("stats lock").identified += 1;
         }
-        Some(found)
+        found
     }
 
     /// Waits until nothing holds this connection's bytes; the delay to apply then.
-    async fn gate(&self, faults: &mut watch::Receiver<Faults>) -> std::io::Result<Option<(u64, u64)>> {
-        let source = self.source();
-        let f = faults
-            .wait_for(|f| !f.holds(source))
-            .await
-            .map_err(|_| std::io::Error::other("proxy stopped"))?;
-        Ok(f.delay_ms)
+    async fn gate(
+        &self,
+        faults: &mut watch::Receiver<Faults>,
+    ) -> std::io::Result<Option<(u64, u64)>> {
+        loop {
+            let f = faults.borrow_and_update().clone();
+            let held = f.blackhole_all
+                || (!f.blackhole_from.is_empty()
+                    && self
+                        .source()
+                        .await
+                        .is_some_and(|s| f.blackhole_from.contains(&s)));
+            if !held {
+                return Ok(f.delay_ms);
+            }
+            faults
+                .changed()
+                .await
+                .map_err(|_| std::io::Error::other("proxy stopped"))?;
+        }
     }
 }
 
@@ -179,10 +206,9 @@ async fn connection(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, n:
         shared: shared.clone(),
         peer,
         local: client.local_addr().ok(),
-        source: OnceLock::new(),
+        source: Mutex::new(None),
     });
     shared.stats.lock().expect("stats lock").accepted += 1;
-    conn.source();
     if rng.percent(shared.faults.borrow().drop_percent) {
         shared.stats.lock().expect("stats lock").dropped += 1;
         return;
@@ -229,18 +255,35 @@ async fn pump(
 
 /// The node whose process owns the client end of the connection `peer` → `local`.
 fn source_node(peer: SocketAddr, local: SocketAddr, sources: &HashMap<u32, u64>) -> Option<u64> {
-    let inode = socket_inode(peer, local)?;
-    let link = format!("socket:[{inode}]");
-    sources.iter().find_map(|(pid, node)| {
-        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
-        fds.flatten()
-            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t.to_str() == Some(&link)))
-            .then_some(*node)
-    })
+    let pids: Vec<u32> = sources.keys().copied().collect();
+    owner_pid(peer.port(), local.port(), &pids).and_then(|pid| sources.get(&pid).copied())
 }
 
-/// The inode of the socket whose local end is `peer` and remote end `local` (the proxy).
-fn socket_inode(peer: SocketAddr, local: SocketAddr) -> Option<u64> {
+/// Which of `pids` owns the socket from local port `client` to port `server`. Reading the
+/// socket table is slow on a busy machine (tens of milliseconds), so one scan serves every
+/// connection waiting at the time: a connection missing from a scan made after it asked is
+/// not retried.
+fn owner_pid(client: u16, server: u16, pids: &[u32]) -> Option<u32> {
+    type Owners = HashMap<(u16, u16), u32>;
+    static CACHE: Mutex<Option<(std::time::Instant, Owners)>> = Mutex::new(None);
+    let asked = std::time::Instant::now();
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((at, owners)) = cache.as_ref() {
+        match owners.get(&(client, server)) {
+            Some(pid) if pids.contains(pid) => return Some(*pid),
+            _ if *at >= asked => return None,
+            _ => {}
+        }
+    }
+    let owners = scan_owners(pids);
+    let found = owners.get(&(client, server)).copied();
+    *cache = Some((std::time::Instant::now(), owners));
+    found
+}
+
+/// (local port, remote port) of every TCP socket owned by one of `pids`.
+fn scan_owners(pids: &[u32]) -> HashMap<(u16, u16), u32> {
+    let mut ports_of_inode: HashMap<u64, (u16, u16)> = HashMap::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let Ok(text) = std::fs::read_to_string(table) else {
             continue;
@@ -255,12 +298,31 @@ fn socket_inode(peer: SocketAddr, local: SocketAddr) -> Option<u64> {
                     .next()
                     .and_then(|p| u16::from_str_radix(p, 16).ok())
             };
-            if port(cols[1]) == Some(peer.port()) && port(cols[2]) == Some(local.port()) {
-                return cols[9].parse().ok();
+            if let (Some(l), Some(r), Ok(inode)) = (port(cols[1]), port(cols[2]), cols[9].parse()) {
+                ports_of_inode.insert(inode, (l, r));
             }
         }
     }
-    None
+    let mut owners = HashMap::new();
+    for &pid in pids {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let Ok(target) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
+            let inode = target
+                .to_str()
+                .and_then(|t| t.strip_prefix("socket:["))
+                .and_then(|t| t.strip_suffix(']'))
+                .and_then(|t| t.parse::<u64>().ok());
+            if let Some(ports) = inode.and_then(|i| ports_of_inode.get(&i)) {
+                owners.insert(*ports, pid);
+            }
+        }
+    }
+    owners
 }
 
 #[cfg(test)]
@@ -296,6 +358,11 @@ mod tests {
     async fn forwards_bytes_unchanged_and_identifies_its_own_process() {
         let proxy = FaultProxy::start(echo_server().await, 1).await;
         proxy.set_sources(HashMap::from([(std::process::id(), 9)]));
+        // A fault that depends on the source makes the proxy look it up.
+        proxy.set_faults(Faults {
+            blackhole_from: HashSet::from([8]),
+            ..Faults::default()
+        });
         let mut s = TcpStream::connect(proxy.addr).await.expect("connect");
         let msg: Vec<u8> = (0..=255u8).cycle().take(200_000).collect();
         assert_eq!(round_trip(&mut s, &msg).await, msg);
