@@ -23,9 +23,7 @@ use crate::proxy::FaultProxy;
 /// Printed, so a failure can be replayed.
 pub fn seed(test: &str) -> u64 {
     let seed = match std::env::var("CASELEDGER_FAULT_SEED") {
-        Ok(s) => s
-            .parse()
-            .expect("CASELEDGER_FAULT_SEED is a decimal u64"),
+        Ok(s) => s.parse().expect("CASELEDGER_FAULT_SEED is a decimal u64"),
         Err(_) => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -129,9 +127,7 @@ impl Workload {
                 while !stop.load(Ordering::SeqCst) {
                     let node = rng.below(client.nodes().len() as u64) as usize;
                     let invoke = Instant::now();
-                    let answer = client
-                        .get_json_from(node, "/v1/head?consistent=true")
-                        .await;
+                    let answer = client.get_json_from(node, "/v1/head?consistent=true").await;
                     let complete = Instant::now();
                     if let Ok(head) = answer {
                         let read = Read {

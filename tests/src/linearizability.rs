@@ -175,8 +175,10 @@ enum Op {
 
 /// Checks `history` against `ledger`; the first violation found, or what was checked.
 pub fn check(history: &History, ledger: &FinalLedger) -> Result<Checked, Violation> {
-    // (sort key, invoke, complete, op); writes at (i + 1, 0), reads of size S at (S, 1).
-    let mut placed: Vec<((u64, u8, Instant), Instant, Option<Instant>, Op)> = Vec::new();
+    // Writes at (i + 1, 0), reads of size S at (S, 1); ties by invocation.
+    type Key = (u64, u8, Instant);
+    // (key, invoke, complete if known, op).
+    let mut placed: Vec<(Key, Instant, Option<Instant>, Op)> = Vec::new();
     for (pos, w) in history.writes.iter().enumerate() {
         let actual = ledger.index_of.get(&w.id).copied();
         match (w.ack, actual) {
@@ -280,18 +282,14 @@ fn explain(history: &History, earlier: Op, later: Op) -> Violation {
                 later_node: ra.node.clone(),
             }
         }
-        (
-            Op::Write { pos: a, index: ia },
-            Op::Write {
-                pos: b,
-                index: ib,
-            },
-        ) => Violation::WritesReordered {
-            earlier: history.writes[b].id.clone(),
-            earlier_index: ib,
-            later: history.writes[a].id.clone(),
-            later_index: ia,
-        },
+        (Op::Write { pos: a, index: ia }, Op::Write { pos: b, index: ib }) => {
+            Violation::WritesReordered {
+                earlier: history.writes[b].id.clone(),
+                earlier_index: ib,
+                later: history.writes[a].id.clone(),
+                later_index: ia,
+            }
+        }
     }
 }
 
@@ -371,7 +369,13 @@ mod tests {
     fn accepts_a_linearizable_history() {
         let (_, h) = good();
         let checked = check(&h, &ledger(&["a", "b", "c"])).expect("linearizable");
-        assert_eq!(checked, Checked { writes: 3, reads: 7 });
+        assert_eq!(
+            checked,
+            Checked {
+                writes: 3,
+                reads: 7
+            }
+        );
     }
 
     #[test]

@@ -41,7 +41,6 @@ pub struct Faults {
     pub delay_ms: Option<(u64, u64)>,
 }
 
-
 /// Counters, for tests to check the proxy did what they think.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProxyStats {
@@ -163,14 +162,13 @@ impl Conn {
         }
         let sources = self.shared.sources.lock().expect("sources lock").clone();
         let (peer, local) = (self.peer, self.local);
-        let found = tokio::task::spawn_blocking(move || {
-            local.and_then(|l| source_node(peer, l, &sources))
-        })
-        .await
-        .ok()
-        .flatten();
+        let found =
+            tokio::task::spawn_blocking(move || local.and_then(|l| source_node(peer, l, &sources)))
+                .await
+                .ok()
+                .flatten();
         *self.source.lock().expect("source lock") = Some((generation, found));
-        if found.is_some() && !known.is_some_and(|(_, s)| s.is_some()) {
+        if found.is_some() && known.is_none_or(|(_, s)| s.is_none()) {
             self.shared.stats.lock().expect("stats lock").identified += 1;
         }
         found
@@ -418,6 +416,9 @@ mod tests {
         let mut s = TcpStream::connect(proxy.addr).await.expect("connect");
         let started = Instant::now();
         assert_eq!(round_trip(&mut s, b"slow").await, b"slow");
-        assert!(started.elapsed() >= Duration::from_millis(200), "two delayed hops");
+        assert!(
+            started.elapsed() >= Duration::from_millis(200),
+            "two delayed hops"
+        );
     }
 }
