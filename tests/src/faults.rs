@@ -364,8 +364,28 @@ pub async fn verify(cluster: &ProcCluster, recorded: &Recorded) -> (Verified, Fi
         Verdict::Intact { entries, .. } => assert!(entries >= first.hashes.len() as u64),
         other => panic!("audit after the faults: {other:?}"),
     }
-    let checked = linearizability::check(&recorded.history, &first)
-        .unwrap_or_else(|v| panic!("the client-observed history is not linearizable: {v}"));
+    let checked = linearizability::check(&recorded.history, &first).unwrap_or_else(|v| {
+        let reads = &recorded.history.reads;
+        if let Some(t0) = reads.iter().map(|r| r.invoke).min() {
+            eprintln!("reads near the violation (ms from the first read):");
+            let at = match &v {
+                linearizability::Violation::ReadsWentBack { later, .. } => *later,
+                linearizability::Violation::StaleRead { read, .. } => *read,
+                linearizability::Violation::FutureRead { read, .. } => *read,
+                _ => 0,
+            };
+            for (i, r) in reads.iter().enumerate().skip(at.saturating_sub(6)).take(12) {
+                eprintln!(
+                    "  #{i} {} [{:?} .. {:?}] size {}",
+                    r.node,
+                    r.invoke - t0,
+                    r.complete - t0,
+                    r.size
+                );
+            }
+        }
+        panic!("the client-observed history is not linearizable: {v}")
+    });
     (
         Verified {
             size: first.hashes.len() as u64,
@@ -399,6 +419,12 @@ impl ProxiedCluster {
         }
         let advertised: Vec<String> = proxies.iter().map(|p| p.addr.to_string()).collect();
         let cluster = ProcCluster::start_with(n, |cfg| {
+            // A new peer connection waits for the proxy to trace it to its node while a
+            // partition is on (tens of milliseconds on a busy machine): elections and
+            // heartbeats get time for that.
+            cfg.raft.heartbeat_ms = 150;
+            cfg.raft.election_min_ms = 1500;
+            cfg.raft.election_max_ms = 3000;
             let pos = cfg.node_id as usize - 1;
             cfg.raft_listen = raft_ports[pos].to_string();
             cfg.raft_advertise = Some(advertised[pos].clone());

@@ -273,9 +273,11 @@ fn owner_pid(client: u16, server: u16, pids: &[u32]) -> Option<u32> {
             _ => {}
         }
     }
+    // A scan sees every socket that existed when it started.
+    let started = std::time::Instant::now();
     let owners = scan_owners(pids);
     let found = owners.get(&(client, server)).copied();
-    *cache = Some((std::time::Instant::now(), owners));
+    *cache = Some((started, owners));
     found
 }
 
