@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use caseledger_client::http::Client;
 use caseledger_client::pilot::Province;
-use serde_json::Value;
-
 use caseledger_node::config::NodeConfig;
+use serde_json::Value;
 
 use crate::cluster::{node_config, write_province, EPOCH, SEED};
 use crate::eventually;
