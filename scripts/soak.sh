@@ -24,6 +24,6 @@ for t in kill_nine_of_leader_follower_and_majority_in_turn_loses_nothing \
          a_node_on_a_full_disk_stops_and_catches_up_once_space_is_freed; do
   echo "== soak: $t (${minutes} min)"
   start=$(date +%s)
-  cargo test -p caseledger-tests --test faults -- --exact "$t" --nocapture --test-threads 1
+  cargo test -p caseledger-tests --test faults -- --include-ignored --exact "$t" --nocapture --test-threads 1
   echo "== soak: $t passed in $(( $(date +%s) - start )) s"
 done
