@@ -3,8 +3,11 @@
 //! processes. Everything polls with deadlines; nothing sleeps blindly.
 
 pub mod cluster;
+pub mod faults;
+pub mod linearizability;
 pub mod load;
 pub mod process;
+pub mod proxy;
 
 use std::future::Future;
 use std::time::{Duration, Instant};

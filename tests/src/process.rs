@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use caseledger_client::http::Client;
 use caseledger_client::pilot::Province;
+use caseledger_node::config::NodeConfig;
 use serde_json::Value;
 
 use crate::cluster::{node_config, write_province, EPOCH, SEED};
@@ -78,12 +79,19 @@ fn spawn(config: &Path, log: &Path) -> Child {
 impl ProcCluster {
     /// Starts `n` node processes and forms a cluster of `n` voters.
     pub async fn start(n: u64) -> ProcCluster {
+        Self::start_with(n, |_| {}).await
+    }
+
+    /// Like [`ProcCluster::start`], with `tune` applied to every node's config first (e.g. a
+    /// fixed Raft port and an advertised proxy address, or a data dir on its own disk).
+    pub async fn start_with(n: u64, mut tune: impl FnMut(&mut NodeConfig)) -> ProcCluster {
         let province = Province::new(SEED, 1, n, EPOCH);
         let dir = tempfile::tempdir().expect("temp dir");
         write_province(&province, dir.path());
         let mut nodes = Vec::new();
         for id in 1..=n {
-            let cfg = node_config(dir.path(), dir.path(), id);
+            let mut cfg = node_config(dir.path(), dir.path(), id);
+            tune(&mut cfg);
             let path = dir.path().join(format!("node-{id}.toml"));
             std::fs::create_dir_all(&cfg.data_dir).expect("data dir");
             std::fs::write(&path, cfg.to_toml().expect("toml")).expect("write config");
@@ -95,10 +103,15 @@ impl ProcCluster {
                     async move { read_addresses(&d) }
                 })
                 .await;
-            // Pin the bound ports so a restart comes back on the same addresses.
+            // Pin the bound ports so a restart comes back on the same addresses (unless the
+            // address is advertised apart from the listener).
             let mut pinned = cfg.clone();
-            pinned.raft_listen = raft_addr.clone();
-            pinned.api_listen = api_addr.clone();
+            if cfg.raft_advertise.is_none() {
+                pinned.raft_listen = raft_addr.clone();
+            }
+            if cfg.api_advertise.is_none() {
+                pinned.api_listen = api_addr.clone();
+            }
             pinned.bootstrap = false;
             std::fs::write(&path, pinned.to_toml().expect("toml")).expect("pin config");
             nodes.push(ProcNode {
@@ -177,6 +190,19 @@ impl ProcCluster {
             .path()
             .join(format!("node-{}-restart.log", node.id));
         node.child = Some(spawn(&node.config, &log));
+    }
+
+    /// The process id of the node at `pos`, while it runs.
+    pub fn pid(&self, pos: usize) -> Option<u32> {
+        self.nodes[pos].child.as_ref().map(Child::id)
+    }
+
+    /// Whether the node at `pos` has exited on its own; its exit status if so (it is then
+    /// marked stopped).
+    pub fn exited(&mut self, pos: usize) -> Option<std::process::ExitStatus> {
+        let status = self.nodes[pos].child.as_mut()?.try_wait().ok()??;
+        self.nodes[pos].child = None;
+        Some(status)
     }
 
     /// The position of the leader, as the running nodes report it.

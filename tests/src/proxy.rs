@@ -1,0 +1,428 @@
+//! A byte-transparent TCP fault proxy, put in front of a node's Raft (peer) port: the node
+//! advertises the proxy's address, so every peer connection to it passes through here.
+//!
+//! It never alters a byte (the peer port may speak TLS): faults are in timing only.
+//! - **Blackhole** (a partition): bytes from the blackholed sources are held, not forwarded,
+//!   until the blackhole is lifted; new connections from them are accepted but not connected
+//!   through. Peers see silence and time out, as behind a dropped link. Nothing is lost, so
+//!   the streams stay valid across the heal.
+//! - **Drop**: a share of new connections is closed at once (a reset link).
+//! - **Delay**: each chunk waits a random time in a range before it is forwarded; every
+//!   connection draws its own delays, so messages on different connections overtake each
+//!   other (reordering). Within one TCP stream order is kept, as TCP itself guarantees.
+//!
+//! A link is directed: the proxy of node B sees connections from A and C. It tells them apart
+//! by the process that owns the client socket (Linux `/proc/net/tcp*` and `/proc/<pid>/fd`),
+//! among the node processes it was told of with [`FaultProxy::set_sources`]; the lookup is
+//! slow on a busy machine, so it is made only while a fault depends on the source. Meanwhile
+//! a connection not traced to a node is held: the bytes a node wrote before it closed a
+//! connection (a timed-out heartbeat) must not slip through a partition.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use caseledger_client::flows::SplitMix;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// What the proxy does to traffic right now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Hold everything, from every source.
+    pub blackhole_all: bool,
+    /// Hold what comes from these node ids.
+    pub blackhole_from: HashSet<u64>,
+    /// Close this percentage of new connections at once.
+    pub drop_percent: u64,
+    /// Delay each chunk by a random time in this range (milliseconds, inclusive).
+    pub delay_ms: Option<(u64, u64)>,
+}
+
+/// Counters, for tests to check the proxy did what they think.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProxyStats {
+    /// Connections accepted.
+    pub accepted: u64,
+    /// Connections whose source node was identified.
+    pub identified: u64,
+    /// Connections closed by the drop fault.
+    pub dropped: u64,
+}
+
+struct Shared {
+    target: SocketAddr,
+    faults: watch::Sender<Faults>,
+    /// Node process ids to node ids.
+    sources: Mutex<HashMap<u32, u64>>,
+    /// Bumped whenever `sources` changes.
+    generation: AtomicU64,
+    stats: Mutex<ProxyStats>,
+    seed: u64,
+}
+
+/// A proxy listening on its own port and forwarding to `target`.
+pub struct FaultProxy {
+    /// Where the proxy listens (what the node advertises).
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    accept: JoinHandle<()>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy on `127.0.0.1:0` to `target`, with no faults.
+    pub async fn start(target: SocketAddr, seed: u64) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy port");
+        let addr = listener.local_addr().expect("proxy address");
+        let shared = Arc::new(Shared {
+            target,
+            faults: watch::Sender::new(Faults::default()),
+            sources: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+            stats: Mutex::new(ProxyStats::default()),
+            seed,
+        });
+        let accept = tokio::spawn(accept_loop(listener, shared.clone()));
+        FaultProxy {
+            addr,
+            shared,
+            accept,
+        }
+    }
+
+    /// The node processes that may connect: process id to node id.
+    pub fn set_sources(&self, sources: HashMap<u32, u64>) {
+        *self.shared.sources.lock().expect("sources lock") = sources;
+        self.shared.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Replaces the faults; held bytes flow again once nothing holds them.
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.faults.send_replace(faults);
+    }
+
+    /// Lifts every fault.
+    pub fn heal(&self) {
+        self.set_faults(Faults::default());
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> ProxyStats {
+        *self.shared.stats.lock().expect("stats lock")
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        // Aborting the accept loop drops its connection set, which aborts every connection.
+        self.accept.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut conns = tokio::task::JoinSet::new();
+    let mut n = 0u64;
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((client, peer)) = accepted else { continue };
+                n += 1;
+                let shared = shared.clone();
+                conns.spawn(connection(client, peer, shared, n));
+            }
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+}
+
+/// One proxied connection: who it comes from, once looked up.
+struct Conn {
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+    /// The source found at a generation of the sources map.
+    source: Mutex<Option<(u64, Option<u64>)>>,
+}
+
+impl Conn {
+    /// The source node. Looked up (off the runtime: `/proc` is slow with many sockets) only
+    /// when a fault depends on the source, and again only if the proxy was told of other
+    /// processes since.
+    async fn source(&self) -> Option<u64> {
+        let generation = self.shared.generation.load(Ordering::SeqCst);
+        let known = *self.source.lock().expect("source lock");
+        if let Some((g, s)) = known {
+            if g == generation {
+                return s;
+            }
+        }
+        let sources = self.shared.sources.lock().expect("sources lock").clone();
+        let (peer, local) = (self.peer, self.local);
+        let found =
+            tokio::task::spawn_blocking(move || local.and_then(|l| source_node(peer, l, &sources)))
+                .await
+                .ok()
+                .flatten();
+        *self.source.lock().expect("source lock") = Some((generation, found));
+        if found.is_some() && known.is_none_or(|(_, s)| s.is_none()) {
+            self.shared.stats.lock().expect("stats lock").identified += 1;
+        }
+        found
+    }
+
+    /// Waits until nothing holds this connection's bytes; the delay to apply then.
+    async fn gate(
+        &self,
+        faults: &mut watch::Receiver<Faults>,
+    ) -> std::io::Result<Option<(u64, u64)>> {
+        loop {
+            let f = faults.borrow_and_update().clone();
+            let held = f.blackhole_all
+                || (!f.blackhole_from.is_empty()
+                    && self
+                        .source()
+                        .await
+                        .is_none_or(|s| f.blackhole_from.contains(&s)));
+            if !held {
+                return Ok(f.delay_ms);
+            }
+            faults
+                .changed()
+                .await
+                .map_err(|_| std::io::Error::other("proxy stopped"))?;
+        }
+    }
+}
+
+async fn connection(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, n: u64) {
+    let mut rng = SplitMix::new(shared.seed, n);
+    let conn = Arc::new(Conn {
+        shared: shared.clone(),
+        peer,
+        local: client.local_addr().ok(),
+        source: Mutex::new(None),
+    });
+    shared.stats.lock().expect("stats lock").accepted += 1;
+    if rng.percent(shared.faults.borrow().drop_percent) {
+        shared.stats.lock().expect("stats lock").dropped += 1;
+        return;
+    }
+    // A held source gets no upstream connection until it is released.
+    if conn.gate(&mut shared.faults.subscribe()).await.is_err() {
+        return;
+    }
+    let Ok(upstream) = TcpStream::connect(shared.target).await else {
+        return;
+    };
+    let _ = client.set_nodelay(true);
+    let _ = upstream.set_nodelay(true);
+    let (cr, cw) = client.into_split();
+    let (ur, uw) = upstream.into_split();
+    let down_rng = SplitMix::new(rng.next_u64(), 1);
+    let up = pump(cr, uw, &conn, rng);
+    let down = pump(ur, cw, &conn, down_rng);
+    // An error either way closes both; a clean end of one direction lets the other finish.
+    let _ = tokio::try_join!(up, down);
+}
+
+/// Forwards one direction, holding and delaying as the faults say.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    conn: &Conn,
+    mut rng: SplitMix,
+) -> std::io::Result<()> {
+    let mut faults = conn.shared.faults.subscribe();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = from.read(&mut buf).await?;
+        if n == 0 {
+            return to.shutdown().await;
+        }
+        if let Some((lo, hi)) = conn.gate(&mut faults).await? {
+            let ms = lo + rng.below(hi.saturating_sub(lo) + 1);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        to.write_all(&buf[..n]).await?;
+    }
+}
+
+/// The node whose process owns the client end of the connection `peer` → `local`.
+fn source_node(peer: SocketAddr, local: SocketAddr, sources: &HashMap<u32, u64>) -> Option<u64> {
+    let pids: Vec<u32> = sources.keys().copied().collect();
+    owner_pid(peer.port(), local.port(), &pids).and_then(|pid| sources.get(&pid).copied())
+}
+
+/// Which of `pids` owns the socket from local port `client` to port `server`. Reading the
+/// socket table is slow on a busy machine (tens of milliseconds), so one scan serves every
+/// connection waiting at the time: a connection missing from a scan made after it asked is
+/// not retried.
+fn owner_pid(client: u16, server: u16, pids: &[u32]) -> Option<u32> {
+    type Owners = HashMap<(u16, u16), u32>;
+    static CACHE: Mutex<Option<(std::time::Instant, Owners)>> = Mutex::new(None);
+    let asked = std::time::Instant::now();
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((at, owners)) = cache.as_ref() {
+        match owners.get(&(client, server)) {
+            Some(pid) if pids.contains(pid) => return Some(*pid),
+            _ if *at >= asked => return None,
+            _ => {}
+        }
+    }
+    // A scan sees every socket that existed when it started.
+    let started = std::time::Instant::now();
+    let owners = scan_owners(pids);
+    let found = owners.get(&(client, server)).copied();
+    *cache = Some((started, owners));
+    found
+}
+
+/// (local port, remote port) of every TCP socket owned by one of `pids`.
+fn scan_owners(pids: &[u32]) -> HashMap<(u16, u16), u32> {
+    let mut ports_of_inode: HashMap<u64, (u16, u16)> = HashMap::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() < 10 {
+                continue;
+            }
+            let port = |col: &str| {
+                col.rsplit(':')
+                    .next()
+                    .and_then(|p| u16::from_str_radix(p, 16).ok())
+            };
+            if let (Some(l), Some(r), Ok(inode)) = (port(cols[1]), port(cols[2]), cols[9].parse()) {
+                ports_of_inode.insert(inode, (l, r));
+            }
+        }
+    }
+    let mut owners = HashMap::new();
+    for &pid in pids {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let Ok(target) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
+            let inode = target
+                .to_str()
+                .and_then(|t| t.strip_prefix("socket:["))
+                .and_then(|t| t.strip_suffix(']'))
+                .and_then(|t| t.parse::<u64>().ok());
+            if let Some(ports) = inode.and_then(|i| ports_of_inode.get(&i)) {
+                owners.insert(*ports, pid);
+            }
+        }
+    }
+    owners
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    async fn echo_server() -> SocketAddr {
+        let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = l.local_addr().expect("addr");
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut s, _)) = l.accept().await else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let (mut r, mut w) = s.split();
+                    let _ = tokio::io::copy(&mut r, &mut w).await;
+                });
+            }
+        });
+        addr
+    }
+
+    async fn round_trip(s: &mut TcpStream, msg: &[u8]) -> Vec<u8> {
+        s.write_all(msg).await.expect("write");
+        let mut got = vec![0u8; msg.len()];
+        s.read_exact(&mut got).await.expect("read");
+        got
+    }
+
+    #[tokio::test]
+    async fn forwards_bytes_unchanged_and_identifies_its_own_process() {
+        let proxy = FaultProxy::start(echo_server().await, 1).await;
+        proxy.set_sources(HashMap::from([(std::process::id(), 9)]));
+        // A fault that depends on the source makes the proxy look it up.
+        proxy.set_faults(Faults {
+            blackhole_from: HashSet::from([8]),
+            ..Faults::default()
+        });
+        let mut s = TcpStream::connect(proxy.addr).await.expect("connect");
+        let msg: Vec<u8> = (0..=255u8).cycle().take(200_000).collect();
+        assert_eq!(round_trip(&mut s, &msg).await, msg);
+        assert_eq!(
+            proxy.stats(),
+            ProxyStats {
+                accepted: 1,
+                identified: 1,
+                dropped: 0
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_blackhole_holds_bytes_until_healed_and_loses_none() {
+        let proxy = FaultProxy::start(echo_server().await, 2).await;
+        proxy.set_sources(HashMap::from([(std::process::id(), 9)]));
+        let mut s = TcpStream::connect(proxy.addr).await.expect("connect");
+        assert_eq!(round_trip(&mut s, b"before").await, b"before");
+        proxy.set_faults(Faults {
+            blackhole_from: HashSet::from([9]),
+            ..Faults::default()
+        });
+        s.write_all(b"during").await.expect("write");
+        let mut got = [0u8; 6];
+        let held = tokio::time::timeout(Duration::from_millis(300), s.read_exact(&mut got)).await;
+        assert!(held.is_err(), "bytes passed a blackhole");
+        // Another source is not held.
+        proxy.set_sources(HashMap::from([(std::process::id(), 7)]));
+        let mut other = TcpStream::connect(proxy.addr).await.expect("connect");
+        assert_eq!(round_trip(&mut other, b"other").await, b"other");
+        proxy.heal();
+        s.read_exact(&mut got).await.expect("released");
+        assert_eq!(&got, b"during");
+    }
+
+    #[tokio::test]
+    async fn drops_and_delays_connections() {
+        let proxy = FaultProxy::start(echo_server().await, 3).await;
+        proxy.set_faults(Faults {
+            drop_percent: 100,
+            ..Faults::default()
+        });
+        let mut s = TcpStream::connect(proxy.addr).await.expect("connect");
+        let mut buf = [0u8; 1];
+        let n = s.read(&mut buf).await.unwrap_or(0);
+        assert_eq!(n, 0, "a dropped connection is closed");
+        assert_eq!(proxy.stats().dropped, 1);
+        proxy.set_faults(Faults {
+            delay_ms: Some((100, 100)),
+            ..Faults::default()
+        });
+        let mut s = TcpStream::connect(proxy.addr).await.expect("connect");
+        let started = Instant::now();
+        assert_eq!(round_trip(&mut s, b"slow").await, b"slow");
+        assert!(
+            started.elapsed() >= Duration::from_millis(200),
+            "two delayed hops"
+        );
+    }
+}
