@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use caseledger_client::http::Client;
 use caseledger_client::pilot::Province;
+use caseledger_node::config::NodeConfig;
 use serde_json::Value;
 
 use crate::cluster::{node_config, write_province, EPOCH, SEED};
@@ -78,12 +79,18 @@ fn spawn(config: &Path, log: &Path) -> Child {
 impl ProcCluster {
     /// Starts `n` node processes and forms a cluster of `n` voters.
     pub async fn start(n: u64) -> ProcCluster {
+        Self::start_with(n, |_| {}).await
+    }
+
+    /// Like [`ProcCluster::start`], with `tune` applied to every node's config.
+    pub async fn start_with(n: u64, tune: impl Fn(&mut NodeConfig)) -> ProcCluster {
         let province = Province::new(SEED, 1, n, EPOCH);
         let dir = tempfile::tempdir().expect("temp dir");
         write_province(&province, dir.path());
         let mut nodes = Vec::new();
         for id in 1..=n {
-            let cfg = node_config(dir.path(), dir.path(), id);
+            let mut cfg = node_config(dir.path(), dir.path(), id);
+            tune(&mut cfg);
             let path = dir.path().join(format!("node-{id}.toml"));
             std::fs::create_dir_all(&cfg.data_dir).expect("data dir");
             std::fs::write(&path, cfg.to_toml().expect("toml")).expect("write config");

@@ -10,6 +10,7 @@ mod cases;
 mod checkpoints;
 mod entries;
 mod error;
+mod members;
 mod ops;
 mod proofs;
 mod query;
@@ -48,6 +49,7 @@ pub fn documented() -> OpenApiRouter<Arc<NodeCtx>> {
         .routes(routes!(entries::submit, query::entries))
         .routes(routes!(query::entry))
         .routes(routes!(ops::head))
+        .routes(routes!(members::members))
         .routes(routes!(cases::case))
         .routes(routes!(registry::organisations))
         .routes(routes!(registry::organisation))
@@ -59,6 +61,7 @@ pub fn documented() -> OpenApiRouter<Arc<NodeCtx>> {
         .routes(routes!(supervision::overdue))
         .routes(routes!(supervision::rejections))
         .routes(routes!(supervision::stats))
+        .routes(routes!(supervision::dashboard))
         .routes(routes!(read::read_index))
         .routes(routes!(openapi_json))
         .routes(routes!(ops::healthz))
@@ -87,6 +90,7 @@ pub fn router(node: Arc<NodeCtx>) -> Router {
     let limit = node.limits.max_body_bytes;
     let (routes, _) = documented().split_for_parts();
     routes
+        .merge(crate::explorer::router())
         .fallback(error::unknown_route)
         .layer(middleware::from_fn_with_state(node.clone(), read::reads))
         .layer(middleware::map_response(error::json_errors))
