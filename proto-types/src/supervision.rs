@@ -158,17 +158,19 @@ pub fn monthly_ranking<'a>(
             month: &'m mut BTreeMap<OrgId, MonthlyDepartment>,
             org: &OrgId,
         ) -> &'m mut MonthlyDepartment {
-            month.entry(org.clone()).or_insert_with(|| MonthlyDepartment {
-                org: org.clone(),
-                rank: 0,
-                sent: 0,
-                received: 0,
-                answered: 0,
-                late: 0,
-                on_time_rate: 1.0,
-                returned_for_completion: 0,
-                supplementary_returns: 0,
-            })
+            month
+                .entry(org.clone())
+                .or_insert_with(|| MonthlyDepartment {
+                    org: org.clone(),
+                    rank: 0,
+                    sent: 0,
+                    received: 0,
+                    answered: 0,
+                    late: 0,
+                    on_time_rate: 1.0,
+                    returned_for_completion: 0,
+                    supplementary_returns: 0,
+                })
         }
         let s = row(month, &h.sender);
         s.sent += 1;

@@ -36,7 +36,11 @@ struct Proxy {
 fn tamper(receipt: &str) -> String {
     let mut lines: Vec<String> = receipt.split('\n').map(str::to_owned).collect();
     let first_hash = lines.get_mut(3).expect("a receipt has a proof hash line");
-    let flipped = if first_hash.starts_with('A') { "B" } else { "A" };
+    let flipped = if first_hash.starts_with('A') {
+        "B"
+    } else {
+        "A"
+    };
     first_hash.replace_range(0..1, flipped);
     lines.join("\n")
 }
@@ -47,9 +51,10 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    let mut out = proxy
-        .http
-        .request(req.method().clone(), format!("http://{}{path}", proxy.upstream));
+    let mut out = proxy.http.request(
+        req.method().clone(),
+        format!("http://{}{path}", proxy.upstream),
+    );
     for (name, value) in req.headers() {
         if name != axum::http::header::HOST && name != axum::http::header::CONTENT_LENGTH {
             out = out.header(name, value);
@@ -72,7 +77,9 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
     let mut resp = Response::new(Body::from(bytes));
     *resp.status_mut() = status;
     for (name, value) in &headers {
-        if name != axum::http::header::CONTENT_LENGTH && name != axum::http::header::TRANSFER_ENCODING {
+        if name != axum::http::header::CONTENT_LENGTH
+            && name != axum::http::header::TRANSFER_ENCODING
+        {
             resp.headers_mut().insert(name, value.clone());
         }
     }
@@ -140,10 +147,26 @@ async fn the_explorer_shows_the_ledger_and_verifies_proofs_in_the_browser() {
     })
     .await;
     let client = cluster.client();
-    let run = run_flows(&client, flows(&cluster.province, 11, 30, EPOCH), 8, 11, None).await;
+    let run = run_flows(
+        &client,
+        flows(&cluster.province, 11, 30, EPOCH),
+        8,
+        11,
+        None,
+    )
+    .await;
     assert!(run.errors.is_empty(), "workload errors: {:?}", run.errors);
-    assert!(run.unanswered.is_empty(), "unanswered: {:?}", run.unanswered);
-    let last = run.acked.iter().map(|a| a.index).max().expect("acked steps");
+    assert!(
+        run.unanswered.is_empty(),
+        "unanswered: {:?}",
+        run.unanswered
+    );
+    let last = run
+        .acked
+        .iter()
+        .map(|a| a.index)
+        .max()
+        .expect("acked steps");
     let head = cluster.converged(last + 1).await;
     let api = cluster.nodes[0].api_addr.clone();
     let http = reqwest::Client::new();
@@ -186,7 +209,11 @@ async fn the_explorer_shows_the_ledger_and_verifies_proofs_in_the_browser() {
         .output()
         .await
         .expect("run caseledger case");
-    assert!(out.status.success(), "caseledger case: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "caseledger case: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cli_case: Value = serde_json::from_slice(&out.stdout).expect("case --json prints JSON");
     let cli_stages: Vec<String> = cli_case["case"]["history"]
         .as_array()
@@ -194,7 +221,10 @@ async fn the_explorer_shows_the_ledger_and_verifies_proofs_in_the_browser() {
         .iter()
         .map(|h| h["stage"].as_str().expect("stage").to_owned())
         .collect();
-    assert!(cli_stages.len() >= 3, "a case with a stage path: {cli_stages:?}");
+    assert!(
+        cli_stages.len() >= 3,
+        "a case with a stage path: {cli_stages:?}"
+    );
 
     // What the API reports overdue 120 days after the workload.
     let now = head["time_ms"].as_u64().expect("head time") + 120 * DAY_MS;
@@ -216,7 +246,10 @@ async fn the_explorer_shows_the_ledger_and_verifies_proofs_in_the_browser() {
             None => break,
         }
     }
-    assert!(!overdue.is_empty(), "the workload leaves handoffs overdue 120 days on");
+    assert!(
+        !overdue.is_empty(),
+        "the workload leaves handoffs overdue 120 days on"
+    );
 
     // Sign in as the political-legal committee, with its key file.
     let keys_dir = tempfile::tempdir().expect("temp dir");
@@ -267,20 +300,35 @@ async fn the_explorer_shows_the_ledger_and_verifies_proofs_in_the_browser() {
 
     // Overview: the height this node reports (it may have grown by checkpoint entries since).
     let height = seen["height"].as_u64().expect("height shown");
-    let now_head = get_json(&http, &format!("http://{api}/v1/head")).await.expect("head");
+    let now_head = get_json(&http, &format!("http://{api}/v1/head"))
+        .await
+        .expect("head");
     assert!(
-        head["size"].as_u64().expect("size") <= height && height <= now_head["size"].as_u64().expect("size"),
+        head["size"].as_u64().expect("size") <= height
+            && height <= now_head["size"].as_u64().expect("size"),
         "overview height {height} is not the ledger's ({} .. {})",
         head["size"],
         now_head["size"]
     );
     assert_eq!(seen["members"], serde_json::json!(["1", "2", "3"]));
-    assert!(seen["landed"].as_str().is_some_and(|u| u.ends_with("/explorer/")), "/ redirects to the explorer: {}", seen["landed"]);
+    assert!(
+        seen["landed"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/explorer/")),
+        "/ redirects to the explorer: {}",
+        seen["landed"]
+    );
 
     // Case page: the stages the CLI reports, in order.
-    assert_eq!(seen["case_stages"], serde_json::json!(cli_stages), "case {case_id}");
+    assert_eq!(
+        seen["case_stages"],
+        serde_json::json!(cli_stages),
+        "case {case_id}"
+    );
     assert!(
-        seen["case_digests"].as_array().is_some_and(|d| d.iter().any(|x| x.as_str().is_some_and(|s| s.len() > 64))),
+        seen["case_digests"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|x| x.as_str().is_some_and(|s| s.len() > 64))),
         "the case page shows document digests: {}",
         seen["case_digests"]
     );
@@ -293,18 +341,39 @@ async fn the_explorer_shows_the_ledger_and_verifies_proofs_in_the_browser() {
         .filter_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned))
         .collect();
     assert_eq!(shown, overdue, "dashboard overdue handoffs");
-    assert!(seen["ranking_rows"].as_u64().is_some_and(|n| n > 0), "monthly ranking shown");
-    assert!(seen["charts"].as_u64().is_some_and(|n| n >= 3), "charts drawn: {}", seen["charts"]);
-    assert_eq!(seen["nav_labels"], serde_json::json!(["监督", "Supervision"]));
+    assert!(
+        seen["ranking_rows"].as_u64().is_some_and(|n| n > 0),
+        "monthly ranking shown"
+    );
+    assert!(
+        seen["charts"].as_u64().is_some_and(|n| n >= 3),
+        "charts drawn: {}",
+        seen["charts"]
+    );
+    assert_eq!(
+        seen["nav_labels"],
+        serde_json::json!(["监督", "Supervision"])
+    );
 
     // Entry page: verified in the browser; and the failure with a proof tampered in transit.
-    assert_eq!(seen["entry_status"], "verified", "{}: {}", seen["entry_verdict"], seen["entry_steps"]);
-    let entry = get_json(&http, &format!("http://{api}/v1/entries/{entry_index}")).await.expect("entry");
+    assert_eq!(
+        seen["entry_status"], "verified",
+        "{}: {}",
+        seen["entry_verdict"], seen["entry_steps"]
+    );
+    let entry = get_json(&http, &format!("http://{api}/v1/entries/{entry_index}"))
+        .await
+        .expect("entry");
     assert_eq!(seen["entry_hash"], entry["hash"]);
-    assert_eq!(seen["tampered_status"], "failed", "{}", seen["tampered_verdict"]);
+    assert_eq!(
+        seen["tampered_status"], "failed",
+        "{}",
+        seen["tampered_verdict"]
+    );
     let verdict = seen["tampered_verdict"].as_str().unwrap_or_default();
     assert!(
-        verdict.contains("inclusion proof") && verdict.contains("differs from the checkpoint's root"),
+        verdict.contains("inclusion proof")
+            && verdict.contains("differs from the checkpoint's root"),
         "the page says what failed: {verdict}"
     );
 
@@ -313,6 +382,10 @@ async fn the_explorer_shows_the_ledger_and_verifies_proofs_in_the_browser() {
     assert_eq!(seen["console_errors"], serde_json::json!([]));
     for shot in seen["shots"].as_array().expect("screenshots") {
         let path = PathBuf::from(shot.as_str().expect("path"));
-        assert!(std::fs::metadata(&path).is_ok_and(|m| m.len() > 1000), "{}", path.display());
+        assert!(
+            std::fs::metadata(&path).is_ok_and(|m| m.len() > 1000),
+            "{}",
+            path.display()
+        );
     }
 }

@@ -397,7 +397,10 @@ pub async fn dashboard(
         }
     }
     if let Some(t) = &case_type {
-        if !t.bytes().all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit()) {
+        if !t
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit())
+        {
             return Err(ApiError::malformed(format!(
                 "{t:?} is not a case type (upper case letters, digits and _)"
             )));
@@ -414,8 +417,15 @@ pub async fn dashboard(
     let city_of = |org| registry.organisation(org).map(|o| o.city.as_str());
     let kept: Vec<&CaseRecord> = cases
         .iter()
-        .filter(|c| case_type.as_ref().is_none_or(|t| c.case_type.to_string() == *t))
-        .filter(|c| city.as_deref().is_none_or(|t| city_of(&c.filed_by) == Some(t)))
+        .filter(|c| {
+            case_type
+                .as_ref()
+                .is_none_or(|t| c.case_type.to_string() == *t)
+        })
+        .filter(|c| {
+            city.as_deref()
+                .is_none_or(|t| city_of(&c.filed_by) == Some(t))
+        })
         .collect();
     let ids: std::collections::HashSet<&str> = kept.iter().map(|c| c.case_id.as_str()).collect();
     let kept_handoffs: Vec<&HandoffRecord> = handoffs
