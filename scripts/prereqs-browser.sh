@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the explorer's browser test (tests/tests/explorer.rs) needs, if it is missing:
-#   - Debian's `chromium` (headless Chromium at /usr/bin/chromium) and Node.js with npm (apt);
+#   - Debian's `chromium` (headless Chromium at /usr/bin/chromium), Node.js with npm and a CJK
+#     font (apt);
 #   - playwright-core into tests/explorer/node_modules, exactly as tests/explorer/package-lock.json
 #     pins it (npm ci; it downloads no browser of its own).
 # Idempotent and quiet when everything is there. Sourced by scripts/test.sh.
@@ -13,6 +14,8 @@ browser_missing=()
 [ -x /usr/bin/chromium ] || browser_missing+=(chromium)
 command -v node >/dev/null 2>&1 || browser_missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || browser_missing+=(npm)
+# A CJK font, so that the pages' Chinese labels render in headless Chromium's screenshots.
+fc-list :lang=zh 2>/dev/null | grep -q . || browser_missing+=(fonts-wqy-zenhei)
 if ((${#browser_missing[@]})); then
   echo "prereqs-browser: installing ${browser_missing[*]} (apt)" >&2
   as_root apt-get update -qq

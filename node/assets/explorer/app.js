@@ -216,7 +216,7 @@ function barChart(items, opts = {}) {
   const colors = opts.colors || ["#1f5fa8"];
   const rowH = 22, labelW = opts.labelW || 170, W = 640, valW = 60;
   const max = Math.max(1e-9, ...items.map((i) => i.values.reduce((a, b) => a + b, 0)));
-  const svg = s("svg", { viewBox: `0 0 ${W} ${Math.max(1, items.length) * rowH + 6}`, role: "img", "aria-label": opts.title || "" });
+  const svg = s("svg", { class: "bars", viewBox: `0 0 ${W} ${Math.max(1, items.length) * rowH + 6}`, role: "img", "aria-label": opts.title || "" });
   items.forEach((it, r) => {
     const y = r * rowH + 3;
     svg.append(s("text", { x: labelW - 6, y: y + 14, "text-anchor": "end" }, it.label));
