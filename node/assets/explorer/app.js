@@ -377,7 +377,7 @@ async function casePage(id) {
           when(x.due_at), lateCell(x),
           h("div", {}, (docs[i] || []).map((d) => h("div", { class: "mono", title: d.number || "" }, `${d.doc_type}: ${d.digest ? d.digest.bytes : "—"}`)))]),
         (i) => ({ class: "handoff-row", "data-handoff": v.handoffs[i].id }))),
-    v.alerts.length ? h("div", { class: "card" }, h("h2", {}, t("case.alerts")), h("ul", {}, v.alerts.map((a) => h("li", {}, alertText(a))))) : null);
+    ...(v.alerts.length ? [h("div", { class: "card" }, h("h2", {}, t("case.alerts")), h("ul", {}, v.alerts.map((a) => h("li", {}, alertText(a)))))] : []));
 }
 
 function alertKind(a) { return Object.keys(a.kind || {})[0] || "?"; }
