@@ -51,6 +51,7 @@ try {
   // Overview: the height and the members.
   await page.waitForSelector("#ov-height");
   result.height = Number(await page.textContent("#ov-height"));
+  result.rate = await page.textContent("#ov-rate");
   result.members = await page.$$eval(".member-row", (rows) => rows.map((r) => r.dataset.node));
   result.cosigners = await page.$eval("#ov-cosigners", (e) => e.textContent).catch(() => null);
   result.shots.push(await shot(page, "overview.png"));

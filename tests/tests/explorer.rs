@@ -312,6 +312,27 @@ async fn the_explorer_shows_the_ledger_and_verifies_proofs_in_the_browser() {
     );
     assert_eq!(seen["members"], serde_json::json!(["1", "2", "3"]));
     assert!(
+        seen["rate"]
+            .as_str()
+            .is_some_and(|r| r.parse::<u64>().is_ok()),
+        "entries per minute shown: {}",
+        seen["rate"]
+    );
+    let activity = get_json(&http, &format!("http://{api}/v1/stats/activity?minutes=60"))
+        .await
+        .expect("activity");
+    let per_minute: u64 = activity["per_minute"]
+        .as_array()
+        .expect("per_minute")
+        .iter()
+        .filter_map(Value::as_u64)
+        .sum();
+    assert!(
+        per_minute >= run.acked.len() as u64,
+        "the last hour counts the workload's {} entries: {activity}",
+        run.acked.len()
+    );
+    assert!(
         seen["landed"]
             .as_str()
             .is_some_and(|u| u.ends_with("/explorer/")),

@@ -16,7 +16,7 @@ const LABELS = {
     "ov.leader": "领导者", "ov.rate": "每分钟条目数", "ov.node": "节点", "ov.role": "角色", "ov.health": "状态",
     "ov.applied": "已应用条目", "ov.ready": "就绪", "ov.down": "不可达", "ov.notready": "未就绪", "ov.none": "尚无共签检查点",
     "ov.size": "树大小", "ov.time": "时间", "ov.root": "根哈希", "ov.index": "账本序号", "ov.voter": "投票成员", "ov.learner": "学习成员",
-    "ov.rate.help": "本页每 5 秒采样一次账本高度",
+    "ov.rate.help": "按账本时间统计最近 60 分钟（截至最新条目）",
     "case.search": "案件编号", "case.go": "查询", "case.type": "案由", "case.procedure": "程序", "case.stage": "当前阶段",
     "case.holder": "当前承办单位", "case.path": "阶段路径", "case.since": "开始", "case.until": "结束", "case.days": "天数",
     "case.handoffs": "移送记录", "case.kind": "类型", "case.sender": "移送单位", "case.receiver": "接收单位",
@@ -48,7 +48,7 @@ const LABELS = {
     "ov.leader": "Leader", "ov.rate": "Entries per minute", "ov.node": "Node", "ov.role": "Role", "ov.health": "Health",
     "ov.applied": "Applied entries", "ov.ready": "ready", "ov.down": "unreachable", "ov.notready": "not ready", "ov.none": "no cosigned checkpoint yet",
     "ov.size": "Tree size", "ov.time": "Time", "ov.root": "Root", "ov.index": "Ledger index", "ov.voter": "voter", "ov.learner": "learner",
-    "ov.rate.help": "sampled from the ledger height every 5 s while this page is open",
+    "ov.rate.help": "by ledger time, the 60 minutes up to the newest entry",
     "case.search": "Case id", "case.go": "Search", "case.type": "Case type", "case.procedure": "Procedure", "case.stage": "Stage",
     "case.holder": "Held by", "case.path": "Stage path", "case.since": "From", "case.until": "Until", "case.days": "Days",
     "case.handoffs": "Handoffs", "case.kind": "Kind", "case.sender": "Sender", "case.receiver": "Receiver",
@@ -271,7 +271,6 @@ function timelineChart(spans, t0, t1) {
 // ---------------------------------------------------------------- pages
 const page = () => document.getElementById("page");
 let timer = null;
-const samples = [];
 
 function showError(where, e) {
   where.append(h("p", { class: "error", "data-testid": "error" }, `${t("err")}: ${e.message}`));
@@ -281,25 +280,20 @@ async function overview() {
   const root = h("div", {});
   page().replaceChildren(root);
   async function draw() {
-    const [head, members, cp] = await Promise.all([
+    const [head, members, cp, act] = await Promise.all([
       api("/v1/head"),
       api("/v1/cluster/members"),
       api("/v1/checkpoints/latest").catch((e) => (e.status === 404 ? null : Promise.reject(e))),
+      api("/v1/stats/activity?minutes=60"),
     ]);
-    samples.push({ at: Date.now(), size: head.size });
-    while (samples.length > 61) samples.shift();
-    const rate = [];
-    for (let i = 1; i < samples.length; i++) {
-      const dt = samples[i].at - samples[i - 1].at;
-      rate.push({ label: new Date(samples[i].at).toTimeString().slice(0, 8), v: dt > 0 ? ((samples[i].size - samples[i - 1].size) * 60000) / dt : 0 });
-    }
+    const rate = act.per_minute.map((v, i) => ({ label: when(act.until_ms - (act.minutes - i - 1) * 60000).slice(11), v }));
     const leader = members.members.find((m) => m.leader);
     root.replaceChildren(
       h("div", { class: "kpis" },
         h("div", { class: "kpi" }, h("div", { class: "v", id: "ov-height", "data-testid": "height" }, String(head.size)), h("div", { class: "l" }, t("ov.height"))),
         h("div", { class: "kpi" }, h("div", { class: "v", id: "ov-leader" }, leader ? `node-${leader.node_id}` : "—"), h("div", { class: "l" }, t("ov.leader"))),
         h("div", { class: "kpi" }, h("div", { class: "v", id: "ov-checkpoint-size" }, cp ? String(cp.tree_size) : "—"), h("div", { class: "l" }, t("ov.checkpoint"))),
-        h("div", { class: "kpi" }, h("div", { class: "v" }, rate.length ? rate[rate.length - 1].v.toFixed(0) : "…"), h("div", { class: "l" }, t("ov.rate")))),
+        h("div", { class: "kpi" }, h("div", { class: "v", id: "ov-rate" }, rate.length ? String(rate[rate.length - 1].v) : "—"), h("div", { class: "l" }, t("ov.rate")))),
       h("div", { class: "grid" },
         h("div", { class: "card" }, h("h2", {}, t("ov.checkpoint")),
           cp ? table([t("ov.index"), t("ov.size"), t("ov.time"), t("ov.cosigners")], [[

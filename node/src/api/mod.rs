@@ -5,6 +5,7 @@
 //! OpenAPI document served at `/v1/openapi.json` is generated from the same handlers and
 //! paths that are served and cannot drift from them (a test checks both directions).
 
+mod activity;
 mod admin;
 mod cases;
 mod checkpoints;
@@ -61,6 +62,7 @@ pub fn documented() -> OpenApiRouter<Arc<NodeCtx>> {
         .routes(routes!(supervision::overdue))
         .routes(routes!(supervision::rejections))
         .routes(routes!(supervision::stats))
+        .routes(routes!(activity::activity))
         .routes(routes!(supervision::dashboard))
         .routes(routes!(read::read_index))
         .routes(routes!(openapi_json))
