@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/prereqs.sh
+# The explorer's browser test: chromium, node and playwright-core.
+source scripts/prereqs-browser.sh
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # Style gates first (cheap, and they reuse the build cache): formatting and clippy, warnings denied.
 if cargo fmt --version >/dev/null 2>&1; then cargo fmt --all -- --check; else echo "test.sh: rustfmt not installed: format check skipped" >&2; fi

@@ -11,6 +11,7 @@
 pub mod api;
 pub mod checkpointer;
 pub mod config;
+pub mod explorer;
 pub mod identity;
 pub mod keyfile;
 pub mod ledger;

@@ -110,3 +110,108 @@ pub fn summarize<'a>(
     }
     (s, all_alerts)
 }
+
+/// One department's handoffs in one month (the month of each handoff's `sent_at`, in the
+/// policy's local time), ranked against the other departments of that month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MonthlyDepartment {
+    /// The department.
+    pub org: OrgId,
+    /// 1 = best of the month: highest on-time rate, then fewest returns for completion of its
+    /// own handoffs, then most handoffs handled, then organisation id.
+    pub rank: u32,
+    /// Handoffs it sent.
+    pub sent: u64,
+    /// Handoffs it received.
+    pub received: u64,
+    /// Received handoffs it has answered (those with a due time).
+    pub answered: u64,
+    /// Of those, answered after their due time.
+    pub late: u64,
+    /// Answered on time / answered (1 when it answered none).
+    pub on_time_rate: f64,
+    /// Handoffs it sent that the receiver returned for completion (退回补正).
+    pub returned_for_completion: u64,
+    /// Returns for supplementary investigation (退回补充侦查) it received.
+    pub supplementary_returns: u64,
+}
+
+/// One month's ranking of departments.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MonthRanking {
+    /// `YYYY-MM` in the policy's local time.
+    pub month: String,
+    /// Every department that sent or received a handoff that month, best first.
+    pub departments: Vec<MonthlyDepartment>,
+}
+
+/// The monthly ranking of departments (DOMAIN.md "What supervisors watch"), months in order.
+pub fn monthly_ranking<'a>(
+    handoffs: impl IntoIterator<Item = &'a HandoffRecord>,
+    utc_offset_minutes: i32,
+) -> Vec<MonthRanking> {
+    let mut months: BTreeMap<String, BTreeMap<OrgId, MonthlyDepartment>> = BTreeMap::new();
+    for h in handoffs {
+        let (y, m, _) = h.sent_at.local_date(utc_offset_minutes).ymd();
+        let month = months.entry(format!("{y:04}-{m:02}")).or_default();
+        fn row<'m>(
+            month: &'m mut BTreeMap<OrgId, MonthlyDepartment>,
+            org: &OrgId,
+        ) -> &'m mut MonthlyDepartment {
+            month
+                .entry(org.clone())
+                .or_insert_with(|| MonthlyDepartment {
+                    org: org.clone(),
+                    rank: 0,
+                    sent: 0,
+                    received: 0,
+                    answered: 0,
+                    late: 0,
+                    on_time_rate: 1.0,
+                    returned_for_completion: 0,
+                    supplementary_returns: 0,
+                })
+        }
+        let s = row(month, &h.sender);
+        s.sent += 1;
+        if h.status == LoopStatus::ReturnedForCompletion || h.returned_at.is_some() {
+            s.returned_for_completion += 1;
+        }
+        let r = row(month, &h.receiver);
+        r.received += 1;
+        if let Some(late) = h.late {
+            r.answered += 1;
+            r.late += u64::from(late);
+        }
+        if h.kind == crate::domain::HandoffKind::SupplementaryInvestigationReturn {
+            r.supplementary_returns += 1;
+        }
+    }
+    months
+        .into_iter()
+        .map(|(month, rows)| {
+            let mut departments: Vec<MonthlyDepartment> = rows
+                .into_values()
+                .map(|mut d| {
+                    d.on_time_rate = if d.answered == 0 {
+                        1.0
+                    } else {
+                        (d.answered - d.late) as f64 / d.answered as f64
+                    };
+                    d
+                })
+                .collect();
+            departments.sort_by(|a, b| {
+                b.on_time_rate
+                    .total_cmp(&a.on_time_rate)
+                    .then(a.returned_for_completion.cmp(&b.returned_for_completion))
+                    .then((b.sent + b.received).cmp(&(a.sent + a.received)))
+                    .then(a.org.cmp(&b.org))
+            });
+            for (i, d) in departments.iter_mut().enumerate() {
+                d.rank = i as u32 + 1;
+            }
+            MonthRanking { month, departments }
+        })
+        .collect()
+}

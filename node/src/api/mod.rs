@@ -5,11 +5,13 @@
 //! OpenAPI document served at `/v1/openapi.json` is generated from the same handlers and
 //! paths that are served and cannot drift from them (a test checks both directions).
 
+mod activity;
 mod admin;
 mod cases;
 mod checkpoints;
 mod entries;
 mod error;
+mod members;
 mod ops;
 mod proofs;
 mod query;
@@ -48,6 +50,7 @@ pub fn documented() -> OpenApiRouter<Arc<NodeCtx>> {
         .routes(routes!(entries::submit, query::entries))
         .routes(routes!(query::entry))
         .routes(routes!(ops::head))
+        .routes(routes!(members::members))
         .routes(routes!(cases::case))
         .routes(routes!(registry::organisations))
         .routes(routes!(registry::organisation))
@@ -59,6 +62,8 @@ pub fn documented() -> OpenApiRouter<Arc<NodeCtx>> {
         .routes(routes!(supervision::overdue))
         .routes(routes!(supervision::rejections))
         .routes(routes!(supervision::stats))
+        .routes(routes!(activity::activity))
+        .routes(routes!(supervision::dashboard))
         .routes(routes!(read::read_index))
         .routes(routes!(openapi_json))
         .routes(routes!(ops::healthz))
@@ -87,6 +92,7 @@ pub fn router(node: Arc<NodeCtx>) -> Router {
     let limit = node.limits.max_body_bytes;
     let (routes, _) = documented().split_for_parts();
     routes
+        .merge(crate::explorer::router())
         .fallback(error::unknown_route)
         .layer(middleware::from_fn_with_state(node.clone(), read::reads))
         .layer(middleware::map_response(error::json_errors))

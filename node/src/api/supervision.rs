@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::Json;
 use proto_types::encoding::decode;
-use proto_types::supervision::summarize;
+use proto_types::supervision::{monthly_ranking, summarize, MonthRanking};
 use proto_types::workflow::{CaseRecord, HandoffRecord};
 use proto_types::{Entry, Record, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -285,31 +285,181 @@ pub async fn stats(
         .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
     let now = q.now.map_or_else(|| node.now(), Timestamp::from_millis);
     let store = node.store.clone();
-    let (cases, handoffs) = blocking(move || {
-        let mut cases: Vec<CaseRecord> = Vec::new();
-        let mut cursor: Option<String> = None;
-        while let Some(c) = next_case(&store, cursor.as_deref())? {
-            cursor = Some(c.case_id.as_str().to_owned());
-            cases.push(c);
-        }
-        let mut handoffs: Vec<HandoffRecord> = Vec::new();
-        let mut from = b"h\0".to_vec();
-        loop {
-            let rows = store.scan(Cf::ByHandoffId, &from, Some(b"h\x01"), 1024)?;
-            let Some((last, _)) = rows.last() else { break };
-            from = [last.as_slice(), &[0x00]].concat();
-            for (_, v) in &rows {
-                handoffs.push(decode(v).map_err(|e| corrupt("handoff record", e))?);
-            }
-        }
-        Ok((cases, handoffs))
-    })
-    .await
-    .map_err(|e| ApiError::internal("reading cases", e))?;
+    let (cases, handoffs, _) = blocking(move || all_records(&store, usize::MAX))
+        .await
+        .map_err(|e| ApiError::internal("reading cases", e))?;
     let (summary, _) = summarize(&cases, &handoffs, &registry.policy, now);
     Ok(Json(Stats {
         now: now.as_millis(),
         summary: serde_json::to_value(&summary)
             .map_err(|e| ApiError::internal("encoding stats", e))?,
+    }))
+}
+
+/// Every case record (at most `max_cases`) and every handoff record; with whether the cases
+/// were cut at `max_cases`. A full scan of `by_case` records and of `by_handoff_id`'s `h` rows.
+fn all_records(
+    store: &Store,
+    max_cases: usize,
+) -> Result<(Vec<CaseRecord>, Vec<HandoffRecord>, bool), StoreError> {
+    let mut cases: Vec<CaseRecord> = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut truncated = false;
+    while let Some(c) = next_case(store, cursor.as_deref())? {
+        if cases.len() == max_cases {
+            truncated = true;
+            break;
+        }
+        cursor = Some(c.case_id.as_str().to_owned());
+        cases.push(c);
+    }
+    let mut handoffs: Vec<HandoffRecord> = Vec::new();
+    let mut from = b"h\0".to_vec();
+    loop {
+        let rows = store.scan(Cf::ByHandoffId, &from, Some(b"h\x01"), 1024)?;
+        let Some((last, _)) = rows.last() else { break };
+        from = [last.as_slice(), &[0x00]].concat();
+        for (_, v) in &rows {
+            handoffs.push(decode(v).map_err(|e| corrupt("handoff record", e))?);
+        }
+    }
+    Ok((cases, handoffs, truncated))
+}
+
+/// Most cases the dashboard reads per call.
+pub const MAX_DASHBOARD_CASES: usize = 200_000;
+
+/// Parameters of the dashboard.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+pub struct DashboardQuery {
+    /// "Now", Unix ms (default: the node's ledger clock).
+    pub now: Option<u64>,
+    /// Only cases of this type (`THEFT`, `DANGEROUS_DRIVING`, ...).
+    pub case_type: Option<String>,
+    /// Only cases filed by a department of this city (the registry's `city`, e.g. `Lanzhou`).
+    pub city: Option<String>,
+}
+
+/// The supervision dashboard's figures over the cases that pass the filters.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Dashboard {
+    /// The "now" used, Unix ms.
+    pub now: u64,
+    /// The filters applied.
+    pub case_type: Option<String>,
+    /// The filters applied.
+    pub city: Option<String>,
+    /// Every case type and city in the ledger (for the filter choices).
+    pub case_types: Vec<String>,
+    /// Every city of the registry.
+    pub cities: Vec<String>,
+    /// `proto_types::supervision::Summary` over the filtered cases and their handoffs.
+    #[schema(value_type = Object)]
+    pub summary: serde_json::Value,
+    /// The alerts at `now` (overdue, due soon, missing custody transfer) with the responsible
+    /// department.
+    #[schema(value_type = Vec<Object>)]
+    pub alerts: Vec<serde_json::Value>,
+    /// Per month (of `sent_at`, local time), departments ranked (`proto_types::supervision::MonthRanking`).
+    #[schema(value_type = Vec<Object>)]
+    pub monthly: Vec<serde_json::Value>,
+    /// Whether the cases were cut at [`MAX_DASHBOARD_CASES`].
+    pub truncated: bool,
+}
+
+/// `GET /v1/supervision/dashboard?case_type=&city=&now=`: the figures, alerts and monthly
+/// ranking of departments over the cases of one type and/or one city. Cost as `/v1/stats`
+/// (a full scan of case and handoff records), with at most [`MAX_DASHBOARD_CASES`] cases.
+#[utoipa::path(get, path = "/v1/supervision/dashboard", tag = "supervision", params(DashboardQuery),
+    responses((status = 200, body = Dashboard), (status = 400, body = ErrorBody)))]
+pub async fn dashboard(
+    State(node): State<Arc<NodeCtx>>,
+    Query(q): Query<DashboardQuery>,
+) -> Result<Json<Dashboard>, ApiError> {
+    let registry = node
+        .ledger
+        .registry()
+        .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
+    let mut cities: Vec<String> = registry
+        .organisations
+        .values()
+        .map(|o| o.city.clone())
+        .collect();
+    cities.sort();
+    cities.dedup();
+    let case_type = q.case_type.filter(|t| !t.is_empty());
+    let city = q.city.filter(|c| !c.is_empty());
+    if let Some(c) = &city {
+        if !cities.contains(c) {
+            return Err(ApiError::malformed(format!(
+                "no organisation of the registry serves the city {c:?}"
+            )));
+        }
+    }
+    if let Some(t) = &case_type {
+        if !t
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit())
+        {
+            return Err(ApiError::malformed(format!(
+                "{t:?} is not a case type (upper case letters, digits and _)"
+            )));
+        }
+    }
+    let now = q.now.map_or_else(|| node.now(), Timestamp::from_millis);
+    let store = node.store.clone();
+    let (cases, handoffs, truncated) = blocking(move || all_records(&store, MAX_DASHBOARD_CASES))
+        .await
+        .map_err(|e| ApiError::internal("reading cases", e))?;
+    let mut case_types: Vec<String> = cases.iter().map(|c| c.case_type.to_string()).collect();
+    case_types.sort();
+    case_types.dedup();
+    let city_of = |org| registry.organisation(org).map(|o| o.city.as_str());
+    let kept: Vec<&CaseRecord> = cases
+        .iter()
+        .filter(|c| {
+            case_type
+                .as_ref()
+                .is_none_or(|t| c.case_type.to_string() == *t)
+        })
+        .filter(|c| {
+            city.as_deref()
+                .is_none_or(|t| city_of(&c.filed_by) == Some(t))
+        })
+        .collect();
+    let ids: std::collections::HashSet<&str> = kept.iter().map(|c| c.case_id.as_str()).collect();
+    let kept_handoffs: Vec<&HandoffRecord> = handoffs
+        .iter()
+        .filter(|h| ids.contains(h.case_id.as_str()))
+        .collect();
+    let (summary, alerts) = summarize(
+        kept.iter().copied(),
+        kept_handoffs.iter().copied(),
+        &registry.policy,
+        now,
+    );
+    let monthly: Vec<MonthRanking> = monthly_ranking(
+        kept_handoffs.iter().copied(),
+        registry.policy.utc_offset_minutes,
+    );
+    let json = |v: serde_json::Result<serde_json::Value>| {
+        v.map_err(|e| ApiError::internal("encoding the dashboard", e))
+    };
+    Ok(Json(Dashboard {
+        now: now.as_millis(),
+        case_type,
+        city,
+        case_types,
+        cities,
+        summary: json(serde_json::to_value(&summary))?,
+        alerts: alerts
+            .iter()
+            .map(|a| json(serde_json::to_value(a)))
+            .collect::<Result<_, _>>()?,
+        monthly: monthly
+            .iter()
+            .map(|m| json(serde_json::to_value(m)))
+            .collect::<Result<_, _>>()?,
+        truncated,
     }))
 }
