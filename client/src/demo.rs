@@ -256,7 +256,11 @@ pub(crate) async fn start_cluster(
         .collect();
     if !voters.is_empty() {
         let r = operator
-            .post_json_to(0, "/admin/promote", &serde_json::json!({ "node_ids": voters }))
+            .post_json_to(
+                0,
+                "/admin/promote",
+                &serde_json::json!({ "node_ids": voters }),
+            )
             .await?;
         if !r.is_success() {
             bail!("promoting voters: {}", r.body);

@@ -7,14 +7,14 @@
 
 use ed25519_dalek::SigningKey;
 use proto_types::api_request::{
-    nonce_text, RequestHead, KEY_HEADER, NODE_CALLER, NONCE_HEADER, ORG_HEADER,
-    SIGNATURE_HEADER, TIME_HEADER,
+    nonce_text, RequestHead, KEY_HEADER, NODE_CALLER, NONCE_HEADER, ORG_HEADER, SIGNATURE_HEADER,
+    TIME_HEADER,
 };
 use proto_types::encoding::encode;
 use proto_types::ids::{KeyId, OrgId};
 use proto_types::Submission;
-use std::sync::Arc;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Content type of canonical bytes (same as the node's).

@@ -132,7 +132,9 @@ fn uri_of(path: &str, case_id: &str, index: u64) -> String {
 
 /// Every (method, path) of the OpenAPI document.
 async fn documented_routes(n: &Node) -> Vec<(String, String)> {
-    let doc = send(n, "GET", "/v1/openapi.json", &[], Vec::new()).await.json();
+    let doc = send(n, "GET", "/v1/openapi.json", &[], Vec::new())
+        .await
+        .json();
     let mut out = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for method in item.as_object().expect("path item").keys() {
@@ -158,7 +160,13 @@ async fn every_route_refuses_missing_bad_stale_replayed_unknown_revoked_expired_
     let expired_key = caseledger_client::keys::derive(99, "expired");
     let early_key = caseledger_client::keys::derive(99, "early");
     for (id, k, key, from, until) in [
-        ("add-k2", "k2", &expired_key, EPOCH, Some(EPOCH.plus_millis(1))),
+        (
+            "add-k2",
+            "k2",
+            &expired_key,
+            EPOCH,
+            Some(EPOCH.plus_millis(1)),
+        ),
         (
             "add-k3",
             "k3",
@@ -278,7 +286,10 @@ async fn departments_read_only_their_cases_and_the_plc_auditors_and_nodes_read_e
     // A broken rule by the filer: a rejection it may see, and others may not.
     let mut refiling = steps[0].submission.payload.clone();
     refiling.id = HandoffId::new("refiling-1").expect("id");
-    let filer_id = refiling.signer_org().expect("an organisation files").clone();
+    let filer_id = refiling
+        .signer_org()
+        .expect("an organisation files")
+        .clone();
     let filer = p.department(&filer_id).clone();
     let a = post(n, &refiling.sign(&filer.key)).await;
     assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.text());
@@ -332,7 +343,11 @@ async fn departments_read_only_their_cases_and_the_plc_auditors_and_nodes_read_e
         if per_resource {
             for (name, who) in readers {
                 let a = signed(n, who, &method, &uri, body).await;
-                assert!(!is_auth_refusal(&a), "{method} {uri} as {name}: {}", a.text());
+                assert!(
+                    !is_auth_refusal(&a),
+                    "{method} {uri} as {name}: {}",
+                    a.text()
+                );
             }
         }
     }
@@ -388,7 +403,9 @@ async fn departments_read_only_their_cases_and_the_plc_auditors_and_nodes_read_e
 async fn the_openapi_document_declares_the_signed_request_scheme() {
     let cluster = Cluster::start(1).await;
     let n = node(&cluster);
-    let doc = send(n, "GET", "/v1/openapi.json", &[], Vec::new()).await.json();
+    let doc = send(n, "GET", "/v1/openapi.json", &[], Vec::new())
+        .await
+        .json();
     let scheme = &doc["components"]["securitySchemes"]["caseledger_signed_request"];
     assert_eq!(scheme["type"], "apiKey");
     assert_eq!(scheme["in"], "header");
@@ -447,7 +464,10 @@ async fn each_limit_is_answered_with_its_own_code() {
     // nodes are not limited.
     let psb = p.department(&p.cities[0].psb).credentials();
     for _ in 0..3 {
-        assert_eq!(signed(n, &psb, "GET", "/v1/head", b"").await.status, StatusCode::OK);
+        assert_eq!(
+            signed(n, &psb, "GET", "/v1/head", b"").await.status,
+            StatusCode::OK
+        );
     }
     let a = signed(n, &psb, "GET", "/v1/head", b"").await;
     assert_eq!(
@@ -461,13 +481,24 @@ async fn each_limit_is_answered_with_its_own_code() {
         .expect("seconds");
     assert!(wait >= 1);
     let auditor = p.auditor_credentials();
-    assert_eq!(signed(n, &auditor, "GET", "/v1/head", b"").await.status, StatusCode::OK);
+    assert_eq!(
+        signed(n, &auditor, "GET", "/v1/head", b"").await.status,
+        StatusCode::OK
+    );
     for _ in 0..5 {
-        assert_eq!(signed(n, &op, "GET", "/v1/head", b"").await.status, StatusCode::OK);
+        assert_eq!(
+            signed(n, &op, "GET", "/v1/head", b"").await.status,
+            StatusCode::OK
+        );
     }
     // Submissions are charged to their signer.
     let steps = case_flow(p, 22, 0, EPOCH).1;
-    let filer = steps[0].submission.payload.signer_org().expect("org").clone();
+    let filer = steps[0]
+        .submission
+        .payload
+        .signer_org()
+        .expect("org")
+        .clone();
     assert_eq!(filer, p.cities[0].psb);
     let a = post(n, &steps[0].submission).await;
     assert_eq!(a.code(), "RATE_LIMITED", "{}", a.text());

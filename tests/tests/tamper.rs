@@ -140,9 +140,9 @@ async fn audit_of(addrs: Vec<String>) -> Verdict {
         None,
         |_, _| {},
     )
-        .await
-        .0
-        .verdict
+    .await
+    .0
+    .verdict
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,6 +24,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
 use proto_types::api_request::{
     is_valid_nonce, nonce_text, RequestHead, KEY_HEADER, NODE_CALLER, NONCE_HEADER, ORG_HEADER,
     SIGNATURE_HEADER, TIME_HEADER,
@@ -34,7 +35,6 @@ use proto_types::ids::{KeyId, OrgId};
 use proto_types::payload::{KeyRef, Signer};
 use proto_types::registry::KeyError;
 use proto_types::workflow::CaseRecord;
-use futures::StreamExt as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{OpenApi, RefOr, ResponseBuilder};
@@ -76,9 +76,7 @@ impl Caller {
         match self {
             Caller::Supervisor(_) | Caller::Node(_) => true,
             Caller::Department(o) => {
-                case.participants.contains(o)
-                    || &case.holder == o
-                    || &case.filed_by == o
+                case.participants.contains(o) || &case.holder == o || &case.filed_by == o
             }
             Caller::Anonymous => false,
         }
@@ -276,8 +274,12 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
             format!("missing header {name}: a signed request carries {ORG_HEADER}, {KEY_HEADER}, {TIME_HEADER}, {NONCE_HEADER} and {SIGNATURE_HEADER}"),
         )
     })?;
-    v.to_str()
-        .map_err(|_| unauthorized("BAD_CREDENTIALS", format!("header {name} is not ASCII text")))
+    v.to_str().map_err(|_| {
+        unauthorized(
+            "BAD_CREDENTIALS",
+            format!("header {name} is not ASCII text"),
+        )
+    })
 }
 
 fn wall_clock_ms() -> u64 {
@@ -319,7 +321,9 @@ fn credentials(node: &NodeCtx, headers: &HeaderMap) -> Result<Credentials, ApiEr
     if time_ms.abs_diff(now) > skew {
         return Err(unauthorized(
             "STALE_REQUEST",
-            format!("the request's time {time_ms} is more than {skew} ms from this node's clock {now}"),
+            format!(
+                "the request's time {time_ms} is more than {skew} ms from this node's clock {now}"
+            ),
         ));
     }
     let registry = node
@@ -428,13 +432,18 @@ async fn read_body(limits: &ApiLimits, headers: &HeaderMap, body: Body) -> Resul
         }
         Ok(Bytes::from(buf))
     };
-    tokio::time::timeout(timeout, read).await.unwrap_or_else(|_| {
-        Err(ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "REQUEST_TIMEOUT",
-            format!("the body did not arrive within {} ms", limits.read_timeout_ms),
-        ))
-    })
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                format!(
+                    "the body did not arrive within {} ms",
+                    limits.read_timeout_ms
+                ),
+            ))
+        })
 }
 
 /// Middleware over every route: limits, authentication, the route's access class, the rate.
@@ -581,17 +590,22 @@ impl utoipa::Modify for Security {
                     _ => vec![signed()],
                 });
                 let r = &mut op.responses.responses;
-                r.entry("503".into()).or_insert_with(|| answer("OVERLOADED: too many requests at once"));
+                r.entry("503".into())
+                    .or_insert_with(|| answer("OVERLOADED: too many requests at once"));
                 if class == Access::Public {
                     continue;
                 }
                 r.entry("401".into()).or_insert_with(|| answer("UNAUTHENTICATED, BAD_CREDENTIALS, UNKNOWN_KEY, KEY_NOT_YET_VALID, KEY_EXPIRED, KEY_REVOKED, STALE_REQUEST, BAD_SIGNATURE, REPLAYED_REQUEST"));
                 if class != Access::Submission {
-                    r.entry("403".into()).or_insert_with(|| answer("FORBIDDEN: the caller may not read this resource"));
+                    r.entry("403".into()).or_insert_with(|| {
+                        answer("FORBIDDEN: the caller may not read this resource")
+                    });
                 }
-                r.entry("408".into()).or_insert_with(|| answer("REQUEST_TIMEOUT: the body arrived too slowly"));
+                r.entry("408".into())
+                    .or_insert_with(|| answer("REQUEST_TIMEOUT: the body arrived too slowly"));
                 r.entry("413".into()).or_insert_with(|| answer("TOO_LARGE"));
-                r.entry("429".into()).or_insert_with(|| answer("RATE_LIMITED: retry after `Retry-After` seconds"));
+                r.entry("429".into())
+                    .or_insert_with(|| answer("RATE_LIMITED: retry after `Retry-After` seconds"));
             }
         }
     }
@@ -642,6 +656,9 @@ mod tests {
         let e = a.charge("LZ-PSB").expect_err("burst spent");
         assert_eq!((e.status.as_u16(), e.code.as_str()), (429, "RATE_LIMITED"));
         assert_eq!(e.retry_after, Some(1));
-        assert!(a.charge("LZ-PROC").is_ok(), "another organisation has its own");
+        assert!(
+            a.charge("LZ-PROC").is_ok(),
+            "another organisation has its own"
+        );
     }
 }

@@ -188,7 +188,11 @@ pub async fn case(
         .ledger
         .registry()
         .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
-    let not_yours = || forbidden(format!("{case_id} is not a case this organisation took part in"));
+    let not_yours = || {
+        forbidden(format!(
+            "{case_id} is not a case this organisation took part in"
+        ))
+    };
     let store = node.store.clone();
     let record = blocking(move || case_record(&store, &id))
         .await

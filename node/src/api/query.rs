@@ -108,7 +108,9 @@ pub async fn entry(
         return Err(if caller.reads_everything() {
             ApiError::not_found(format!("no entry {index}"))
         } else {
-            forbidden(format!("entry {index} is not one this organisation may read"))
+            forbidden(format!(
+                "entry {index} is not one this organisation may read"
+            ))
         });
     };
     let view = EntryView::from_bytes(bytes)?;

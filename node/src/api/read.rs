@@ -55,8 +55,7 @@ async fn linearize(node: &NodeCtx) -> Result<(), ApiError> {
             for (name, value) in super::auth::node_headers(node, "GET", "/v1/read-index", b"") {
                 req = req.header(name, value);
             }
-            let resp = req.send().await
-                .map_err(|e| unavailable(e.to_string()))?;
+            let resp = req.send().await.map_err(|e| unavailable(e.to_string()))?;
             if !resp.status().is_success() {
                 return Err(unavailable(format!("status {}", resp.status())));
             }

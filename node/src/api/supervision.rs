@@ -12,8 +12,8 @@ use proto_types::{Entry, Record, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::cases::load_case;
 use super::auth::Caller;
+use super::cases::load_case;
 use super::error::{ApiError, ErrorBody};
 use crate::ledger::keys;
 use crate::node::NodeCtx;
@@ -235,18 +235,18 @@ pub async fn rejections(
                     .is_none_or(|o| r.submission.payload.signer_org() == Some(o)) =>
             {
                 Some(RejectionView {
-                index: e.body.index,
-                time_ms: e.body.accepted_at.as_millis(),
-                rule: r.rule.code(),
-                detail: r.detail.clone(),
-                kind: r.submission.payload.action.kind_name().to_owned(),
-                id: r.submission.payload.id.as_str().to_owned(),
-                signer: serde_json::to_value(&r.submission.payload.signer).unwrap_or_default(),
-                case_id: r
-                    .submission
-                    .payload
-                    .case_id()
-                    .map(|c| c.as_str().to_owned()),
+                    index: e.body.index,
+                    time_ms: e.body.accepted_at.as_millis(),
+                    rule: r.rule.code(),
+                    detail: r.detail.clone(),
+                    kind: r.submission.payload.action.kind_name().to_owned(),
+                    id: r.submission.payload.id.as_str().to_owned(),
+                    signer: serde_json::to_value(&r.submission.payload.signer).unwrap_or_default(),
+                    case_id: r
+                        .submission
+                        .payload
+                        .case_id()
+                        .map(|c| c.as_str().to_owned()),
                 })
             }
             Record::Rejected(_) | Record::Accepted(_) => None,
