@@ -14,6 +14,7 @@
 //! for the entry is that same key, so a key rotated or revoked inside the chunk is verified
 //! again, exactly as on the nodes.
 
+use reqwest::StatusCode;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -411,11 +412,10 @@ async fn stream_nodes(
 ) -> Result<Verdict, ClientError> {
     let head = client.get_json_from(0, "/v1/head").await?;
     let target = head["size"].as_u64().unwrap_or(0);
-    let http = reqwest::Client::new();
     // `Client` keeps node addresses with their scheme.
     let base = client.nodes()[0].clone();
     // Fetch the next chunk while the current one is verified.
-    let fetch = |from: u64| fetch_raw(http.clone(), base.clone(), from);
+    let fetch = |from: u64| fetch_raw(client.clone(), from);
     let mut next = Some(tokio::spawn(fetch(0)));
     while replay.size() < target {
         let from = replay.size();
@@ -615,23 +615,13 @@ pub fn write_export(
 
 /// One chunk of the raw canonical stream (`GET /v1/entries` with the canonical `Accept`) from
 /// the node at `base`, from index `from`: its status and framed bytes.
-async fn fetch_raw(
-    http: reqwest::Client,
-    base: String,
-    from: u64,
-) -> Result<(reqwest::StatusCode, bytes::Bytes), ClientError> {
-    let url = format!("{base}/v1/entries?from={from}&limit={CHUNK}");
-    let resp = http
-        .get(&url)
-        .header("accept", CANONICAL)
-        .send()
-        .await
-        .map_err(|e| ClientError::Unreachable(format!("{url}: {e}")))?;
-    let status = resp.status();
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| ClientError::Unreachable(format!("{url}: {e}")))?;
+async fn fetch_raw(client: Client, from: u64) -> Result<(StatusCode, bytes::Bytes), ClientError> {
+    let path = format!("/v1/entries?from={from}&limit={CHUNK}");
+    let (status, bytes) = client.get_bytes_from(0, &path, CANONICAL).await?;
+    let status = StatusCode::from_u16(status).map_err(|e| ClientError::Protocol {
+        node: client.nodes()[0].clone(),
+        detail: e.to_string(),
+    })?;
     Ok((status, bytes))
 }
 
@@ -643,7 +633,6 @@ pub async fn export(
 ) -> Result<u64, ClientError> {
     let head = client.get_json_from(0, "/v1/head").await?;
     let target = head["size"].as_u64().unwrap_or(0);
-    let http = reqwest::Client::new();
     // `Client` keeps node addresses with their scheme.
     let base = client.nodes()[0].clone();
     let io =
@@ -652,7 +641,7 @@ pub async fn export(
     out.write_all(EXPORT_MAGIC).map_err(io)?;
     let mut done = 0u64;
     while done < target {
-        let (status, bytes) = fetch_raw(http.clone(), base.clone(), done).await?;
+        let (status, bytes) = fetch_raw(client.clone(), done).await?;
         if !status.is_success() {
             return Err(ClientError::Protocol {
                 node: base.clone(),

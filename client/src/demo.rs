@@ -273,19 +273,18 @@ pub(crate) async fn start_cluster(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Membership changes are signed with node 1's key: admin routes take node keys only.
+    let operator = Client::new([first.clone()]).with_credentials(
+        province
+            .node(1)
+            .context("the province declares node 1")?
+            .credentials(),
+    );
     for n in &nodes.0[1..] {
         let body = serde_json::json!({ "node_id": n.id, "raft_addr": n.raft, "api_addr": n.api });
-        let r = http
-            .post(format!("http://{first}/admin/learners"))
-            .json(&body)
-            .send()
-            .await?;
-        if !r.status().is_success() {
-            bail!(
-                "adding node {} as learner: {}",
-                n.id,
-                r.text().await.unwrap_or_default()
-            );
+        let r = operator.post_json_to(0, "/admin/learners", &body).await?;
+        if !r.is_success() {
+            bail!("adding node {} as learner: {}", n.id, r.body);
         }
     }
     let voters: Vec<u64> = nodes
@@ -295,13 +294,15 @@ pub(crate) async fn start_cluster(
         .filter(|id| *id > 1 && *id <= opts.voters)
         .collect();
     if !voters.is_empty() {
-        let r = http
-            .post(format!("http://{first}/admin/promote"))
-            .json(&serde_json::json!({ "node_ids": voters }))
-            .send()
+        let r = operator
+            .post_json_to(
+                0,
+                "/admin/promote",
+                &serde_json::json!({ "node_ids": voters }),
+            )
             .await?;
-        if !r.status().is_success() {
-            bail!("promoting voters: {}", r.text().await.unwrap_or_default());
+        if !r.is_success() {
+            bail!("promoting voters: {}", r.body);
         }
     }
     Ok(nodes)
@@ -329,7 +330,9 @@ pub async fn run(
     println!("data, keys, configs and logs in {}", opts.dir.display());
     let nodes = start_cluster(&opts, &mut province, clock).await?;
     let apis: Vec<String> = nodes.0.iter().map(|n| n.api.clone()).collect();
-    let client = Client::new(apis.clone());
+    // The workload submits (each step carries its department's signature); the audit, the
+    // export and the summary read everything, as the province's auditor.
+    let client = Client::new(apis.clone()).with_credentials(province.auditor_credentials());
 
     // Filings spread over the first 60 simulated days; each case then follows its schedule.
     let gap = 60 * DAY_MS / opts.cases.max(1);

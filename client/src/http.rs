@@ -1,9 +1,20 @@
 //! The HTTP client: submits signed entries and reads heads, trying another node when one is
 //! down. It trusts nothing it reads for verification purposes: the auditor recomputes.
+//!
+//! With [`Credentials`] every request except a submission is signed (docs/FORMAT.md §API
+//! request): an organisation key reads what its role allows, a node key calls the admin
+//! routes. Submissions carry their own signature and are sent without request headers.
 
+use ed25519_dalek::SigningKey;
+use proto_types::api_request::{
+    nonce_text, RequestHead, KEY_HEADER, NODE_CALLER, NONCE_HEADER, ORG_HEADER, SIGNATURE_HEADER,
+    TIME_HEADER,
+};
 use proto_types::encoding::encode;
+use proto_types::ids::{KeyId, OrgId};
 use proto_types::Submission;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Content type of canonical bytes (same as the node's).
@@ -82,11 +93,97 @@ pub enum ClientError {
     },
 }
 
+/// Who signs the client's requests: an organisation's registry key or a node's key.
+#[derive(Clone)]
+pub struct Credentials {
+    org: String,
+    key_id: String,
+    key: SigningKey,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}/{})", self.org, self.key_id)
+    }
+}
+
+impl Credentials {
+    /// The key `key_id` of organisation `org`.
+    pub fn organisation(org: &OrgId, key_id: &KeyId, key: SigningKey) -> Self {
+        Self {
+            org: org.as_str().to_owned(),
+            key_id: key_id.as_str().to_owned(),
+            key,
+        }
+    }
+
+    /// The registry signing key of node `node_id` (its operator: admin routes, reads).
+    pub fn node(node_id: u64, key: SigningKey) -> Self {
+        Self {
+            org: NODE_CALLER.to_owned(),
+            key_id: node_id.to_string(),
+            key,
+        }
+    }
+
+    /// Who signs, as `org/key_id`.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.org, self.key_id)
+    }
+
+    /// The headers of one request, signed at `time_ms` with `nonce` (32 lowercase hex).
+    pub fn headers_at(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: &[u8],
+        time_ms: u64,
+        nonce: &str,
+    ) -> Vec<(&'static str, String)> {
+        let head = RequestHead {
+            method,
+            path_and_query,
+            org: &self.org,
+            key_id: &self.key_id,
+            time_ms,
+            nonce,
+        };
+        vec![
+            (ORG_HEADER, self.org.clone()),
+            (KEY_HEADER, self.key_id.clone()),
+            (TIME_HEADER, time_ms.to_string()),
+            (NONCE_HEADER, nonce.to_owned()),
+            (SIGNATURE_HEADER, head.sign(&self.key, body)),
+        ]
+    }
+
+    /// The headers of one request, signed now with a fresh random nonce.
+    pub fn headers(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> Vec<(&'static str, String)> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        self.headers_at(
+            method,
+            path_and_query,
+            body,
+            now,
+            &nonce_text(rand::random()),
+        )
+    }
+}
+
 /// A client of a set of nodes.
 #[derive(Debug, Clone)]
 pub struct Client {
     nodes: Vec<String>,
     http: reqwest::Client,
+    credentials: Option<Arc<Credentials>>,
 }
 
 impl Client {
@@ -108,7 +205,108 @@ impl Client {
             .pool_max_idle_per_host(256)
             .build()
             .expect("a plain HTTP client builds");
-        Self { nodes, http }
+        Self {
+            nodes,
+            http,
+            credentials: None,
+        }
+    }
+
+    /// The same client, signing every request (but submissions) with `credentials`.
+    pub fn with_credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(Arc::new(credentials));
+        self
+    }
+
+    /// The credentials requests are signed with, if any.
+    pub fn credentials(&self) -> Option<&Credentials> {
+        self.credentials.as_deref()
+    }
+
+    /// A request to `base` + `path` (path and query), signed if the client has credentials.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        base: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> reqwest::RequestBuilder {
+        let mut req = self.http.request(method.clone(), format!("{base}{path}"));
+        if let Some(c) = &self.credentials {
+            for (name, value) in c.headers(method.as_str(), path, &body) {
+                req = req.header(name, value);
+            }
+        }
+        if body.is_empty() {
+            req
+        } else {
+            req.body(body)
+        }
+    }
+
+    fn get(&self, base: &str, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::GET, base, path, Vec::new())
+    }
+
+    /// POSTs a JSON body to `path` on the node `node` (modulo the count), signed; returns the
+    /// answer as it is (admin routes).
+    pub async fn post_json_to(
+        &self,
+        node: usize,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<Answer, ClientError> {
+        let base = &self.nodes[node % self.nodes.len()];
+        let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Protocol {
+            node: base.clone(),
+            detail: e.to_string(),
+        })?;
+        let resp = self
+            .request(reqwest::Method::POST, base, path, bytes)
+            .header("content-type", "application/json")
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(format!("{base}: {e}")))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable(format!("{base}: {e}")))?;
+        let body = serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+            node: base.clone(),
+            detail: format!(
+                "status {status}, not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            ),
+        })?;
+        Ok(Answer {
+            node: base.clone(),
+            status,
+            body,
+        })
+    }
+
+    /// GETs `path` from the node `node` (modulo the count) with an `Accept` header: the status
+    /// and the raw body (the canonical entry stream).
+    pub async fn get_bytes_from(
+        &self,
+        node: usize,
+        path: &str,
+        accept: &str,
+    ) -> Result<(u16, bytes::Bytes), ClientError> {
+        let base = &self.nodes[node % self.nodes.len()];
+        let resp = self
+            .get(base, path)
+            .header("accept", accept)
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(format!("{base}{path}: {e}")))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable(format!("{base}{path}: {e}")))?;
+        Ok((status, bytes))
     }
 
     /// The nodes, in order of preference.
@@ -185,14 +383,18 @@ impl Client {
     pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, ClientError> {
         let mut last = String::new();
         for node in &self.nodes {
-            match self.http.get(format!("{node}{path}")).send().await {
+            match self.get(node, path).send().await {
                 Ok(r) if r.status().is_success() => {
                     return r.json().await.map_err(|e| ClientError::Protocol {
                         node: node.clone(),
                         detail: e.to_string(),
                     });
                 }
-                Ok(r) => last = format!("{node}: status {}", r.status()),
+                Ok(r) => {
+                    let status = r.status();
+                    let text = r.text().await.unwrap_or_default();
+                    last = format!("{node}: status {status}: {text}");
+                }
                 Err(e) => last = format!("{node}: {e}"),
             }
         }
@@ -215,8 +417,7 @@ impl Client {
     /// GETs `path` and returns the answer as it is (any status with a JSON body), trying
     /// another node when one is down or unavailable (503).
     pub async fn get_answer(&self, path: &str) -> Result<Answer, ClientError> {
-        self.first_answer(|node| self.http.get(format!("{node}{path}")))
-            .await
+        self.first_answer(|node| self.get(node, path)).await
     }
 
     async fn first_answer(
@@ -268,15 +469,16 @@ impl Client {
     ) -> Result<serde_json::Value, ClientError> {
         let base = &self.nodes[node % self.nodes.len()];
         let r = self
-            .http
-            .get(format!("{base}{path}"))
+            .get(base, path)
             .send()
             .await
             .map_err(|e| ClientError::Unreachable(format!("{base}: {e}")))?;
         if !r.status().is_success() {
+            let status = r.status();
+            let text = r.text().await.unwrap_or_default();
             return Err(ClientError::Protocol {
                 node: base.clone(),
-                detail: format!("status {}", r.status()),
+                detail: format!("status {status}: {text}"),
             });
         }
         r.json().await.map_err(|e| ClientError::Protocol {

@@ -3,6 +3,7 @@
 //! tests and bug reports are reproducible; production deployments generate keys with
 //! `caseledger keygen` and write their own genesis file.
 
+use crate::http::Credentials;
 use crate::keys;
 use ed25519_dalek::SigningKey;
 use proto_types::crypto::PublicKey;
@@ -44,6 +45,12 @@ impl Department {
     pub fn signer(&self) -> Signer {
         Signer::Org(self.key_ref())
     }
+
+    /// Its API request credentials (its key `k1`).
+    pub fn credentials(&self) -> Credentials {
+        let r = self.key_ref();
+        Credentials::organisation(&r.org, &r.key_id, self.key.clone())
+    }
 }
 
 /// One node identity with its signing key.
@@ -53,6 +60,13 @@ pub struct NodeIdentity {
     pub decl: NodeDecl,
     /// Its checkpoint signing key.
     pub key: SigningKey,
+}
+
+impl NodeIdentity {
+    /// Its operator's API request credentials (admin routes, reads of everything).
+    pub fn credentials(&self) -> Credentials {
+        Credentials::node(self.decl.node_id, self.key.clone())
+    }
 }
 
 /// Departments of one city.
@@ -89,6 +103,8 @@ pub struct Province {
     pub plc: OrgId,
     /// 监狱.
     pub prison: OrgId,
+    /// The auditor: reads everything through the API, sends nothing.
+    pub auditor: OrgId,
     /// Node identities, node id 1.. in order.
     pub nodes: Vec<NodeIdentity>,
     /// The seed everything was derived from.
@@ -141,6 +157,15 @@ impl Province {
             plc.clone(),
             "甘肃省委政法委".into(),
             OrgKind::Plc,
+            Level::Province,
+            None,
+            "Lanzhou",
+        );
+        let auditor = org_id("GS-AUDIT".into());
+        add(
+            auditor.clone(),
+            "甘肃省政法案件流转审计组".into(),
+            OrgKind::Auditor,
             Level::Province,
             None,
             "Lanzhou",
@@ -258,6 +283,7 @@ impl Province {
             cities: city_list,
             plc,
             prison,
+            auditor,
             nodes,
             seed,
         }
@@ -301,6 +327,11 @@ impl Province {
             action: Action::Genesis(genesis),
         }
         .sign(&plc.key)
+    }
+
+    /// The auditor's API credentials (reads everything: audit, export).
+    pub fn auditor_credentials(&self) -> Credentials {
+        self.department(&self.auditor).credentials()
     }
 
     /// A node's identity.

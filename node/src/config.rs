@@ -171,16 +171,34 @@ impl Default for RaftTiming {
     }
 }
 
-/// Limits on API requests.
+/// Limits on API requests and the freshness window of signed requests (`[limits]`). Every
+/// limit is answered with its own error code; the defaults do not throttle the benchmark
+/// (thousands of submissions per second from one organisation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ApiLimits {
-    /// Largest request body, bytes.
+    /// Largest request body, bytes (413 `TOO_LARGE`).
     pub max_body_bytes: usize,
-    /// Largest page of entries.
+    /// Largest page of entries, rejections or overdue cases (400 `PAGE_TOO_LARGE`).
     pub max_page: u64,
     /// How long a submission may wait for commit, milliseconds.
     pub commit_timeout_ms: u64,
+    /// Requests served at once; more are answered 503 `OVERLOADED`.
+    pub max_concurrent_requests: usize,
+    /// Sustained requests per second per organisation (429 `RATE_LIMITED` with
+    /// `Retry-After`); nodes are not limited.
+    pub rate_per_org: u32,
+    /// Requests an organisation may send at once above its sustained rate.
+    pub rate_burst: u32,
+    /// How long a client may take to send its request body, milliseconds (408
+    /// `REQUEST_TIMEOUT`).
+    pub read_timeout_ms: u64,
+    /// How far a signed request's time may be from the node's clock, milliseconds (401
+    /// `STALE_REQUEST`).
+    pub clock_skew_ms: u64,
+    /// Most nonces remembered within two skew windows; past it requests are answered 503
+    /// `OVERLOADED` rather than forgetting a nonce (which would allow a replay).
+    pub max_nonces: usize,
 }
 
 impl Default for ApiLimits {
@@ -189,6 +207,12 @@ impl Default for ApiLimits {
             max_body_bytes: 256 * 1024,
             max_page: 1000,
             commit_timeout_ms: 10_000,
+            max_concurrent_requests: 4096,
+            rate_per_org: 50_000,
+            rate_burst: 100_000,
+            read_timeout_ms: 10_000,
+            clock_skew_ms: 300_000,
+            max_nonces: 1_000_000,
         }
     }
 }
@@ -232,6 +256,17 @@ impl NodeConfig {
         }
         if self.limits.max_body_bytes < 1024 {
             bail!("limits.max_body_bytes must be at least 1024");
+        }
+        let l = &self.limits;
+        if l.max_page == 0
+            || l.max_concurrent_requests == 0
+            || l.rate_per_org == 0
+            || l.rate_burst == 0
+            || l.read_timeout_ms == 0
+            || l.clock_skew_ms == 0
+            || l.max_nonces == 0
+        {
+            bail!("limits: max_page, max_concurrent_requests, rate_per_org, rate_burst, read_timeout_ms, clock_skew_ms and max_nonces must be positive");
         }
         Ok(())
     }

@@ -47,6 +47,8 @@ pub struct NodeCtx {
     pub http: reqwest::Client,
     /// The signed tree head behind receipts (signed once per applied batch).
     pub tree_heads: crate::api::TreeHeads,
+    /// API admission: concurrency permits, seen nonces, per-organisation rates.
+    pub admission: crate::api::Admission,
     /// What the self-check of the stored ledger found (issue 5).
     pub selfcheck: Arc<crate::selfcheck::Health>,
     /// What the cosign rounds found: members that disagree (issue 5).
@@ -297,6 +299,7 @@ impl Node {
             node_key,
             http,
             tree_heads: crate::api::TreeHeads::default(),
+            admission: crate::api::Admission::new(config.limits),
             selfcheck: Arc::default(),
             cosigning: Arc::default(),
         });

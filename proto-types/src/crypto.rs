@@ -36,6 +36,8 @@ pub mod context {
     pub const APPROVAL: &[u8] = b"caseledger/v1/approval\0";
     /// Prefix of the message a node signs for a tree head it serves with receipts.
     pub const TREE_HEAD: &[u8] = b"caseledger/v1/tree-head\0";
+    /// Prefix of the message a caller signs for an API request (§API request).
+    pub const API_REQUEST: &[u8] = b"caseledger/v1/api-request\0";
 }
 
 /// A digest with its algorithm.

@@ -28,6 +28,9 @@ pub enum OrgKind {
     Prison,
     /// 政法委, political-legal committee: supervisor, reads everything, sends nothing.
     Plc,
+    /// Auditor (e.g. 审计 or an inspection office): reads everything, sends nothing.
+    /// Appended last: enum indexes are varints, so this is format-compatible.
+    Auditor,
 }
 
 /// Administrative level of an organisation.

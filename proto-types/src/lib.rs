@@ -5,6 +5,7 @@
 //! No IO, no async, no clock, no randomness: time, keys and randomness come in as arguments.
 //! Every byte that is hashed or signed is specified in docs/FORMAT.md.
 
+pub mod api_request;
 pub mod apply;
 pub mod checkpoint;
 pub mod clock;

@@ -235,7 +235,7 @@ Signature = struct(("alg", SignatureAlg), ("bytes", byte_string(64)))
 EntryHash = Digest
 
 # §Enums (unit enums and the open vocabularies)
-OrgKind = unit_enum("OrgKind", "Psb DetentionHouse Procuratorate Court CommunityCorrections LegalAid Prison Plc")
+OrgKind = unit_enum("OrgKind", "Psb DetentionHouse Procuratorate Court CommunityCorrections LegalAid Prison Plc Auditor")
 Level = unit_enum("Level", "County Prefecture Province")
 CaseType = enum(
     "CaseType",

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use caseledger_client::http::{Client, Credentials};
 use caseledger_client::pilot::Province;
 use caseledger_node::config::{ApiLimits, ClockConfig, NodeConfig, RaftTiming};
 use caseledger_node::node::Node;
@@ -17,6 +18,19 @@ pub const SEED: u64 = 7;
 
 /// When keys become valid and the first entries are stamped (2026-01-05, a Monday).
 pub const EPOCH: Timestamp = Timestamp::from_millis(1_767_571_200_000);
+
+/// The API credentials of the test province's auditor (reads everything).
+pub fn auditor() -> Credentials {
+    Province::new(SEED, 1, 1, EPOCH).auditor_credentials()
+}
+
+/// The API credentials of node 1's key (its operator: admin routes, reads of everything).
+pub fn operator() -> Credentials {
+    Province::new(SEED, 1, 1, EPOCH)
+        .node(1)
+        .expect("node 1 is declared")
+        .credentials()
+}
 
 /// Writes the genesis and node keys of `province` into `dir`; returns the genesis path.
 pub fn write_province(province: &Province, dir: &Path) -> PathBuf {
@@ -147,6 +161,11 @@ impl Cluster {
             .flatten()
             .map(|n| n.api_addr.clone())
             .collect()
+    }
+
+    /// A client of the running nodes, reading as the province's auditor.
+    pub fn client(&self) -> Client {
+        Client::new(self.api_addrs()).with_credentials(self.province.auditor_credentials())
     }
 
     /// The running node that leads, by position.

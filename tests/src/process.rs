@@ -139,39 +139,35 @@ impl ProcCluster {
                 .filter(|r| r.status().is_success())
         })
         .await;
+        let operator = cluster.operator();
         for node in &cluster.nodes[1..] {
             let body = serde_json::json!({ "node_id": node.id, "raft_addr": node.raft_addr, "api_addr": node.api_addr });
-            let r = admin
-                .post(format!("http://{first}/admin/learners"))
-                .json(&body)
-                .send()
+            let r = operator
+                .post_json_to(0, "/admin/learners", &body)
                 .await
                 .expect("add learner");
-            assert!(
-                r.status().is_success(),
-                "add learner {}: {}",
-                node.id,
-                r.text().await.unwrap_or_default()
-            );
+            assert!(r.is_success(), "add learner {}: {}", node.id, r.body);
         }
         let ids: Vec<u64> = cluster.nodes[1..].iter().map(|n| n.id).collect();
-        let r = admin
-            .post(format!("http://{first}/admin/promote"))
-            .json(&serde_json::json!({ "node_ids": ids }))
-            .send()
+        let r = operator
+            .post_json_to(0, "/admin/promote", &serde_json::json!({ "node_ids": ids }))
             .await
             .expect("promote");
-        assert!(
-            r.status().is_success(),
-            "promote: {}",
-            r.text().await.unwrap_or_default()
-        );
+        assert!(r.is_success(), "promote: {}", r.body);
         cluster
     }
 
-    /// A client of every node.
+    /// A client of every node, reading as the province's auditor.
     pub fn client(&self) -> Client {
         Client::new(self.nodes.iter().map(|n| n.api_addr.clone()))
+            .with_credentials(self.province.auditor_credentials())
+    }
+
+    /// A client of every node signing with node 1's key: its operator (admin routes).
+    pub fn operator(&self) -> Client {
+        let node = self.province.node(1).expect("node 1 is declared");
+        Client::new(self.nodes.iter().map(|n| n.api_addr.clone()))
+            .with_credentials(node.credentials())
     }
 
     /// SIGKILLs the node at `pos`.
@@ -207,17 +203,15 @@ impl ProcCluster {
 
     /// The position of the leader, as the running nodes report it.
     pub async fn leader(&self) -> usize {
-        let http = reqwest::Client::new();
+        let operator = self.operator();
         eventually("a leader", Duration::from_secs(30), || async {
-            for node in self.nodes.iter().filter(|n| n.child.is_some()) {
-                let Ok(r) = http
-                    .get(format!("http://{}/admin/status", node.api_addr))
-                    .send()
-                    .await
-                else {
-                    continue;
-                };
-                let Ok(v) = r.json::<Value>().await else {
+            for (pos, _) in self
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.child.is_some())
+            {
+                let Ok(v) = operator.get_json_from(pos, "/admin/status").await else {
                     continue;
                 };
                 if let Some(l) = v["leader"].as_u64() {
@@ -233,16 +227,16 @@ impl ProcCluster {
 
     /// Waits until all running nodes report the same head of at least `size`; returns it.
     pub async fn converged(&self, size: u64) -> Value {
-        let http = reqwest::Client::new();
+        let operator = self.operator();
         eventually("heads to converge", Duration::from_secs(90), || async {
             let mut heads = Vec::new();
-            for node in self.nodes.iter().filter(|n| n.child.is_some()) {
-                let r = http
-                    .get(format!("http://{}/v1/head", node.api_addr))
-                    .send()
-                    .await
-                    .ok()?;
-                heads.push(r.json::<Value>().await.ok()?);
+            for (pos, _) in self
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.child.is_some())
+            {
+                heads.push(operator.get_json_from(pos, "/v1/head").await.ok()?);
             }
             let first = heads[0].clone();
             let same = heads

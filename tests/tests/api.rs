@@ -1,12 +1,13 @@
 //! In-process API tests: the router of a real single-node cluster, called with `oneshot`.
 //! Every endpoint and every error code; after each refusal the head is unchanged, and a
-//! validly signed illegal step adds exactly its rejection entry.
+//! validly signed illegal step adds exactly its rejection entry. Requests are signed with
+//! node 1's key, which reads everything (tests/tests/auth.rs checks the roles).
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use caseledger_client::flows::case_flow;
 use caseledger_node::node::Node;
-use caseledger_tests::cluster::{Cluster, EPOCH};
+use caseledger_tests::cluster::{operator, Cluster, EPOCH};
 use proto_types::ids::HandoffId;
 use proto_types::payload::{Approval, KeyLifecycle, KeyOp};
 use proto_types::{Action, Payload, Submission};
@@ -31,12 +32,14 @@ impl Answer {
 }
 
 async fn call(node: &Node, method: &str, uri: &str, content_type: &str, body: Vec<u8>) -> Answer {
-    let req = Request::builder()
+    let mut req = Request::builder()
         .method(method)
         .uri(uri)
-        .header(header::CONTENT_TYPE, content_type)
-        .body(Body::from(body))
-        .expect("request");
+        .header(header::CONTENT_TYPE, content_type);
+    for (name, value) in operator().headers(method, uri, &body) {
+        req = req.header(name, value);
+    }
+    let req = req.body(Body::from(body)).expect("request");
     let resp = caseledger_node::api::router(node.ctx.clone())
         .oneshot(req)
         .await
@@ -222,11 +225,13 @@ async fn every_read_endpoint_answers_with_the_applied_size() {
         get(n, "/v1/entries/0").await.json()["index"],
         Value::from(0)
     );
-    let raw = Request::builder()
+    let mut raw = Request::builder()
         .uri("/v1/entries?from=0&limit=3")
-        .header(header::ACCEPT, caseledger_node::api::CANONICAL)
-        .body(Body::empty())
-        .expect("request");
+        .header(header::ACCEPT, caseledger_node::api::CANONICAL);
+    for (name, value) in operator().headers("GET", "/v1/entries?from=0&limit=3", b"") {
+        raw = raw.header(name, value);
+    }
+    let raw = raw.body(Body::empty()).expect("request");
     let raw = caseledger_node::api::router(n.ctx.clone())
         .oneshot(raw)
         .await

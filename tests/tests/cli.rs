@@ -28,8 +28,8 @@ fn client_binary() -> PathBuf {
     bin
 }
 
-/// Runs the CLI with a config file naming the cluster's nodes and the organisations' keys,
-/// kept (with a copy of the genesis) in a folder that outlives the cluster.
+/// Runs the CLI with a config file naming the cluster's nodes and the auditor's key, with the
+/// organisations' keys kept (with a copy of the genesis) in a folder that outlives the cluster.
 struct Cli {
     dir: tempfile::TempDir,
     bin: PathBuf,
@@ -52,7 +52,17 @@ impl Cli {
         let mut nodes = vec!["\"127.0.0.1:1\"".to_owned()];
         nodes.extend(cluster.api_addrs().iter().map(|a| format!("{a:?}")));
         let config = dir.join("client.toml");
-        std::fs::write(&config, format!("nodes = [{}]\n", nodes.join(", "))).expect("write config");
+        // Reads are signed requests: the file names the auditor's key, which reads everything;
+        // signing commands name their department with --key and --org.
+        let auditor = cluster.province.auditor.as_str();
+        std::fs::write(
+            &config,
+            format!(
+                "nodes = [{}]\nkey = \"keys/{auditor}.pem\"\norg = \"{auditor}\"\n",
+                nodes.join(", ")
+            ),
+        )
+        .expect("write config");
         Self {
             bin: client_binary(),
             config,

@@ -48,7 +48,7 @@ fn handoffs(run: &Run) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_commit_a_thousand_handoffs_sent_to_random_nodes_and_agree() {
     let cluster = Cluster::start(3).await;
-    let client = Client::new(cluster.api_addrs());
+    let client = cluster.client();
     let run = run_flows(
         &client,
         flows(&cluster.province, 1, 130, EPOCH),
@@ -80,7 +80,7 @@ async fn three_nodes_commit_a_thousand_handoffs_sent_to_random_nodes_and_agree()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn losing_the_leader_mid_load_loses_no_acknowledged_handoff() {
     let mut cluster = Cluster::start(3).await;
-    let client = Client::new(cluster.api_addrs());
+    let client = cluster.client();
     let load = {
         let client = client.clone();
         let flows = flows(&cluster.province, 2, 60, EPOCH);
@@ -131,7 +131,7 @@ async fn losing_the_leader_mid_load_loses_no_acknowledged_handoff() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_node_catches_up_to_the_same_head() {
     let mut cluster = Cluster::start(3).await;
-    let client = Client::new(cluster.api_addrs());
+    let client = cluster.client();
     let first = run_flows(&client, flows(&cluster.province, 3, 10, EPOCH), 4, 3, None).await;
     assert!(first.errors.is_empty(), "{:?}", first.errors);
     let leader = cluster.leader().await;
@@ -139,7 +139,7 @@ async fn a_restarted_node_catches_up_to_the_same_head() {
     cluster.stop(follower).await;
     let live: Vec<String> = cluster.api_addrs();
     let second = run_flows(
-        &Client::new(live),
+        &Client::new(live).with_credentials(cluster.province.auditor_credentials()),
         flows(&cluster.province, 4, 10, EPOCH),
         4,
         4,
@@ -158,7 +158,7 @@ async fn a_restarted_node_catches_up_to_the_same_head() {
 async fn a_learner_joining_after_twenty_thousand_entries_installs_a_pointer_snapshot_and_pulls_the_ledger(
 ) {
     let mut cluster = Cluster::start_with(4, 3, |c| c.raft.snapshot_every = 2000).await;
-    let client = Client::new(cluster.api_addrs());
+    let client = cluster.client();
     let mut cases = 0u64;
     let mut size = 0u64;
     let mut seed = 100;
@@ -220,7 +220,7 @@ async fn a_learner_joining_after_twenty_thousand_entries_installs_a_pointer_snap
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_batch_is_covered_by_a_wal_sync() {
     let cluster = Cluster::start(3).await;
-    let client = Client::new(cluster.api_addrs());
+    let client = cluster.client();
     let before: Vec<_> = cluster
         .nodes
         .iter()

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use caseledger_tests::cluster::EPOCH;
+use caseledger_client::http::Client;
+use caseledger_tests::cluster::{auditor, EPOCH};
 use caseledger_tests::eventually;
 use caseledger_tests::load::{flows, run_flows};
 use caseledger_tests::process::ProcCluster;
@@ -12,18 +13,14 @@ use serde_json::Value;
 
 /// Every (id → index) in one node's ledger, read through its API; fails on a duplicate id.
 async fn ids_of(api: &str) -> HashMap<String, u64> {
-    let http = reqwest::Client::new();
+    let client = Client::new([api]).with_credentials(auditor());
     let mut out = HashMap::new();
     let mut from = 0u64;
     loop {
-        let page: Value = http
-            .get(format!("http://{api}/v1/entries?from={from}&limit=1000"))
-            .send()
+        let page: Value = client
+            .get_json_from(0, &format!("/v1/entries?from={from}&limit=1000"))
             .await
-            .expect("read entries")
-            .json()
-            .await
-            .expect("json page");
+            .expect("read entries");
         for e in page["entries"].as_array().expect("entries") {
             let record = &e["entry"]["body"]["record"];
             let sub = record
@@ -62,20 +59,11 @@ async fn killing_the_leader_process_loses_nothing_acknowledged() {
             .await
         })
     };
-    let http = reqwest::Client::new();
-    let first = cluster.nodes[0].api_addr.clone();
     eventually(
         "some entries committed",
         Duration::from_secs(60),
         || async {
-            let h: Value = http
-                .get(format!("http://{first}/v1/head"))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
+            let h: Value = client.get_json_from(0, "/v1/head").await.ok()?;
             (h["size"].as_u64()? > 200).then_some(())
         },
     )

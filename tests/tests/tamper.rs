@@ -135,10 +135,14 @@ fn rewrite_the_suffix(store: &Store) -> u64 {
 }
 
 async fn audit_of(addrs: Vec<String>) -> Verdict {
-    audit::audit_nodes(&Client::new(addrs), None, |_, _| {})
-        .await
-        .0
-        .verdict
+    audit::audit_nodes(
+        &Client::new(addrs).with_credentials(caseledger_tests::cluster::auditor()),
+        None,
+        |_, _| {},
+    )
+    .await
+    .0
+    .verdict
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,7 +152,7 @@ async fn every_kind_of_tampering_is_named_by_the_node_and_the_audit() {
         c.checkpoint.every_ms = 0;
     })
     .await;
-    let client = Client::new(cluster.api_addrs());
+    let client = cluster.client();
     let run = run_flows(&client, flows(&cluster.province, 3, 12, EPOCH), 4, 1, None).await;
     assert!(run.errors.is_empty(), "{:?}", run.errors);
     // A cosigned checkpoint is committed, signed by a majority, and served.

@@ -11,7 +11,9 @@ pub mod verify;
 
 use anyhow::{Context, Result};
 use caseledger_client::config::{self, FileConfig};
-use caseledger_client::http::{Answer, Client};
+use caseledger_client::http::{Answer, Client, Credentials};
+use caseledger_client::keys;
+use proto_types::ids::KeyId;
 use std::path::PathBuf;
 
 /// Success.
@@ -38,10 +40,22 @@ impl Env {
         Ok(config::load(self.config.as_deref())?)
     }
 
-    /// A client of the configured nodes.
+    /// A client of the configured nodes, signing its requests with the config file's `key`,
+    /// `org` and `key_id` (default `k1`) when the file names them: reads need a signed
+    /// request, and what they may read follows the organisation's role (audit and export
+    /// need the PLC's or an auditor's key). Submissions carry their own signature.
     pub fn client(&self) -> Result<Client> {
         let file = self.file()?;
-        Ok(Client::new(config::nodes(&self.nodes, &file)?))
+        let client = Client::new(config::nodes(&self.nodes, &file)?);
+        let (Some(key), Some(org)) = (&file.key, &file.org) else {
+            return Ok(client);
+        };
+        let key_id = file
+            .key_id
+            .clone()
+            .unwrap_or_else(|| KeyId::new("k1").expect("constant key id is valid"));
+        let key = keys::load_pem(key)?;
+        Ok(client.with_credentials(Credentials::organisation(org, &key_id, key)))
     }
 }
 

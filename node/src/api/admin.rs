@@ -1,5 +1,8 @@
 //! Cluster membership: add a node as learner, promote learners to voters, remove a node.
-//! (Authenticated with the API's authentication once the security work lands.)
+//!
+//! Access: only requests signed with a registry node key (`x-caseledger-org: @node`,
+//! `x-caseledger-key: <node id>`): the operators of the member departments' nodes. Any
+//! organisation key gets 403 `FORBIDDEN`.
 
 use axum::extract::State;
 use axum::Json;
@@ -31,12 +34,16 @@ pub struct NodeIds {
 }
 
 /// `GET /admin/status`: this node's view of the cluster.
+///
+/// Access: registry node keys only.
 #[utoipa::path(get, path = "/admin/status", tag = "admin", responses((status = 200, body = Object)))]
 pub async fn status(State(node): State<Arc<NodeCtx>>) -> Json<serde_json::Value> {
     Json(node.status())
 }
 
 /// `POST /admin/learners`.
+///
+/// Access: registry node keys only.
 #[utoipa::path(post, path = "/admin/learners", tag = "admin", request_body = AddLearner,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn add_learner(
@@ -61,6 +68,8 @@ pub async fn add_learner(
 }
 
 /// `POST /admin/promote`: make these nodes voters (keeping the current voters).
+///
+/// Access: registry node keys only.
 #[utoipa::path(post, path = "/admin/promote", tag = "admin", request_body = NodeIds,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn promote(
@@ -90,6 +99,8 @@ pub async fn promote(
 }
 
 /// `POST /admin/remove`: remove these nodes from the voters and learners.
+///
+/// Access: registry node keys only.
 #[utoipa::path(post, path = "/admin/remove", tag = "admin", request_body = NodeIds,
     responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn remove(

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
+use axum::Extension;
 use axum::Json;
 use proto_types::clock::{alerts, due_time};
 use proto_types::encoding::decode;
@@ -14,6 +15,7 @@ use proto_types::{Entry, Record, Registry, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::auth::{forbidden, Caller};
 use super::error::{ApiError, ErrorBody};
 use crate::ledger::keys;
 use crate::node::NodeCtx;
@@ -89,16 +91,23 @@ fn handoff_record(store: &Store, id: &HandoffId) -> Result<Option<HandoffRecord>
         .transpose()
 }
 
+/// A case's record, if the case exists.
+pub(crate) fn case_record(store: &Store, id: &CaseId) -> Result<Option<CaseRecord>, StoreError> {
+    store
+        .get(Cf::ByCase, &keys::case(id))?
+        .map(|v| decode(&v).map_err(|e| corrupt("case record", e)))
+        .transpose()
+}
+
 /// Reads a case, its timeline entries (at most [`MAX_TIMELINE`]) and its handoff records.
 pub(crate) fn load_case(
     store: &Store,
     id: &CaseId,
     with_entries: bool,
 ) -> Result<Option<CaseBundle>, StoreError> {
-    let Some(v) = store.get(Cf::ByCase, &keys::case(id))? else {
+    let Some(case) = case_record(store, id)? else {
         return Ok(None);
     };
-    let case: CaseRecord = decode(&v).map_err(|e| corrupt("case record", e))?;
     let (from, until) = keys::case_entries(id);
     let rows = store.scan(Cf::ByCase, &from, Some(&until), MAX_TIMELINE + 1)?;
     let truncated = rows.len() > MAX_TIMELINE;
@@ -161,11 +170,16 @@ pub(crate) fn handoff_json(
 }
 
 /// `GET /v1/cases/{case_id}`.
+///
+/// Access: the organisations that took part in the case (filed, held, sent, received or
+/// recorded in it), the PLC, auditors and nodes. Any other department gets 403 `FORBIDDEN`,
+/// whether or not the case exists (only those who read everything learn that it does not).
 #[utoipa::path(get, path = "/v1/cases/{case_id}", tag = "cases",
     params(("case_id" = String, Path, description = "The case id")),
-    responses((status = 200, body = CaseView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = CaseView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn case(
     State(node): State<Arc<NodeCtx>>,
+    Extension(caller): Extension<Caller>,
     Path(case_id): Path<String>,
 ) -> Result<Json<CaseView>, ApiError> {
     let id: CaseId = serde_json::from_value(serde_json::Value::String(case_id.clone()))
@@ -174,6 +188,23 @@ pub async fn case(
         .ledger
         .registry()
         .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
+    let not_yours = || {
+        forbidden(format!(
+            "{case_id} is not a case this organisation took part in"
+        ))
+    };
+    let store = node.store.clone();
+    let record = blocking(move || case_record(&store, &id))
+        .await
+        .map_err(|e| ApiError::internal("reading a case", e))?;
+    match &record {
+        Some(r) if !caller.may_read_case(r) => return Err(not_yours()),
+        None if !caller.reads_everything() => return Err(not_yours()),
+        _ => {}
+    }
+    let id = record
+        .ok_or_else(|| ApiError::not_found(format!("no case {case_id}")))?
+        .case_id;
     let store = node.store.clone();
     let bundle = blocking(move || load_case(&store, &id, true))
         .await

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use proto_types::checkpoint::CosignedCheckpoint;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::auth::{forbidden, Caller};
 use super::error::{ApiError, ErrorBody};
 use crate::ledger::keys;
 use crate::node::NodeCtx;
@@ -64,13 +65,16 @@ pub struct CheckpointPage {
     pub next: Option<u64>,
 }
 
+/// Most checkpoints in one page.
+const MAX_CHECKPOINTS: u64 = 100;
+
 /// Page parameters.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 pub struct CheckpointQuery {
     /// First ledger index (of checkpoint entries) to list.
     #[serde(default)]
     pub from: u64,
-    /// Most checkpoints (default and maximum 100).
+    /// Most checkpoints (default and maximum 100; more is 400 `PAGE_TOO_LARGE`).
     pub limit: Option<u64>,
 }
 
@@ -86,6 +90,8 @@ fn damaged(node: &NodeCtx) -> Result<(), ApiError> {
 }
 
 /// `GET /v1/checkpoints/latest`.
+///
+/// Access: any authenticated caller (it reveals no case data).
 #[utoipa::path(get, path = "/v1/checkpoints/latest", tag = "checkpoints",
     responses((status = 200, body = CheckpointView), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn latest(State(node): State<Arc<NodeCtx>>) -> Result<Json<CheckpointView>, ApiError> {
@@ -99,14 +105,19 @@ pub async fn latest(State(node): State<Arc<NodeCtx>>) -> Result<Json<CheckpointV
 }
 
 /// `GET /v1/checkpoints?from=&limit=`.
+///
+/// Access: any authenticated caller (it reveals no case data).
 #[utoipa::path(get, path = "/v1/checkpoints", tag = "checkpoints", params(CheckpointQuery),
-    responses((status = 200, body = CheckpointPage), (status = 503, body = ErrorBody)))]
+    responses((status = 200, body = CheckpointPage), (status = 400, description = "PAGE_TOO_LARGE", body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn list(
     State(node): State<Arc<NodeCtx>>,
     Query(q): Query<CheckpointQuery>,
 ) -> Result<Json<CheckpointPage>, ApiError> {
     damaged(&node)?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 100);
+    let limit = q.limit.unwrap_or(MAX_CHECKPOINTS);
+    if limit == 0 || limit > MAX_CHECKPOINTS {
+        return Err(super::query::page_too_large(MAX_CHECKPOINTS));
+    }
     let store = node.store.clone();
     let from = q.from;
     let found = blocking(move || {
@@ -143,10 +154,13 @@ pub struct CosignedQuery {
 /// `GET /v1/proofs/cosigned?index=`: a receipt (C2SP tlog-proof text, docs/FORMAT.md
 /// §Receipt) proving entry `index` against the latest cosigned checkpoint; 404 while no
 /// cosigned checkpoint covers it yet.
+///
+/// Access: as `GET /v1/entries/{index}` (the receipt carries the entry's bytes).
 #[utoipa::path(get, path = "/v1/proofs/cosigned", tag = "checkpoints", params(CosignedQuery),
     responses((status = 200, description = "The receipt, text/plain", body = String), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn cosigned_receipt(
     State(node): State<Arc<NodeCtx>>,
+    Extension(caller): Extension<Caller>,
     Query(q): Query<CosignedQuery>,
 ) -> Result<Response, ApiError> {
     if let Some(d) = node.selfcheck.damaged_from().filter(|d| q.index >= d.index) {
@@ -156,8 +170,28 @@ pub async fn cosigned_receipt(
             d.to_string(),
         ));
     }
-    let store = node.store.clone();
     let index = q.index;
+    if caller.department().is_some() {
+        // A department learns nothing about entries it may not read, not even their absence.
+        let store = node.store.clone();
+        let bytes = blocking(move || store.get(Cf::Ledger, &be_u64(index)))
+            .await
+            .map_err(|e| ApiError::internal("reading an entry", e))?;
+        let entry = bytes
+            .map(|b| proto_types::Entry::from_bytes(&b))
+            .transpose()
+            .map_err(|e| ApiError::internal("decoding a stored entry", e))?;
+        let readable = match &entry {
+            Some(e) => super::query::may_read_entry(&node, &caller, e).await?,
+            None => false,
+        };
+        if !readable {
+            return Err(forbidden(format!(
+                "entry {index} is not one this organisation signed or took part in"
+            )));
+        }
+    }
+    let store = node.store.clone();
     let receipt = blocking(move || {
         let Some((_, note)) = crate::checkpointer::latest(&store)? else {
             return Ok(None);

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use proto_types::apply::{verify_submission, Refusal, SignatureCheck};
 use proto_types::encoding::decode;
 use proto_types::payload::Action;
@@ -17,6 +17,7 @@ use std::time::Instant;
 use proto_types::Entry;
 use utoipa::ToSchema;
 
+use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use crate::ledger::ApplyResult;
 use crate::node::{NodeCtx, SubmitError};
@@ -178,6 +179,10 @@ pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
 
 /// `POST /v1/entries`: a signed submission as JSON, or as canonical bytes with
 /// `Content-Type: application/vnd.caseledger.canonical`.
+///
+/// Access: authenticated by the submission's own signature (checked against the registry, as
+/// `apply` will); request signature headers are optional here and checked if present. The
+/// submission is charged to its signer's rate (429 `RATE_LIMITED`).
 #[utoipa::path(post, path = "/v1/entries", tag = "entries",
     request_body(description = "A signed submission (`Submission`), as JSON or canonical bytes",
         content((Object = "application/json"), (Vec<u8> = "application/vnd.caseledger.canonical"))),
@@ -189,14 +194,28 @@ pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
         (status = 403, description = "KEY_REVOKED, KEY_EXPIRED, KEY_NOT_YET_VALID", body = ErrorBody),
         (status = 409, description = "ID_REUSED, or the workflow rule broken (with the rejection entry's index)", body = ErrorBody),
         (status = 413, description = "TOO_LARGE", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED", body = ErrorBody),
         (status = 503, description = "UNAVAILABLE: no quorum", body = ErrorBody),
     ))]
-pub async fn submit(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn submit(
+    State(node): State<Arc<NodeCtx>>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let started = Instant::now();
     let sub = match parse_submission(&headers, &body) {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
+    // A signed request was charged to its caller already; else the submission's signer is.
+    if caller == Caller::Anonymous {
+        if let Some(org) = sub.payload.signer_org() {
+            if let Err(e) = node.admission.charge(org.as_str()) {
+                return e.into_response();
+            }
+        }
+    }
     let now = node.now();
     if let Err(e) = ingress_check(&node, &sub, now) {
         return e.into_response();

@@ -19,6 +19,8 @@ pub struct ApiError {
     pub message: String,
     /// The ledger index of a recorded rejection, if any.
     pub index: Option<u64>,
+    /// Seconds the client should wait before retrying (`Retry-After`), if any.
+    pub retry_after: Option<u64>,
 }
 
 /// The JSON body of every error.
@@ -41,6 +43,7 @@ impl ApiError {
             code: code.to_owned(),
             message: message.into(),
             index: None,
+            retry_after: None,
         }
     }
 
@@ -103,7 +106,14 @@ impl IntoResponse for ApiError {
             message: self.message,
             index: self.index,
         };
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        resp
     }
 }
 

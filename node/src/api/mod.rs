@@ -7,6 +7,7 @@
 
 mod activity;
 mod admin;
+mod auth;
 mod cases;
 mod checkpoints;
 mod entries;
@@ -20,6 +21,7 @@ mod registry;
 mod supervision;
 mod tree_head;
 
+pub use auth::{access, node_headers, Access, Admission, Caller};
 pub use entries::{Receipt, CANONICAL};
 pub use error::{ApiError, ErrorBody};
 pub use tree_head::TreeHeads;
@@ -40,7 +42,7 @@ pub const APPLIED_HEADER: &str = "x-caseledger-applied";
 #[derive(utoipa::OpenApi)]
 #[openapi(info(
     title = "caseledger",
-    description = "A permissioned, replicated, tamper-evident ledger of criminal-case handoffs. Errors are JSON `{code, message, index?}`; every read carries `x-caseledger-applied`; reads accept `?consistent=true` for a read-index through the leader."
+    description = "A permissioned, replicated, tamper-evident ledger of criminal-case handoffs. Errors are JSON `{code, message, index?}`; every read carries `x-caseledger-applied`; reads accept `?consistent=true` for a read-index through the leader. Every /v1 and /admin request except `GET /v1/openapi.json` is a signed request (security scheme `caseledger_signed_request`); `POST /v1/entries` is authenticated by the submission's own signature. Roles come from the registry: departments read the cases they took part in; the political-legal committee (`PLC`) and auditors (`AUDITOR`) read everything and write nothing through the API; registry node keys (`@node`) call the admin routes. Limits: body size (413 `TOO_LARGE`), requests at once (503 `OVERLOADED`), per-organisation rate (429 `RATE_LIMITED` with `Retry-After`), body read timeout (408 `REQUEST_TIMEOUT`), page size (400 `PAGE_TOO_LARGE`)."
 ))]
 struct ApiDoc;
 
@@ -78,7 +80,11 @@ pub fn documented() -> OpenApiRouter<Arc<NodeCtx>> {
 /// The OpenAPI document of [`documented`].
 pub fn openapi() -> &'static utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOC.get_or_init(|| documented().split_for_parts().1)
+    DOC.get_or_init(|| {
+        let mut doc = documented().split_for_parts().1;
+        utoipa::Modify::modify(&auth::Security, &mut doc);
+        doc
+    })
 }
 
 /// `GET /v1/openapi.json`: this API's OpenAPI 3 document.
@@ -95,6 +101,7 @@ pub fn router(node: Arc<NodeCtx>) -> Router {
         .merge(crate::explorer::router())
         .fallback(error::unknown_route)
         .layer(middleware::from_fn_with_state(node.clone(), read::reads))
+        .layer(middleware::from_fn_with_state(node.clone(), auth::admit))
         .layer(middleware::map_response(error::json_errors))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(node)

@@ -28,6 +28,8 @@ pub struct Head {
 }
 
 /// `GET /v1/head`.
+///
+/// Access: any authenticated caller (it reveals no case data).
 #[utoipa::path(get, path = "/v1/head", tag = "ops", responses((status = 200, body = Head)))]
 pub async fn head(State(node): State<Arc<NodeCtx>>) -> Result<Json<Head>, ApiError> {
     let h = node.ledger.head();
@@ -44,7 +46,7 @@ pub async fn head(State(node): State<Arc<NodeCtx>>) -> Result<Json<Head>, ApiErr
     }))
 }
 
-/// `GET /healthz`: the process is up and its store is not poisoned.
+/// `GET /healthz`: the process is up and its store is not poisoned. Public; names no case.
 #[utoipa::path(get, path = "/healthz", tag = "ops",
     responses((status = 200, description = "ok", content_type = "text/plain", body = String), (status = 503, body = ErrorBody)))]
 pub async fn healthz(State(node): State<Arc<NodeCtx>>) -> Response {
@@ -55,6 +57,7 @@ pub async fn healthz(State(node): State<Arc<NodeCtx>>) -> Response {
 }
 
 /// `GET /readyz`: in a quorum (a leader is known) and caught up to what is committed.
+/// Public; names no case.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses((status = 200, description = "ready", content_type = "text/plain", body = String), (status = 503, body = ErrorBody)))]
 pub async fn readyz(State(node): State<Arc<NodeCtx>>) -> Response {
@@ -64,7 +67,8 @@ pub async fn readyz(State(node): State<Arc<NodeCtx>>) -> Response {
     }
 }
 
-/// `GET /metrics`, Prometheus text format.
+/// `GET /metrics`, Prometheus text format. Public: counters and gauges, no case or
+/// organisation.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
     responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(node): State<Arc<NodeCtx>>) -> Response {

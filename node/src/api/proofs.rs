@@ -125,6 +125,8 @@ pub(crate) async fn inclusion(
 }
 
 /// `GET /v1/proofs/inclusion`.
+///
+/// Access: any authenticated caller (hashes only, no entry content).
 #[utoipa::path(get, path = "/v1/proofs/inclusion", tag = "proofs", params(InclusionQuery),
     responses((status = 200, body = InclusionProof), (status = 400, body = ErrorBody)))]
 pub async fn inclusion_proof(
@@ -143,6 +145,8 @@ pub async fn inclusion_proof(
 }
 
 /// `GET /v1/proofs/consistency`.
+///
+/// Access: any authenticated caller (hashes only).
 #[utoipa::path(get, path = "/v1/proofs/consistency", tag = "proofs", params(ConsistencyQuery),
     responses((status = 200, body = ConsistencyProof), (status = 400, body = ErrorBody)))]
 pub async fn consistency_proof(

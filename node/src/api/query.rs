@@ -3,13 +3,14 @@
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use proto_types::Entry;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use utoipa::{IntoParams, ToSchema};
 
+use super::auth::{forbidden, Caller};
 use super::error::{ApiError, ErrorBody};
 use crate::node::NodeCtx;
 use crate::store::{blocking, Cf};
@@ -62,26 +63,72 @@ pub struct PageQuery {
     pub limit: Option<u64>,
 }
 
+/// Whether `caller` may read `entry`: those who read everything; a department if it signed
+/// the entry or took part in the entry's case.
+pub(crate) async fn may_read_entry(
+    node: &NodeCtx,
+    caller: &Caller,
+    entry: &Entry,
+) -> Result<bool, ApiError> {
+    let Some(org) = caller.department() else {
+        return Ok(caller.reads_everything());
+    };
+    let payload = &entry.body.record.submission().payload;
+    if payload.signer_org() == Some(org) {
+        return Ok(true);
+    }
+    let Some(case_id) = payload.case_id().cloned() else {
+        return Ok(false);
+    };
+    let store = node.store.clone();
+    let case = blocking(move || super::cases::case_record(&store, &case_id))
+        .await
+        .map_err(|e| ApiError::internal("reading a case", e))?;
+    Ok(case.is_some_and(|c| caller.may_read_case(&c)))
+}
+
 /// `GET /v1/entries/{index}`.
+///
+/// Access: the PLC, auditors and nodes; a department reads an entry it signed or one of a
+/// case it took part in (else 403 `FORBIDDEN`).
 #[utoipa::path(get, path = "/v1/entries/{index}", tag = "entries",
     params(("index" = u64, Path, description = "The ledger index")),
-    responses((status = 200, body = EntryView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = EntryView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn entry(
     State(node): State<Arc<NodeCtx>>,
+    Extension(caller): Extension<Caller>,
     Path(index): Path<u64>,
 ) -> Result<Json<EntryView>, ApiError> {
     super::checkpoints::undamaged_until(&node, index)?;
     let store = node.store.clone();
     let bytes = blocking(move || store.get(Cf::Ledger, &index.to_be_bytes()))
         .await
-        .map_err(|e| ApiError::internal("reading an entry", e))?
-        .ok_or_else(|| ApiError::not_found(format!("no entry {index}")))?;
-    Ok(Json(EntryView::from_bytes(bytes)?))
+        .map_err(|e| ApiError::internal("reading an entry", e))?;
+    let Some(bytes) = bytes else {
+        return Err(if caller.reads_everything() {
+            ApiError::not_found(format!("no entry {index}"))
+        } else {
+            forbidden(format!(
+                "entry {index} is not one this organisation may read"
+            ))
+        });
+    };
+    let view = EntryView::from_bytes(bytes)?;
+    if !may_read_entry(&node, &caller, &view.entry).await? {
+        return Err(forbidden(format!(
+            "entry {index} is not one this organisation signed or took part in"
+        )));
+    }
+    Ok(Json(view))
 }
 
 /// `GET /v1/entries?from=&limit=`: JSON, or with `Accept: application/vnd.caseledger.canonical`
 /// the raw canonical bytes, each entry framed by a 4-byte big-endian length (FORMAT.md
 /// §Export).
+///
+/// Access: the PLC, auditors and nodes (the whole ledger); departments get 403 `FORBIDDEN`.
+/// A `limit` above the page maximum (for raw streams, the larger of it and the catch-up
+/// chunk) is 400 `PAGE_TOO_LARGE`.
 #[utoipa::path(get, path = "/v1/entries", tag = "entries", params(PageQuery),
     responses(
         (status = 200, description = "A page of entries; with `Accept: application/vnd.caseledger.canonical`, the raw framed canonical bytes",
@@ -98,7 +145,10 @@ pub async fn entries(
         .is_some_and(|v| v.contains(super::CANONICAL));
     if raw {
         let max = node.limits.max_page.max(crate::ledger::catchup::MAX_CHUNK);
-        let limit = q.limit.unwrap_or(max).min(max);
+        let limit = q.limit.unwrap_or(max);
+        if limit == 0 || limit > max {
+            return Err(page_too_large(max));
+        }
         let (size, bytes) = read_entries(&node, q.from, limit).await?;
         let mut resp = crate::ledger::catchup::frame(&bytes).into_response();
         resp.headers_mut().insert(
@@ -132,15 +182,20 @@ async fn read_entries(
     Ok((size, rows.into_iter().map(|(_, b)| b).collect()))
 }
 
+/// 400 `PAGE_TOO_LARGE`: a page `limit` outside `1..=max`.
+pub(crate) fn page_too_large(max: u64) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::BAD_REQUEST,
+        "PAGE_TOO_LARGE",
+        format!("limit must be 1..={max}"),
+    )
+}
+
 async fn entries_json(node: Arc<NodeCtx>, q: PageQuery) -> Result<Json<EntryPage>, ApiError> {
     let max = node.limits.max_page;
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > max {
-        return Err(ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "PAGE_TOO_LARGE",
-            format!("limit must be 1..={max}"),
-        ));
+        return Err(page_too_large(max));
     }
     let (size, rows) = read_entries(&node, q.from, limit).await?;
     let entries = rows

@@ -51,13 +51,11 @@ async fn linearize(node: &NodeCtx) -> Result<(), ApiError> {
                     peer.api_addr
                 ))
             };
-            let resp = node
-                .http
-                .get(&url)
-                .timeout(timeout)
-                .send()
-                .await
-                .map_err(|e| unavailable(e.to_string()))?;
+            let mut req = node.http.get(&url).timeout(timeout);
+            for (name, value) in super::auth::node_headers(node, "GET", "/v1/read-index", b"") {
+                req = req.header(name, value);
+            }
+            let resp = req.send().await.map_err(|e| unavailable(e.to_string()))?;
             if !resp.status().is_success() {
                 return Err(unavailable(format!("status {}", resp.status())));
             }
@@ -93,6 +91,8 @@ pub async fn reads(State(node): State<Arc<NodeCtx>>, req: Request, next: Next) -
 
 /// `GET /v1/read-index`: the leader confirms its leadership with a quorum and answers the
 /// Raft index a linearizable read must see applied (followers call it for `?consistent=true`).
+///
+/// Access: registry node keys only (`x-caseledger-org: @node`); a node-to-node call.
 #[utoipa::path(get, path = "/v1/read-index", tag = "ops",
     responses((status = 200, body = ReadIndex), (status = 503, description = "not the leader, or no quorum", body = ErrorBody)))]
 pub async fn read_index(State(node): State<Arc<NodeCtx>>) -> Result<Json<ReadIndex>, ApiError> {

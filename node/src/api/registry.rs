@@ -32,6 +32,8 @@ fn registry(node: &NodeCtx) -> Result<Arc<proto_types::Registry>, ApiError> {
 }
 
 /// `GET /v1/organisations`.
+///
+/// Access: any authenticated caller (the registry is shared by the members).
 #[utoipa::path(get, path = "/v1/organisations", tag = "registry", responses((status = 200, body = Organisations), (status = 503, body = ErrorBody)))]
 pub async fn organisations(
     State(node): State<Arc<NodeCtx>>,
@@ -56,6 +58,8 @@ pub async fn organisations(
 }
 
 /// `GET /v1/organisations/{id}`.
+///
+/// Access: any authenticated caller (the registry is shared by the members).
 #[utoipa::path(get, path = "/v1/organisations/{id}", tag = "registry",
     params(("id" = String, Path, description = "The organisation id")),
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]

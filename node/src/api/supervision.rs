@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::Json;
+use axum::{Extension, Json};
 use proto_types::encoding::decode;
 use proto_types::supervision::{monthly_ranking, summarize, MonthRanking};
 use proto_types::workflow::{CaseRecord, HandoffRecord};
@@ -12,6 +12,7 @@ use proto_types::{Entry, Record, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::auth::Caller;
 use super::cases::load_case;
 use super::error::{ApiError, ErrorBody};
 use crate::ledger::keys;
@@ -74,20 +75,20 @@ pub struct Overdue {
 
 /// `GET /v1/supervision/overdue`: the alerts of open cases at `now`. Bounded: examines at
 /// most `limit` cases per call, one seek and one timeline scan each, and pages with `after`.
+///
+/// Access: the PLC, auditors and nodes see every case's alerts; a department sees the alerts
+/// of the cases it took part in (the others are examined and skipped).
 #[utoipa::path(get, path = "/v1/supervision/overdue", tag = "supervision", params(OverdueQuery),
     responses((status = 200, body = Overdue), (status = 400, body = ErrorBody)))]
 pub async fn overdue(
     State(node): State<Arc<NodeCtx>>,
+    Extension(caller): Extension<Caller>,
     Query(q): Query<OverdueQuery>,
 ) -> Result<Json<Overdue>, ApiError> {
     let max = node.limits.max_page;
     let limit = q.limit.unwrap_or(max);
     if limit == 0 || limit > max {
-        return Err(ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "PAGE_TOO_LARGE",
-            format!("limit must be 1..={max}"),
-        ));
+        return Err(super::query::page_too_large(max));
     }
     let registry = node
         .ledger
@@ -106,7 +107,8 @@ pub async fn overdue(
             };
             examined += 1;
             cursor = Some(case.case_id.as_str().to_owned());
-            if case.is_closed()
+            if !caller.may_read_case(&case)
+                || case.is_closed()
                 || case.open_handoffs.is_empty()
                     && case
                         .persons
@@ -182,20 +184,20 @@ pub struct Rejections {
 }
 
 /// `GET /v1/supervision/rejections`.
+///
+/// Access: the PLC, auditors and nodes see every recorded illegal attempt; a department sees
+/// those it signed itself.
 #[utoipa::path(get, path = "/v1/supervision/rejections", tag = "supervision", params(RejectionsQuery),
     responses((status = 200, body = Rejections), (status = 400, body = ErrorBody)))]
 pub async fn rejections(
     State(node): State<Arc<NodeCtx>>,
+    Extension(caller): Extension<Caller>,
     Query(q): Query<RejectionsQuery>,
 ) -> Result<Json<Rejections>, ApiError> {
     let max = node.limits.max_page;
     let limit = q.limit.unwrap_or(100.min(max));
     if limit == 0 || limit > max {
-        return Err(ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "PAGE_TOO_LARGE",
-            format!("limit must be 1..={max}"),
-        ));
+        return Err(super::query::page_too_large(max));
     }
     let store = node.store.clone();
     let from = q.from;
@@ -227,25 +229,31 @@ pub async fn rejections(
     let rejections: Vec<RejectionView> = entries
         .iter()
         .filter_map(|e| match &e.body.record {
-            Record::Rejected(r) => Some(RejectionView {
-                index: e.body.index,
-                time_ms: e.body.accepted_at.as_millis(),
-                rule: r.rule.code(),
-                detail: r.detail.clone(),
-                kind: r.submission.payload.action.kind_name().to_owned(),
-                id: r.submission.payload.id.as_str().to_owned(),
-                signer: serde_json::to_value(&r.submission.payload.signer).unwrap_or_default(),
-                case_id: r
-                    .submission
-                    .payload
-                    .case_id()
-                    .map(|c| c.as_str().to_owned()),
-            }),
-            Record::Accepted(_) => None,
+            Record::Rejected(r)
+                if caller
+                    .department()
+                    .is_none_or(|o| r.submission.payload.signer_org() == Some(o)) =>
+            {
+                Some(RejectionView {
+                    index: e.body.index,
+                    time_ms: e.body.accepted_at.as_millis(),
+                    rule: r.rule.code(),
+                    detail: r.detail.clone(),
+                    kind: r.submission.payload.action.kind_name().to_owned(),
+                    id: r.submission.payload.id.as_str().to_owned(),
+                    signer: serde_json::to_value(&r.submission.payload.signer).unwrap_or_default(),
+                    case_id: r
+                        .submission
+                        .payload
+                        .case_id()
+                        .map(|c| c.as_str().to_owned()),
+                })
+            }
+            Record::Rejected(_) | Record::Accepted(_) => None,
         })
         .collect();
     let next = if full {
-        rejections.last().map(|r| r.index + 1)
+        entries.last().map(|e| e.body.index + 1)
     } else {
         None
     };
@@ -270,7 +278,8 @@ pub struct Stats {
     pub summary: serde_json::Value,
 }
 
-/// `GET /v1/stats`. Cost: reads every case record and every handoff record (a full scan of
+/// `GET /v1/stats`. Access: the PLC, auditors and nodes (departments get 403 `FORBIDDEN`).
+/// Cost: reads every case record and every handoff record (a full scan of
 /// `by_case` records and of `by_handoff_id`'s `h` rows), O(cases + handoffs) per call, with
 /// all handoff records in memory at once. Fine for a pilot province; a maintained aggregate
 /// updated on apply is the way past that.

@@ -86,6 +86,7 @@ pub fn tables() -> Vec<EnumTable> {
             LegalAid,
             Prison,
             Plc,
+            Auditor,
         }),
         enum_table!(Level {
             County,

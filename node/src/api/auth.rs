@@ -1,0 +1,664 @@
+//! Who may call what, and how much: authentication of API callers by signed requests
+//! (docs/FORMAT.md §API request), their roles from the registry, and the request limits.
+//!
+//! One middleware, [`admit`], runs before every route: it takes a concurrency permit (503
+//! `OVERLOADED`), reads the body within the read timeout and size limit (408
+//! `REQUEST_TIMEOUT`, 413 `TOO_LARGE`), authenticates the caller (401 with a code per
+//! reason), checks the route's [`Access`] class (403 `FORBIDDEN`), charges the caller's
+//! organisation's rate (429 `RATE_LIMITED`), and hands the [`Caller`] to the handler, which
+//! decides per resource (a department reads only the cases it took part in).
+//!
+//! Roles come from the registry as of now: an organisation of kind `Plc` or `Auditor` reads
+//! everything and writes nothing through the API; any other organisation is a department;
+//! a registry node key (`x-caseledger-org: @node`, `x-caseledger-key: <node id>`) is the
+//! node's operator, or a node calling another: admin routes, and reads of everything (its
+//! operator holds the whole ledger anyway).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
+use proto_types::api_request::{
+    is_valid_nonce, nonce_text, RequestHead, KEY_HEADER, NODE_CALLER, NONCE_HEADER, ORG_HEADER,
+    SIGNATURE_HEADER, TIME_HEADER,
+};
+use proto_types::crypto::PublicKey;
+use proto_types::domain::OrgKind;
+use proto_types::ids::{KeyId, OrgId};
+use proto_types::payload::{KeyRef, Signer};
+use proto_types::registry::KeyError;
+use proto_types::workflow::CaseRecord;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{OpenApi, RefOr, ResponseBuilder};
+
+use super::error::ApiError;
+use crate::config::ApiLimits;
+use crate::node::NodeCtx;
+
+/// Who made a request, as the registry says now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// No credentials: only public routes and submissions (which carry their own signature).
+    Anonymous,
+    /// A department: reads what it took part in.
+    Department(OrgId),
+    /// The political-legal committee or an auditor: reads everything, read-only.
+    Supervisor(OrgId),
+    /// A registry node key: the node's operator, or another node.
+    Node(u64),
+}
+
+impl Caller {
+    /// Whether the caller reads every case, entry and figure.
+    pub fn reads_everything(&self) -> bool {
+        matches!(self, Caller::Supervisor(_) | Caller::Node(_))
+    }
+
+    /// The department's organisation, for callers whose reads are restricted.
+    pub fn department(&self) -> Option<&OrgId> {
+        match self {
+            Caller::Department(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// Whether the caller may read `case`: a participant (filed, held, sent, received or
+    /// recorded in it), a supervisor or a node.
+    pub fn may_read_case(&self, case: &CaseRecord) -> bool {
+        match self {
+            Caller::Supervisor(_) | Caller::Node(_) => true,
+            Caller::Department(o) => {
+                case.participants.contains(o) || &case.holder == o || &case.filed_by == o
+            }
+            Caller::Anonymous => false,
+        }
+    }
+
+    /// The key its requests are rate-limited under; nodes are not limited.
+    fn rate_key(&self) -> Option<&str> {
+        match self {
+            Caller::Department(o) | Caller::Supervisor(o) => Some(o.as_str()),
+            Caller::Node(_) | Caller::Anonymous => None,
+        }
+    }
+}
+
+/// 403: a valid caller without the right to this resource.
+pub fn forbidden(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", message)
+}
+
+fn unauthorized(code: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+fn overloaded(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "OVERLOADED", message)
+}
+
+/// Who may call a route (the per-resource rules are the handlers').
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: health, readiness, metrics, the OpenAPI document, the explorer's files.
+    Public,
+    /// `POST /v1/entries`: authenticated by the submission's own signature; request
+    /// credentials are checked if present.
+    Submission,
+    /// Any authenticated caller; the handler restricts departments to their own data.
+    Caller,
+    /// The PLC, auditors and nodes: whole-ledger streams and figures.
+    Supervisor,
+    /// Registry node keys only: cluster admin and node-to-node calls.
+    Node,
+}
+
+/// The access class of `method path`.
+pub fn access(method: &Method, path: &str) -> Access {
+    match path {
+        "/healthz" | "/readyz" | "/metrics" | "/v1/openapi.json" => Access::Public,
+        "/v1/entries" if method == Method::POST => Access::Submission,
+        "/v1/entries" | "/v1/stats" => Access::Supervisor,
+        "/v1/read-index" => Access::Node,
+        p if p == "/admin" || p.starts_with("/admin/") => Access::Node,
+        p if p == "/v1" || p.starts_with("/v1/") => Access::Caller,
+        _ => Access::Public,
+    }
+}
+
+/// The API's shared admission state: permits, nonces, rate buckets.
+pub struct Admission {
+    limits: ApiLimits,
+    permits: Arc<Semaphore>,
+    nonces: Mutex<Nonces>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+impl Admission {
+    /// Admission under `limits`.
+    pub fn new(limits: ApiLimits) -> Self {
+        Self {
+            limits,
+            permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
+            nonces: Mutex::new(Nonces::new(Instant::now())),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Charges one request to `org`'s rate: 429 `RATE_LIMITED` with the seconds to wait.
+    pub fn charge(&self, org: &str) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let rate = f64::from(self.limits.rate_per_org);
+        let burst = f64::from(self.limits.rate_burst);
+        let mut buckets = lock(&self.buckets);
+        let b = buckets.entry(org.to_owned()).or_insert(Bucket {
+            tokens: burst,
+            at: now,
+        });
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            return Ok(());
+        }
+        let wait = ((1.0 - b.tokens) / rate).ceil().max(1.0) as u64;
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            format!(
+                "{org} sent more than {} requests per second (burst {}); retry in {wait} s",
+                self.limits.rate_per_org, self.limits.rate_burst
+            ),
+        );
+        e.retry_after = Some(wait);
+        Err(e)
+    }
+
+    /// Remembers a nonce: 401 `REPLAYED_REQUEST` if it was seen within two skew windows.
+    fn remember(&self, nonce: u128) -> Result<(), ApiError> {
+        let window = Duration::from_millis(self.limits.clock_skew_ms.saturating_mul(2));
+        let mut nonces = lock(&self.nonces);
+        nonces.rotate(Instant::now(), window);
+        if nonces.current.contains(&nonce) || nonces.previous.contains(&nonce) {
+            return Err(unauthorized(
+                "REPLAYED_REQUEST",
+                "this request's nonce was used before: sign every request with a new nonce",
+            ));
+        }
+        if nonces.current.len() + nonces.previous.len() >= self.limits.max_nonces {
+            return Err(overloaded(
+                "too many signed requests within the freshness window; retry shortly",
+            ));
+        }
+        nonces.current.insert(nonce);
+        Ok(())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding these locks leaves plain data that is still consistent.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Nonces seen, in two generations each `window` long: a nonce is kept at least `window`
+/// (two skew windows), which is as long as its request's time stays acceptable.
+struct Nonces {
+    current: HashSet<u128>,
+    previous: HashSet<u128>,
+    since: Instant,
+}
+
+impl Nonces {
+    fn new(now: Instant) -> Self {
+        Self {
+            current: HashSet::new(),
+            previous: HashSet::new(),
+            since: now,
+        }
+    }
+
+    fn rotate(&mut self, now: Instant, window: Duration) {
+        let age = now.duration_since(self.since);
+        if age >= window.saturating_mul(2) {
+            self.previous.clear();
+            self.current.clear();
+            self.since = now;
+        } else if age >= window {
+            self.previous = std::mem::take(&mut self.current);
+            self.since = now;
+        }
+    }
+}
+
+/// The credentials of a request, parsed and checked against the registry, not yet against
+/// the body.
+struct Credentials {
+    caller: Caller,
+    key: PublicKey,
+    org: String,
+    key_id: String,
+    time_ms: u64,
+    nonce: String,
+    nonce_value: u128,
+    signature: String,
+}
+
+fn has_credentials(headers: &HeaderMap) -> bool {
+    [
+        ORG_HEADER,
+        KEY_HEADER,
+        TIME_HEADER,
+        NONCE_HEADER,
+        SIGNATURE_HEADER,
+    ]
+    .iter()
+    .any(|h| headers.contains_key(*h))
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
+    let v = headers.get(name).ok_or_else(|| {
+        unauthorized(
+            "BAD_CREDENTIALS",
+            format!("missing header {name}: a signed request carries {ORG_HEADER}, {KEY_HEADER}, {TIME_HEADER}, {NONCE_HEADER} and {SIGNATURE_HEADER}"),
+        )
+    })?;
+    v.to_str().map_err(|_| {
+        unauthorized(
+            "BAD_CREDENTIALS",
+            format!("header {name} is not ASCII text"),
+        )
+    })
+}
+
+fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Parses the headers, checks freshness and resolves the key and role (without the body).
+fn credentials(node: &NodeCtx, headers: &HeaderMap) -> Result<Credentials, ApiError> {
+    if !has_credentials(headers) {
+        return Err(unauthorized(
+            "UNAUTHENTICATED",
+            "this route needs a signed request (headers x-caseledger-org, -key, -time, -nonce, -signature)",
+        ));
+    }
+    let org = header(headers, ORG_HEADER)?.to_owned();
+    let key_id = header(headers, KEY_HEADER)?.to_owned();
+    let time = header(headers, TIME_HEADER)?;
+    let nonce = header(headers, NONCE_HEADER)?.to_owned();
+    let signature = header(headers, SIGNATURE_HEADER)?.to_owned();
+    let time_ms: u64 = time.parse().map_err(|_| {
+        unauthorized(
+            "BAD_CREDENTIALS",
+            format!("{TIME_HEADER} must be Unix milliseconds in decimal, not {time:?}"),
+        )
+    })?;
+    if !is_valid_nonce(&nonce) {
+        return Err(unauthorized(
+            "BAD_CREDENTIALS",
+            format!("{NONCE_HEADER} must be 32 lowercase hex characters"),
+        ));
+    }
+    let nonce_value = u128::from_str_radix(&nonce, 16)
+        .map_err(|_| unauthorized("BAD_CREDENTIALS", "the nonce is not hex"))?;
+    let skew = node.limits.clock_skew_ms;
+    let now = wall_clock_ms();
+    if time_ms.abs_diff(now) > skew {
+        return Err(unauthorized(
+            "STALE_REQUEST",
+            format!(
+                "the request's time {time_ms} is more than {skew} ms from this node's clock {now}"
+            ),
+        ));
+    }
+    let registry = node
+        .ledger
+        .registry()
+        .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
+    let unknown = |what: String| unauthorized("UNKNOWN_KEY", what);
+    let (caller, key) = if org == NODE_CALLER {
+        let id: u64 = key_id
+            .parse()
+            .map_err(|_| unknown(format!("{key_id:?} is not a node id")))?;
+        let decl = registry
+            .nodes
+            .get(&id)
+            .ok_or_else(|| unknown(format!("no node {id} in the registry")))?;
+        (Caller::Node(id), decl.signing_key)
+    } else {
+        let key_ref = OrgId::new(org.clone())
+            .ok()
+            .zip(KeyId::new(key_id.clone()).ok())
+            .map(|(org, key_id)| KeyRef { org, key_id })
+            .ok_or_else(|| unknown(format!("no key {org}/{key_id} in the registry")))?;
+        let key = registry
+            .key_for(&Signer::Org(key_ref.clone()), node.now())
+            .map_err(|e| {
+                let code = match e {
+                    KeyError::NotYetValid => "KEY_NOT_YET_VALID",
+                    KeyError::Expired => "KEY_EXPIRED",
+                    KeyError::Revoked => "KEY_REVOKED",
+                    _ => "UNKNOWN_KEY",
+                };
+                unauthorized(code, format!("key {org}/{key_id}: {e}"))
+            })?;
+        let kind = registry
+            .organisation(&key_ref.org)
+            .map(|o| o.kind)
+            .ok_or_else(|| unknown(format!("no organisation {org}")))?;
+        let caller = match kind {
+            OrgKind::Plc | OrgKind::Auditor => Caller::Supervisor(key_ref.org),
+            _ => Caller::Department(key_ref.org),
+        };
+        (caller, key)
+    };
+    Ok(Credentials {
+        caller,
+        key,
+        org,
+        key_id,
+        time_ms,
+        nonce,
+        nonce_value,
+        signature,
+    })
+}
+
+impl Credentials {
+    /// Checks the signature over the request and its body, then spends the nonce.
+    fn verify(self, admission: &Admission, parts: &Parts, body: &[u8]) -> Result<Caller, ApiError> {
+        let path_and_query = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path(), |p| p.as_str());
+        let head = RequestHead {
+            method: parts.method.as_str(),
+            path_and_query,
+            org: &self.org,
+            key_id: &self.key_id,
+            time_ms: self.time_ms,
+            nonce: &self.nonce,
+        };
+        head.verify(&self.key, body, &self.signature).map_err(|_| {
+            unauthorized(
+                "BAD_SIGNATURE",
+                format!(
+                    "the signature does not verify with key {}/{} over this request and body",
+                    self.org, self.key_id
+                ),
+            )
+        })?;
+        admission.remember(self.nonce_value)?;
+        Ok(self.caller)
+    }
+}
+
+/// Reads the whole body within the read timeout and the size limit.
+async fn read_body(limits: &ApiLimits, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let max = limits.max_body_bytes;
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = || ApiError::too_large(format!("the body is larger than {max} bytes"));
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let timeout = Duration::from_millis(limits.read_timeout_ms);
+    let read = async {
+        let mut stream = body.into_data_stream();
+        let mut buf = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| ApiError::malformed(format!("reading the body: {e}")))?;
+            if buf.len() + chunk.len() > max {
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(buf))
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                format!(
+                    "the body did not arrive within {} ms",
+                    limits.read_timeout_ms
+                ),
+            ))
+        })
+}
+
+/// Middleware over every route: limits, authentication, the route's access class, the rate.
+pub async fn admit(State(node): State<Arc<NodeCtx>>, req: Request, next: Next) -> Response {
+    match admitted(&node, req).await {
+        Ok((req, _permit)) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn admitted(
+    node: &Arc<NodeCtx>,
+    req: Request,
+) -> Result<(Request, OwnedSemaphorePermit), ApiError> {
+    let permit = node
+        .admission
+        .permits
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| {
+            overloaded(format!(
+                "more than {} requests at once; retry shortly",
+                node.limits.max_concurrent_requests
+            ))
+        })?;
+    let class = access(req.method(), req.uri().path());
+    let (mut parts, body) = req.into_parts();
+    let creds = match class {
+        Access::Public => None,
+        Access::Submission if !has_credentials(&parts.headers) => None,
+        _ => Some(credentials(node, &parts.headers)?),
+    };
+    let bytes = read_body(&node.limits, &parts.headers, body).await?;
+    let caller = match creds {
+        None => Caller::Anonymous,
+        Some(c) => c.verify(&node.admission, &parts, &bytes)?,
+    };
+    match class {
+        Access::Supervisor if !caller.reads_everything() => {
+            return Err(forbidden(
+                "only the political-legal committee, auditors and nodes read the whole ledger and its figures",
+            ))
+        }
+        Access::Node if !matches!(caller, Caller::Node(_)) => {
+            return Err(forbidden(
+                "only a registry node key (x-caseledger-org: @node) may call this route",
+            ))
+        }
+        _ => {}
+    }
+    if let Some(org) = caller.rate_key() {
+        node.admission.charge(org)?;
+    }
+    parts.extensions.insert(caller);
+    Ok((Request::from_parts(parts, Body::from(bytes)), permit))
+}
+
+/// The headers of a request this node signs with its registry node key (node-to-node calls).
+pub fn node_headers(
+    node: &NodeCtx,
+    method: &str,
+    path_and_query: &str,
+    body: &[u8],
+) -> Vec<(&'static str, String)> {
+    let nonce = nonce_text(rand::random());
+    let key_id = node.id.to_string();
+    let time_ms = wall_clock_ms();
+    let head = RequestHead {
+        method,
+        path_and_query,
+        org: NODE_CALLER,
+        key_id: &key_id,
+        time_ms,
+        nonce: &nonce,
+    };
+    let signature = head.sign(&node.node_key, body);
+    vec![
+        (ORG_HEADER, NODE_CALLER.to_owned()),
+        (KEY_HEADER, key_id.clone()),
+        (TIME_HEADER, time_ms.to_string()),
+        (NONCE_HEADER, nonce),
+        (SIGNATURE_HEADER, signature),
+    ]
+}
+
+/// The name of the security scheme in the OpenAPI document.
+pub const SCHEME: &str = "caseledger_signed_request";
+
+const SCHEME_TEXT: &str = "Every /v1 and /admin request except `GET /v1/openapi.json` carries \
+`x-caseledger-org` (organisation id, or `@node` for a registry node key), `x-caseledger-key` \
+(key id, or the node id), `x-caseledger-time` (Unix ms), `x-caseledger-nonce` (32 lowercase hex, \
+never reused) and `x-caseledger-signature`: base64 of the Ed25519 signature over \
+`caseledger/v1/api-request\\0` + `METHOD\\npath_and_query\\norg\\nkey_id\\ntime\\nnonce\\nhex(sha256(body))` \
+(docs/FORMAT.md §API request). `POST /v1/entries` is authenticated by the submission's own \
+signature. 401: no, malformed, unknown, expired, revoked, stale (UNAUTHENTICATED, BAD_CREDENTIALS, \
+UNKNOWN_KEY, KEY_NOT_YET_VALID, KEY_EXPIRED, KEY_REVOKED, STALE_REQUEST, BAD_SIGNATURE, \
+REPLAYED_REQUEST); 403 FORBIDDEN: a valid caller without the right to the resource.";
+
+/// Adds the signed-request security scheme to the document, marks each operation with what
+/// it needs (public routes need nothing, submissions optionally a signed request), and lists
+/// the authentication and limit answers on every operation.
+pub struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, doc: &mut OpenApi) {
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                SCHEME,
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                    SIGNATURE_HEADER,
+                    SCHEME_TEXT,
+                ))),
+            );
+        let signed = || SecurityRequirement::new(SCHEME, Vec::<String>::new());
+        let answer = |text: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(text)
+                    .content(
+                        "application/json",
+                        utoipa::openapi::ContentBuilder::new()
+                            .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                                "ErrorBody",
+                            ))))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let ops = [
+                (Method::GET, &mut item.get),
+                (Method::POST, &mut item.post),
+                (Method::PUT, &mut item.put),
+                (Method::DELETE, &mut item.delete),
+            ];
+            for (method, op) in ops {
+                let Some(op) = op.as_mut() else { continue };
+                let class = access(&method, path);
+                op.security = Some(match class {
+                    Access::Public => vec![SecurityRequirement::default()],
+                    Access::Submission => vec![SecurityRequirement::default(), signed()],
+                    _ => vec![signed()],
+                });
+                let r = &mut op.responses.responses;
+                r.entry("503".into())
+                    .or_insert_with(|| answer("OVERLOADED: too many requests at once"));
+                if class == Access::Public {
+                    continue;
+                }
+                r.entry("401".into()).or_insert_with(|| answer("UNAUTHENTICATED, BAD_CREDENTIALS, UNKNOWN_KEY, KEY_NOT_YET_VALID, KEY_EXPIRED, KEY_REVOKED, STALE_REQUEST, BAD_SIGNATURE, REPLAYED_REQUEST"));
+                if class != Access::Submission {
+                    r.entry("403".into()).or_insert_with(|| {
+                        answer("FORBIDDEN: the caller may not read this resource")
+                    });
+                }
+                r.entry("408".into())
+                    .or_insert_with(|| answer("REQUEST_TIMEOUT: the body arrived too slowly"));
+                r.entry("413".into()).or_insert_with(|| answer("TOO_LARGE"));
+                r.entry("429".into())
+                    .or_insert_with(|| answer("RATE_LIMITED: retry after `Retry-After` seconds"));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_fall_in_their_access_class() {
+        let check = |m: Method, p: &str, a: Access| assert_eq!(access(&m, p), a, "{m} {p}");
+        check(Method::GET, "/healthz", Access::Public);
+        check(Method::GET, "/v1/openapi.json", Access::Public);
+        check(Method::POST, "/v1/entries", Access::Submission);
+        check(Method::GET, "/v1/entries", Access::Supervisor);
+        check(Method::GET, "/v1/entries/3", Access::Caller);
+        check(Method::GET, "/v1/stats", Access::Supervisor);
+        check(Method::GET, "/v1/read-index", Access::Node);
+        check(Method::POST, "/admin/learners", Access::Node);
+        check(Method::GET, "/v1/no-such-route", Access::Caller);
+        check(Method::GET, "/explorer/index.html", Access::Public);
+    }
+
+    #[test]
+    fn a_nonce_is_refused_again_within_two_windows_and_forgotten_after() {
+        let t0 = Instant::now();
+        let w = Duration::from_secs(10);
+        let mut n = Nonces::new(t0);
+        n.current.insert(1);
+        n.rotate(t0 + Duration::from_secs(9), w);
+        assert!(n.current.contains(&1));
+        n.rotate(t0 + Duration::from_secs(11), w);
+        assert!(n.previous.contains(&1), "kept one more window");
+        n.rotate(t0 + Duration::from_secs(22), w);
+        assert!(!n.previous.contains(&1) && !n.current.contains(&1));
+    }
+
+    #[test]
+    fn the_rate_is_charged_per_organisation_with_a_burst() {
+        let a = Admission::new(ApiLimits {
+            rate_per_org: 1,
+            rate_burst: 2,
+            ..ApiLimits::default()
+        });
+        assert!(a.charge("LZ-PSB").is_ok());
+        assert!(a.charge("LZ-PSB").is_ok());
+        let e = a.charge("LZ-PSB").expect_err("burst spent");
+        assert_eq!((e.status.as_u16(), e.code.as_str()), (429, "RATE_LIMITED"));
+        assert_eq!(e.retry_after, Some(1));
+        assert!(
+            a.charge("LZ-PROC").is_ok(),
+            "another organisation has its own"
+        );
+    }
+}

@@ -1,0 +1,546 @@
+//! API authentication, roles and limits. Every route of the OpenAPI document is tried without
+//! credentials, with a bad signature, a stale time, an unknown, revoked, expired and not yet
+//! valid key, a replayed request, and another organisation's credentials; each gets its own
+//! 401/403 code. Then each limit gets its own code.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use caseledger_client::flows::case_flow;
+use caseledger_client::http::Credentials;
+use caseledger_node::api::{access, Access};
+use caseledger_node::config::ApiLimits;
+use caseledger_node::node::Node;
+use caseledger_tests::cluster::{operator, Cluster, EPOCH};
+use caseledger_tests::eventually;
+use proto_types::crypto::PublicKey;
+use proto_types::ids::{HandoffId, KeyId, OrgId};
+use proto_types::payload::{Approval, KeyDecl, KeyLifecycle, KeyOp};
+use proto_types::{Action, Payload, Submission, Timestamp};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tower::ServiceExt;
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+    fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or_default().to_owned()
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Sends a request to the node's router with these headers.
+async fn send(
+    node: &Node,
+    method: &str,
+    uri: &str,
+    headers: &[(&'static str, String)],
+    body: Vec<u8>,
+) -> Answer {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json");
+    for (name, value) in headers {
+        req = req.header(*name, value);
+    }
+    let resp = caseledger_node::api::router(node.ctx.clone())
+        .oneshot(req.body(Body::from(body)).expect("request"))
+        .await
+        .expect("router answers");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .expect("body")
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Sends a request signed now by `who`.
+async fn signed(node: &Node, who: &Credentials, method: &str, uri: &str, body: &[u8]) -> Answer {
+    let headers = who.headers(method, uri, body);
+    send(node, method, uri, &headers, body.to_vec()).await
+}
+
+async fn post(node: &Node, sub: &Submission) -> Answer {
+    let body = serde_json::to_vec(sub).expect("json");
+    send(node, "POST", "/v1/entries", &[], body).await
+}
+
+fn node(cluster: &Cluster) -> &Node {
+    cluster.nodes[0].as_ref().expect("node 1 runs")
+}
+
+fn key_id(s: &str) -> KeyId {
+    KeyId::new(s).expect("valid key id")
+}
+
+/// Commits a key-lifecycle change signed by `signer`, approved by two approvers.
+async fn key_change(cluster: &Cluster, signer: &OrgId, id: &str, op: KeyOp) {
+    let p = &cluster.province;
+    let approvals = p
+        .policy()
+        .approvals
+        .approvers
+        .iter()
+        .take(2)
+        .map(|a| {
+            let d = p.department(a);
+            Approval::sign(d.key_ref(), &d.key, &op)
+        })
+        .collect();
+    let d = p.department(signer);
+    let sub = Payload {
+        signer: d.signer(),
+        id: HandoffId::new(id).expect("id"),
+        claimed_at: EPOCH.plus_millis(10_000),
+        action: Action::KeyLifecycle(KeyLifecycle { op, approvals }),
+    }
+    .sign(&d.key);
+    let a = post(node(cluster), &sub).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{id}: {}", a.text());
+}
+
+/// A concrete URI for a documented path.
+fn uri_of(path: &str, case_id: &str, index: u64) -> String {
+    path.replace("{case_id}", case_id)
+        .replace("{index}", &index.to_string())
+        .replace("{id}", "GS-PRISON-1")
+        + match path {
+            "/v1/proofs/inclusion" | "/v1/proofs/cosigned" => format!("?index={index}"),
+            "/v1/proofs/consistency" => "?first=1".to_owned(),
+            _ => String::new(),
+        }
+        .as_str()
+}
+
+/// Every (method, path) of the OpenAPI document.
+async fn documented_routes(n: &Node) -> Vec<(String, String)> {
+    let doc = send(n, "GET", "/v1/openapi.json", &[], Vec::new())
+        .await
+        .json();
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            out.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    assert!(out.len() >= 20, "{out:?}");
+    out
+}
+
+fn is_auth_refusal(a: &Answer) -> bool {
+    a.status == StatusCode::UNAUTHORIZED || a.status == StatusCode::FORBIDDEN
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_route_refuses_missing_bad_stale_replayed_unknown_revoked_expired_and_early_credentials(
+) {
+    let cluster = Cluster::start(1).await;
+    let n = node(&cluster);
+    let p = &cluster.province;
+    let prison = p.department(&p.prison).clone();
+    // The prison gets an expired key and a key valid only from 2100, then loses k1.
+    let expired_key = caseledger_client::keys::derive(99, "expired");
+    let early_key = caseledger_client::keys::derive(99, "early");
+    for (id, k, key, from, until) in [
+        (
+            "add-k2",
+            "k2",
+            &expired_key,
+            EPOCH,
+            Some(EPOCH.plus_millis(1)),
+        ),
+        (
+            "add-k3",
+            "k3",
+            &early_key,
+            Timestamp::from_millis(4_102_444_800_000),
+            None,
+        ),
+    ] {
+        let op = KeyOp::AddKey {
+            org: p.prison.clone(),
+            key: KeyDecl {
+                key_id: key_id(k),
+                public_key: PublicKey::of(key),
+                valid_from: from,
+                valid_until: until,
+            },
+        };
+        key_change(&cluster, &p.prison, id, op).await;
+    }
+    let revoke = KeyOp::RevokeKey {
+        org: p.prison.clone(),
+        key_id: key_id("k1"),
+        reason: "lost".into(),
+    };
+    key_change(&cluster, &p.plc, "revoke-prison-k1", revoke).await;
+
+    let auditor_id = p.auditor.clone();
+    let auditor = p.auditor_credentials();
+    let forged = Credentials::organisation(&auditor_id, &key_id("k1"), prison.key.clone());
+    let unknown = Credentials::organisation(&auditor_id, &key_id("k9"), prison.key.clone());
+    let revoked = prison.credentials();
+    let expired = Credentials::organisation(&p.prison, &key_id("k2"), expired_key);
+    let early = Credentials::organisation(&p.prison, &key_id("k3"), early_key);
+    let unknown_node = Credentials::node(42, prison.key.clone());
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis() as u64
+    };
+    let skew = n.ctx.limits.clock_skew_ms;
+
+    for (method, path) in documented_routes(n).await {
+        let uri = uri_of(&path, "NO-SUCH-CASE", 1);
+        let body = b"{}".to_vec();
+        let class = access(&method.parse().expect("method"), &path);
+        let what = format!("{method} {uri}");
+        let plain = send(n, &method, &uri, &[], body.clone()).await;
+        match class {
+            Access::Public => {
+                assert!(!is_auth_refusal(&plain), "{what}: {}", plain.text());
+                continue;
+            }
+            Access::Submission => assert_eq!(plain.code(), "MALFORMED", "{what}"),
+            _ => assert_eq!(
+                (plain.status, plain.code().as_str()),
+                (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
+                "{what}"
+            ),
+        }
+        let cases: [(&Credentials, &str); 6] = [
+            (&forged, "BAD_SIGNATURE"),
+            (&unknown, "UNKNOWN_KEY"),
+            (&revoked, "KEY_REVOKED"),
+            (&expired, "KEY_EXPIRED"),
+            (&early, "KEY_NOT_YET_VALID"),
+            (&unknown_node, "UNKNOWN_KEY"),
+        ];
+        for (who, code) in cases {
+            let a = signed(n, who, &method, &uri, &body).await;
+            assert_eq!(
+                (a.status, a.code().as_str()),
+                (StatusCode::UNAUTHORIZED, code),
+                "{what} as {}",
+                who.name()
+            );
+        }
+        for late in [now_ms() - 2 * skew, now_ms() + 2 * skew] {
+            let headers = auditor.headers_at(&method, &uri, &body, late, &"ab".repeat(16));
+            let a = send(n, &method, &uri, &headers, body.clone()).await;
+            assert_eq!(
+                (a.status, a.code().as_str()),
+                (StatusCode::UNAUTHORIZED, "STALE_REQUEST"),
+                "{what}"
+            );
+        }
+        // A request signed for another body or path does not verify.
+        let mut headers = operator().headers(&method, &uri, b"[]");
+        let a = send(n, &method, &uri, &headers, body.clone()).await;
+        assert_eq!(a.code(), "BAD_SIGNATURE", "{what}: other body");
+        // The same signed request twice: the second is a replay.
+        headers = operator().headers(&method, &uri, &body);
+        let first = send(n, &method, &uri, &headers, body.clone()).await;
+        assert!(!is_auth_refusal(&first), "{what}: {}", first.text());
+        let again = send(n, &method, &uri, &headers, body.clone()).await;
+        assert_eq!(
+            (again.status, again.code().as_str()),
+            (StatusCode::UNAUTHORIZED, "REPLAYED_REQUEST"),
+            "{what}"
+        );
+    }
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn departments_read_only_their_cases_and_the_plc_auditors_and_nodes_read_everything() {
+    let cluster = Cluster::start(1).await;
+    let n = node(&cluster);
+    let p = &cluster.province;
+    let steps = case_flow(p, 21, 0, EPOCH).1;
+    let mut indexes = Vec::new();
+    for step in steps.iter().take(4) {
+        let a = post(n, &step.submission).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+        indexes.push(a.json()["index"].as_u64().expect("index"));
+    }
+    // A broken rule by the filer: a rejection it may see, and others may not.
+    let mut refiling = steps[0].submission.payload.clone();
+    refiling.id = HandoffId::new("refiling-1").expect("id");
+    let filer_id = refiling
+        .signer_org()
+        .expect("an organisation files")
+        .clone();
+    let filer = p.department(&filer_id).clone();
+    let a = post(n, &refiling.sign(&filer.key)).await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.text());
+
+    let case_id = steps[0]
+        .submission
+        .payload
+        .case_id()
+        .expect("a filing names its case")
+        .as_str()
+        .to_owned();
+    let auditor = p.auditor_credentials();
+    let case = signed(n, &auditor, "GET", &format!("/v1/cases/{case_id}"), b"").await;
+    assert_eq!(case.status, StatusCode::OK, "{}", case.text());
+    let participants: Vec<String> =
+        serde_json::from_value(case.json()["case"]["participants"].clone()).expect("participants");
+    assert!(participants.contains(&filer_id.as_str().to_owned()));
+    let outsider = p.department(&p.cities[0].legal_aid).credentials();
+    assert!(!participants.contains(&p.cities[0].legal_aid.as_str().to_owned()));
+    let filer = filer.credentials();
+    let plc = p.department(&p.plc).credentials();
+
+    let readers = [
+        ("filer", &filer),
+        ("PLC", &plc),
+        ("auditor", &auditor),
+        ("node", &operator()),
+    ];
+    for (method, path) in documented_routes(n).await {
+        let uri = uri_of(&path, &case_id, indexes[0]);
+        let class = access(&method.parse().expect("method"), &path);
+        if matches!(class, Access::Public | Access::Submission) {
+            continue;
+        }
+        let body: &[u8] = if method == "POST" { b"{}" } else { b"" };
+        let a = signed(n, &outsider, &method, &uri, body).await;
+        let per_resource = matches!(
+            path.as_str(),
+            "/v1/cases/{case_id}" | "/v1/entries/{index}" | "/v1/proofs/cosigned"
+        );
+        if class != Access::Caller || per_resource {
+            assert_eq!(
+                (a.status, a.code().as_str()),
+                (StatusCode::FORBIDDEN, "FORBIDDEN"),
+                "{method} {uri} as an outsider: {}",
+                a.text()
+            );
+        } else {
+            assert!(!is_auth_refusal(&a), "{method} {uri}: {}", a.text());
+        }
+        if per_resource {
+            for (name, who) in readers {
+                let a = signed(n, who, &method, &uri, body).await;
+                assert!(
+                    !is_auth_refusal(&a),
+                    "{method} {uri} as {name}: {}",
+                    a.text()
+                );
+            }
+        }
+    }
+    // The participant reads its case; nobody learns that a case does not exist but those who
+    // read everything.
+    let a = signed(n, &filer, "GET", &format!("/v1/cases/{case_id}"), b"").await;
+    assert_eq!(a.status, StatusCode::OK);
+    let a = signed(n, &filer, "GET", "/v1/cases/NO-SUCH-CASE", b"").await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let a = signed(n, &plc, "GET", "/v1/cases/NO-SUCH-CASE", b"").await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    // Supervision lists are cut to the department's own.
+    let rejections = |who: Credentials| async move {
+        signed(n, &who, "GET", "/v1/supervision/rejections", b"")
+            .await
+            .json()["rejections"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(rejections(filer.clone()).await, 1);
+    assert_eq!(rejections(plc.clone()).await, 1);
+    assert_eq!(rejections(outsider.clone()).await, 0);
+    let overdue_at = format!(
+        "/v1/supervision/overdue?now={}",
+        EPOCH.as_millis() + 400 * 86_400_000
+    );
+    let alerts = |who: Credentials| {
+        let uri = overdue_at.clone();
+        async move {
+            signed(n, &who, "GET", &uri, b"").await.json()["alerts"]
+                .as_array()
+                .map_or(0, Vec::len)
+        }
+    };
+    let all = alerts(auditor.clone()).await;
+    assert!(all > 0, "the flow leaves a clock running past 400 days");
+    assert_eq!(alerts(filer.clone()).await, all);
+    assert_eq!(alerts(outsider.clone()).await, 0);
+    // Health, readiness, metrics and the document name no case and no organisation.
+    for path in ["/healthz", "/readyz", "/metrics", "/v1/openapi.json"] {
+        let a = send(n, "GET", path, &[], Vec::new()).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}");
+        let text = a.text();
+        assert!(
+            !text.contains(&case_id) && !text.contains(filer_id.as_str()),
+            "{path} reveals a case or an organisation"
+        );
+    }
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_openapi_document_declares_the_signed_request_scheme() {
+    let cluster = Cluster::start(1).await;
+    let n = node(&cluster);
+    let doc = send(n, "GET", "/v1/openapi.json", &[], Vec::new())
+        .await
+        .json();
+    let scheme = &doc["components"]["securitySchemes"]["caseledger_signed_request"];
+    assert_eq!(scheme["type"], "apiKey");
+    assert_eq!(scheme["in"], "header");
+    assert_eq!(scheme["name"], "x-caseledger-signature");
+    assert_eq!(
+        doc["paths"]["/healthz"]["get"]["security"],
+        serde_json::json!([{}])
+    );
+    assert_eq!(
+        doc["paths"]["/v1/cases/{case_id}"]["get"]["security"],
+        serde_json::json!([{ "caseledger_signed_request": [] }])
+    );
+    assert!(doc["paths"]["/v1/stats"]["get"]["responses"]["401"].is_object());
+    assert!(doc["paths"]["/v1/stats"]["get"]["responses"]["429"].is_object());
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_limit_is_answered_with_its_own_code() {
+    let cluster = Cluster::start_with(1, 1, |c| {
+        c.limits = ApiLimits {
+            max_page: 10,
+            max_concurrent_requests: 1,
+            rate_per_org: 1,
+            rate_burst: 3,
+            read_timeout_ms: 2000,
+            ..ApiLimits::default()
+        }
+    })
+    .await;
+    let n = node(&cluster);
+    let p = &cluster.province;
+    let op = operator();
+    for uri in [
+        "/v1/entries?limit=11",
+        "/v1/supervision/overdue?limit=11",
+        "/v1/supervision/rejections?limit=11",
+        "/v1/checkpoints?limit=101",
+        "/v1/entries?limit=0",
+    ] {
+        let a = signed(n, &op, "GET", uri, b"").await;
+        assert_eq!(
+            (a.status, a.code().as_str()),
+            (StatusCode::BAD_REQUEST, "PAGE_TOO_LARGE"),
+            "{uri}"
+        );
+    }
+    let huge = vec![b' '; n.ctx.limits.max_body_bytes + 1];
+    let a = send(n, "POST", "/v1/entries", &[], huge).await;
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE")
+    );
+
+    // Rate: a burst of three, then 429 with Retry-After; another organisation is not affected;
+    // nodes are not limited.
+    let psb = p.department(&p.cities[0].psb).credentials();
+    for _ in 0..3 {
+        assert_eq!(
+            signed(n, &psb, "GET", "/v1/head", b"").await.status,
+            StatusCode::OK
+        );
+    }
+    let a = signed(n, &psb, "GET", "/v1/head", b"").await;
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED")
+    );
+    let wait: u64 = a.headers[header::RETRY_AFTER]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!(wait >= 1);
+    let auditor = p.auditor_credentials();
+    assert_eq!(
+        signed(n, &auditor, "GET", "/v1/head", b"").await.status,
+        StatusCode::OK
+    );
+    for _ in 0..5 {
+        assert_eq!(
+            signed(n, &op, "GET", "/v1/head", b"").await.status,
+            StatusCode::OK
+        );
+    }
+    // Submissions are charged to their signer.
+    let steps = case_flow(p, 22, 0, EPOCH).1;
+    let filer = steps[0]
+        .submission
+        .payload
+        .signer_org()
+        .expect("org")
+        .clone();
+    assert_eq!(filer, p.cities[0].psb);
+    let a = post(n, &steps[0].submission).await;
+    assert_eq!(a.code(), "RATE_LIMITED", "{}", a.text());
+
+    // A slow client holds the only request slot: others get 503 OVERLOADED, and it gets 408
+    // REQUEST_TIMEOUT once the read timeout passes; then the node serves again.
+    let api = n.api_addr.clone();
+    let mut slow = tokio::net::TcpStream::connect(&api).await.expect("connect");
+    slow.write_all(
+        b"POST /v1/entries HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"payload\"",
+    )
+    .await
+    .expect("write");
+    let http = reqwest::Client::new();
+    let healthz = format!("http://{api}/healthz");
+    let overloaded = eventually("the slot to be taken", Duration::from_secs(5), || async {
+        let r = http.get(&healthz).send().await.ok()?;
+        (r.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE).then_some(r)
+    })
+    .await;
+    let body: Value = overloaded.json().await.expect("json");
+    assert_eq!(body["code"], "OVERLOADED");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buf = [0u8; 1024];
+        while !String::from_utf8_lossy(&answer).contains("REQUEST_TIMEOUT") {
+            let k = slow.read(&mut buf).await.expect("read");
+            if k == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buf[..k]);
+        }
+    })
+    .await
+    .expect("the slow request is answered");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("REQUEST_TIMEOUT"), "{answer}");
+    eventually("the slot to be free", Duration::from_secs(5), || async {
+        let r = http.get(&healthz).send().await.ok()?;
+        r.status().is_success().then_some(())
+    })
+    .await;
+    cluster.shutdown().await;
+}
