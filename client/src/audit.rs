@@ -348,7 +348,7 @@ async fn stream_nodes(
 ) -> Result<Verdict, ClientError> {
     let head = client.get_json_from(0, "/v1/head").await?;
     let target = head["size"].as_u64().unwrap_or(0);
-    let http = reqwest::Client::new();
+    let http = client.http().clone();
     // `Client` keeps node addresses with their scheme.
     let base = client.nodes()[0].clone();
     // Fetch the next chunk while the current one is verified.
@@ -580,7 +580,7 @@ pub async fn export(
 ) -> Result<u64, ClientError> {
     let head = client.get_json_from(0, "/v1/head").await?;
     let target = head["size"].as_u64().unwrap_or(0);
-    let http = reqwest::Client::new();
+    let http = client.http().clone();
     // `Client` keeps node addresses with their scheme.
     let base = client.nodes()[0].clone();
     let io =

@@ -19,3 +19,4 @@ pub mod node;
 pub mod raft;
 pub mod selfcheck;
 pub mod store;
+pub mod tls;

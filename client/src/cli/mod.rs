@@ -25,12 +25,17 @@ pub const COULD_NOT_RUN: u8 = 2;
 pub struct Env {
     nodes: Vec<String>,
     config: Option<PathBuf>,
+    ca_cert: Option<PathBuf>,
 }
 
 impl Env {
     /// From the global flags.
-    pub fn new(nodes: Vec<String>, config: Option<PathBuf>) -> Self {
-        Self { nodes, config }
+    pub fn new(nodes: Vec<String>, config: Option<PathBuf>, ca_cert: Option<PathBuf>) -> Self {
+        Self {
+            nodes,
+            config,
+            ca_cert,
+        }
     }
 
     /// The config file's contents (empty when there is none).
@@ -41,7 +46,11 @@ impl Env {
     /// A client of the configured nodes.
     pub fn client(&self) -> Result<Client> {
         let file = self.file()?;
-        Ok(Client::new(config::nodes(&self.nodes, &file)?))
+        let client = Client::new(config::nodes(&self.nodes, &file)?);
+        match self.ca_cert.as_ref().or(file.ca_cert.as_ref()) {
+            Some(ca) => Ok(client.with_ca_cert(ca)?),
+            None => Ok(client),
+        }
     }
 }
 
