@@ -45,6 +45,18 @@ fn peer_client(cluster: &Cluster, key: &SigningKey) -> (PeerTls, reqwest::Client
     (tls, http)
 }
 
+/// The state once every running node has applied the same log (membership changes included).
+async fn settled(cluster: &Cluster) -> Vec<serde_json::Value> {
+    caseledger_tests::eventually("the nodes to settle", Duration::from_secs(30), || async {
+        let s = state(cluster);
+        let applied: Vec<_> = s.iter().map(|n| n["last_applied"].clone()).collect();
+        let same = applied.iter().all(|a| *a == applied[0] && !a.is_null())
+            && s.iter().all(|n| n["last_log_index"] == applied[0]);
+        same.then_some(s)
+    })
+    .await
+}
+
 /// What a Raft message would change: term, vote holder, membership, log, ledger.
 fn state(cluster: &Cluster) -> Vec<serde_json::Value> {
     cluster
@@ -92,7 +104,7 @@ async fn post(
 async fn a_node_with_an_unknown_certificate_cannot_send_raft_messages() {
     let cluster = quiet_cluster().await;
     cluster.converged(1).await;
-    let before = state(&cluster);
+    let before = settled(&cluster).await;
     let term = before[0]["term"].as_u64().expect("a term");
     let intruder = SigningKey::from_bytes(&[0x5a; 32]);
     let (_, http) = peer_client(&cluster, &intruder);
@@ -146,7 +158,7 @@ async fn a_node_with_an_unknown_certificate_cannot_join() {
     let server = tokio::spawn(async move {
         axum::serve(tls.listen(listener), axum::Router::new()).await
     });
-    let before = state(&cluster);
+    let before = settled(&cluster).await;
     let leader = cluster.leader().await;
     let admin = reqwest::Client::new();
     let api = &cluster.addrs[leader].1;
@@ -212,7 +224,7 @@ async fn plain_http_to_the_peer_port_is_refused() {
 async fn oversized_or_misattributed_raft_messages_are_refused() {
     let cluster = quiet_cluster().await;
     cluster.converged(1).await;
-    let before = state(&cluster);
+    let before = settled(&cluster).await;
     let raft_addr = &cluster.addrs[0].0;
     // Node 2 is a member: its certificate is accepted.
     let (_, member) = peer_client(&cluster, &cluster.province.nodes[1].key);
