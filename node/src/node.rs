@@ -227,7 +227,10 @@ fn check_identity(
     key: &SigningKey,
     tls_key: &SigningKey,
 ) -> Result<()> {
-    match genesis_nodes(genesis)?.iter().find(|n| n.node_id == node_id) {
+    match genesis_nodes(genesis)?
+        .iter()
+        .find(|n| n.node_id == node_id)
+    {
         Some(decl) if decl.signing_key != PublicKey::of(key) => {
             bail!("the node key does not match the key genesis pins for node {node_id}")
         }
@@ -356,8 +359,7 @@ impl Node {
         let mut tasks = Vec::new();
         let rx = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) =
-                network::serve(raft_listener, &peer_tls, raft_router, stopped(rx)).await
+            if let Err(e) = network::serve(raft_listener, &peer_tls, raft_router, stopped(rx)).await
             {
                 tracing::error!(%e, "raft transport stopped");
             }

@@ -196,8 +196,8 @@ impl Identity {
     /// The chain in `cert_file` (leaf first), which must carry the public half of `key`.
     pub fn from_cert_file(cert_file: &Path, key: &SigningKey) -> Result<Identity> {
         let chain = read_certs(cert_file)?;
-        let spki = spki_of(&chain[0])
-            .map_err(|e| anyhow::anyhow!("{}: {e}", cert_file.display()))?;
+        let spki =
+            spki_of(&chain[0]).map_err(|e| anyhow::anyhow!("{}: {e}", cert_file.display()))?;
         if spki != ed25519_spki(&key.verifying_key().to_bytes()) {
             bail!(
                 "the certificate {} does not carry this node's key (the key the registry pins)",
@@ -267,20 +267,12 @@ impl PinVerifier {
         if let Some(ca) = &self.ca {
             let ee = webpki::EndEntityCert::try_from(end_entity)
                 .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
-            ee.verify_for_usage(
-                self.algs.all,
-                &ca.0,
-                intermediates,
-                now,
-                usage,
-                None,
-                None,
-            )
-            .map_err(|e| {
-                rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(
-                    Arc::new(e),
-                )))
-            })?;
+            ee.verify_for_usage(self.algs.all, &ca.0, intermediates, now, usage, None, None)
+                .map_err(|e| {
+                    rustls::Error::InvalidCertificate(CertificateError::Other(rustls::OtherError(
+                        Arc::new(e),
+                    )))
+                })?;
         }
         Ok(())
     }

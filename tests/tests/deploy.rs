@@ -37,9 +37,17 @@ fn check_deploy_script_accepts_the_compose_file_and_the_systemd_unit() {
 
 /// The names of every setting of a config, nested ones as `section.key` (`tls.peer.ca`).
 fn setting_names(cfg: &NodeConfig) -> Vec<String> {
-    fn walk(prefix: &str, table: &serde_json::Map<String, serde_json::Value>, out: &mut Vec<String>) {
+    fn walk(
+        prefix: &str,
+        table: &serde_json::Map<String, serde_json::Value>,
+        out: &mut Vec<String>,
+    ) {
         for (key, v) in table {
-            let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+            let name = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
             match v.as_object() {
                 Some(section) => walk(&name, section, out),
                 None => out.push(name),
@@ -48,7 +56,11 @@ fn setting_names(cfg: &NodeConfig) -> Vec<String> {
     }
     let value = serde_json::to_value(cfg).expect("a config serialises");
     let mut names = Vec::new();
-    walk("", value.as_object().expect("a config is a table"), &mut names);
+    walk(
+        "",
+        value.as_object().expect("a config is a table"),
+        &mut names,
+    );
     names
 }
 

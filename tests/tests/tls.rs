@@ -155,9 +155,8 @@ async fn a_node_with_an_unknown_certificate_cannot_join() {
         .await
         .expect("bind");
     let impostor_addr = listener.local_addr().expect("addr").to_string();
-    let server = tokio::spawn(async move {
-        axum::serve(tls.listen(listener), axum::Router::new()).await
-    });
+    let server =
+        tokio::spawn(async move { axum::serve(tls.listen(listener), axum::Router::new()).await });
     let before = settled(&cluster).await;
     let leader = cluster.leader().await;
     let admin = reqwest::Client::new();

@@ -450,14 +450,14 @@ async fn snapshot(
                 return refused;
             }
             reply(
-            raft.install_full_snapshot(
-                vote,
-                Snapshot {
-                    meta,
-                    snapshot: Box::new(data),
-                },
-            )
-            .await,
+                raft.install_full_snapshot(
+                    vote,
+                    Snapshot {
+                        meta,
+                        snapshot: Box::new(data),
+                    },
+                )
+                .await,
             )
         }
         Err(e) => malformed(e),
