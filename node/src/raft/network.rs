@@ -353,14 +353,14 @@ pub async fn serve(
     .await
 }
 
-/// 403 unless the connection's certificate is that of `claimed`, the node the request's vote
+/// A 403 unless the connection's certificate is that of `claimed`, the node the request's vote
 /// names.
-fn check_sender(peer: &PeerInfo, claimed: Option<NodeId>, what: &str) -> Result<(), Response> {
+fn refusal(peer: &PeerInfo, claimed: Option<NodeId>, what: &str) -> Option<Response> {
     match claimed {
-        Some(id) if peer.nodes.contains(&id) => Ok(()),
+        Some(id) if peer.nodes.contains(&id) => None,
         _ => {
             tracing::warn!(addr = %peer.addr, nodes = ?peer.nodes, ?claimed, what, "refused a raft request sent in another node's name");
-            Err((
+            Some((
                 StatusCode::FORBIDDEN,
                 format!(
                     "the {what} names node {claimed:?} but the connection's certificate is that of node(s) {:?}",
@@ -411,9 +411,9 @@ async fn append(
     body: Bytes,
 ) -> Response {
     match postcard::from_bytes::<AppendEntriesRequest<TypeConfig>>(&body) {
-        Ok(req) => match check_sender(&peer, req.vote.leader_id().voted_for(), "append") {
-            Ok(()) => reply(raft.append_entries(req).await),
-            Err(refused) => refused,
+        Ok(req) => match refusal(&peer, req.vote.leader_id().voted_for(), "append") {
+            None => reply(raft.append_entries(req).await),
+            Some(refused) => refused,
         },
         Err(e) => malformed(e),
     }
@@ -425,9 +425,9 @@ async fn vote(
     body: Bytes,
 ) -> Response {
     match postcard::from_bytes::<VoteRequest<NodeId>>(&body) {
-        Ok(req) => match check_sender(&peer, req.vote.leader_id().voted_for(), "vote request") {
-            Ok(()) => reply(raft.vote(req).await),
-            Err(refused) => refused,
+        Ok(req) => match refusal(&peer, req.vote.leader_id().voted_for(), "vote request") {
+            None => reply(raft.vote(req).await),
+            Some(refused) => refused,
         },
         Err(e) => malformed(e),
     }
@@ -446,7 +446,7 @@ async fn snapshot(
         )
             .into_response(),
         Ok((vote, meta, data)) => {
-            if let Err(refused) = check_sender(&peer, vote.leader_id().voted_for(), "snapshot") {
+            if let Some(refused) = refusal(&peer, vote.leader_id().voted_for(), "snapshot") {
                 return refused;
             }
             reply(
