@@ -52,6 +52,9 @@ pub struct FileConfig {
     pub org: Option<OrgId>,
     /// Its key id.
     pub key_id: Option<KeyId>,
+    /// CA certificates (PEM) trusted for `https://` nodes (relative to the file).
+    #[serde(default)]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// The default config file: `$XDG_CONFIG_HOME/caseledger/client.toml`, else
@@ -74,9 +77,11 @@ pub fn parse(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
         path: path.to_owned(),
         message: e.to_string(),
     })?;
-    if let (Some(key), Some(dir)) = (&cfg.key, path.parent()) {
-        if key.is_relative() {
-            cfg.key = Some(dir.join(key));
+    if let Some(dir) = path.parent() {
+        for p in [&mut cfg.key, &mut cfg.ca_cert].into_iter().flatten() {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
         }
     }
     Ok(cfg)

@@ -309,6 +309,17 @@ impl Client {
         Ok((status, bytes))
     }
 
+    /// Trusts the CA certificates (PEM) of `ca_file` for `https://` nodes.
+    pub fn with_ca_cert(mut self, ca_file: &std::path::Path) -> Result<Self, crate::tls::TlsError> {
+        self.http = crate::tls::builder_trusting(ca_file)?.build()?;
+        Ok(self)
+    }
+
+    /// The underlying HTTP client (streams that bypass `Client`'s JSON calls).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// The nodes, in order of preference.
     pub fn nodes(&self) -> &[String] {
         &self.nodes

@@ -11,4 +11,5 @@ pub mod keys;
 pub mod pilot;
 pub mod steps;
 pub mod table;
+pub mod tls;
 pub mod trust;

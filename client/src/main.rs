@@ -7,7 +7,8 @@
 //!
 //! Nodes come from `--node`, else `CASELEDGER_NODES`, else `nodes = [...]` in the config file
 //! (`--config FILE`, default `~/.config/caseledger/client.toml`), which may also give the
-//! signing `key`, `org` and `key_id`.
+//! signing `key`, `org` and `key_id`, and `ca_cert`: the CA certificates (PEM) trusted for
+//! `https://` nodes (`--ca-cert`, `CASELEDGER_CA_CERT`).
 
 mod audit_cmd;
 mod bench_cmd;
@@ -39,6 +40,9 @@ struct Cli {
     /// Config file (default: ~/.config/caseledger/client.toml if it exists).
     #[arg(long, global = true, env = "CASELEDGER_CONFIG")]
     config: Option<PathBuf>,
+    /// CA certificates (PEM) to trust for `https://` nodes (default: `ca_cert` in the file).
+    #[arg(long, global = true, env = "CASELEDGER_CA_CERT")]
+    ca_cert: Option<PathBuf>,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -119,7 +123,11 @@ enum Cmd {
 }
 
 async fn run(cli: Cli) -> Result<u8> {
-    let env = cli::Env::new(cli.node_addrs.clone(), cli.config.clone());
+    let env = cli::Env::new(
+        cli.node_addrs.clone(),
+        cli.config.clone(),
+        cli.ca_cert.clone(),
+    );
     match cli.command {
         Cmd::Keygen { out } => {
             let key = keys::generate();

@@ -229,10 +229,21 @@ fn decode_signature(name: &str, text: &str) -> Option<NoteSignature> {
     NoteSignature::new(name, key_hash, sig).ok()
 }
 
+/// Bound on a cosign request or answer (a five-line note body and a signature).
+pub const MAX_COSIGN_BYTES: usize = 64 * 1024;
+
+async fn read_json<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Option<T> {
+    let bytes = crate::raft::network::read_bounded(resp, MAX_COSIGN_BYTES)
+        .await
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
 /// The peer-port route.
 pub fn router(ctx: Arc<NodeCtx>) -> Router {
     Router::new()
         .route(PATH_COSIGN, post(cosign))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_COSIGN_BYTES))
         .with_state(ctx)
 }
 
@@ -351,9 +362,9 @@ pub async fn round(ctx: &Arc<NodeCtx>) -> Result<u64, String> {
     let voters: Vec<u64> = members.iter().filter(|m| m.voter).map(|m| m.id).collect();
     let mut signed_voters = usize::from(voters.contains(&ctx.id));
     let asks = members.iter().filter(|m| m.id != ctx.id).map(|m| {
-        let url = format!("http://{}{PATH_COSIGN}", m.peer.raft_addr);
+        let url = format!("https://{}{PATH_COSIGN}", m.peer.raft_addr);
         let req = ctx
-            .http
+            .peer_http
             .post(url)
             .timeout(Duration::from_secs(3))
             .json(&CosignRequest { body: body.clone() })
@@ -370,7 +381,7 @@ pub async fn round(ctx: &Arc<NodeCtx>) -> Result<u64, String> {
             }
         };
         if resp.status().is_success() {
-            let Ok(r) = resp.json::<CosignResponse>().await else {
+            let Some(r) = read_json::<CosignResponse>(resp).await else {
                 continue;
             };
             let Some(sig) = decode_signature(&r.name, &r.signature) else {
@@ -390,7 +401,7 @@ pub async fn round(ctx: &Arc<NodeCtx>) -> Result<u64, String> {
             }
             sigs.push(sig);
         } else {
-            let refusal = resp.json::<CosignRefusal>().await.ok();
+            let refusal = read_json::<CosignRefusal>(resp).await;
             if refusal
                 .as_ref()
                 .is_some_and(|r| r.code == "ROOT_MISMATCH" || r.code == "DAMAGED")

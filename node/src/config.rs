@@ -51,8 +51,55 @@ pub struct NodeConfig {
     /// The background re-verification of the stored chain.
     #[serde(default)]
     pub selfcheck: SelfCheckConfig,
+    /// Transport security: the peer port's mutual TLS (always on) and the API port's TLS.
+    #[serde(default)]
+    pub tls: TlsConfig,
 }
 
+/// Transport security (`[tls.peer]`, `[tls.api]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The peer port: mutual TLS, always on.
+    #[serde(default)]
+    pub peer: PeerTlsConfig,
+    /// The API port: plain HTTP when absent.
+    #[serde(default)]
+    pub api: Option<ApiTlsConfig>,
+}
+
+/// The peer port's mutual TLS. Peers are accepted by the key the registry pins for them; the
+/// defaults need no file: the node presents a self-signed certificate of its key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerTlsConfig {
+    /// The certificate (chain, leaf first, PEM) this node presents; it must carry the key
+    /// below. Default: a self-signed certificate made at startup.
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    /// The Ed25519 TLS key (PKCS#8 PEM), for a node whose registry entry declares a separate
+    /// `tls_key`. Default: `node_key`.
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    /// A CA bundle (PEM): when set, a peer's certificate must also chain to it, in addition to
+    /// carrying a pinned key.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+}
+
+/// The API port's TLS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiTlsConfig {
+    /// The certificate chain (PEM, leaf first) the API presents.
+    pub cert: PathBuf,
+    /// Its private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// The CA bundle (PEM) this node trusts when it forwards to another node's API (all nodes
+    /// of a cluster serve their API alike). Default: the certificates of `cert`.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+}
 /// When the leader gathers cosignatures for a checkpoint: once `every_entries` entries were
 /// appended since the last checkpoint, or once `every_ms` passed with any new entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,7 +272,20 @@ impl NodeConfig {
         let mut cfg: NodeConfig =
             toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
         if let Some(base) = path.parent() {
-            for p in [&mut cfg.data_dir, &mut cfg.genesis, &mut cfg.node_key] {
+            let tls = &mut cfg.tls;
+            let api = tls.api.as_mut();
+            let optional = [&mut tls.peer.cert, &mut tls.peer.key, &mut tls.peer.ca]
+                .into_iter()
+                .flatten();
+            let api_paths = api
+                .into_iter()
+                .flat_map(|a| [Some(&mut a.cert), Some(&mut a.key), a.ca.as_mut()])
+                .flatten();
+            for p in [&mut cfg.data_dir, &mut cfg.genesis, &mut cfg.node_key]
+                .into_iter()
+                .chain(optional)
+                .chain(api_paths)
+            {
                 if p.is_relative() {
                     *p = base.join(&*p);
                 }

@@ -20,3 +20,4 @@ pub mod node;
 pub mod raft;
 pub mod selfcheck;
 pub mod store;
+pub mod tls;

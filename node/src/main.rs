@@ -23,7 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create a node's data dir and signing key; print the public key for genesis.
+    /// Create a node's data dir, signing key and self-signed TLS certificate of that key;
+    /// print the public key for genesis.
     Init {
         /// The data dir to create.
         #[arg(long, env = "CASELEDGER_DATA_DIR")]
@@ -134,8 +135,13 @@ fn init(data_dir: PathBuf, force: bool) -> Result<()> {
     }
     let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
     caseledger_node::keyfile::save(&key, &path)?;
+    // The peer port's certificate: the registry pins its key (the node key), not a CA.
+    let cert = data_dir.join("node.crt");
+    std::fs::write(&cert, caseledger_node::tls::self_signed_pem(&key)?)
+        .with_context(|| format!("writing {}", cert.display()))?;
     let public = proto_types::crypto::PublicKey::of(&key);
     println!("node key: {}", path.display());
+    println!("TLS certificate: {}", cert.display());
     println!("public key: ed25519:{}", hex::encode(public.as_bytes()));
     Ok(())
 }

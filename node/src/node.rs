@@ -20,6 +20,7 @@ use crate::ledger::{catchup, ApplyResult, Ledger};
 use crate::metrics::Metrics;
 use crate::raft::{self, cluster, network, Peer, Raft, RaftSettings};
 use crate::store::{blocking, Store};
+use crate::tls;
 
 /// What the API handlers share.
 pub struct NodeCtx {
@@ -43,8 +44,14 @@ pub struct NodeCtx {
     pub genesis: Submission,
     /// The node's signing key (checkpoints, signed tree heads).
     pub node_key: SigningKey,
-    /// HTTP client for forwarding to the leader.
+    /// HTTP client for forwarding to the leader's API (HTTPS when `[tls.api]` is set).
     pub http: reqwest::Client,
+    /// `http` or `https`: how this node reaches other nodes' APIs (all serve alike).
+    pub api_scheme: &'static str,
+    /// The peer port's mutual-TLS client (cosigning, ledger catch-up).
+    pub peer_http: reqwest::Client,
+    /// The peer port's mutual TLS (probing a node before it is added).
+    pub peer_tls: tls::PeerTls,
     /// The signed tree head behind receipts (signed once per applied batch).
     pub tree_heads: crate::api::TreeHeads,
     /// API admission: concurrency permits, seen nonces, per-organisation rates.
@@ -85,7 +92,7 @@ impl NodeCtx {
     }
 
     async fn forward(&self, leader: &Peer, sub: &Submission) -> SubmitError {
-        let url = format!("http://{}/v1/entries", leader.api_addr);
+        let url = format!("{}://{}/v1/entries", self.api_scheme, leader.api_addr);
         let body = proto_types::encoding::encode(sub);
         let sent = self
             .http
@@ -205,17 +212,34 @@ pub fn read_genesis(path: &std::path::Path) -> Result<Submission> {
     Ok(sub)
 }
 
-/// Checks that the node key is the one genesis pins for `node_id`. A node that joined later
-/// (declared by a `RegisterNode` entry, not in genesis) cannot be checked before it has the
-/// ledger: the leader refuses to add a node id the registry lacks, and the node's checkpoint
-/// signatures verify only with the registered key.
-fn check_identity(genesis: &Submission, node_id: u64, key: &SigningKey) -> Result<()> {
+/// The node declarations of genesis.
+fn genesis_nodes(genesis: &Submission) -> Result<Vec<proto_types::payload::NodeDecl>> {
     let Action::Genesis(g) = &genesis.payload.action else {
         bail!("not a genesis")
     };
-    match g.nodes.iter().find(|n| n.node_id == node_id) {
+    Ok(g.nodes.clone())
+}
+
+/// Checks that the node key (and the TLS key) are the ones genesis pins for `node_id`. A node
+/// that joined later (declared by a `RegisterNode` entry, not in genesis) cannot be checked
+/// before it has the ledger: the leader refuses to add a node id the registry lacks, its peers
+/// refuse its TLS certificate until its registration has applied, and its checkpoint
+/// signatures verify only with the registered key.
+fn check_identity(
+    genesis: &Submission,
+    node_id: u64,
+    key: &SigningKey,
+    tls_key: &SigningKey,
+) -> Result<()> {
+    match genesis_nodes(genesis)?
+        .iter()
+        .find(|n| n.node_id == node_id)
+    {
         Some(decl) if decl.signing_key != PublicKey::of(key) => {
             bail!("the node key does not match the key genesis pins for node {node_id}")
+        }
+        Some(decl) if crate::tls::pinned_key(decl) != PublicKey::of(tls_key) => {
+            bail!("the TLS key does not match the key genesis pins for node {node_id}'s TLS certificate")
         }
         Some(_) => Ok(()),
         None => {
@@ -234,7 +258,11 @@ impl Node {
     ) -> Result<Node> {
         let genesis = read_genesis(&config.genesis)?;
         let node_key = crate::keyfile::load(&config.node_key)?;
-        check_identity(&genesis, config.node_id, &node_key)?;
+        let tls_key = match &config.tls.peer.key {
+            Some(path) => crate::keyfile::load(path)?,
+            None => node_key.clone(),
+        };
+        check_identity(&genesis, config.node_id, &node_key, &tls_key)?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating {}", config.data_dir.display()))?;
         let db_path = config.data_dir.join("db");
@@ -262,15 +290,42 @@ impl Node {
             .api_advertise
             .clone()
             .unwrap_or(api_listener.local_addr()?.to_string());
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(64)
-            .build()?;
+        let peer_tls = {
+            let identity = match &config.tls.peer.cert {
+                Some(cert) => tls::Identity::from_cert_file(cert, &tls_key)?,
+                None => tls::Identity::self_signed(&tls_key)?,
+            };
+            let ca = config.tls.peer.ca.as_deref().map(tls::CaBundle::read);
+            let pins = tls::RegistryPins::new(genesis_nodes(&genesis)?, ledger.clone());
+            tls::PeerTls::new(identity, Arc::new(pins), ca.transpose()?)?
+        };
+        let peer_http =
+            peer_tls.http_client(reqwest::Client::builder().pool_max_idle_per_host(16))?;
+        let (http, api_scheme, api_tls) = {
+            let builder = reqwest::Client::builder().pool_max_idle_per_host(64);
+            match &config.tls.api {
+                None => (builder.build()?, "http", None),
+                Some(api) => {
+                    let ca = api.ca.as_deref().unwrap_or(&api.cert);
+                    let identity = tls::Identity::from_files(&api.cert, &api.key)?;
+                    (
+                        tls::api_client(ca, builder)?,
+                        "https",
+                        Some(tls::api_acceptor(identity)?),
+                    )
+                }
+            }
+        };
         let source = catchup::HttpSource {
             runtime: tokio::runtime::Handle::current(),
-            http: http.clone(),
+            http: peer_http.clone(),
         };
         ledger.set_peer_source(raft_addr.clone(), Arc::new(source));
-        let net = network::Network::new(config.node_id, network::TransportSettings::default())?;
+        let net = network::Network::new(
+            config.node_id,
+            network::TransportSettings::default(),
+            &peer_tls,
+        )?;
         let raft = raft::start(
             config.node_id,
             &settings,
@@ -298,6 +353,9 @@ impl Node {
             genesis,
             node_key,
             http,
+            api_scheme,
+            peer_http,
+            peer_tls: peer_tls.clone(),
             tree_heads: crate::api::TreeHeads::default(),
             admission: crate::api::Admission::new(config.limits),
             selfcheck: Arc::default(),
@@ -314,19 +372,29 @@ impl Node {
         let mut tasks = Vec::new();
         let rx = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = axum::serve(raft_listener, raft_router)
-                .with_graceful_shutdown(stopped(rx))
-                .await
+            if let Err(e) = network::serve(raft_listener, &peer_tls, raft_router, stopped(rx)).await
             {
                 tracing::error!(%e, "raft transport stopped");
             }
         }));
         let rx = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = axum::serve(api_listener, api_router)
-                .with_graceful_shutdown(stopped(rx))
-                .await
-            {
+            let served = match api_tls {
+                Some(acceptor) => {
+                    axum::serve(
+                        tls::TlsListener::spawn(api_listener, acceptor, None),
+                        api_router,
+                    )
+                    .with_graceful_shutdown(stopped(rx))
+                    .await
+                }
+                None => {
+                    axum::serve(api_listener, api_router)
+                        .with_graceful_shutdown(stopped(rx))
+                        .await
+                }
+            };
+            if let Err(e) = served {
                 tracing::error!(%e, "api server stopped");
             }
         }));

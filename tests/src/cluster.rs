@@ -73,6 +73,7 @@ pub fn node_config(shared: &Path, data_root: &Path, node_id: u64) -> NodeConfig 
         log_json: false,
         checkpoint: Default::default(),
         selfcheck: Default::default(),
+        tls: Default::default(),
     }
 }
 

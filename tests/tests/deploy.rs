@@ -35,16 +35,32 @@ fn check_deploy_script_accepts_the_compose_file_and_the_systemd_unit() {
     );
 }
 
-/// The names of every setting of a config, nested ones as `section.key`.
+/// The names of every setting of a config, nested ones as `section.key` (`tls.peer.ca`).
 fn setting_names(cfg: &NodeConfig) -> Vec<String> {
-    let value = serde_json::to_value(cfg).expect("a config serialises");
-    let mut names = Vec::new();
-    for (key, v) in value.as_object().expect("a config is a table") {
-        match v.as_object() {
-            Some(section) => names.extend(section.keys().map(|k| format!("{key}.{k}"))),
-            None => names.push(key.clone()),
+    fn walk(
+        prefix: &str,
+        table: &serde_json::Map<String, serde_json::Value>,
+        out: &mut Vec<String>,
+    ) {
+        for (key, v) in table {
+            let name = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match v.as_object() {
+                Some(section) => walk(&name, section, out),
+                None => out.push(name),
+            }
         }
     }
+    let value = serde_json::to_value(cfg).expect("a config serialises");
+    let mut names = Vec::new();
+    walk(
+        "",
+        value.as_object().expect("a config is a table"),
+        &mut names,
+    );
     names
 }
 
@@ -72,7 +88,7 @@ fn example_node_toml_is_accepted_and_documents_every_setting() {
         keys
     };
     for name in setting_names(&cfg) {
-        let (section, key) = name.split_once('.').unwrap_or(("", &name));
+        let (section, key) = name.rsplit_once('.').unwrap_or(("", &name));
         assert!(
             documented.iter().any(|(s, k)| s == section && k == key),
             "deploy/node.toml does not document `{name}` (a field of NodeConfig)"

@@ -27,12 +27,17 @@ pub const COULD_NOT_RUN: u8 = 2;
 pub struct Env {
     nodes: Vec<String>,
     config: Option<PathBuf>,
+    ca_cert: Option<PathBuf>,
 }
 
 impl Env {
     /// From the global flags.
-    pub fn new(nodes: Vec<String>, config: Option<PathBuf>) -> Self {
-        Self { nodes, config }
+    pub fn new(nodes: Vec<String>, config: Option<PathBuf>, ca_cert: Option<PathBuf>) -> Self {
+        Self {
+            nodes,
+            config,
+            ca_cert,
+        }
     }
 
     /// The config file's contents (empty when there is none).
@@ -47,6 +52,10 @@ impl Env {
     pub fn client(&self) -> Result<Client> {
         let file = self.file()?;
         let client = Client::new(config::nodes(&self.nodes, &file)?);
+        let client = match self.ca_cert.as_ref().or(file.ca_cert.as_ref()) {
+            Some(ca) => client.with_ca_cert(ca)?,
+            None => client,
+        };
         let (Some(key), Some(org)) = (&file.key, &file.org) else {
             return Ok(client);
         };

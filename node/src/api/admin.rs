@@ -61,6 +61,22 @@ pub async fn add_learner(
             format!("node {} is not in the registry", req.node_id),
         ));
     }
+    match node.peer_tls.probe(&req.raft_addr, req.node_id).await {
+        Ok(()) => {}
+        Err(crate::tls::ProbeError::NotPinned(e)) => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "PEER_NOT_PINNED",
+                format!("node {} cannot be added: {e}", req.node_id),
+            ))
+        }
+        Err(crate::tls::ProbeError::Unreachable(e)) => {
+            return Err(ApiError::unavailable(format!(
+                "node {} cannot be added: {e}",
+                req.node_id
+            )))
+        }
+    }
     node.add_learner(req.node_id, req.raft_addr, req.api_addr)
         .await
         .map_err(ApiError::unavailable)?;

@@ -44,7 +44,7 @@ async fn linearize(node: &NodeCtx) -> Result<(), ApiError> {
         Err(ReadIndexError::NotLeader {
             leader: Some((_, peer)),
         }) => {
-            let url = format!("http://{}/v1/read-index", peer.api_addr);
+            let url = format!("{}://{}/v1/read-index", node.api_scheme, peer.api_addr);
             let unavailable = |e: String| {
                 ApiError::unavailable(format!(
                     "read index from the leader at {}: {e}",

@@ -19,6 +19,10 @@ use crate::store::{blocking, Cf, Store};
 pub const PATH_LEDGER: &str = "/raft/ledger";
 /// Most entries per chunk.
 pub const MAX_CHUNK: u64 = 2000;
+/// Most bytes per chunk (framed): a chunk stops before the entry that would pass it (it
+/// always holds at least one entry; no entry is near this size, as none could have been
+/// replicated in a Raft message bounded alike). The fetching side refuses a longer answer.
+pub const MAX_CHUNK_BYTES: usize = crate::raft::network::DEFAULT_MAX_BODY_BYTES;
 
 /// Where the snapshot's builder can be reached, carried in the pointer's small state.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize, Default)]
@@ -29,7 +33,8 @@ pub struct SnapshotSource {
 
 /// Pulls `[from, from+limit)` entries' canonical bytes from a peer.
 pub trait EntrySource: Send + Sync {
-    /// One chunk; fewer entries than asked only at the peer's end.
+    /// One chunk: at least one entry unless `from` is at the peer's end; fewer than asked at
+    /// the end or where the chunk reached [`MAX_CHUNK_BYTES`].
     fn fetch(&self, raft_addr: &str, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, String>;
 }
 
@@ -53,7 +58,15 @@ async fn serve_chunk(State(store): State<Store>, Query(r): Query<Range>) -> Resp
     .await;
     match result {
         Ok(rows) => {
-            let entries: Vec<Vec<u8>> = rows.into_iter().map(|(_, v)| v).collect();
+            let mut bytes = 0;
+            let entries: Vec<Vec<u8>> = rows
+                .into_iter()
+                .map(|(_, v)| v)
+                .take_while(|v| {
+                    bytes += v.len() + 4;
+                    bytes <= MAX_CHUNK_BYTES || bytes == v.len() + 4
+                })
+                .collect();
             (StatusCode::OK, frame(&entries)).into_response()
         }
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
@@ -67,17 +80,18 @@ pub fn router(store: Store) -> Router {
         .with_state(store)
 }
 
-/// Fetches chunks over HTTP (blocking: called from the state machine's blocking task).
+/// Fetches chunks over the peer port's mutual TLS (blocking: called from the state machine's
+/// blocking task).
 pub struct HttpSource {
     /// The async runtime to run requests on.
     pub runtime: tokio::runtime::Handle,
-    /// The HTTP client.
+    /// The peer-port client (`crate::tls::PeerTls::http_client`).
     pub http: reqwest::Client,
 }
 
 impl EntrySource for HttpSource {
     fn fetch(&self, raft_addr: &str, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, String> {
-        let url = format!("http://{raft_addr}{PATH_LEDGER}?from={from}&limit={limit}");
+        let url = format!("https://{raft_addr}{PATH_LEDGER}?from={from}&limit={limit}");
         self.runtime.block_on(async {
             let r = self
                 .http
@@ -89,7 +103,9 @@ impl EntrySource for HttpSource {
             if !r.status().is_success() {
                 return Err(format!("{url}: status {}", r.status()));
             }
-            let bytes = r.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+            let bytes = crate::raft::network::read_bounded(r, MAX_CHUNK_BYTES)
+                .await
+                .map_err(|e| format!("{url}: {e}"))?;
             unframe(&bytes).map_err(|e| format!("{url}: {e}"))
         })
     }

@@ -1,18 +1,22 @@
-//! Raft transport over HTTP: both sides in one module so that TLS can be added in one place.
+//! Raft transport over HTTPS with mutual TLS (`crate::tls`): both sides in one module.
 //!
 //! Routes on the peer port: `POST` [`PATH_APPEND`], [`PATH_VOTE`], [`PATH_SNAPSHOT`] (a full
 //! snapshot: it is a pointer, so it is small). Bodies are postcard. A handled request answers
 //! 200 with the encoded response, or 500 with the encoded openraft error and the header
 //! [`RAFT_ERROR_HEADER`]; an undecodable body is 400, an oversized one 413. Bodies are bounded
 //! by [`TransportSettings::max_body_bytes`] in both directions; an append that would exceed it
-//! is split by openraft after we report `PayloadTooLarge`.
+//! is split by openraft after we report `PayloadTooLarge`. A request is handled only if the
+//! node whose certificate opened the connection is the node the request's vote names (the
+//! leader sending entries or a snapshot, the candidate asking for a vote): 403 otherwise, so
+//! one member cannot speak for another, and a snapshot is accepted only from the leader of
+//! a committed vote (openraft then refuses one whose vote is older than its own).
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -29,6 +33,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::raft::{LedgerSnapshot, NodeId, Peer, Raft, TypeConfig};
+use crate::tls::{PeerInfo, PeerTls};
 
 /// Route receiving `AppendEntries`.
 pub const PATH_APPEND: &str = "/raft/append";
@@ -46,8 +51,6 @@ const OCTET_STREAM: &str = "application/octet-stream";
 /// Settings of the Raft transport.
 #[derive(Debug, Clone)]
 pub struct TransportSettings {
-    /// URL scheme for peers (`http`; `https` once TLS is added).
-    pub scheme: String,
     /// Bound on establishing a connection.
     pub connect_timeout: Duration,
     /// Bound on a whole request (openraft's own per-RPC deadline applies when shorter).
@@ -61,7 +64,6 @@ pub struct TransportSettings {
 impl Default for TransportSettings {
     fn default() -> Self {
         TransportSettings {
-            scheme: "http".to_owned(),
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -97,6 +99,30 @@ pub enum TransportError {
     },
 }
 
+/// Reads a response body, refusing one longer than `max` bytes without buffering it whole.
+pub async fn read_bounded(
+    mut resp: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, TransportError> {
+    if let Some(len) = resp.content_length().filter(|&len| len > max as u64) {
+        return Err(TransportError::TooLarge {
+            len: usize::try_from(len).unwrap_or(usize::MAX),
+            max,
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if out.len() + chunk.len() > max {
+            return Err(TransportError::TooLarge {
+                len: out.len() + chunk.len(),
+                max,
+            });
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
 /// The client side: openraft's `RaftNetworkFactory`, one pooled HTTP client for all peers.
 #[derive(Debug, Clone)]
 pub struct Network {
@@ -106,14 +132,19 @@ pub struct Network {
 }
 
 impl Network {
-    /// A transport for node `id`.
-    pub fn new(id: NodeId, settings: TransportSettings) -> Result<Network, TransportError> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            .pool_max_idle_per_host(settings.pool_idle_per_host)
-            .tcp_nodelay(true)
-            .build()?;
+    /// A transport for node `id`, connecting with mutual TLS.
+    pub fn new(
+        id: NodeId,
+        settings: TransportSettings,
+        tls: &PeerTls,
+    ) -> Result<Network, TransportError> {
+        let client = tls.http_client(
+            reqwest::Client::builder()
+                .connect_timeout(settings.connect_timeout)
+                .timeout(settings.request_timeout)
+                .pool_max_idle_per_host(settings.pool_idle_per_host)
+                .tcp_nodelay(true),
+        )?;
         Ok(Network {
             id,
             client,
@@ -168,10 +199,7 @@ impl PeerClient {
         if body.len() > max {
             return Err(CallError::TooLarge);
         }
-        let url = format!(
-            "{}://{}{}",
-            self.network.settings.scheme, self.peer.raft_addr, path
-        );
+        let url = format!("https://{}{}", self.peer.raft_addr, path);
         let classify = |e: reqwest::Error| {
             if e.is_timeout() {
                 CallError::Timeout
@@ -193,19 +221,10 @@ impl PeerClient {
             .map_err(classify)?;
         let status = resp.status();
         let is_raft_error = resp.headers().contains_key(RAFT_ERROR_HEADER);
-        if let Some(len) = resp.content_length().filter(|&len| len > max as u64) {
-            return Err(CallError::Network(TransportError::TooLarge {
-                len: len as usize,
-                max,
-            }));
-        }
-        let bytes = resp.bytes().await.map_err(classify)?;
-        if bytes.len() > max {
-            return Err(CallError::Network(TransportError::TooLarge {
-                len: bytes.len(),
-                max,
-            }));
-        }
+        let bytes = read_bounded(resp, max).await.map_err(|e| match e {
+            TransportError::Http(e) => classify(e),
+            e => CallError::Network(e),
+        })?;
         let codec = |e: postcard::Error| CallError::Network(e.into());
         match status {
             StatusCode::OK => postcard::from_bytes(&bytes).map_err(codec),
@@ -318,16 +337,39 @@ pub fn router(raft: Raft, max_body_bytes: usize) -> axum::Router {
         .with_state(raft)
 }
 
-/// Serve the Raft routes on `listener` until `shutdown` resolves.
+/// Serves `router` (the Raft routes and the other peer-port routes) with mutual TLS on
+/// `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    raft: Raft,
-    max_body_bytes: usize,
+    tls: &PeerTls,
+    router: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(raft, max_body_bytes))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        tls.listen(listener),
+        router.into_make_service_with_connect_info::<PeerInfo>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// A 403 unless the connection's certificate is that of `claimed`, the node the request's vote
+/// names.
+fn refusal(peer: &PeerInfo, claimed: Option<NodeId>, what: &str) -> Option<Response> {
+    match claimed {
+        Some(id) if peer.nodes.contains(&id) => None,
+        _ => {
+            tracing::warn!(addr = %peer.addr, nodes = ?peer.nodes, ?claimed, what, "refused a raft request sent in another node's name");
+            Some((
+                StatusCode::FORBIDDEN,
+                format!(
+                    "the {what} names node {claimed:?} but the connection's certificate is that of node(s) {:?}",
+                    peer.nodes
+                ),
+            )
+                .into_response())
+        }
+    }
 }
 
 fn octets(status: StatusCode, bytes: Vec<u8>) -> Response {
@@ -363,33 +405,61 @@ fn malformed(e: postcard::Error) -> Response {
     (StatusCode::BAD_REQUEST, format!("malformed body: {e}")).into_response()
 }
 
-async fn append(State(raft): State<Raft>, body: Bytes) -> Response {
+async fn append(
+    State(raft): State<Raft>,
+    ConnectInfo(peer): ConnectInfo<PeerInfo>,
+    body: Bytes,
+) -> Response {
     match postcard::from_bytes::<AppendEntriesRequest<TypeConfig>>(&body) {
-        Ok(req) => reply(raft.append_entries(req).await),
+        Ok(req) => match refusal(&peer, req.vote.leader_id().voted_for(), "append") {
+            None => reply(raft.append_entries(req).await),
+            Some(refused) => refused,
+        },
         Err(e) => malformed(e),
     }
 }
 
-async fn vote(State(raft): State<Raft>, body: Bytes) -> Response {
+async fn vote(
+    State(raft): State<Raft>,
+    ConnectInfo(peer): ConnectInfo<PeerInfo>,
+    body: Bytes,
+) -> Response {
     match postcard::from_bytes::<VoteRequest<NodeId>>(&body) {
-        Ok(req) => reply(raft.vote(req).await),
+        Ok(req) => match refusal(&peer, req.vote.leader_id().voted_for(), "vote request") {
+            None => reply(raft.vote(req).await),
+            Some(refused) => refused,
+        },
         Err(e) => malformed(e),
     }
 }
 
-async fn snapshot(State(raft): State<Raft>, body: Bytes) -> Response {
+async fn snapshot(
+    State(raft): State<Raft>,
+    ConnectInfo(peer): ConnectInfo<PeerInfo>,
+    body: Bytes,
+) -> Response {
     type Req = (Vote<NodeId>, SnapshotMeta<NodeId, Peer>, LedgerSnapshot);
     match postcard::from_bytes::<Req>(&body) {
-        Ok((vote, meta, data)) => reply(
-            raft.install_full_snapshot(
-                vote,
-                Snapshot {
-                    meta,
-                    snapshot: Box::new(data),
-                },
+        Ok((vote, ..)) if !vote.is_committed() => (
+            StatusCode::FORBIDDEN,
+            "a snapshot is accepted only from a leader (a committed vote)",
+        )
+            .into_response(),
+        Ok((vote, meta, data)) => {
+            if let Some(refused) = refusal(&peer, vote.leader_id().voted_for(), "snapshot") {
+                return refused;
+            }
+            reply(
+                raft.install_full_snapshot(
+                    vote,
+                    Snapshot {
+                        meta,
+                        snapshot: Box::new(data),
+                    },
+                )
+                .await,
             )
-            .await,
-        ),
+        }
         Err(e) => malformed(e),
     }
 }

@@ -1,4 +1,4 @@
-//! Three nodes in one process, each with its own temp dir and HTTP transport on port 0.
+//! Three nodes in one process, each with its own temp dir and mutual-TLS transport on port 0.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use crate::ledger::LedgerMachine;
 use crate::raft::network::{self, Network, TransportSettings, DEFAULT_MAX_BODY_BYTES};
 use crate::raft::{initialize, propose, start, NodeId, Peer, Raft, RaftSettings};
 use crate::store::{meta_key, Cf, Store};
+use crate::tls::{Identity, PeerTls, StaticPins};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -35,6 +36,21 @@ fn fast_settings() -> RaftSettings {
     }
 }
 
+/// Node `id`'s key: fixed, so that every node pins every other's.
+fn node_key(id: NodeId) -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[u8::try_from(id).expect("small id"); 32])
+}
+
+fn peer_tls(id: NodeId) -> PeerTls {
+    let pins = StaticPins(
+        (1..=5)
+            .map(|n| (n, proto_types::crypto::PublicKey::of(&node_key(n))))
+            .collect(),
+    );
+    let identity = Identity::self_signed(&node_key(id)).expect("certificate");
+    PeerTls::new(identity, Arc::new(pins), None).expect("tls")
+}
+
 async fn spawn_node(id: NodeId, settings: &RaftSettings) -> TestNode {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(dir.path()).expect("open store");
@@ -42,19 +58,19 @@ async fn spawn_node(id: NodeId, settings: &RaftSettings) -> TestNode {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("local addr");
-    let net = Network::new(id, TransportSettings::default()).expect("network");
+    let tls = peer_tls(id);
+    let net = Network::new(id, TransportSettings::default(), &tls).expect("network");
     let raft = start(id, settings, store.clone(), Arc::new(EchoLedger), net)
         .await
         .expect("start raft");
     let (stop_server, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(network::serve(
-        listener,
-        raft.clone(),
-        DEFAULT_MAX_BODY_BYTES,
-        async {
+    let router = network::router(raft.clone(), DEFAULT_MAX_BODY_BYTES);
+    let server = tokio::spawn(async move {
+        network::serve(listener, &tls, router, async {
             let _ = stopped.await;
-        },
-    ));
+        })
+        .await
+    });
     let peer = Peer {
         raft_addr: addr.to_string(),
         api_addr: String::new(),
