@@ -323,7 +323,7 @@ pub async fn verify(cluster: &ProcCluster, recorded: &Recorded) -> (Verified, Fi
         .filter(|n| n.child.is_some())
         .map(|n| n.api_addr.clone())
         .collect();
-    let client = Client::new(live.clone());
+    let client = Client::new(live.clone()).with_credentials(cluster.province.auditor_credentials());
     // The leader may append a checkpoint entry at any time: read until every node serves
     // the same entries as the converged head.
     let deadline = Instant::now() + Duration::from_secs(120);

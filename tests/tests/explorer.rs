@@ -17,6 +17,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use caseledger_client::http::Client;
 use caseledger_client::keys;
 use caseledger_tests::cluster::EPOCH;
 use caseledger_tests::eventually;
@@ -107,8 +108,16 @@ async fn start_proxy(upstream: String) -> String {
     addr
 }
 
-async fn get_json(http: &reqwest::Client, url: &str) -> Option<Value> {
-    let r = http.get(url).send().await.ok()?;
+/// A signed GET of `url` (`http://host:port/path?query`) with `client`'s credentials.
+async fn get_json(client: &Client, url: &str) -> Option<Value> {
+    let rest = url.strip_prefix("http://")?;
+    let slash = rest.find('/')?;
+    let (base, path) = url.split_at("http://".len() + slash);
+    let r = client
+        .request(reqwest::Method::GET, base, path, Vec::new())
+        .send()
+        .await
+        .ok()?;
     if !r.status().is_success() {
         return None;
     }
@@ -169,7 +178,8 @@ async fn the_explorer_shows_the_ledger_and_verifies_proofs_in_the_browser() {
         .expect("acked steps");
     let head = cluster.converged(last + 1).await;
     let api = cluster.nodes[0].api_addr.clone();
-    let http = reqwest::Client::new();
+    // Reads are signed requests: the auditor reads everything.
+    let http = cluster.client();
 
     // A cosigned checkpoint covering most of the workload.
     let checkpoint = eventually("a cosigned checkpoint", Duration::from_secs(60), || async {
@@ -203,8 +213,22 @@ async fn the_explorer_shows_the_ledger_and_verifies_proofs_in_the_browser() {
     }
     let (_, case_id) = best.expect("a case");
     let cli = node_binary().with_file_name("caseledger");
+    let cli_dir = tempfile::tempdir().expect("temp dir");
+    let auditor = cluster.province.auditor.as_str();
+    keys::save_pem(
+        &cluster.province.department(&cluster.province.auditor).key,
+        &cli_dir.path().join("auditor.pem"),
+    )
+    .expect("write the auditor's key");
+    let cli_config = cli_dir.path().join("client.toml");
+    std::fs::write(
+        &cli_config,
+        format!("nodes = [{api:?}]\nkey = \"auditor.pem\"\norg = \"{auditor}\"\n"),
+    )
+    .expect("write the CLI config");
     let out = tokio::process::Command::new(&cli)
-        .args(["--node", &api, "case", &case_id, "--json"])
+        .args(["case", &case_id, "--json"])
+        .env("CASELEDGER_CONFIG", &cli_config)
         .env_remove("CASELEDGER_NODES")
         .output()
         .await

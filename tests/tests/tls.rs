@@ -159,31 +159,36 @@ async fn a_node_with_an_unknown_certificate_cannot_join() {
         tokio::spawn(async move { axum::serve(tls.listen(listener), axum::Router::new()).await });
     let before = settled(&cluster).await;
     let leader = cluster.leader().await;
-    let admin = reqwest::Client::new();
-    let api = &cluster.addrs[leader].1;
+    // Admin routes take node keys: node 1's operator signs the membership change.
+    let admin = caseledger_client::http::Client::new([cluster.addrs[leader].1.clone()])
+        .with_credentials(
+            cluster
+                .province
+                .node(1)
+                .expect("node 1 is declared")
+                .credentials(),
+        );
     let join = |raft_addr: String, api_addr: String| {
         let admin = admin.clone();
         async move {
+            let body = serde_json::json!({
+                "node_id": 3, "raft_addr": raft_addr, "api_addr": api_addr
+            });
             admin
-                .post(format!("http://{api}/admin/learners"))
-                .json(&serde_json::json!({
-                    "node_id": 3, "raft_addr": raft_addr, "api_addr": api_addr
-                }))
-                .send()
+                .post_json_to(0, "/admin/learners", &body)
                 .await
                 .expect("the admin API answers")
         }
     };
     let refused = join(impostor_addr, "127.0.0.1:9".into()).await;
-    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
-    let body: serde_json::Value = refused.json().await.expect("json");
-    assert_eq!(body["code"], "PEER_NOT_PINNED", "{body}");
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(refused.body["code"], "PEER_NOT_PINNED", "{}", refused.body);
     assert_eq!(state(&cluster), before, "membership, term or log changed");
     server.abort();
     // The real node 3 (its registry key) joins the same way.
     let real = start_node(&cluster.configs[2]).await;
     let joined = join(real.raft_addr.clone(), real.api_addr.clone()).await;
-    assert!(joined.status().is_success(), "{}", joined.status());
+    assert!(joined.is_success(), "{} {}", joined.status, joined.body);
     let status = cluster.nodes[leader].as_ref().expect("leader").ctx.status();
     assert!(status["learners"]
         .as_array()

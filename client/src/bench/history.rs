@@ -120,7 +120,13 @@ pub async fn run(opts: HistoryOptions) -> Result<()> {
         speed: 1.0,
     };
     let mut nodes = start_cluster(&demo, &mut province, clock).await?;
-    let client = Client::new(nodes.apis());
+    // Node 1's key: its operator reads everything, admin routes included (ARCHITECTURE.md
+    // §API authentication).
+    let operator = province
+        .node(1)
+        .context("the province declares node 1")?
+        .credentials();
+    let client = Client::new(nodes.apis()).with_credentials(operator.clone());
     println!("cluster: 3 caseledger-node processes on loopback, fsync on; a fourth joins later");
 
     // 1. Fill, sampling RSS on the way.
@@ -238,17 +244,19 @@ pub async fn run(opts: HistoryOptions) -> Result<()> {
     let fresh = spawn_node(&opts.dir, &opts.node_bin, 4, false, clock).await?;
     let (fresh_raft, fresh_api) = (fresh.raft.clone(), fresh.api.clone());
     nodes.push(fresh);
-    let fresh_client = Client::new([fresh_api.clone()]);
-    let leader_api = nodes.procs()[leader].api.clone();
+    let fresh_client = Client::new([fresh_api.clone()]).with_credentials(operator.clone());
+    let leader_client = Client::new([nodes.procs()[leader].api.clone()]).with_credentials(operator);
     let started = Instant::now();
     let mut added = None;
     let mut add = Some(tokio::spawn(async move {
-        reqwest::Client::new()
-            .post(format!("http://{leader_api}/admin/learners"))
-            .json(&serde_json::json!({ "node_id": 4, "raft_addr": fresh_raft, "api_addr": fresh_api }))
-            .send()
+        let body =
+            serde_json::json!({ "node_id": 4, "raft_addr": fresh_raft, "api_addr": fresh_api });
+        leader_client
+            .post_json_to(0, "/admin/learners", &body)
             .await
-            .map(|r| r.status())
+            .map(|r| {
+                reqwest::StatusCode::from_u16(r.status).unwrap_or(reqwest::StatusCode::BAD_GATEWAY)
+            })
     }));
     let deadline = Instant::now() + Duration::from_secs(1800);
     loop {

@@ -125,7 +125,9 @@ pub fn access(method: &Method, path: &str) -> Access {
     match path {
         "/healthz" | "/readyz" | "/metrics" | "/v1/openapi.json" => Access::Public,
         "/v1/entries" if method == Method::POST => Access::Submission,
-        "/v1/entries" | "/v1/stats" => Access::Supervisor,
+        "/v1/entries" | "/v1/stats" | "/v1/stats/activity" | "/v1/supervision/dashboard" => {
+            Access::Supervisor
+        }
         "/v1/read-index" => Access::Node,
         p if p == "/admin" || p.starts_with("/admin/") => Access::Node,
         p if p == "/v1" || p.starts_with("/v1/") => Access::Caller,
@@ -624,6 +626,9 @@ mod tests {
         check(Method::GET, "/v1/entries", Access::Supervisor);
         check(Method::GET, "/v1/entries/3", Access::Caller);
         check(Method::GET, "/v1/stats", Access::Supervisor);
+        check(Method::GET, "/v1/stats/activity", Access::Supervisor);
+        check(Method::GET, "/v1/supervision/dashboard", Access::Supervisor);
+        check(Method::GET, "/v1/cluster/members", Access::Caller);
         check(Method::GET, "/v1/read-index", Access::Node);
         check(Method::POST, "/admin/learners", Access::Node);
         check(Method::GET, "/v1/no-such-route", Access::Caller);
