@@ -228,6 +228,39 @@ pub(crate) async fn spawn_node(
     })
 }
 
+/// Writes every department's key under `keys/` and a `client.toml` that reads as the province's
+/// auditor, so that `caseledger --config <dir>/client.toml audit` and the explorer's sign-in
+/// (with `keys/<PLC>.pem`) work against the running demo.
+fn write_client_files(dir: &Path, province: &Province, apis: &[String]) -> Result<()> {
+    for (id, dept) in &province.departments {
+        crate::keys::save_pem(&dept.key, &dir.join("keys").join(format!("{id}.pem")))?;
+    }
+    let nodes: Vec<String> = apis.iter().map(|a| format!("{a:?}")).collect();
+    let auditor = province.auditor.as_str();
+    std::fs::write(
+        dir.join("client.toml"),
+        format!(
+            "# Written by `caseledger demo`: reads are signed as the province's auditor.\n\
+             nodes = [{}]\nkey = \"keys/{auditor}.pem\"\norg = \"{auditor}\"\n",
+            nodes.join(", ")
+        ),
+    )?;
+    println!(
+        "client config (reads as the auditor {auditor}): {}",
+        dir.join("client.toml").display()
+    );
+    if let Some(api) = apis.first() {
+        println!(
+            "explorer: http://{api}/explorer/ (sign in as {} with key id k1 and {})",
+            province.plc,
+            dir.join("keys")
+                .join(format!("{}.pem", province.plc))
+                .display()
+        );
+    }
+    Ok(())
+}
+
 /// Starts the cluster: keys, genesis, configs, processes, membership.
 pub(crate) async fn start_cluster(
     opts: &DemoOptions,
@@ -330,6 +363,7 @@ pub async fn run(
     println!("data, keys, configs and logs in {}", opts.dir.display());
     let nodes = start_cluster(&opts, &mut province, clock).await?;
     let apis: Vec<String> = nodes.0.iter().map(|n| n.api.clone()).collect();
+    write_client_files(&opts.dir, &province, &apis)?;
     // The workload submits (each step carries its department's signature); the audit, the
     // export and the summary read everything, as the province's auditor.
     let client = Client::new(apis.clone()).with_credentials(province.auditor_credentials());
