@@ -21,8 +21,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use proto_types::crypto::{context, verify_many, PublicKey, Signature};
-use proto_types::encoding::encode;
+use proto_types::apply::preverify;
+use proto_types::crypto::PublicKey;
 use proto_types::payload::Action;
 use proto_types::registry::Registry;
 use proto_types::{
@@ -136,57 +136,38 @@ const PART: usize = 128;
 /// Signatures per batch verification.
 const BATCH: usize = 64;
 
-/// Decodes and hash-checks one entry and finds the key its signature must verify with.
-fn decode(bytes: &[u8], registry: Option<&Registry>) -> Prepared {
+/// Decodes and hash-checks one entry.
+fn decode(bytes: &[u8]) -> Result<Entry, String> {
     let entry = Entry::from_bytes(bytes).map_err(|e| format!("undecodable entry: {e}"))?;
     if EntryHash::of_body_bytes(&entry.body.leaf_bytes()) != entry.hash {
         return Err("the stored hash is not the hash of the entry's body".into());
     }
-    let sub = entry.body.record.submission();
-    let key = registry.and_then(|r| r.key_for_payload(&sub.payload, entry.body.accepted_at).ok());
-    Ok((entry, key))
+    Ok(entry)
 }
 
 /// Decodes, hashes and pre-verifies the signatures of part of a chunk (worker side), the
-/// signatures together ([`verify_many`], which answers as strict verification does). An entry
-/// keeps its key only if its signature verified with it; the replay verifies the others again.
+/// signatures together ([`preverify`]: batch verification, which answers as strict
+/// verification does). An entry keeps its key only if its signature verified with it; the
+/// replay verifies the others again.
 fn prepare(part: &[Vec<u8>], registry: Option<&Registry>) -> Vec<Prepared> {
-    let mut prepared: Vec<Prepared> = part.iter().map(|b| decode(b, registry)).collect();
-    let candidates: Vec<(usize, PublicKey, Vec<u8>)> = prepared
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| match p {
-            Ok((entry, Some(key))) => {
-                Some((i, *key, encode(&entry.body.record.submission().payload)))
-            }
-            _ => None,
-        })
-        .collect();
-    let items: Vec<(&PublicKey, &[u8], &[u8], &Signature)> = candidates
-        .iter()
-        .filter_map(|(i, key, message)| match &prepared[*i] {
-            Ok((entry, _)) => Some((
-                key,
-                context::SUBMISSION,
-                message.as_slice(),
-                &entry.body.record.submission().signature,
-            )),
-            Err(_) => None,
-        })
-        .collect();
-    let verified = verify_many(&items, BATCH);
-    let failed: Vec<usize> = candidates
-        .iter()
-        .zip(verified)
-        .filter(|(_, ok)| !ok)
-        .map(|((i, _, _), _)| *i)
-        .collect();
-    for i in failed {
-        if let Ok((_, key)) = &mut prepared[i] {
-            *key = None;
+    let decoded: Vec<Result<Entry, String>> = part.iter().map(|b| decode(b)).collect();
+    let mut keys = vec![None; decoded.len()];
+    if let Some(registry) = registry {
+        let ok: Vec<usize> = (0..decoded.len()).filter(|&i| decoded[i].is_ok()).collect();
+        let subs: Vec<_> = ok
+            .iter()
+            .filter_map(|&i| decoded[i].as_ref().ok())
+            .map(|e| (e.body.record.submission(), e.body.accepted_at))
+            .collect();
+        for (&i, key) in ok.iter().zip(preverify(registry, &subs, BATCH)) {
+            keys[i] = key;
         }
     }
-    prepared
+    decoded
+        .into_iter()
+        .zip(keys)
+        .map(|(d, key)| d.map(|entry| (entry, key)))
+        .collect()
 }
 
 impl Replay {

@@ -127,12 +127,22 @@ impl Default for CheckpointConfig {
 pub struct SelfCheckConfig {
     /// Entries re-verified per second in the background (0: startup check only).
     pub entries_per_second: u64,
+    /// A background pass starts at most this often, in seconds (0: when the last one
+    /// ends, after a second). A ledger longer than `entries_per_second` times this is re-read
+    /// continuously.
+    #[serde(default = "default_pass_every")]
+    pub pass_every_seconds: u64,
+}
+
+fn default_pass_every() -> u64 {
+    600
 }
 
 impl Default for SelfCheckConfig {
     fn default() -> Self {
         Self {
             entries_per_second: 5000,
+            pass_every_seconds: default_pass_every(),
         }
     }
 }

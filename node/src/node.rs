@@ -402,7 +402,7 @@ impl Node {
             ctx.store.clone(),
             ctx.selfcheck.clone(),
             ctx.metrics.clone(),
-            config.selfcheck.entries_per_second,
+            config.selfcheck,
             stop_rx.clone(),
         )));
         let schedule = crate::checkpointer::Schedule {

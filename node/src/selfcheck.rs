@@ -368,15 +368,18 @@ async fn run_pass(
     Ok(result.err())
 }
 
-/// The self-check task: a full-speed startup pass, then background passes at `rate` entries
-/// per second (none if 0), until `stop`.
+/// The self-check task: a full-speed startup pass, then background passes at
+/// `config.entries_per_second` (none if 0), each starting at least
+/// `config.pass_every_seconds` after the one before, until `stop`.
 pub async fn run(
     store: Store,
     health: Arc<Health>,
     metrics: Arc<Metrics>,
-    rate: u64,
+    config: crate::config::SelfCheckConfig,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    let rate = config.entries_per_second;
+    let every = Duration::from_secs(config.pass_every_seconds).max(Duration::from_secs(1));
     let started = std::time::Instant::now();
     match run_pass(&store, &health, 0, &mut stop).await {
         Ok(Some(d)) => health.record(d, &metrics),
@@ -401,11 +404,13 @@ pub async fn run(
     if rate == 0 {
         return;
     }
+    let mut last = started;
     while health.damaged_from().is_none() && !*stop.borrow() {
         tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            () = tokio::time::sleep(every.saturating_sub(last.elapsed())) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
+        last = std::time::Instant::now();
         match run_pass(&store, &health, rate, &mut stop).await {
             Ok(Some(d)) => health.record(d, &metrics),
             Ok(None) => lock(&health.state).passes += 1,

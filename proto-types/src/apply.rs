@@ -175,6 +175,49 @@ pub fn verify_submission(
         .map_err(|e| Refusal::Signature(e.into()))
 }
 
+/// Signatures checked together before their submissions are applied one by one: for each
+/// `(submission, time)`, the key it verified with (the key `registry` names for its signer at
+/// `time`), to hand to [`apply`] as [`SignatureCheck::VerifiedWith`]; `None` where no key
+/// resolves or the signature does not verify, which `apply` then checks (and refuses) itself.
+///
+/// Batch verification ([`crate::crypto::verify_many`], groups of `group`) is about twice as
+/// fast as one by one and answers as strict verification does. `apply` trusts a key returned
+/// here only if it is still the signer's key at the entry's own time, so a registry change
+/// within the batch is caught as on every replica.
+pub fn preverify(
+    registry: &Registry,
+    subs: &[(&Submission, Timestamp)],
+    group: usize,
+) -> Vec<Option<crate::crypto::PublicKey>> {
+    let candidates: Vec<(usize, crate::crypto::PublicKey, Vec<u8>)> = subs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (sub, at))| {
+            let key = registry.key_for_payload(&sub.payload, *at).ok()?;
+            Some((i, key, encode(&sub.payload)))
+        })
+        .collect();
+    let items: Vec<_> = candidates
+        .iter()
+        .map(|(i, key, message)| {
+            (
+                key,
+                crate::crypto::context::SUBMISSION,
+                message.as_slice(),
+                &subs[*i].0.signature,
+            )
+        })
+        .collect();
+    let verified = crate::crypto::verify_many(&items, group);
+    let mut keys = vec![None; subs.len()];
+    for ((i, key, _), ok) in candidates.iter().zip(verified) {
+        if ok {
+            keys[*i] = Some(*key);
+        }
+    }
+    keys
+}
+
 /// Applies the next proposal to the state: the one function that decides.
 pub fn apply<S: LedgerState>(
     state: &S,

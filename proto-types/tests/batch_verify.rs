@@ -44,3 +44,74 @@ fn verify_many_agrees_with_strict_verify_for_every_signature() {
         assert_eq!(verify_many(&items, group), expected, "groups of {group}");
     }
 }
+
+mod common;
+
+/// `apply::preverify` returns the signer's key exactly for the submissions whose signature
+/// verifies with it, and `apply` given that key decides as it does when it verifies itself.
+#[test]
+fn preverified_submissions_apply_as_verified_ones() {
+    use common::{file, key, seed_of, signer, Ledger, PROC, PSB};
+    use proto_types::apply::{preverify, Refusal};
+    use proto_types::domain::{CaseType, Procedure};
+    use proto_types::{apply, LedgerState, Outcome, Payload, Proposal, SignatureCheck, Submission};
+
+    let ledger = Ledger::new();
+    let (org, sub_id, action) = ledger.action(
+        &file(CaseType::Theft, Procedure::Ordinary, &["P-1"]),
+        "S-0001".into(),
+    );
+    let payload = Payload {
+        signer: signer(org),
+        id: common::id(&sub_id),
+        claimed_at: ledger.now,
+        action,
+    };
+    let good = payload.clone().sign(&key(seed_of(org)));
+    // Signed by another department's key under the filer's name.
+    let forged = payload.clone().sign(&key(seed_of(PROC)));
+    // A signer the registry does not know.
+    let mut unknown = payload.clone();
+    unknown.signer = signer("NOBODY");
+    let unknown = unknown.sign(&key(seed_of(PSB)));
+    let subs: Vec<(&Submission, proto_types::Timestamp)> = [&good, &forged, &unknown]
+        .into_iter()
+        .map(|s| (s, ledger.now))
+        .collect();
+    let registry = ledger.state.registry().expect("genesis applied");
+    for group in [1, 2, 64] {
+        let keys = preverify(registry, &subs, group);
+        assert_eq!(
+            keys[0],
+            Some(PublicKey::of(&key(seed_of(org)))),
+            "groups of {group}"
+        );
+        assert_eq!(keys[1], None, "a forged signature gets no key");
+        assert_eq!(keys[2], None, "an unknown signer gets no key");
+    }
+    let keys = preverify(registry, &subs, 64);
+    let decide = |sub: &Submission, check| {
+        let proposal = Proposal {
+            submission: sub.clone(),
+            stamped_at: ledger.now,
+        };
+        apply(&ledger.state, &proposal, check).expect("in-memory state")
+    };
+    let verified = decide(&good, SignatureCheck::Verify);
+    assert!(matches!(verified, Outcome::Appended(_)), "{verified:?}");
+    let key0 = keys[0].expect("verified");
+    assert_eq!(decide(&good, SignatureCheck::VerifiedWith(key0)), verified);
+    // Apply does not take another key's word for it: the forged one is refused either way.
+    for check in [
+        SignatureCheck::Verify,
+        SignatureCheck::VerifiedWith(PublicKey::of(&key(seed_of(PROC)))),
+    ] {
+        assert!(
+            matches!(
+                decide(&forged, check),
+                Outcome::Refused(Refusal::Signature(_))
+            ),
+            "forged submission refused"
+        );
+    }
+}

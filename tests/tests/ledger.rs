@@ -18,6 +18,7 @@ struct Replica {
     _dir: tempfile::TempDir,
     store: Store,
     ledger: Ledger,
+    metrics: Arc<Metrics>,
     next: u64,
 }
 
@@ -25,35 +26,64 @@ impl Replica {
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::open(dir.path()).expect("open store");
-        let ledger = Ledger::open(&store, Arc::new(Metrics::default())).expect("open ledger");
+        let metrics = Arc::new(Metrics::default());
+        let ledger = Ledger::open(&store, metrics.clone()).expect("open ledger");
         Self {
             _dir: dir,
             store,
             ledger,
+            metrics,
             next: 1,
         }
     }
 
     fn apply(&mut self, sub: &Submission, at: Timestamp) -> ApplyResult {
-        let bytes = CoreProposal {
-            submission: sub.clone(),
-            stamped_at: at,
-        }
-        .to_bytes();
-        let mut batch = Batch::new();
+        self.apply_batch(std::slice::from_ref(sub), at)
+            .pop()
+            .expect("one result")
+    }
+
+    /// Applies `subs` as one Raft entry's batch (one apply batch, one write).
+    fn apply_batch(&mut self, subs: &[Submission], at: Timestamp) -> Vec<ApplyResult> {
         let position = LogPosition {
             term: 1,
             leader: 1,
             index: self.next,
         };
         self.next += 1;
+        let proposals = subs
+            .iter()
+            .map(|sub| Proposal {
+                position,
+                bytes: CoreProposal {
+                    submission: sub.clone(),
+                    stamped_at: at,
+                }
+                .to_bytes(),
+            })
+            .collect();
+        let mut batch = Batch::new();
         let out = self
             .ledger
-            .apply_batch(&self.store, vec![Proposal { position, bytes }], &mut batch)
+            .apply_batch(&self.store, proposals, &mut batch)
             .expect("apply");
         self.store.write(batch).expect("write");
         self.ledger.batch_written();
-        postcard::from_bytes(&out[0].outcome).expect("apply result")
+        out.iter()
+            .map(|a| postcard::from_bytes(&a.outcome).expect("apply result"))
+            .collect()
+    }
+
+    /// (entries applied, signatures verified, of which vouched by ingress, of which batch).
+    fn signature_counts(&self) -> (u64, u64, u64, u64) {
+        let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        let m = &self.metrics;
+        (
+            get(&m.entries_applied),
+            get(&m.signatures_verified),
+            get(&m.signatures_vouched),
+            get(&m.signatures_batch_verified),
+        )
     }
 }
 
@@ -135,4 +165,58 @@ fn a_follower_refuses_a_bad_signature_exactly_as_the_leader_would() {
     let a = all_entries(&leader.store).expect("entries");
     let b = all_entries(&follower.store).expect("entries");
     assert_eq!(a, b, "replicas hold byte-identical ledgers");
+}
+
+#[test]
+fn every_replica_checks_every_signature_once_in_batches_or_at_its_own_ingress() {
+    let province = Province::new(5, 1, 3, EPOCH);
+    let (mut ingress, mut other) = (Replica::new(), Replica::new());
+    let genesis = province.genesis(EPOCH);
+    for r in [&mut ingress, &mut other] {
+        r.apply(&genesis, EPOCH);
+    }
+    let mut subs: Vec<Submission> = (0..4)
+        .flat_map(|case| case_flow(&province, 5, case, EPOCH).1)
+        .map(|step| step.submission)
+        .collect();
+    // A forged copy of a submission in the middle of a batch: its group fails the batch
+    // equation and is checked one by one, so only the forgery is refused.
+    subs.insert(3, forged(&subs[2]));
+    // The ingress replica received (and verified) every other submission itself.
+    let mut vouched = 0;
+    for sub in subs.iter().step_by(2) {
+        let org = sub.payload.signer_org().expect("an organisation signs");
+        let key = proto_types::crypto::PublicKey::of(&province.department(org).key);
+        ingress.ledger.vouch(sub.digest(), key);
+        vouched += 1;
+    }
+    let at = EPOCH.plus_millis(1000);
+    let mut refused = 0;
+    for part in subs.chunks(10) {
+        let (a, b) = (ingress.apply_batch(part, at), other.apply_batch(part, at));
+        assert_eq!(a, b, "both replicas decide alike");
+        refused += a
+            .iter()
+            .filter(|r| matches!(r, ApplyResult::Refused(_)))
+            .count() as u64;
+    }
+    assert_eq!(refused, 1, "exactly the forgery is refused");
+    assert_eq!(
+        all_entries(&ingress.store).expect("entries"),
+        all_entries(&other.store).expect("entries"),
+        "replicas hold byte-identical ledgers"
+    );
+    let appended = subs.len() as u64 - refused;
+    let (applied, verified, by_ingress, by_batch) = ingress.signature_counts();
+    assert_eq!((applied, verified), (appended + 1, appended + 1));
+    // The forgery sits at an odd position: every vouched submission was appended.
+    assert_eq!(by_ingress, vouched);
+    assert_eq!(
+        by_batch,
+        appended - vouched,
+        "the rest in batches (genesis alone)"
+    );
+    let (applied, verified, by_ingress, by_batch) = other.signature_counts();
+    assert_eq!((applied, verified), (appended + 1, appended + 1));
+    assert_eq!((by_ingress, by_batch), (0, appended));
 }

@@ -213,7 +213,9 @@ pub async fn run(opts: &EtcdOptions, levels: &[usize], seconds: u64) -> Result<V
     for &c in levels {
         let want = seconds * opts.prebuild_rate + c as u64 * 40;
         let work = work_of(puts(&format!("c{c}"), want, opts.value_bytes));
-        let level = drive(
+        let pids: Vec<u32> = members.0.iter().map(Child::id).collect();
+        let cpu = super::cpu_seconds(&pids);
+        let mut level = drive(
             &http,
             &target,
             work,
@@ -222,6 +224,7 @@ pub async fn run(opts: &EtcdOptions, levels: &[usize], seconds: u64) -> Result<V
             |_| {},
         )
         .await;
+        level.charge_cpu(super::cpu_seconds(&pids) - cpu);
         load::print_level(&level);
         out.push(level);
     }

@@ -64,6 +64,18 @@ pub struct Level {
     pub first_error: Option<String>,
     /// Whether the work ran out before the level's end (the figure is then a lower bound).
     pub exhausted: bool,
+    /// CPU time (user + system) the servers spent per committed request, milliseconds, summed
+    /// over every server process: less sensitive to a shared machine's noise than a rate.
+    pub server_cpu_ms: Option<f64>,
+}
+
+impl Level {
+    /// Charges `cpu_seconds` of the servers' CPU time to this level's committed requests.
+    pub fn charge_cpu(&mut self, cpu_seconds: f64) {
+        if self.committed > 0 {
+            self.server_cpu_ms = Some(cpu_seconds * 1000.0 / self.committed as f64);
+        }
+    }
 }
 
 /// The HTTP client every load uses: the settings of [`crate::http::Client`].
@@ -208,21 +220,29 @@ pub async fn drive(
         errors: shared.errors.load(Ordering::Relaxed),
         first_error,
         exhausted: shared.exhausted.load(Ordering::Relaxed),
+        server_cpu_ms: None,
     }
 }
 
 /// The table header [`print_level`] fills.
 pub fn print_header() {
     println!(
-        "{:>11} {:>10} {:>11} {:>9} {:>9} {:>9} {:>7}",
-        "concurrency", "committed", "per second", "p50 ms", "p99 ms", "p99.9 ms", "errors"
+        "{:>11} {:>10} {:>11} {:>9} {:>9} {:>9} {:>7} {:>14}",
+        "concurrency",
+        "committed",
+        "per second",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "errors",
+        "server CPU ms"
     );
 }
 
 /// One row of the table.
 pub fn print_level(l: &Level) {
     println!(
-        "{:>11} {:>10} {:>11.0} {:>9.2} {:>9.2} {:>9.2} {:>7}{}",
+        "{:>11} {:>10} {:>11.0} {:>9.2} {:>9.2} {:>9.2} {:>7} {:>14}{}",
         l.concurrency,
         l.committed,
         l.per_second,
@@ -230,6 +250,8 @@ pub fn print_level(l: &Level) {
         l.p99_ms,
         l.p999_ms,
         l.errors,
+        l.server_cpu_ms
+            .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.3}")),
         if l.exhausted {
             "  (ran out of pre-signed work: a lower bound)"
         } else {

@@ -18,7 +18,9 @@ use proto_types::payload::Document;
 use proto_types::{Action, Submission};
 
 use super::load::{self, drive, http_client, work_of, Level, Sequence, Stop, Target};
-use crate::demo::{prepare_dir, real_now_ms, start_cluster, DemoOptions, SimClock, SIM_EPOCH};
+use crate::demo::{
+    prepare_dir, real_now_ms, start_cluster, DemoOptions, NodeProc, SimClock, SIM_EPOCH,
+};
 use crate::flows::case_flow;
 use crate::http::CANONICAL;
 use crate::pilot::Province;
@@ -225,7 +227,9 @@ pub async fn run_caseledger(opts: &WriteOptions) -> Result<WriteRun> {
         all_bytes += bytes;
         all_handoffs += handoffs;
         all_handoff_bytes += handoff_bytes;
-        let level = drive(
+        let pids: Vec<u32> = nodes.procs().iter().map(NodeProc::pid).collect();
+        let cpu = super::cpu_seconds(&pids);
+        let mut level = drive(
             &http,
             &target,
             work_of(sequences),
@@ -234,6 +238,7 @@ pub async fn run_caseledger(opts: &WriteOptions) -> Result<WriteRun> {
             |_| {},
         )
         .await;
+        level.charge_cpu(super::cpu_seconds(&pids) - cpu);
         load::print_level(&level);
         levels.push(level);
     }

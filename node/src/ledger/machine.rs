@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catchup::{EntrySource, SnapshotSource};
 use super::{keys, Applied, LedgerMachine, LedgerPointer, Proposal};
-use crate::metrics::Metrics;
+use crate::metrics::{CheckedBy, Metrics};
 use crate::store::{be_u64, merkle_key, meta_key, Batch, Cf, Store, StoreError};
 
 /// What applying one proposal produced, as returned to the proposer (postcard-encoded in the
@@ -214,6 +214,9 @@ pub fn stored_hash(entry_bytes: &[u8]) -> Option<proto_types::EntryHash> {
     Some(proto_types::EntryHash::from_bytes(tail))
 }
 
+/// Signatures verified together on apply (ed25519-dalek's batch verification).
+const VERIFY_GROUP: usize = 64;
+
 /// What the ledger keeps in memory: only the head and the registry (both small).
 #[derive(Debug, Clone)]
 struct Cache {
@@ -303,9 +306,7 @@ impl Ledger {
             match apply(&view, &prop, SignatureCheck::Verify)? {
                 Outcome::Appended(a) if a.entry == entry => {
                     view.stage(&a.entry, &a.changes)?;
-                    self.metrics
-                        .signatures_verified
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.metrics.signature_checked(CheckedBy::Apply);
                     self.metrics
                         .entries_applied
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -325,6 +326,48 @@ impl Ledger {
         store.write(batch)?;
         *lock(&self.cache) = cache;
         Ok(())
+    }
+
+    /// How apply is to check each proposal's signature: a submission this node verified at
+    /// ingress is taken on its own word ([`Ledger::vouch`]); the others (those that came
+    /// through another node) are verified here together, in batches
+    /// ([`proto_types::apply::preverify`]), against the registry as the batch starts. Apply
+    /// verifies again, one by one, any whose key has changed by its turn, and any that failed.
+    fn signature_checks(
+        &self,
+        decoded: &[Result<CoreProposal, proto_types::encoding::DecodeError>],
+        registry: Option<&Registry>,
+    ) -> Vec<(SignatureCheck, CheckedBy)> {
+        let mut checks = vec![(SignatureCheck::Verify, CheckedBy::Apply); decoded.len()];
+        let mut others = Vec::new();
+        {
+            let mut vouched = lock(&self.verified);
+            for (i, prop) in decoded.iter().enumerate() {
+                if let Ok(prop) = prop {
+                    match vouched.remove(&prop.submission.digest()) {
+                        Some(key) => {
+                            checks[i] = (SignatureCheck::VerifiedWith(key), CheckedBy::Ingress);
+                        }
+                        None => others.push(i),
+                    }
+                }
+            }
+        }
+        let Some(registry) = registry else {
+            return checks;
+        };
+        let subs: Vec<_> = others
+            .iter()
+            .filter_map(|&i| decoded[i].as_ref().ok())
+            .map(|p| (&p.submission, p.stamped_at))
+            .collect();
+        let keys = proto_types::apply::preverify(registry, &subs, VERIFY_GROUP);
+        for (&i, key) in others.iter().zip(keys) {
+            if let Some(key) = key {
+                checks[i] = (SignatureCheck::VerifiedWith(key), CheckedBy::Batch);
+            }
+        }
+        checks
     }
 
     /// Records that this node verified a submission's signature at ingress with `key`, so its
@@ -360,51 +403,48 @@ impl LedgerMachine for Ledger {
             registry: cache.registry,
             merkle: Overlay::new(&base),
         };
+        let decoded: Vec<_> = proposals
+            .iter()
+            .map(|p| CoreProposal::from_bytes(&p.bytes))
+            .collect();
+        let checks = self.signature_checks(&decoded, view.registry.as_deref());
         let mut out = Vec::with_capacity(proposals.len());
-        for p in proposals {
-            let result = match CoreProposal::from_bytes(&p.bytes) {
+        for (decoded, (check, by)) in decoded.into_iter().zip(checks) {
+            let result = match decoded {
                 Err(e) => ApplyResult::Malformed(e.to_string()),
-                Ok(prop) => {
-                    let digest = prop.submission.digest();
-                    let check = lock(&self.verified)
-                        .remove(&digest)
-                        .map_or(SignatureCheck::Verify, SignatureCheck::VerifiedWith);
-                    match apply(&view, &prop, check)? {
-                        Outcome::Appended(applied) => {
-                            self.metrics
-                                .signatures_verified
-                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            view.stage(&applied.entry, &applied.changes)?;
-                            self.metrics
-                                .entries_applied
-                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let rejected = match &applied.entry.body.record {
-                                Record::Rejected(r) => {
-                                    self.metrics.rejected(&r.rule.code());
-                                    Some((r.rule, r.detail.clone()))
-                                }
-                                Record::Accepted(_) => None,
-                            };
-                            ApplyResult::Appended {
-                                index: applied.entry.body.index,
-                                hash: *applied.entry.hash.as_bytes(),
-                                rejected,
+                Ok(prop) => match apply(&view, &prop, check)? {
+                    Outcome::Appended(applied) => {
+                        self.metrics.signature_checked(by);
+                        view.stage(&applied.entry, &applied.changes)?;
+                        self.metrics
+                            .entries_applied
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let rejected = match &applied.entry.body.record {
+                            Record::Rejected(r) => {
+                                self.metrics.rejected(&r.rule.code());
+                                Some((r.rule, r.detail.clone()))
                             }
-                        }
-                        Outcome::Duplicate { index } => {
-                            self.metrics
-                                .duplicates
-                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            ApplyResult::Duplicate { index }
-                        }
-                        Outcome::Refused(r) => {
-                            self.metrics
-                                .refused
-                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            ApplyResult::Refused(r)
+                            Record::Accepted(_) => None,
+                        };
+                        ApplyResult::Appended {
+                            index: applied.entry.body.index,
+                            hash: *applied.entry.hash.as_bytes(),
+                            rejected,
                         }
                     }
-                }
+                    Outcome::Duplicate { index } => {
+                        self.metrics
+                            .duplicates
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        ApplyResult::Duplicate { index }
+                    }
+                    Outcome::Refused(r) => {
+                        self.metrics
+                            .refused
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        ApplyResult::Refused(r)
+                    }
+                },
             };
             let ledger_index = match &result {
                 ApplyResult::Appended { index, .. } | ApplyResult::Duplicate { index } => {

@@ -89,18 +89,18 @@ pub fn policy() -> Policy {
     Policy::pilot(vec![id(PLC)], 1, calendar())
 }
 
-fn key(seed: u8) -> SigningKey {
+pub fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }
 
-fn seed_of(org: &str) -> u8 {
+pub fn seed_of(org: &str) -> u8 {
     ORGS.iter()
         .find(|o| o.0 == org)
         .map(|o| o.3)
         .expect("fixture organisation")
 }
 
-fn signer(org: &str) -> Signer {
+pub fn signer(org: &str) -> Signer {
     Signer::Org(KeyRef {
         org: id(org),
         key_id: id::<KeyId>("k1"),
@@ -419,7 +419,7 @@ impl Ledger {
         ops.iter().for_each(|op| self.ok(op));
     }
 
-    fn action(&self, op: &Op, sub_id: String) -> (&'static str, String, Action) {
+    pub fn action(&self, op: &Op, sub_id: String) -> (&'static str, String, Action) {
         let case_id: CaseId = id(CASE);
         match op {
             Op::File {
