@@ -217,6 +217,36 @@ pub fn stored_hash(entry_bytes: &[u8]) -> Option<proto_types::EntryHash> {
 /// Signatures verified together on apply (ed25519-dalek's batch verification).
 const VERIFY_GROUP: usize = 64;
 
+/// [`proto_types::apply::preverify`] split over the machine's cores (for catch-up chunks:
+/// thousands of entries; a live apply batch is verified on the applying thread).
+fn preverify_on_all_cores(
+    registry: &Registry,
+    subs: &[(&proto_types::Submission, proto_types::Timestamp)],
+) -> Vec<Option<PublicKey>> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let part = subs.len().div_ceil(threads).max(VERIFY_GROUP);
+    if subs.len() <= part {
+        return proto_types::apply::preverify(registry, subs, VERIFY_GROUP);
+    }
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = subs
+            .chunks(part)
+            .map(|chunk| {
+                let handle = scope
+                    .spawn(move || proto_types::apply::preverify(registry, chunk, VERIFY_GROUP));
+                (chunk.len(), handle)
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|(len, handle)| {
+                // Should a thread panic (a bug), its part gets no keys: apply verifies those.
+                handle.join().unwrap_or_else(|_| vec![None; len])
+            })
+            .collect()
+    })
+}
+
 /// What the ledger keeps in memory: only the head and the registry (both small).
 #[derive(Debug, Clone)]
 struct Cache {
@@ -296,17 +326,36 @@ impl Ledger {
             registry: cache.registry,
             merkle: Overlay::new(&base),
         };
-        for bytes in entries {
-            let entry = Entry::from_bytes(bytes).map_err(|e| corrupt("fetched entry", e))?;
+        let entries = entries
+            .iter()
+            .map(|bytes| Entry::from_bytes(bytes).map_err(|e| corrupt("fetched entry", e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Signatures first, together and on every core, against the registry as the chunk
+        // starts; apply checks again any whose key has changed by its turn.
+        let keys = match view.registry.as_deref() {
+            None => vec![None; entries.len()],
+            Some(registry) => {
+                let subs: Vec<_> = entries
+                    .iter()
+                    .map(|e| (e.body.record.submission(), e.body.accepted_at))
+                    .collect();
+                preverify_on_all_cores(registry, &subs)
+            }
+        };
+        for (entry, key) in entries.into_iter().zip(keys) {
             verify_link(&view.head, &entry).map_err(|e| corrupt("fetched entry", e))?;
+            let (check, by) = match key {
+                Some(key) => (SignatureCheck::VerifiedWith(key), CheckedBy::Batch),
+                None => (SignatureCheck::Verify, CheckedBy::Apply),
+            };
             let prop = CoreProposal {
                 submission: entry.body.record.submission().clone(),
                 stamped_at: entry.body.accepted_at,
             };
-            match apply(&view, &prop, SignatureCheck::Verify)? {
+            match apply(&view, &prop, check)? {
                 Outcome::Appended(a) if a.entry == entry => {
                     view.stage(&a.entry, &a.changes)?;
-                    self.metrics.signature_checked(CheckedBy::Apply);
+                    self.metrics.signature_checked(by);
                     self.metrics
                         .entries_applied
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -501,19 +550,37 @@ impl LedgerMachine for Ledger {
                 .get()
                 .ok_or_else(|| corrupt("snapshot", "no entry source configured"))?;
             tracing::info!(from = size, to = pointer.tree_size, peer = %from.raft_addr, "catching up the ledger behind a snapshot");
-            while size < pointer.tree_size {
-                let limit = (pointer.tree_size - size).min(super::catchup::MAX_CHUNK);
-                let chunk = fetcher
-                    .fetch(&from.raft_addr, size, limit)
-                    .map_err(|e| corrupt("catch-up fetch", e))?;
-                if chunk.is_empty() {
-                    return Err(corrupt(
+            let fetch = |at: u64| {
+                let limit = (pointer.tree_size - at).min(super::catchup::MAX_CHUNK);
+                match fetcher.fetch(&from.raft_addr, at, limit) {
+                    Ok(chunk) if chunk.is_empty() => Err(corrupt(
                         "catch-up fetch",
-                        format!("{} has no entry {size}", from.raft_addr),
-                    ));
+                        format!("{} has no entry {at}", from.raft_addr),
+                    )),
+                    Ok(chunk) => Ok(chunk),
+                    Err(e) => Err(corrupt("catch-up fetch", e)),
                 }
-                self.replay_chunk(store, &chunk)?;
+            };
+            // The next chunk is fetched while this one is verified and replayed.
+            let mut chunk = fetch(size)?;
+            while size < pointer.tree_size {
+                let after = size + chunk.len() as u64;
+                let (replayed, next) = std::thread::scope(|scope| {
+                    let next = (after < pointer.tree_size).then(|| scope.spawn(|| fetch(after)));
+                    let replayed = self.replay_chunk(store, &chunk);
+                    let next = next.map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(corrupt("catch-up fetch", "the fetching thread panicked"))
+                        })
+                    });
+                    (replayed, next)
+                });
+                replayed?;
                 size = self.head().size;
+                match next {
+                    Some(next) => chunk = next?,
+                    None => break,
+                }
             }
         }
         let head = self.head();
