@@ -54,6 +54,46 @@ pub struct NodeConfig {
     /// Transport security: the peer port's mutual TLS (always on) and the API port's TLS.
     #[serde(default)]
     pub tls: TlsConfig,
+    /// RocksDB's memory budget.
+    #[serde(default)]
+    pub storage: StorageConfig,
+}
+
+/// RocksDB's memory (`[storage]`): fixed budgets, so a node's memory does not grow with the
+/// ledger's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// The block cache shared by every column family (index and filter blocks included), MiB.
+    #[serde(default = "default_cache_mib")]
+    pub block_cache_mib: u64,
+    /// All memtables together, MiB.
+    #[serde(default = "default_cache_mib")]
+    pub write_buffers_mib: u64,
+}
+
+fn default_cache_mib() -> u64 {
+    64
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            block_cache_mib: default_cache_mib(),
+            write_buffers_mib: default_cache_mib(),
+        }
+    }
+}
+
+impl StorageConfig {
+    /// The store's budget (at least 1 MiB each).
+    pub fn budget(&self) -> crate::store::MemoryBudget {
+        let mib = |m: u64| usize::try_from(m.max(1)).unwrap_or(usize::MAX / 2) << 20;
+        crate::store::MemoryBudget {
+            block_cache: mib(self.block_cache_mib),
+            write_buffers: mib(self.write_buffers_mib),
+        }
+    }
 }
 
 /// Transport security (`[tls.peer]`, `[tls.api]`).

@@ -83,7 +83,7 @@ fn compact(config: &std::path::Path) -> Result<()> {
     }
     let before = dir_bytes(&path);
     // Opening takes RocksDB's lock: a running node's database is refused, not touched.
-    let store = caseledger_node::store::Store::open(&path)
+    let store = caseledger_node::store::Store::open_with(&path, cfg.storage.budget())
         .with_context(|| format!("opening {} (is the node stopped?)", path.display()))?;
     store
         .compact()

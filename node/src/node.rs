@@ -268,7 +268,8 @@ impl Node {
         let db_path = config.data_dir.join("db");
         let store = {
             let p = db_path.clone();
-            blocking(move || Store::open(&p)).await
+            let budget = config.storage.budget();
+            blocking(move || Store::open_with(&p, budget)).await
         }
         .with_context(|| format!("opening the store at {}", db_path.display()))?;
         crate::identity::check_or_record(&store, &genesis, config.node_id)?;

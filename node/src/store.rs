@@ -26,8 +26,8 @@ use std::sync::Arc;
 
 use rocksdb::statistics::Ticker;
 use rocksdb::{
-    ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode, Options, ReadOptions,
-    WriteBatch, WriteOptions, DB,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode,
+    Options, ReadOptions, WriteBatch, WriteOptions, DB,
 };
 use tokio::sync::watch;
 
@@ -218,6 +218,25 @@ pub enum Staged<'a> {
     Untouched,
 }
 
+/// RocksDB's memory budget: fixed, not growing with the ledger (`[storage]` in node.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryBudget {
+    /// The block cache shared by every column family, index and filter blocks included,
+    /// bytes.
+    pub block_cache: usize,
+    /// All memtables together, bytes.
+    pub write_buffers: usize,
+}
+
+impl Default for MemoryBudget {
+    fn default() -> Self {
+        MemoryBudget {
+            block_cache: 64 << 20,
+            write_buffers: 64 << 20,
+        }
+    }
+}
+
 /// Changes to write atomically with one synced [`Store::write`].
 ///
 /// Unlike RocksDB's `WriteBatch` it is `Send`, so it can be built on the async runtime and
@@ -360,15 +379,36 @@ impl Store {
     /// Open (or create) the database at `path` with every column family, the WAL on and
     /// statistics enabled.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Self::open_with(path, MemoryBudget::default())
+    }
+
+    /// Opens (creating if missing) the database at `path` within `budget`: RocksDB's memory
+    /// is bounded whatever the history's length (see [`MemoryBudget`]).
+    pub fn open_with(path: &Path, budget: MemoryBudget) -> Result<Store, StoreError> {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         opts.set_manual_wal_flush(false);
         opts.set_paranoid_checks(true);
         opts.enable_statistics();
-        let descriptors = Cf::ALL
-            .iter()
-            .map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
+        // All memtables together stay under the write-buffer budget (RocksDB flushes the
+        // largest when they reach it); each column family's is a quarter of it.
+        opts.set_db_write_buffer_size(budget.write_buffers);
+        let cache = Cache::new_lru_cache(budget.block_cache);
+        let descriptors = Cf::ALL.iter().map(|cf| {
+            // One block cache for every column family, holding the index and filter blocks
+            // too: RocksDB otherwise keeps every table's index in memory, which grows with the
+            // ledger. Bloom filters spare point lookups of absent keys (new handoff ids) a read.
+            let mut table = BlockBasedOptions::default();
+            table.set_block_cache(&cache);
+            table.set_cache_index_and_filter_blocks(true);
+            table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+            table.set_bloom_filter(10.0, false);
+            let mut cf_opts = Options::default();
+            cf_opts.set_block_based_table_factory(&table);
+            cf_opts.set_write_buffer_size((budget.write_buffers / 4).max(1 << 20));
+            ColumnFamilyDescriptor::new(cf.name(), cf_opts)
+        });
         let db = DB::open_cf_descriptors(&opts, path, descriptors)
             .map_err(|source| StoreError::Rocks { op: "open", source })?;
         let (poison_tx, _) = watch::channel(false);

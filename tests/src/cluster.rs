@@ -74,6 +74,7 @@ pub fn node_config(shared: &Path, data_root: &Path, node_id: u64) -> NodeConfig 
         checkpoint: Default::default(),
         selfcheck: Default::default(),
         tls: Default::default(),
+        storage: Default::default(),
     }
 }
 
