@@ -21,7 +21,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -150,6 +150,15 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
+/// Clears its flag when dropped: the lookup it guards was given up.
+struct Wanted(Arc<AtomicBool>);
+
+impl Drop for Wanted {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
 /// One proxied connection: who it comes from, once looked up.
 struct Conn {
     shared: Arc<Shared>,
@@ -175,12 +184,18 @@ impl Conn {
         }
         let sources = self.shared.sources.lock().expect("sources lock").clone();
         let (peer, local, accepted) = (self.peer, self.local, self.accepted);
+        // Once this lookup is given up (its connection ended while it waited for the scanner),
+        // the scanner does not scan for it: a cut-off node's timed-out connections must not
+        // queue scans ahead of the majority's.
+        let wanted = Wanted(Arc::new(AtomicBool::new(true)));
+        let still = wanted.0.clone();
         let found = tokio::task::spawn_blocking(move || {
-            local.and_then(|l| source_node(peer, l, accepted, &sources))
+            local.and_then(|l| source_node(peer, l, accepted, &sources, &still))
         })
         .await
         .ok()
         .flatten();
+        drop(wanted);
         *self.source.lock().expect("source lock") = Some((generation, found));
         if found.is_some() && known.is_none_or(|(_, s)| s.is_none()) {
             self.shared.stats.lock().expect("stats lock").identified += 1;
@@ -287,19 +302,18 @@ async fn pump(
 }
 
 /// The node whose process owns the client end of the connection `peer` → `local`, accepted at
-/// `accepted`.
+/// `accepted`; `None` at once if the lookup is no longer `wanted`.
 fn source_node(
     peer: SocketAddr,
     local: SocketAddr,
     accepted: Instant,
     sources: &HashMap<u32, u64>,
+    wanted: &AtomicBool,
 ) -> Option<u64> {
     let pids: Vec<u32> = sources.keys().copied().collect();
-    owner_pid(peer.port(), local.port(), accepted, &pids).and_then(|pid| sources.get(&pid).copied())
+    owner_pid(peer.port(), local.port(), accepted, &pids, wanted)
+        .and_then(|pid| sources.get(&pid).copied())
 }
-
-/// Scans that must miss a connection before it is taken for no node's.
-const SCANS_BEFORE_MISS: u32 = 3;
 
 /// Which of `pids` owns the socket from local port `client` to port `server`, for a connection
 /// accepted at `since`.
@@ -309,31 +323,37 @@ const SCANS_BEFORE_MISS: u32 = 3;
 /// scan of the socket tables that started after the connection was accepted is trusted, a hit
 /// as much as a miss: an older one may name the port's previous owner, and a partitioned node's
 /// connection traced to a node of the majority would carry its heartbeats through the
-/// partition. Reading the tables is slow on a busy machine (tens of milliseconds), so one scan
-/// serves every connection accepted before it started. `/proc/net/tcp` is read in pieces and
-/// can skip a row while sockets come and go, so a miss is scanned again before it counts.
-fn owner_pid(client: u16, server: u16, since: Instant, pids: &[u32]) -> Option<u32> {
+/// partition. Reading the tables is slow on a busy machine (tens to hundreds of milliseconds),
+/// so one scan serves every connection accepted before it started, and none is made for a
+/// lookup no longer `wanted`.
+fn owner_pid(
+    client: u16,
+    server: u16,
+    since: Instant,
+    pids: &[u32],
+    wanted: &AtomicBool,
+) -> Option<u32> {
     type Owners = HashMap<(u16, u16), u32>;
     static CACHE: Mutex<Option<(Instant, Owners)>> = Mutex::new(None);
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    let mut misses = 0;
-    loop {
-        if let Some((_, owners)) = cache.as_ref().filter(|(at, _)| *at >= since) {
-            match owners.get(&(client, server)) {
-                Some(pid) if pids.contains(pid) => return Some(*pid),
-                _ => {
-                    misses += 1;
-                    if misses >= SCANS_BEFORE_MISS {
-                        return None;
-                    }
-                }
-            }
+    let fresh = match cache.as_ref() {
+        Some((at, owners)) if *at >= since => Some(owners),
+        _ if !wanted.load(Ordering::SeqCst) => return None,
+        _ => None,
+    };
+    let owners = match fresh {
+        Some(owners) => owners,
+        None => {
+            // A scan sees every socket that existed when it started.
+            let started = Instant::now();
+            let owners = scan_owners(pids);
+            &cache.insert((started, owners)).1
         }
-        // A scan sees every socket that existed when it started.
-        let started = Instant::now();
-        let owners = scan_owners(pids);
-        *cache = Some((started, owners));
-    }
+    };
+    owners
+        .get(&(client, server))
+        .copied()
+        .filter(|pid| pids.contains(pid))
 }
 
 /// (local port, remote port) of every TCP socket owned by one of `pids`.
@@ -493,7 +513,13 @@ s.close()\n";
         let (from_first, _) = server.accept().expect("accept");
         let pids = |c: &std::process::Child| vec![std::process::id(), c.id()];
         assert_eq!(
-            owner_pid(port, server_port, Instant::now(), &pids(&first)),
+            owner_pid(
+                port,
+                server_port,
+                Instant::now(),
+                &pids(&first),
+                &AtomicBool::new(true)
+            ),
             Some(first.id())
         );
         // The first owner resets its connection; another process connects from the same port
@@ -508,7 +534,7 @@ s.close()\n";
         let mut both = pids(&second);
         both.push(first_pid);
         assert_eq!(
-            owner_pid(port, server_port, accepted, &both),
+            owner_pid(port, server_port, accepted, &both, &AtomicBool::new(true)),
             Some(second.id()),
             "traced to the port's previous owner"
         );
