@@ -278,7 +278,8 @@ pub struct ApiLimits {
     pub max_body_bytes: usize,
     /// Largest page of entries, rejections or overdue cases (400 `PAGE_TOO_LARGE`).
     pub max_page: u64,
-    /// How long a submission may wait for commit, milliseconds.
+    /// How long a submission may wait for commit, milliseconds (on the leader, or on a
+    /// follower forwarding it to the leader); then 503 `UNAVAILABLE`.
     pub commit_timeout_ms: u64,
     /// Requests served at once; more are answered 503 `OVERLOADED`.
     pub max_concurrent_requests: usize,

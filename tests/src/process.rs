@@ -69,7 +69,10 @@ fn spawn(config: &Path, log: &Path) -> Child {
     Command::new(node_binary())
         .args(["run", "--config"])
         .arg(config)
-        .env("RUST_LOG", "info,openraft=warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("CASELEDGER_NODE_LOG").unwrap_or_else(|_| "info,openraft=warn".into()),
+        )
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -252,6 +255,15 @@ impl Drop for ProcCluster {
     fn drop(&mut self) {
         for pos in 0..self.nodes.len() {
             self.kill9(pos);
+        }
+        // A failed test keeps the nodes' logs and data for the post-mortem
+        // (`CASELEDGER_KEEP_DIRS=1`: every test).
+        if std::thread::panicking() || std::env::var_os("CASELEDGER_KEEP_DIRS").is_some() {
+            self.dir.disable_cleanup(true);
+            eprintln!(
+                "the nodes' logs and data are kept in {}",
+                self.dir.path().display()
+            );
         }
     }
 }

@@ -4,8 +4,9 @@
 //! It never alters a byte (the peer port may speak TLS): faults are in timing only.
 //! - **Blackhole** (a partition): bytes from the blackholed sources are held, not forwarded,
 //!   until the blackhole is lifted; new connections from them are accepted but not connected
-//!   through. Peers see silence and time out, as behind a dropped link. Nothing is lost, so
-//!   the streams stay valid across the heal.
+//!   through (and forgotten if their client gives up first). Peers see silence and time out,
+//!   as behind a dropped link. Nothing on a live connection is lost, so the streams stay
+//!   valid across the heal.
 //! - **Drop**: a share of new connections is closed at once (a reset link).
 //! - **Delay**: each chunk waits a random time in a range before it is forwarded; every
 //!   connection draws its own delays, so messages on different connections overtake each
@@ -20,9 +21,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use caseledger_client::flows::SplitMix;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -131,7 +132,15 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((client, peer)) = accepted else { continue };
+                let (client, peer) = match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        // Out of descriptors and the like: back off rather than spin.
+                        eprintln!("fault proxy {}: accept failed: {e}", listener.local_addr().map(|a| a.to_string()).unwrap_or_default());
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
                 n += 1;
                 let shared = shared.clone();
                 conns.spawn(connection(client, peer, shared, n));
@@ -141,11 +150,22 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
+/// Clears its flag when dropped: the lookup it guards was given up.
+struct Wanted(Arc<AtomicBool>);
+
+impl Drop for Wanted {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
 /// One proxied connection: who it comes from, once looked up.
 struct Conn {
     shared: Arc<Shared>,
     peer: SocketAddr,
     local: Option<SocketAddr>,
+    /// When the proxy accepted it: only what was seen of the client's port since counts.
+    accepted: Instant,
     /// The source found at a generation of the sources map.
     source: Mutex<Option<(u64, Option<u64>)>>,
 }
@@ -163,12 +183,19 @@ impl Conn {
             }
         }
         let sources = self.shared.sources.lock().expect("sources lock").clone();
-        let (peer, local) = (self.peer, self.local);
-        let found =
-            tokio::task::spawn_blocking(move || local.and_then(|l| source_node(peer, l, &sources)))
-                .await
-                .ok()
-                .flatten();
+        let (peer, local, accepted) = (self.peer, self.local, self.accepted);
+        // Once this lookup is given up (its connection ended while it waited for the scanner),
+        // the scanner does not scan for it: a cut-off node's timed-out connections must not
+        // queue scans ahead of the majority's.
+        let wanted = Wanted(Arc::new(AtomicBool::new(true)));
+        let still = wanted.0.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            local.and_then(|l| source_node(peer, l, accepted, &sources, &still))
+        })
+        .await
+        .ok()
+        .flatten();
+        drop(wanted);
         *self.source.lock().expect("source lock") = Some((generation, found));
         if found.is_some() && known.is_none_or(|(_, s)| s.is_none()) {
             self.shared.stats.lock().expect("stats lock").identified += 1;
@@ -206,6 +233,7 @@ async fn connection(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, n:
         shared: shared.clone(),
         peer,
         local: client.local_addr().ok(),
+        accepted: Instant::now(),
         source: Mutex::new(None),
     });
     shared.stats.lock().expect("stats lock").accepted += 1;
@@ -213,13 +241,33 @@ async fn connection(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, n:
         shared.stats.lock().expect("stats lock").dropped += 1;
         return;
     }
-    // A held source gets no upstream connection until it is released.
-    if conn.gate(&mut shared.faults.subscribe()).await.is_err() {
-        return;
+    // A held source gets no upstream connection until it is released. What it sends meanwhile
+    // is kept for then; if it gives up first (a timed-out request), the connection ends
+    // unheard, as an attempt across a cut link would, rather than pile up until the heal.
+    let mut client = client;
+    let mut early = Vec::new();
+    let mut faults = shared.faults.subscribe();
+    let gate = conn.gate(&mut faults);
+    tokio::pin!(gate);
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        tokio::select! {
+            open = &mut gate => match open {
+                Ok(_) => break,
+                Err(_) => return,
+            },
+            read = client.read(&mut buf) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => early.extend_from_slice(&buf[..n]),
+            },
+        }
     }
-    let Ok(upstream) = TcpStream::connect(shared.target).await else {
+    let Ok(mut upstream) = TcpStream::connect(shared.target).await else {
         return;
     };
+    if upstream.write_all(&early).await.is_err() {
+        return;
+    }
     let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
     let (cr, cw) = client.into_split();
@@ -253,34 +301,59 @@ async fn pump(
     }
 }
 
-/// The node whose process owns the client end of the connection `peer` → `local`.
-fn source_node(peer: SocketAddr, local: SocketAddr, sources: &HashMap<u32, u64>) -> Option<u64> {
+/// The node whose process owns the client end of the connection `peer` → `local`, accepted at
+/// `accepted`; `None` at once if the lookup is no longer `wanted`.
+fn source_node(
+    peer: SocketAddr,
+    local: SocketAddr,
+    accepted: Instant,
+    sources: &HashMap<u32, u64>,
+    wanted: &AtomicBool,
+) -> Option<u64> {
     let pids: Vec<u32> = sources.keys().copied().collect();
-    owner_pid(peer.port(), local.port(), &pids).and_then(|pid| sources.get(&pid).copied())
+    owner_pid(peer.port(), local.port(), accepted, &pids, wanted)
+        .and_then(|pid| sources.get(&pid).copied())
 }
 
-/// Which of `pids` owns the socket from local port `client` to port `server`. Reading the
-/// socket table is slow on a busy machine (tens of milliseconds), so one scan serves every
-/// connection waiting at the time: a connection missing from a scan made after it asked is
-/// not retried.
-fn owner_pid(client: u16, server: u16, pids: &[u32]) -> Option<u32> {
+/// Which of `pids` owns the socket from local port `client` to port `server`, for a connection
+/// accepted at `since`.
+///
+/// A port pair names one socket at a time only: the client port a node freed is soon taken by
+/// another node's new connection (on loopback, `tcp_tw_reuse` even skips TIME_WAIT). So only a
+/// scan of the socket tables that started after the connection was accepted is trusted, a hit
+/// as much as a miss: an older one may name the port's previous owner, and a partitioned node's
+/// connection traced to a node of the majority would carry its heartbeats through the
+/// partition. Reading the tables is slow on a busy machine (tens to hundreds of milliseconds),
+/// so one scan serves every connection accepted before it started, and none is made for a
+/// lookup no longer `wanted`.
+fn owner_pid(
+    client: u16,
+    server: u16,
+    since: Instant,
+    pids: &[u32],
+    wanted: &AtomicBool,
+) -> Option<u32> {
     type Owners = HashMap<(u16, u16), u32>;
-    static CACHE: Mutex<Option<(std::time::Instant, Owners)>> = Mutex::new(None);
-    let asked = std::time::Instant::now();
+    static CACHE: Mutex<Option<(Instant, Owners)>> = Mutex::new(None);
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((at, owners)) = cache.as_ref() {
-        match owners.get(&(client, server)) {
-            Some(pid) if pids.contains(pid) => return Some(*pid),
-            _ if *at >= asked => return None,
-            _ => {}
+    let fresh = match cache.as_ref() {
+        Some((at, owners)) if *at >= since => Some(owners),
+        _ if !wanted.load(Ordering::SeqCst) => return None,
+        _ => None,
+    };
+    let owners = match fresh {
+        Some(owners) => owners,
+        None => {
+            // A scan sees every socket that existed when it started.
+            let started = Instant::now();
+            let owners = scan_owners(pids);
+            &cache.insert((started, owners)).1
         }
-    }
-    // A scan sees every socket that existed when it started.
-    let started = std::time::Instant::now();
-    let owners = scan_owners(pids);
-    let found = owners.get(&(client, server)).copied();
-    *cache = Some((started, owners));
-    found
+    };
+    owners
+        .get(&(client, server))
+        .copied()
+        .filter(|pid| pids.contains(pid))
 }
 
 /// (local port, remote port) of every TCP socket owned by one of `pids`.
@@ -330,7 +403,6 @@ fn scan_owners(pids: &[u32]) -> HashMap<(u16, u16), u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
 
     async fn echo_server() -> SocketAddr {
         let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -399,6 +471,74 @@ mod tests {
         proxy.heal();
         s.read_exact(&mut got).await.expect("released");
         assert_eq!(&got, b"during");
+    }
+
+    /// A process holding a connection from `port` (0: any) to `server`; it prints its port,
+    /// then on a line of input closes with a reset (no TIME_WAIT on either side) and exits.
+    fn python_client(port: u16, server: u16) -> (std::process::Child, u16) {
+        use std::io::BufRead as _;
+        const SCRIPT: &str = "import socket, struct, sys\n\
+s = socket.socket()\n\
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+s.bind(('127.0.0.1', int(sys.argv[1])))\n\
+s.connect(('127.0.0.1', int(sys.argv[2])))\n\
+print(s.getsockname()[1], flush=True)\n\
+sys.stdin.readline()\n\
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))\n\
+s.close()\n";
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", SCRIPT, &port.to_string(), &server.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 (scripts/prereqs.sh installs it)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.as_mut().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the client's port");
+        (child, line.trim().parse().expect("a port"))
+    }
+
+    fn close(mut child: std::process::Child) {
+        use std::io::Write as _;
+        let _ = child.stdin.take().expect("stdin").write_all(b"close\n");
+        child.wait().expect("python exits");
+    }
+
+    #[test]
+    fn a_client_port_taken_over_by_another_process_is_traced_to_its_new_owner() {
+        let server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let server_port = server.local_addr().expect("addr").port();
+        let (first, port) = python_client(0, server_port);
+        let (from_first, _) = server.accept().expect("accept");
+        let pids = |c: &std::process::Child| vec![std::process::id(), c.id()];
+        assert_eq!(
+            owner_pid(
+                port,
+                server_port,
+                Instant::now(),
+                &pids(&first),
+                &AtomicBool::new(true)
+            ),
+            Some(first.id())
+        );
+        // The first owner resets its connection; another process connects from the same port
+        // to the same server, as a node does with a port another node freed.
+        let first_pid = first.id();
+        close(first);
+        drop(from_first);
+        let (second, again) = python_client(port, server_port);
+        assert_eq!(again, port);
+        let _from_second = server.accept().expect("accept");
+        let accepted = Instant::now();
+        let mut both = pids(&second);
+        both.push(first_pid);
+        assert_eq!(
+            owner_pid(port, server_port, accepted, &both, &AtomicBool::new(true)),
+            Some(second.id()),
+            "traced to the port's previous owner"
+        );
+        close(second);
     }
 
     #[tokio::test]

@@ -87,9 +87,24 @@ async fn kill_nine_of_leader_follower_and_majority_in_turn_loses_nothing() {
     );
 }
 
-/// The leader as the nodes other than `except` see it.
+/// The time of day (UTC), to match the test's steps with the nodes' logs.
+fn wall_clock() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let s = now.as_secs() % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        now.subsec_millis()
+    )
+}
+
+/// The leader as the nodes other than `except` see it (`/admin/status` is for node operators).
 async fn leader_seen_by_others(cluster: &ProcCluster, except: usize) -> usize {
-    let client = cluster.client();
+    let client = cluster.operator();
     eventually("the others to elect a leader", PATIENCE, || async {
         for pos in (0..cluster.nodes.len()).filter(|&p| p != except) {
             let Ok(s) = client.get_json_from(pos, "/admin/status").await else {
@@ -107,11 +122,9 @@ async fn leader_seen_by_others(cluster: &ProcCluster, except: usize) -> usize {
     .await
 }
 
-// Not in the default run yet: in about one run in five (soak: cycle 5 of a loop) the two
-// nodes left after the cut did not elect a leader within two minutes, a harness problem not
-// yet understood (the proxy's tracing of connections to nodes under load is the suspect).
-// scripts/soak.sh runs it; `cargo test -p caseledger-tests --test faults -- --ignored` too.
-#[ignore = "flaky: the majority sometimes fails to elect behind the fault proxies (see comment)"]
+/// The partition runs behind fault proxies that trace each peer connection to its node (see
+/// tests/src/proxy.rs: a trace is taken only from a scan of the socket tables made after the
+/// connection was accepted, since client ports pass from one node to another).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partitioned_leader_is_replaced_and_its_stale_reads_are_caught() {
     let seed = seed("partition");
@@ -133,6 +146,7 @@ async fn a_partitioned_leader_is_replaced_and_its_stale_reads_are_caught() {
     }
     work.progress(30, PATIENCE, "writes over bad links").await;
     pc.heal();
+    eprintln!("{}: links healed", wall_clock());
 
     let mut stale: Option<Read> = None;
     let mut cycle = 0u64;
@@ -147,6 +161,7 @@ async fn a_partitioned_leader_is_replaced_and_its_stale_reads_are_caught() {
         let old = pc.cluster.leader().await;
         tokio::time::sleep(between(&mut rng, 0, 300)).await;
         pc.isolate(old);
+        eprintln!("{}: isolated node {}", wall_clock(), old + 1);
         let new = leader_seen_by_others(&pc.cluster, old).await;
         work.progress(20, PATIENCE, "writes acknowledged by the majority")
             .await;
@@ -170,6 +185,7 @@ async fn a_partitioned_leader_is_replaced_and_its_stale_reads_are_caught() {
         // Hold the partition a little longer, then heal.
         tokio::time::sleep(between(&mut rng, 0, 1000)).await;
         pc.heal();
+        eprintln!("{}: healed the partition", wall_clock());
         work.progress(10, PATIENCE, "writes after healing").await;
         eprintln!(
             "cycle {cycle}: isolated node {} (leader), node {} took over; {} writes acknowledged",
@@ -188,13 +204,21 @@ async fn a_partitioned_leader_is_replaced_and_its_stale_reads_are_caught() {
     // The same history with the old leader's plain read added is not linearizable, and the
     // checker says why.
     let stale = stale.expect("a stale read was taken");
+    // Depending on the reads around it, the checker names it as missing a write acknowledged
+    // before it was sent, or as going back behind a consistent read completed before it.
     let mut history = recorded.history.clone();
     history.reads.push(stale.clone());
+    let injected = history.reads.len() - 1;
     match linearizability::check(&history, &ledger) {
-        Err(Violation::StaleRead { size, index, .. }) => {
+        Err(Violation::StaleRead {
+            read, size, index, ..
+        }) if read == injected => {
             assert_eq!(size, stale.size);
             assert!(index >= size);
         }
+        Err(Violation::ReadsWentBack {
+            later, later_size, ..
+        }) if later == injected => assert_eq!(later_size, stale.size),
         other => panic!("the injected stale read went unnoticed: {other:?}"),
     }
     eprintln!(

@@ -12,7 +12,7 @@ use proto_types::payload::Action;
 use proto_types::{Proposal, Submission, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use utoipa::ToSchema;
 
@@ -225,7 +225,18 @@ pub async fn submit(
         submission: sub,
         stamped_at: now,
     };
-    match node.submit(proposal).await {
+    // A leader cut off from its quorum would wait for the commit until the partition heals:
+    // the submission is answered 503 instead (it may still commit later; resubmitting it is
+    // safe and then answers its index).
+    let commit_timeout = Duration::from_millis(node.limits.commit_timeout_ms);
+    let submitted = match tokio::time::timeout(commit_timeout, node.submit(proposal)).await {
+        Ok(submitted) => submitted,
+        Err(_) => Err(SubmitError::Unavailable(format!(
+            "not committed within {} ms: no quorum reachable; the submission may still commit, resubmit it to learn its index",
+            node.limits.commit_timeout_ms
+        ))),
+    };
+    match submitted {
         Ok(result) => {
             node.metrics.observe_commit(started.elapsed().as_secs_f64());
             let mut resp = answer(&node, result).await;
