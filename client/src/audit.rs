@@ -23,11 +23,13 @@ use std::time::Instant;
 
 use proto_types::apply::preverify;
 use proto_types::crypto::PublicKey;
+use proto_types::entry::Rejection;
+use proto_types::merkle::{leaf_hash, MerkleHash};
 use proto_types::payload::Action;
 use proto_types::registry::Registry;
 use proto_types::{
-    apply, ChainHead, Entry, EntryHash, LedgerState, MemState, Outcome, Proposal, Record,
-    SignatureCheck,
+    apply, ChainHead, Entry, EntryBody, EntryHash, LedgerState, MemState, Outcome, Proposal,
+    Record, SignatureCheck,
 };
 use serde::{Deserialize, Serialize};
 
@@ -128,7 +130,8 @@ pub struct Replay {
     threads: usize,
 }
 
-type Prepared = Result<(Entry, Option<PublicKey>), String>;
+/// A decoded entry, the key its signature verified with (if it did), its Merkle leaf hash.
+type Prepared = Result<(Entry, Option<PublicKey>, MerkleHash), String>;
 
 /// Entries a worker prepares at a time; the replay takes them in order as they come.
 const PART: usize = 128;
@@ -136,13 +139,15 @@ const PART: usize = 128;
 /// Signatures per batch verification.
 const BATCH: usize = 64;
 
-/// Decodes and hash-checks one entry.
-fn decode(bytes: &[u8]) -> Result<Entry, String> {
+/// Decodes and hash-checks one entry; its Merkle leaf hash. Decoding is strict (the bytes are
+/// the entry's only encoding), so the leaf bytes inside them are `encode(entry.body)`.
+fn decode(bytes: &[u8]) -> Result<(Entry, MerkleHash), String> {
     let entry = Entry::from_bytes(bytes).map_err(|e| format!("undecodable entry: {e}"))?;
-    if EntryHash::of_body_bytes(&entry.body.leaf_bytes()) != entry.hash {
+    let leaf = Entry::leaf_of(bytes).ok_or("an entry shorter than its hash")?;
+    if EntryHash::of_body_bytes(leaf) != entry.hash {
         return Err("the stored hash is not the hash of the entry's body".into());
     }
-    Ok(entry)
+    Ok((entry, leaf_hash(leaf)))
 }
 
 /// Decodes, hashes and pre-verifies the signatures of part of a chunk (worker side), the
@@ -150,14 +155,15 @@ fn decode(bytes: &[u8]) -> Result<Entry, String> {
 /// verification does). An entry keeps its key only if its signature verified with it; the
 /// replay verifies the others again.
 fn prepare(part: &[Vec<u8>], registry: Option<&Registry>) -> Vec<Prepared> {
-    let decoded: Vec<Result<Entry, String>> = part.iter().map(|b| decode(b)).collect();
+    let decoded: Vec<Result<(Entry, MerkleHash), String>> =
+        part.iter().map(|b| decode(b)).collect();
     let mut keys = vec![None; decoded.len()];
     if let Some(registry) = registry {
         let ok: Vec<usize> = (0..decoded.len()).filter(|&i| decoded[i].is_ok()).collect();
         let subs: Vec<_> = ok
             .iter()
             .filter_map(|&i| decoded[i].as_ref().ok())
-            .map(|e| (e.body.record.submission(), e.body.accepted_at))
+            .map(|(e, _)| (e.body.record.submission(), e.body.accepted_at))
             .collect();
         for (&i, key) in ok.iter().zip(preverify(registry, &subs, BATCH)) {
             keys[i] = key;
@@ -166,7 +172,7 @@ fn prepare(part: &[Vec<u8>], registry: Option<&Registry>) -> Vec<Prepared> {
     decoded
         .into_iter()
         .zip(keys)
-        .map(|(d, key)| d.map(|entry| (entry, key)))
+        .map(|(d, key)| d.map(|(entry, leaf)| (entry, key, leaf)))
         .collect()
 }
 
@@ -198,6 +204,12 @@ impl Replay {
     /// (one per core) decode, hash and verify parts of the chunk against the registry as of
     /// the chunk's start while this thread replays the parts already prepared, in order.
     pub fn feed(&mut self, chunk: &[Vec<u8>]) -> Result<(), (u64, String)> {
+        // Genesis first, alone: the rest of the chunk is then verified in batches against the
+        // registry it founds instead of one by one in the replay.
+        if self.state.registry().is_none() && chunk.len() > 1 {
+            self.feed(&chunk[..1])?;
+            return self.feed(&chunk[1..]);
+        }
         let registry = self.state.registry().cloned();
         let parts: Vec<&[Vec<u8>]> = chunk.chunks(PART).collect();
         let next = AtomicUsize::new(0);
@@ -226,8 +238,8 @@ impl Replay {
                     want += 1;
                     for p in part {
                         let head = self.state.head();
-                        let (entry, key) = p.map_err(|why| (head.size, why))?;
-                        self.replay(head, entry, key)?;
+                        let (entry, key, leaf) = p.map_err(|why| (head.size, why))?;
+                        self.replay(head, entry, key, leaf)?;
                     }
                 }
             }
@@ -243,6 +255,7 @@ impl Replay {
         head: ChainHead,
         entry: Entry,
         key: Option<PublicKey>,
+        leaf: MerkleHash,
     ) -> Result<(), (u64, String)> {
         let at = head.size;
         let fail = |why: String| Err((at, why));
@@ -258,13 +271,56 @@ impl Replay {
         if at > 0 && entry.body.accepted_at < head.time {
             return fail("time goes backwards".into());
         }
+        // The submission moves into the proposal and back: no copy of it per entry.
+        let Entry { body, hash } = entry;
+        let EntryBody {
+            index,
+            accepted_at,
+            record,
+            prev,
+        } = body;
+        let (submission, rejected) = match record {
+            Record::Accepted(s) => (s, None),
+            Record::Rejected(Rejection {
+                submission,
+                rule,
+                detail,
+            }) => (submission, Some((rule, detail))),
+        };
         let proposal = Proposal {
-            submission: entry.body.record.submission().clone(),
-            stamped_at: entry.body.accepted_at,
+            submission,
+            stamped_at: accepted_at,
         };
         let check = key.map_or(SignatureCheck::Verify, SignatureCheck::VerifiedWith);
-        match apply(&self.state, &proposal, check) {
-            Ok(Outcome::Appended(a)) if a.entry == entry => self.state.commit(&a),
+        let outcome = apply(&self.state, &proposal, check);
+        let submission = proposal.submission;
+        let entry = Entry {
+            body: EntryBody {
+                index,
+                accepted_at,
+                record: match rejected {
+                    None => Record::Accepted(submission),
+                    Some((rule, detail)) => Record::Rejected(Rejection {
+                        submission,
+                        rule,
+                        detail,
+                    }),
+                },
+                prev,
+            },
+            hash,
+        };
+        let checkpoint_note = match &entry.body.record {
+            Record::Accepted(sub) => match &sub.payload.action {
+                Action::Checkpoint(cp) => Some(cp.note.clone()),
+                _ => None,
+            },
+            Record::Rejected(_) => None,
+        };
+        match outcome {
+            // The entry apply produces, compared field by field with the one decoded: the
+            // same value, so the same canonical bytes (and `leaf` is their leaf hash).
+            Ok(Outcome::Appended(a)) if a.entry == entry => self.state.commit_owned(*a, leaf),
             Ok(Outcome::Appended(a)) => {
                 let why = match (&a.entry.body.record, &entry.body.record) {
                     (Record::Rejected(r), _) if a.entry.body.record != entry.body.record => {
@@ -281,17 +337,15 @@ impl Replay {
             Ok(Outcome::Duplicate { index }) => return fail(format!("duplicate of entry {index}")),
             Err(never) => match never {},
         }
-        if let Record::Accepted(sub) = &entry.body.record {
-            if let Action::Checkpoint(cp) = &sub.payload.action {
-                // Accepted by apply: its root and chain head are the rebuilt tree's.
-                self.checkpoints += 1;
-                self.latest_note = Some(cp.note.clone());
-            }
+        if let Some(note) = checkpoint_note {
+            // Accepted by apply: its root and chain head are the rebuilt tree's.
+            self.checkpoints += 1;
+            self.latest_note = Some(note);
         }
         if let Some(saved) = &self.saved {
             if saved.tree_size == at + 1 {
                 let root = self.root_hex(saved.tree_size);
-                if root != saved.root || entry.hash.to_hex() != saved.head_hash {
+                if root != saved.root || hash.to_hex() != saved.head_hash {
                     return fail(format!("the ledger does not extend the saved checkpoint at size {}: root {root}, saved {}", saved.tree_size, saved.root));
                 }
                 self.extends_saved = Some(true);

@@ -75,6 +75,35 @@ impl MemState {
         }
     }
 
+    /// Records an applied entry, taking its changes instead of copying them, with the entry's
+    /// Merkle leaf hash ([`crate::merkle::leaf_hash`] of `applied.entry.body.leaf_bytes()`)
+    /// computed by the caller, e.g. from the canonical bytes the entry was decoded from, which
+    /// are its encoding (decoding is strict). The auditor's replay: its workers hash each
+    /// entry's bytes while the replay applies the entries before it.
+    pub fn commit_owned(&mut self, applied: Applied, leaf_hash: MerkleHash) {
+        let size = self.head().size;
+        self.tree.push_hash(leaf_hash);
+        self.hashes.push(applied.entry.hash);
+        self.head = Some(ChainHead {
+            size: size + 1,
+            hash: applied.entry.hash,
+            time: applied.entry.body.accepted_at,
+        });
+        let changes = applied.changes;
+        if let Some(r) = changes.registry {
+            self.registry = Some(r);
+        }
+        if let Some(s) = changes.submission {
+            self.submissions.insert(s.id.clone(), s);
+        }
+        for c in changes.cases {
+            self.cases.insert(c.case_id.clone(), c);
+        }
+        for h in changes.handoffs {
+            self.handoffs.insert(h.id.clone(), h);
+        }
+    }
+
     /// The Merkle tree of the entries committed so far (the auditor's proofs).
     pub fn tree(&self) -> &MemTree {
         &self.tree

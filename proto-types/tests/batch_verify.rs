@@ -32,6 +32,29 @@ fn verify_many_agrees_with_strict_verify_for_every_signature() {
         id
     });
     sigs[140] = Signature::ed25519(small_r);
+    // Every encoding of every point of small order as `R` (both signs of x), and a
+    // non-canonical `R` (y = p + 3), on otherwise valid signatures: strict verification refuses
+    // them all, and so must the batch's byte checks.
+    let torsion = curve25519_dalek::constants::EIGHT_TORSION;
+    let mut odd_rs: Vec<[u8; 32]> = torsion
+        .iter()
+        .flat_map(|t| {
+            let r = t.compress().to_bytes();
+            let mut flipped = r;
+            flipped[31] ^= 0x80;
+            [r, flipped]
+        })
+        .collect();
+    let mut non_canonical = [0xffu8; 32];
+    non_canonical[0] = 0xf0;
+    non_canonical[31] = 0x7f;
+    odd_rs.push(non_canonical);
+    for (j, r) in odd_rs.iter().enumerate() {
+        let i = 11 + 5 * j;
+        let mut bytes = *sigs[i].as_bytes();
+        bytes[..32].copy_from_slice(r);
+        sigs[i] = Signature::ed25519(bytes);
+    }
     let items: Vec<(&PublicKey, &[u8], &[u8], &Signature)> = (0..messages.len())
         .map(|i| (&key_of[i], CONTEXT, messages[i].as_slice(), &sigs[i]))
         .collect();
@@ -39,7 +62,7 @@ fn verify_many_agrees_with_strict_verify_for_every_signature() {
         .iter()
         .map(|(k, c, m, s)| verify(k, c, m, s).is_ok())
         .collect();
-    assert_eq!(expected.iter().filter(|ok| !**ok).count(), 3);
+    assert_eq!(expected.iter().filter(|ok| !**ok).count(), 3 + 17);
     for group in [1, 7, 64, 1000] {
         assert_eq!(verify_many(&items, group), expected, "groups of {group}");
     }
