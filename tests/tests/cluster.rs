@@ -201,8 +201,10 @@ async fn a_learner_joining_after_twenty_thousand_entries_installs_a_pointer_snap
         head.size
     );
     let pos = cluster.add_learner(4).await;
+    // A cosigned checkpoint (every minute) may have been appended meanwhile: the heads agree
+    // at or past `head`, and the roots at `head.size` are compared below.
     let joined = cluster.converged(head.size).await;
-    assert_eq!(joined, head);
+    assert!(joined.size >= head.size, "{joined:?} behind {head:?}");
     let learner = cluster.nodes[pos].as_ref().expect("running");
     let root = learner.ctx.root(head.size).await.expect("root");
     let leader_root = cluster.nodes[0]
