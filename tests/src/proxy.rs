@@ -250,10 +250,10 @@ async fn connection(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, n:
     let gate = conn.gate(&mut faults);
     tokio::pin!(gate);
     let mut buf = vec![0u8; 16 * 1024];
-    loop {
+    let delay = loop {
         tokio::select! {
             open = &mut gate => match open {
-                Ok(_) => break,
+                Ok(delay) => break delay,
                 Err(_) => return,
             },
             read = client.read(&mut buf) => match read {
@@ -261,10 +261,15 @@ async fn connection(client: TcpStream, peer: SocketAddr, shared: Arc<Shared>, n:
                 Ok(n) => early.extend_from_slice(&buf[..n]),
             },
         }
-    }
+    };
     let Ok(mut upstream) = TcpStream::connect(shared.target).await else {
         return;
     };
+    // Bytes read while the gate was being decided are delayed like any others.
+    if let (Some((lo, hi)), false) = (delay, early.is_empty()) {
+        let ms = lo + rng.below(hi.saturating_sub(lo) + 1);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
     if upstream.write_all(&early).await.is_err() {
         return;
     }
