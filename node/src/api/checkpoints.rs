@@ -114,10 +114,7 @@ pub async fn list(
     Query(q): Query<CheckpointQuery>,
 ) -> Result<Json<CheckpointPage>, ApiError> {
     damaged(&node)?;
-    let limit = q.limit.unwrap_or(MAX_CHECKPOINTS);
-    if limit == 0 || limit > MAX_CHECKPOINTS {
-        return Err(super::query::page_too_large(MAX_CHECKPOINTS));
-    }
+    let limit = super::query::page_limit(q.limit, MAX_CHECKPOINTS, MAX_CHECKPOINTS)?;
     let store = node.store.clone();
     let from = q.from;
     let found = blocking(move || {

@@ -145,10 +145,7 @@ pub async fn entries(
         .is_some_and(|v| v.contains(super::CANONICAL));
     if raw {
         let max = node.limits.max_page.max(crate::ledger::catchup::MAX_CHUNK);
-        let limit = q.limit.unwrap_or(max);
-        if limit == 0 || limit > max {
-            return Err(page_too_large(max));
-        }
+        let limit = page_limit(q.limit, max, max)?;
         let (size, bytes) = read_entries(&node, q.from, limit).await?;
         let mut resp = crate::ledger::catchup::frame(&bytes).into_response();
         resp.headers_mut().insert(
@@ -182,21 +179,22 @@ async fn read_entries(
     Ok((size, rows.into_iter().map(|(_, b)| b).collect()))
 }
 
-/// 400 `PAGE_TOO_LARGE`: a page `limit` outside `1..=max`.
-pub(crate) fn page_too_large(max: u64) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::BAD_REQUEST,
-        "PAGE_TOO_LARGE",
-        format!("limit must be 1..={max}"),
-    )
+/// The page size a request asked for (`default` if it did not ask), or 400 `PAGE_TOO_LARGE`
+/// if it is outside `1..=max`.
+pub(crate) fn page_limit(asked: Option<u64>, default: u64, max: u64) -> Result<u64, ApiError> {
+    let limit = asked.unwrap_or(default);
+    if limit == 0 || limit > max {
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "PAGE_TOO_LARGE",
+            format!("limit must be 1..={max}"),
+        ));
+    }
+    Ok(limit)
 }
 
 async fn entries_json(node: Arc<NodeCtx>, q: PageQuery) -> Result<Json<EntryPage>, ApiError> {
-    let max = node.limits.max_page;
-    let limit = q.limit.unwrap_or(100);
-    if limit == 0 || limit > max {
-        return Err(page_too_large(max));
-    }
+    let limit = page_limit(q.limit, 100, node.limits.max_page)?;
     let (size, rows) = read_entries(&node, q.from, limit).await?;
     let entries = rows
         .into_iter()

@@ -86,10 +86,7 @@ pub async fn overdue(
     Query(q): Query<OverdueQuery>,
 ) -> Result<Json<Overdue>, ApiError> {
     let max = node.limits.max_page;
-    let limit = q.limit.unwrap_or(max);
-    if limit == 0 || limit > max {
-        return Err(super::query::page_too_large(max));
-    }
+    let limit = super::query::page_limit(q.limit, max, max)?;
     let registry = node
         .ledger
         .registry()
@@ -195,10 +192,7 @@ pub async fn rejections(
     Query(q): Query<RejectionsQuery>,
 ) -> Result<Json<Rejections>, ApiError> {
     let max = node.limits.max_page;
-    let limit = q.limit.unwrap_or(100.min(max));
-    if limit == 0 || limit > max {
-        return Err(super::query::page_too_large(max));
-    }
+    let limit = super::query::page_limit(q.limit, 100.min(max), max)?;
     let store = node.store.clone();
     let from = q.from;
     let entries = blocking(move || {
