@@ -21,15 +21,13 @@ use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use proto_types::encoding::encode;
 
-use super::load::{drive, http_client, Sequence, Stop, Target, Work};
+use super::load::{drive, http_client, Sequence, Stop, Work};
 use super::write::pad;
 use super::{dir_bytes, rss_kib};
 use crate::audit::{audit_nodes, Verdict};
-use crate::demo::{
-    prepare_dir, real_now_ms, spawn_node, start_cluster, DemoOptions, Nodes, SimClock, SIM_EPOCH,
-};
+use crate::demo::{spawn_node, Nodes, SIM_EPOCH};
 use crate::flows::case_flow;
-use crate::http::{Client, CANONICAL};
+use crate::http::Client;
 use crate::pilot::Province;
 
 /// History benchmark settings.
@@ -101,25 +99,14 @@ fn rss_row(nodes: &Nodes) -> String {
 /// `caseledger bench history`.
 pub async fn run(opts: HistoryOptions) -> Result<()> {
     super::print_header("history");
-    prepare_dir(&opts.dir)?;
     // Four nodes in genesis; three start now, the fourth joins for the catch-up.
-    let mut province = Province::new(1, 1, 4, SIM_EPOCH);
-    let demo = DemoOptions {
-        nodes: 3,
-        voters: 3,
-        cases: 0,
-        cities: 1,
-        seed: 1,
-        days_per_second: 0.0,
-        dir: opts.dir.clone(),
-        node_bin: opts.node_bin.clone(),
-        export: None,
-    };
-    let clock = SimClock {
-        real_epoch_ms: real_now_ms(),
-        speed: 1.0,
-    };
-    let mut nodes = start_cluster(&demo, &mut province, clock).await?;
+    let cluster = super::start_cluster(&opts.dir, &opts.node_bin, 3, 4).await?;
+    let target = cluster.submissions();
+    let super::BenchCluster {
+        mut nodes,
+        province,
+        clock,
+    } = cluster;
     // Node 1's key: its operator reads everything, admin routes included (ARCHITECTURE.md
     // §API authentication).
     let operator = province
@@ -135,14 +122,6 @@ pub async fn run(opts: HistoryOptions) -> Result<()> {
         "filling to {} entries with {} workers (realistic case flows, handoffs of at least {} bytes, signed on the fly)",
         opts.entries, opts.concurrency, opts.payload_bytes
     );
-    let target = Target {
-        urls: nodes
-            .apis()
-            .iter()
-            .map(|a| format!("http://{a}/v1/entries"))
-            .collect(),
-        content_type: CANONICAL,
-    };
     let http = http_client();
     let work = endless_flows(Arc::new(province.clone()), opts.payload_bytes);
     println!(

@@ -136,3 +136,61 @@ pub fn dir_bytes(dir: &Path) -> u64 {
         })
         .sum()
 }
+
+/// A benchmark's cluster of real node processes on loopback, on the real clock.
+pub(crate) struct BenchCluster {
+    /// The running nodes (stopped when dropped).
+    pub nodes: crate::demo::Nodes,
+    /// The province its genesis declares.
+    pub province: crate::pilot::Province,
+    /// The clock the nodes run on (for nodes started later).
+    pub clock: crate::demo::SimClock,
+}
+
+/// Starts `started` voters of the `declared` nodes a one-city province's genesis declares,
+/// with their data under `dir` (which must be empty or absent).
+pub(crate) async fn start_cluster(
+    dir: &Path,
+    node_bin: &Path,
+    started: u64,
+    declared: u64,
+) -> anyhow::Result<BenchCluster> {
+    crate::demo::prepare_dir(dir)?;
+    let demo = crate::demo::DemoOptions {
+        nodes: started,
+        voters: started,
+        cases: 0,
+        cities: 1,
+        seed: 1,
+        days_per_second: 0.0,
+        dir: dir.to_path_buf(),
+        node_bin: node_bin.to_path_buf(),
+        export: None,
+    };
+    let mut province = crate::pilot::Province::new(1, 1, declared, crate::demo::SIM_EPOCH);
+    let clock = crate::demo::SimClock {
+        real_epoch_ms: crate::demo::real_now_ms(),
+        speed: 1.0,
+    };
+    let nodes = crate::demo::start_cluster(&demo, &mut province, clock).await?;
+    Ok(BenchCluster {
+        nodes,
+        province,
+        clock,
+    })
+}
+
+impl BenchCluster {
+    /// Where the load generator submits: every node's `POST /v1/entries`, canonical bytes.
+    pub(crate) fn submissions(&self) -> load::Target {
+        load::Target {
+            urls: self
+                .nodes
+                .apis()
+                .iter()
+                .map(|a| format!("http://{a}/v1/entries"))
+                .collect(),
+            content_type: crate::http::CANONICAL,
+        }
+    }
+}

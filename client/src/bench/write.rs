@@ -17,12 +17,9 @@ use proto_types::encoding::encode;
 use proto_types::payload::Document;
 use proto_types::{Action, Submission};
 
-use super::load::{self, drive, http_client, work_of, Level, Sequence, Stop, Target};
-use crate::demo::{
-    prepare_dir, real_now_ms, start_cluster, DemoOptions, NodeProc, SimClock, SIM_EPOCH,
-};
+use super::load::{self, drive, http_client, work_of, Level, Sequence, Stop};
+use crate::demo::{prepare_dir, NodeProc, SIM_EPOCH};
 use crate::flows::case_flow;
-use crate::http::CANONICAL;
 use crate::pilot::Province;
 
 /// Write benchmark settings.
@@ -183,32 +180,9 @@ pub async fn run_caseledger(opts: &WriteOptions) -> Result<WriteRun> {
     if opts.nodes == 0 {
         bail!("the cluster needs at least one node");
     }
-    prepare_dir(&opts.dir)?;
-    let demo = DemoOptions {
-        nodes: opts.nodes,
-        voters: opts.nodes,
-        cases: 0,
-        cities: 1,
-        seed: 1,
-        days_per_second: 0.0,
-        dir: opts.dir.clone(),
-        node_bin: opts.node_bin.clone(),
-        export: None,
-    };
-    let mut province = Province::new(1, 1, opts.nodes, SIM_EPOCH);
-    let clock = SimClock {
-        real_epoch_ms: real_now_ms(),
-        speed: 1.0,
-    };
-    let nodes = start_cluster(&demo, &mut province, clock).await?;
-    let target = Target {
-        urls: nodes
-            .apis()
-            .iter()
-            .map(|a| format!("http://{a}/v1/entries"))
-            .collect(),
-        content_type: CANONICAL,
-    };
+    let cluster = super::start_cluster(&opts.dir, &opts.node_bin, opts.nodes, opts.nodes).await?;
+    let (province, nodes) = (&cluster.province, &cluster.nodes);
+    let target = cluster.submissions();
     let http = http_client();
     println!(
         "caseledger: {} caseledger-node processes on loopback, each its own RocksDB dir, fsync on",
@@ -242,7 +216,7 @@ pub async fn run_caseledger(opts: &WriteOptions) -> Result<WriteRun> {
         load::print_level(&level);
         levels.push(level);
     }
-    drop(nodes);
+    drop(cluster);
     let run = WriteRun {
         levels,
         mean_bytes: all_bytes as f64 / all_steps.max(1) as f64,

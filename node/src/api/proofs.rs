@@ -5,32 +5,14 @@ use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::Json;
-use proto_types::merkle::{self, MerkleError, MerkleHash, MerkleStore};
+use proto_types::merkle::{self, MerkleError, MerkleHash};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
+use crate::ledger::StoreMerkle;
 use crate::node::NodeCtx;
-use crate::store::{blocking, merkle_key, Cf, Store, StoreError};
-
-/// The Merkle nodes of the store.
-pub(crate) struct StoreMerkle<'a>(pub(crate) &'a Store);
-
-impl MerkleStore for StoreMerkle<'_> {
-    type Error = StoreError;
-    fn get(&self, level: u8, index: u64) -> Result<Option<MerkleHash>, StoreError> {
-        match self.0.get(Cf::Merkle, &merkle_key(level, index))? {
-            None => Ok(None),
-            Some(v) => {
-                let bytes: [u8; 32] = v.as_slice().try_into().map_err(|_| StoreError::Corrupt {
-                    what: "merkle node".into(),
-                    detail: "not 32 bytes".into(),
-                })?;
-                Ok(Some(MerkleHash::from_bytes(bytes)))
-            }
-        }
-    }
-}
+use crate::store::{blocking, StoreError};
 
 fn hexes(hashes: &[MerkleHash]) -> Vec<String> {
     hashes.iter().map(|h| hex::encode(h.as_bytes())).collect()

@@ -54,8 +54,9 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     }
 }
 
-/// Reads Merkle nodes from the store (the overlay keeps a batch's pending nodes).
-struct StoreMerkle<'a>(&'a Store);
+/// Reads Merkle nodes from the store (apply's overlay keeps a batch's pending nodes on top;
+/// the API's proofs read it directly).
+pub(crate) struct StoreMerkle<'a>(pub(crate) &'a Store);
 
 impl MerkleStore for StoreMerkle<'_> {
     type Error = StoreError;

@@ -19,6 +19,7 @@ pub(crate) mod echo;
 pub mod keys;
 mod machine;
 
+pub(crate) use machine::StoreMerkle;
 pub use machine::{all_entries, inclusion_proof, root_at, stored_hash, ApplyResult, Ledger};
 
 /// Where an entry sits in the Raft log: the leader that proposed it and its index.
