@@ -196,7 +196,7 @@ pub async fn run_caseledger(opts: &WriteOptions) -> Result<WriteRun> {
         // Signing is not measured: the level's work is signed before it starts.
         let want = opts.seconds * opts.presign_rate + c as u64 * 40;
         let (sequences, steps, bytes, handoffs, handoff_bytes) =
-            presign(&province, &mut next_case, want, opts.payload_bytes);
+            presign(province, &mut next_case, want, opts.payload_bytes);
         all_steps += steps;
         all_bytes += bytes;
         all_handoffs += handoffs;
