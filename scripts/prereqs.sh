@@ -8,14 +8,28 @@ set -euo pipefail
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
-ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || ldconfig -p 2>/dev/null | grep -q 'libclang' || missing+=(libclang-dev)
+# bindgen (clang-sys) loads libclang.so, libclang.so.N or libclang-N.so[.M]. Debian's image ships
+# libclang-cpp14 (libclang-cpp.so.14), which is a different library and does not count.
+find_libclang() {
+  { ls -1 /usr/lib/llvm-*/lib/ /usr/local/lib/ 2>/dev/null; ldconfig -p 2>/dev/null | awk '{print $1}'; } |
+    grep -E '^libclang(-[0-9][0-9.]*)?\.so(\.[0-9.]+)?$' | head -n1
+}
+if [ -n "${LIBCLANG_PATH:-}" ] && ls "$LIBCLANG_PATH"/libclang*.so* >/dev/null 2>&1; then
+  libclang="$LIBCLANG_PATH"
+else
+  libclang="$(find_libclang || true)"
+fi
+[ -n "$libclang" ] || missing+=(libclang-dev)
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 if ((${#missing[@]})); then
   echo "prereqs: installing ${missing[*]} (apt)" >&2
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  libclang="$(find_libclang || true)"
+  [ -n "$libclang" ] || { echo "prereqs: libclang-dev installed but no libclang.so found" >&2; exit 1; }
 fi
+echo "prereqs: libclang for bindgen: $libclang; C++: $(command -v c++)" >&2
 if ! python3 -c 'import cryptography' >/dev/null 2>&1; then
   echo "prereqs: installing python cryptography (pip)" >&2
   python3 -m pip install --quiet cryptography 2>/dev/null ||
