@@ -55,6 +55,10 @@ pub struct FileConfig {
     /// CA certificates (PEM) trusted for `https://` nodes (relative to the file).
     #[serde(default)]
     pub ca_cert: Option<PathBuf>,
+    /// Sign requests as this node (`key` is then the node's `node.pem`): its operator, for
+    /// the admin routes (`caseledger membership show`). Instead of `org`.
+    #[serde(default)]
+    pub node_id: Option<u64>,
 }
 
 /// The default config file: `$XDG_CONFIG_HOME/caseledger/client.toml`, else

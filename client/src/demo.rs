@@ -3,6 +3,7 @@
 //! forms the cluster, drives the seeded workload on a simulated clock that every node shares,
 //! then audits the ledger and prints a supervision summary.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +17,7 @@ use proto_types::{LedgerState, Timestamp};
 use crate::audit::{audit, Verdict};
 use crate::flows::case_flow;
 use crate::http::{Client, SubmitOutcome};
+use crate::membership::{form_cluster, Joiner};
 use crate::pilot::Province;
 
 /// Simulated time at the start of every demo: 2026-01-05 00:00 UTC (a Monday).
@@ -165,7 +167,7 @@ pub(crate) struct SimClock {
 }
 
 impl SimClock {
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         let real = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -306,38 +308,40 @@ pub(crate) async fn start_cluster(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // Membership changes are signed with node 1's key: admin routes take node keys only.
+    // Every other node joins through membership changes the departments approve
+    // (docs/FORMAT.md §Membership); node 1's key reads the membership as its operator.
     let operator = Client::new([first.clone()]).with_credentials(
         province
             .node(1)
             .context("the province declares node 1")?
             .credentials(),
     );
-    for n in &nodes.0[1..] {
-        let body = serde_json::json!({ "node_id": n.id, "raft_addr": n.raft, "api_addr": n.api });
-        let r = operator.post_json_to(0, "/admin/learners", &body).await?;
-        if !r.is_success() {
-            bail!("adding node {} as learner: {}", n.id, r.body);
-        }
-    }
-    let voters: Vec<u64> = nodes
+    let submitter = Client::new([first.clone()]);
+    let joiners: Vec<Joiner> = nodes.0[1..]
+        .iter()
+        .map(|n| Joiner {
+            id: n.id,
+            raft_addr: n.raft.clone(),
+            api_addr: n.api.clone(),
+        })
+        .collect();
+    let voters: BTreeSet<u64> = nodes
         .0
         .iter()
         .map(|n| n.id)
         .filter(|id| *id > 1 && *id <= opts.voters)
         .collect();
-    if !voters.is_empty() {
-        let r = operator
-            .post_json_to(
-                0,
-                "/admin/promote",
-                &serde_json::json!({ "node_ids": voters }),
-            )
-            .await?;
-        if !r.is_success() {
-            bail!("promoting voters: {}", r.body);
-        }
-    }
+    form_cluster(
+        &submitter,
+        &operator,
+        province,
+        &joiners,
+        &voters,
+        clock.now(),
+        Duration::from_secs(120),
+    )
+    .await
+    .context("forming the cluster through approved membership changes")?;
     Ok(nodes)
 }
 

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod flows;
 pub mod http;
 pub mod keys;
+pub mod membership;
 pub mod pilot;
 pub mod steps;
 pub mod table;

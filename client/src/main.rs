@@ -81,6 +81,12 @@ enum Cmd {
     Overdue(cli::read::OverdueArgs),
     /// Counts and durations per organisation, kind, stage and case type.
     Stats(cli::read::StatsArgs),
+    /// Change who runs the cluster: approve, propose and follow membership changes.
+    Membership {
+        /// What to do.
+        #[command(subcommand)]
+        cmd: cli::membership::MembershipCmd,
+    },
     /// Re-verify the whole chain from the bytes, trusting no node.
     Audit(audit_cmd::AuditArgs),
     /// Write the raw ledger (every entry's canonical bytes) to a file an auditor can keep.
@@ -148,6 +154,7 @@ async fn run(cli: Cli) -> Result<u8> {
         Cmd::Tail(args) => cli::read::tail(&env, args).await,
         Cmd::Overdue(args) => cli::read::overdue(&env, args).await,
         Cmd::Stats(args) => cli::read::stats(&env, args).await,
+        Cmd::Membership { cmd } => cli::membership::run(&env, cmd).await,
         Cmd::Audit(args) => audit_cmd::audit(&env, args).await,
         Cmd::Export(args) => audit_cmd::export(&env, args).await,
         Cmd::Bench(args) => bench_cmd::bench(args).await,

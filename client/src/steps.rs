@@ -147,6 +147,16 @@ impl Identity {
         &self.key_ref.org
     }
 
+    /// The key's reference in the registry.
+    pub fn key_ref(&self) -> &KeyRef {
+        &self.key_ref
+    }
+
+    /// The signing key.
+    pub fn key(&self) -> &SigningKey {
+        &self.key
+    }
+
     /// Signs one step, claimed at `at`.
     pub fn sign(&self, id: HandoffId, at: Timestamp, action: Action) -> Submission {
         Payload {

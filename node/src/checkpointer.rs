@@ -418,7 +418,8 @@ pub async fn round(ctx: &Arc<NodeCtx>) -> Result<u64, String> {
             }
         }
     }
-    let need_registry = checkpoint::required_cosigners(registry.nodes.len());
+    let need_registry =
+        checkpoint::required_cosigners(registry.cosigners_at(ctx.ledger.head().time).len());
     let need_voters = voters.len() / 2 + 1;
     if sigs.len() < need_registry || signed_voters < need_voters {
         return Err(format!(
@@ -480,7 +481,8 @@ fn signature_verifies(
         .nodes
         .values()
         .filter_map(|n| {
-            n.signing_key
+            n.key_in_force()?
+                .signing_key
                 .to_verifying_key()
                 .ok()
                 .map(|k| (checkpoint::node_key_name(n.node_id), k))

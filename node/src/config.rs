@@ -57,6 +57,37 @@ pub struct NodeConfig {
     /// RocksDB's memory budget.
     #[serde(default)]
     pub storage: StorageConfig,
+    /// How this node carries out the membership the ledger approved.
+    #[serde(default)]
+    pub membership: MembershipConfig,
+}
+
+/// `[membership]`: the leader carries out approved membership changes
+/// (docs/FORMAT.md §Membership, ARCHITECTURE.md §Membership).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipConfig {
+    /// How long this node keeps following a leader whose demotion the ledger approved before
+    /// it stops (so the majority elects a leader that carries it out), in milliseconds.
+    #[serde(default = "default_execute_timeout")]
+    pub execute_timeout_ms: u64,
+    /// `true` makes this node, when it leads, refuse to carry out its own demotion or removal:
+    /// the censoring leader that the escape path exists for. Only for tests of that path.
+    #[serde(default)]
+    pub refuse_own_demotion: bool,
+}
+
+fn default_execute_timeout() -> u64 {
+    10_000
+}
+
+impl Default for MembershipConfig {
+    fn default() -> Self {
+        Self {
+            execute_timeout_ms: default_execute_timeout(),
+            refuse_own_demotion: false,
+        }
+    }
 }
 
 /// RocksDB's memory (`[storage]`): fixed budgets, so a node's memory does not grow with the

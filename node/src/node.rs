@@ -1,7 +1,7 @@
 //! Assembling a node: store, ledger, Raft, the peer transport and the API; bootstrapping a
 //! new cluster from genesis; and the shared context the API handlers use.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -160,27 +160,26 @@ impl NodeCtx {
         s
     }
 
-    /// Adds a learner.
-    pub async fn add_learner(
-        &self,
-        id: u64,
-        raft_addr: String,
-        api_addr: String,
-    ) -> Result<(), String> {
-        cluster::add_learner(
-            &self.raft,
-            id,
-            Peer {
-                raft_addr,
-                api_addr,
+    /// The membership the ledger approved beside the Raft membership in effect, and what the
+    /// leader has yet to carry out.
+    pub fn membership(&self) -> serde_json::Value {
+        let current = raft::membership::Config::of_raft(&self.raft);
+        let registry = self.ledger.registry();
+        let approved: serde_json::Value = registry
+            .as_ref()
+            .map(|r| serde_json::to_value(&r.members).unwrap_or_default())
+            .unwrap_or_default();
+        let pending = registry.as_ref().and_then(|r| {
+            raft::membership::next_step(&current, &raft::membership::Approved::of(r))
+        });
+        serde_json::json!({
+            "approved": approved,
+            "raft": {
+                "voters": current.joint,
+                "nodes": current.nodes,
             },
-        )
-        .await
-    }
-
-    /// Promotes or removes nodes.
-    pub async fn change_voters(&self, ids: BTreeSet<u64>, add: bool) -> Result<(), String> {
-        cluster::change_voters(&self.raft, ids, add).await
+            "pending": pending.map(|p| format!("{p:?}")),
+        })
     }
 }
 
@@ -220,33 +219,45 @@ fn genesis_nodes(genesis: &Submission) -> Result<Vec<proto_types::payload::NodeD
     Ok(g.nodes.clone())
 }
 
-/// Checks that the node key (and the TLS key) are the ones genesis pins for `node_id`. A node
+/// Checks that the node key (and the TLS key) are the ones the ledger's registry holds in
+/// force for `node_id`, or, before this node has the ledger, the ones genesis pins. A node
 /// that joined later (declared by a `RegisterNode` entry, not in genesis) cannot be checked
-/// before it has the ledger: the leader refuses to add a node id the registry lacks, its peers
-/// refuse its TLS certificate until its registration has applied, and its checkpoint
-/// signatures verify only with the registered key.
+/// before it has the ledger: its membership must be approved by the ledger, its peers refuse
+/// its TLS certificate until its registration has applied, and its checkpoint signatures
+/// verify only with the registered key.
 fn check_identity(
     genesis: &Submission,
+    registry: Option<&proto_types::registry::Registry>,
     node_id: u64,
     key: &SigningKey,
     tls_key: &SigningKey,
 ) -> Result<()> {
-    match genesis_nodes(genesis)?
-        .iter()
-        .find(|n| n.node_id == node_id)
-    {
-        Some(decl) if decl.signing_key != PublicKey::of(key) => {
-            bail!("the node key does not match the key genesis pins for node {node_id}")
-        }
-        Some(decl) if crate::tls::pinned_key(decl) != PublicKey::of(tls_key) => {
-            bail!("the TLS key does not match the key genesis pins for node {node_id}'s TLS certificate")
-        }
-        Some(_) => Ok(()),
-        None => {
-            tracing::warn!(node_id, "this node id is not declared in genesis: it must be registered by a RegisterNode entry before it is added to the cluster");
-            Ok(())
-        }
+    let (signing, tls, source) = match registry {
+        Some(r) => match r.nodes.get(&node_id) {
+            Some(n) => match n.key_in_force() {
+                Some(k) => (k.signing_key, k.pinned_tls_key(), "the ledger's registry holds in force"),
+                None => bail!("node {node_id}'s key was retired or revoked by the ledger: it needs a RotateNodeKey and an approved AddLearner to rejoin"),
+            },
+            None => {
+                tracing::warn!(node_id, "this node id is not in the ledger's registry yet: it must be registered by a RegisterNode entry and approved by an AddLearner");
+                return Ok(());
+            }
+        },
+        None => match genesis_nodes(genesis)?.iter().find(|n| n.node_id == node_id) {
+            Some(decl) => (decl.signing_key, crate::tls::pinned_key(decl), "genesis pins"),
+            None => {
+                tracing::warn!(node_id, "this node id is not declared in genesis: it must be registered by a RegisterNode entry and approved by an AddLearner");
+                return Ok(());
+            }
+        },
+    };
+    if signing != PublicKey::of(key) {
+        bail!("the node key does not match the key {source} for node {node_id}");
     }
+    if tls != PublicKey::of(tls_key) {
+        bail!("the TLS key does not match the key {source} for node {node_id}'s TLS certificate");
+    }
+    Ok(())
 }
 
 impl Node {
@@ -262,7 +273,6 @@ impl Node {
             Some(path) => crate::keyfile::load(path)?,
             None => node_key.clone(),
         };
-        check_identity(&genesis, config.node_id, &node_key, &tls_key)?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating {}", config.data_dir.display()))?;
         let db_path = config.data_dir.join("db");
@@ -275,6 +285,17 @@ impl Node {
         crate::identity::check_or_record(&store, &genesis, config.node_id)?;
         let metrics = Arc::new(Metrics::default());
         let ledger = Arc::new(Ledger::open(&store, metrics.clone())?);
+        check_identity(
+            &genesis,
+            ledger.registry().as_deref(),
+            config.node_id,
+            &node_key,
+            &tls_key,
+        )?;
+        let founder = genesis_nodes(&genesis)?
+            .first()
+            .map(|n| n.node_id)
+            .context("genesis declares no node")?;
         let settings = RaftSettings {
             cluster_name: "caseledger".into(),
             heartbeat: Duration::from_millis(config.raft.heartbeat_ms),
@@ -366,9 +387,20 @@ impl Node {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let raft_router = network::router(raft.clone(), network::DEFAULT_MAX_BODY_BYTES)
-            .merge(catchup::router(ctx.store.clone()))
-            .merge(crate::checkpointer::router(ctx.clone()));
+        let guard = Arc::new(raft::membership::Guard::new(
+            config.node_id,
+            ctx.ledger.clone(),
+            founder,
+            Duration::from_millis(config.membership.execute_timeout_ms),
+        ));
+        let raft_router =
+            network::router(raft.clone(), Some(guard), network::DEFAULT_MAX_BODY_BYTES)
+                .merge(catchup::router(ctx.store.clone()))
+                .merge(crate::checkpointer::router(ctx.clone()))
+                .layer(axum::middleware::from_fn_with_state(
+                    ctx.peer_tls.pins(),
+                    tls::still_pinned,
+                ));
         let api_router = crate::api::router(ctx.clone());
         let mut tasks = Vec::new();
         let rx = stop_rx.clone();
@@ -415,6 +447,17 @@ impl Node {
             schedule,
             stop_rx.clone(),
         )));
+        tasks.push(tokio::spawn(
+            raft::membership::Executor {
+                me: config.node_id,
+                raft: raft.clone(),
+                ledger: ctx.ledger.clone(),
+                every: Duration::from_millis(300),
+                refuse_own_demotion: config.membership.refuse_own_demotion,
+                peer_tls: ctx.peer_tls.clone(),
+            }
+            .run(stop_rx.clone()),
+        ));
         let metrics = ctx.metrics.clone();
         tasks.push(tokio::spawn(cluster::watch_leader(
             raft.clone(),
@@ -433,6 +476,9 @@ impl Node {
             stop,
         };
         if config.bootstrap {
+            if config.node_id != founder {
+                bail!("only node {founder}, the first node genesis declares, bootstraps the cluster (docs/FORMAT.md §Membership); node {} joins by an approved AddLearner", config.node_id);
+            }
             node.bootstrap().await?;
         }
         Ok(node)

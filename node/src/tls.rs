@@ -28,6 +28,7 @@ use ed25519_dalek::pkcs8::{EncodePrivateKey, KeypairBytes, PublicKeyBytes};
 use ed25519_dalek::SigningKey;
 use proto_types::crypto::PublicKey;
 use proto_types::payload::NodeDecl;
+use proto_types::registry::NodeRecord;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
@@ -59,6 +60,18 @@ pub fn ed25519_spki(key: &[u8; 32]) -> Vec<u8> {
 /// The key a node's TLS certificate must carry: its declared TLS key, else its signing key.
 pub fn pinned_key(decl: &NodeDecl) -> PublicKey {
     decl.tls_key.unwrap_or(decl.signing_key)
+}
+
+/// The node ids whose key in force (not rotated out, retired by a removal or revoked) pins
+/// `spki` (docs/FORMAT.md §Membership).
+fn matching_registry<'a>(nodes: impl Iterator<Item = &'a NodeRecord>, spki: &[u8]) -> Vec<u64> {
+    nodes
+        .filter(|n| {
+            n.key_in_force()
+                .is_some_and(|k| ed25519_spki(k.pinned_tls_key().as_bytes()) == spki)
+        })
+        .map(|n| n.node_id)
+        .collect()
 }
 
 /// The ring provider: the only one the workspace builds (no aws-lc).
@@ -97,7 +110,7 @@ fn matching<'a>(nodes: impl Iterator<Item = &'a NodeDecl>, spki: &[u8]) -> Vec<u
 impl Pins for RegistryPins {
     fn nodes_for(&self, spki: &[u8]) -> Vec<u64> {
         match self.ledger.registry() {
-            Some(reg) => matching(reg.nodes.values(), spki),
+            Some(reg) => matching_registry(reg.nodes.values(), spki),
             None => matching(self.genesis.iter(), spki),
         }
     }
@@ -464,6 +477,11 @@ impl PeerTls {
         }
     }
 
+    /// Who may connect (the registry's keys in force).
+    pub fn pins(&self) -> Arc<dyn Pins> {
+        self.pins.clone()
+    }
+
     /// Accepts TLS connections on `listener`, naming each peer's node ids.
     pub fn listen(&self, listener: TcpListener) -> TlsListener {
         TlsListener::spawn(
@@ -510,8 +528,37 @@ pub struct PeerInfo {
     /// The remote address.
     pub addr: SocketAddr,
     /// The node ids whose pinned key the client certificate carries (peer port; empty on the
-    /// API port).
+    /// API port), as of the handshake.
     pub nodes: Vec<u64>,
+    /// The client certificate's SubjectPublicKeyInfo (peer port), to check again per request.
+    pub spki: Option<Arc<[u8]>>,
+}
+
+/// Middleware of the peer port: every request is refused (403) unless the connection's
+/// certificate still carries a key in force for some node. A connection outlives the registry
+/// change that ends its key (a `RotateNodeKey`, a removal, a `RevokeNodeKey`), so the pin
+/// checked at the handshake is checked again on each request.
+pub async fn still_pinned(
+    axum::extract::State(pins): axum::extract::State<Arc<dyn Pins>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<PeerInfo>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let current = peer
+        .spki
+        .as_deref()
+        .map(|spki| pins.nodes_for(spki))
+        .unwrap_or_default();
+    if current.is_empty() {
+        tracing::warn!(addr = %peer.addr, nodes = ?peer.nodes, "refused a peer request: the certificate no longer carries a key in force");
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            "the connection's certificate no longer carries a node key in force",
+        )
+            .into_response();
+    }
+    next.run(req).await
 }
 
 impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>>
@@ -573,13 +620,15 @@ impl TlsListener {
                                 return;
                             }
                         };
-                    let nodes = match (&pins, stream.get_ref().1.peer_certificates()) {
-                        (Some(pins), Some([leaf, ..])) => spki_of(leaf)
-                            .map(|spki| pins.nodes_for(&spki))
-                            .unwrap_or_default(),
+                    let spki: Option<Arc<[u8]>> = match stream.get_ref().1.peer_certificates() {
+                        Some([leaf, ..]) => spki_of(leaf).ok().map(Arc::from),
+                        _ => None,
+                    };
+                    let nodes = match (&pins, &spki) {
+                        (Some(pins), Some(spki)) => pins.nodes_for(spki),
                         _ => Vec::new(),
                     };
-                    let _ = tx.send((stream, PeerInfo { addr, nodes })).await;
+                    let _ = tx.send((stream, PeerInfo { addr, nodes, spki })).await;
                 });
             }
         });
@@ -603,6 +652,7 @@ impl axum::serve::Listener for TlsListener {
         Ok(PeerInfo {
             addr: self.local,
             nodes: Vec::new(),
+            spki: None,
         })
     }
 }

@@ -274,7 +274,15 @@ pub fn apply<S: LedgerState>(
             Rule::SignerMismatch,
             "policy is signed by an organisation".into(),
         )),
-        (Action::Checkpoint(cp), Signer::Node(_)) => decide_checkpoint(state, registry, cp)?,
+        (Action::Checkpoint(cp), Signer::Node(_)) => decide_checkpoint(state, registry, cp, at)?,
+        (Action::Membership(mc), Signer::Org(k)) => registry
+            .with_member_op(&mc.op, &mc.approvals, &k.org, at)
+            .map(|r| changes.registry = Some(r))
+            .map_err(|e| (Rule::MembershipChangeRefused, e.to_string())),
+        (Action::Membership(_), Signer::Node(_)) => Err((
+            Rule::SignerMismatch,
+            "membership changes are signed by organisations".into(),
+        )),
         (Action::Checkpoint(_), Signer::Org(_)) => Err((
             Rule::SignerMismatch,
             "checkpoints are signed by nodes".into(),
@@ -386,12 +394,14 @@ fn decide_policy(
 
 /// A checkpoint entry must name a head this ledger had (docs/FORMAT.md §Apply): the origin
 /// `caseledger/<cluster name>`, a size between 1 and the head, the root and chain head of this ledger
-/// at that size; every signature line of a known node must verify, and a majority of the
-/// registry's nodes must have signed ([`crate::checkpoint::required_cosigners`]).
+/// at that size; every signature line of a node whose key is valid at the entry's time must
+/// verify, and a majority of those nodes must have signed
+/// ([`crate::checkpoint::required_cosigners`], [`Registry::cosigners_at`]).
 fn decide_checkpoint<S: LedgerState>(
     state: &S,
     registry: &Registry,
     cp: &crate::payload::CheckpointRecord,
+    at: Timestamp,
 ) -> Result<Result<(), (Rule, String)>, S::Error> {
     let bad = |m: String| Ok(Err((Rule::CheckpointInvalid, m)));
     let note = match CosignedCheckpoint::parse_note(&cp.note) {
@@ -422,17 +432,16 @@ fn decide_checkpoint<S: LedgerState>(
             ))
         }
     }
-    let keys: Vec<_> = registry
-        .nodes
-        .values()
-        .filter_map(|n| {
-            n.signing_key
-                .to_verifying_key()
+    let cosigners = registry.cosigners_at(at);
+    let keys: Vec<_> = cosigners
+        .iter()
+        .filter_map(|(id, key)| {
+            key.to_verifying_key()
                 .ok()
-                .map(|k| (crate::checkpoint::node_key_name(n.node_id), k))
+                .map(|k| (crate::checkpoint::node_key_name(*id), k))
         })
         .collect();
-    let quorum = crate::checkpoint::required_cosigners(registry.nodes.len());
+    let quorum = crate::checkpoint::required_cosigners(cosigners.len());
     match crate::checkpoint::verify_quorum(&note, &keys, quorum) {
         Ok(_) => Ok(Ok(())),
         Err(e) => bad(format!("cosignatures: {e}")),

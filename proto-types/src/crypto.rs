@@ -34,6 +34,8 @@ pub mod context {
     pub const SUBMISSION: &[u8] = b"caseledger/v1/submission\0";
     /// Prefix of the message an approver signs for a key-lifecycle or policy change.
     pub const APPROVAL: &[u8] = b"caseledger/v1/approval\0";
+    /// Prefix of the message an approver signs for a membership change (§Membership).
+    pub const MEMBERSHIP_APPROVAL: &[u8] = b"caseledger/v1/membership-approval\0";
     /// Prefix of the message a node signs for a tree head it serves with receipts.
     pub const TREE_HEAD: &[u8] = b"caseledger/v1/tree-head\0";
     /// Prefix of the message a caller signs for an API request (§API request).

@@ -112,6 +112,8 @@ pub enum Rule {
     ClockAdjustmentRefused,
     /// The payload is malformed in a way signatures cannot catch (e.g. a person not in the case).
     InvalidPayload,
+    /// A membership change without the approvals it needs, or that the membership refuses.
+    MembershipChangeRefused,
 }
 
 impl Rule {

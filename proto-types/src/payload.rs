@@ -67,7 +67,8 @@ impl Payload {
             | Action::Genesis(_)
             | Action::KeyLifecycle(_)
             | Action::Policy(_)
-            | Action::Checkpoint(_) => None,
+            | Action::Checkpoint(_)
+            | Action::Membership(_) => None,
         }
     }
 
@@ -135,6 +136,8 @@ pub enum Action {
     Policy(PolicyUpdate),
     /// A checkpoint of the head cosigned by nodes.
     Checkpoint(CheckpointRecord),
+    /// A change of the cluster's membership, with its approvals (docs/FORMAT.md §Membership).
+    Membership(MembershipChange),
 }
 
 impl Action {
@@ -153,6 +156,7 @@ impl Action {
             Action::KeyLifecycle(_) => "key_lifecycle",
             Action::Policy(_) => "policy",
             Action::Checkpoint(_) => "checkpoint",
+            Action::Membership(_) => "membership",
         }
     }
 }
@@ -418,19 +422,24 @@ pub enum KeyOp {
     },
     /// A new node identity.
     RegisterNode(NodeDecl),
-}
-
-impl KeyOp {
-    /// The organisation the operation concerns.
-    pub fn org(&self) -> &OrgId {
-        match self {
-            KeyOp::RegisterOrganisation(o) => &o.id,
-            KeyOp::AddKey { org, .. }
-            | KeyOp::RotateKey { org, .. }
-            | KeyOp::RevokeKey { org, .. } => org,
-            KeyOp::RegisterNode(n) => &n.org,
-        }
-    }
+    /// Replace a node's keys: the old ones stop signing and stop being pinned when this is
+    /// recorded. Signed by the node's organisation; a key the node ever had is refused.
+    RotateNodeKey {
+        /// The node.
+        node_id: NodeId,
+        /// Its new signing key.
+        signing_key: PublicKey,
+        /// Its new TLS key, if not the signing key.
+        tls_key: Option<PublicKey>,
+    },
+    /// Revoke a node's key from the entry's time on: the node leaves the cluster's approved
+    /// membership and is refused on the peer port; what it signed before still verifies.
+    RevokeNodeKey {
+        /// The node.
+        node_id: NodeId,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// An approver's signature over a governed change.
@@ -448,6 +457,15 @@ impl Approval {
         Self {
             key,
             signature: crypto::sign(signing_key, context::APPROVAL, &encode(change)),
+        }
+    }
+
+    /// Signs an approval of a membership change (its own context, so that no approval of a
+    /// registry or policy change can ever count for a membership change, or the reverse).
+    pub fn sign_membership(key: KeyRef, signing_key: &SigningKey, op: &MemberOp) -> Self {
+        Self {
+            key,
+            signature: crypto::sign(signing_key, context::MEMBERSHIP_APPROVAL, &encode(op)),
         }
     }
 }
@@ -475,4 +493,71 @@ pub struct PolicyUpdate {
 pub struct CheckpointRecord {
     /// The note text: body, blank line, signature lines.
     pub note: String,
+}
+
+/// Where a node listens: operational data carried by membership changes, never by genesis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeAddr {
+    /// `host:port` of its peer port (Raft, catch-up, cosigning).
+    pub raft_addr: String,
+    /// `host:port` of its API.
+    pub api_addr: String,
+}
+
+/// One change of the cluster's membership (docs/FORMAT.md §Membership).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberOp {
+    /// A registered node with a key in force joins as a learner at these addresses.
+    AddLearner {
+        /// The node.
+        node_id: NodeId,
+        /// Where it listens.
+        addr: NodeAddr,
+    },
+    /// A learner becomes a voter.
+    Promote {
+        /// The node.
+        node_id: NodeId,
+    },
+    /// A voter becomes a learner.
+    Demote {
+        /// The node.
+        node_id: NodeId,
+    },
+    /// A node leaves the cluster; its key in force is retired (it rejoins only with a new one).
+    Remove {
+        /// The node.
+        node_id: NodeId,
+    },
+    /// A member's addresses change.
+    SetAddress {
+        /// The node.
+        node_id: NodeId,
+        /// Where it listens now.
+        addr: NodeAddr,
+    },
+}
+
+impl MemberOp {
+    /// The node the change concerns.
+    pub fn node_id(&self) -> NodeId {
+        match self {
+            MemberOp::AddLearner { node_id, .. }
+            | MemberOp::Promote { node_id }
+            | MemberOp::Demote { node_id }
+            | MemberOp::Remove { node_id }
+            | MemberOp::SetAddress { node_id, .. } => *node_id,
+        }
+    }
+}
+
+/// A membership change with its approvals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipChange {
+    /// The change.
+    pub op: MemberOp,
+    /// k-of-n approvals over `encode(op)` with the membership-approval context, at least one
+    /// from an approver other than the node's own organisation.
+    pub approvals: Vec<Approval>,
 }

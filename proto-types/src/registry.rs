@@ -7,7 +7,8 @@ use crate::domain::{Level, OrgKind};
 use crate::encoding::encode;
 use crate::ids::{KeyId, NodeId, OrgId};
 use crate::payload::{
-    Action, Approval, Genesis, KeyDecl, KeyOp, NodeDecl, OrganisationDecl, Payload, Signer,
+    Action, Approval, Genesis, KeyDecl, KeyOp, MemberOp, NodeAddr, NodeDecl, OrganisationDecl,
+    Payload, Signer,
 };
 use crate::policy::Policy;
 use crate::time::Timestamp;
@@ -96,6 +97,107 @@ impl Organisation {
     }
 }
 
+/// A node's key pair as the registry knows it, with its validity (docs/FORMAT.md §Membership).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeKeyRecord {
+    /// The key it signs checkpoints, tree heads and API requests with.
+    pub signing_key: PublicKey,
+    /// The key its TLS certificate carries, if not the signing key.
+    pub tls_key: Option<PublicKey>,
+    /// First instant it may sign (genesis keys: from the beginning).
+    pub valid_from: Timestamp,
+    /// First instant it may no longer sign: rotated out, or the node removed.
+    pub valid_until: Option<Timestamp>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<Timestamp>,
+    /// Why it was revoked.
+    pub revocation_reason: Option<String>,
+}
+
+impl NodeKeyRecord {
+    fn new(signing_key: PublicKey, tls_key: Option<PublicKey>, valid_from: Timestamp) -> Self {
+        Self {
+            signing_key,
+            tls_key,
+            valid_from,
+            valid_until: None,
+            revoked_at: None,
+            revocation_reason: None,
+        }
+    }
+
+    /// Whether the key may sign at `at` (the same rule as organisations' keys).
+    pub fn status_at(&self, at: Timestamp) -> Result<(), KeyError> {
+        if at < self.valid_from {
+            return Err(KeyError::NotYetValid);
+        }
+        if self.revoked_at.is_some_and(|r| at >= r) {
+            return Err(KeyError::Revoked);
+        }
+        if self.valid_until.is_some_and(|u| at >= u) {
+            return Err(KeyError::Expired);
+        }
+        Ok(())
+    }
+
+    /// Whether no later entry has ended it yet: the key the node's certificate must carry now.
+    pub fn in_force(&self) -> bool {
+        self.valid_until.is_none() && self.revoked_at.is_none()
+    }
+
+    /// The key its TLS certificate must carry: `tls_key`, else the signing key.
+    pub fn pinned_tls_key(&self) -> PublicKey {
+        self.tls_key.unwrap_or(self.signing_key)
+    }
+}
+
+/// A node identity: the department that runs it and every key it ever had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    /// Raft node id.
+    pub node_id: NodeId,
+    /// The department that runs it.
+    pub org: OrgId,
+    /// Its keys in the order recorded; at most the last is in force.
+    pub keys: Vec<NodeKeyRecord>,
+}
+
+impl NodeRecord {
+    /// The key valid at `at`: the latest whose window holds `at`, else the latest key's fault.
+    pub fn key_at(&self, at: Timestamp) -> Result<&NodeKeyRecord, KeyError> {
+        let mut fault = KeyError::UnknownNode;
+        for k in self.keys.iter().rev() {
+            match k.status_at(at) {
+                Ok(()) => return Ok(k),
+                Err(e) if fault == KeyError::UnknownNode => fault = e,
+                Err(_) => {}
+            }
+        }
+        Err(fault)
+    }
+
+    /// The key in force now (not rotated out, retired by a removal or revoked), if any.
+    pub fn key_in_force(&self) -> Option<&NodeKeyRecord> {
+        self.keys.last().filter(|k| k.in_force())
+    }
+
+    fn key_in_force_mut(&mut self) -> Option<&mut NodeKeyRecord> {
+        self.keys.last_mut().filter(|k| k.in_force())
+    }
+}
+
+/// A member of the cluster as the ledger approved it (docs/FORMAT.md §Membership).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// Whether it votes (else a learner).
+    pub voter: bool,
+    /// Where it listens, as the last approved change says (none for the founding node, whose
+    /// address is the bootstrap membership's).
+    pub addr: Option<NodeAddr>,
+    /// When the change that gave it this role or address was recorded.
+    pub since: Timestamp,
+}
+
 /// Why a signer has no usable key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -146,6 +248,15 @@ pub enum RegistryError {
     /// A declaration is inconsistent (e.g. an empty key list, a parent that does not exist).
     #[error("invalid declaration: {0}")]
     Invalid(String),
+    /// Every valid approval comes from the organisation the change concerns: it may not
+    /// decide its own node's membership alone.
+    #[error(
+        "approvals only from {0}, whose node the change concerns: another approver must approve"
+    )]
+    OnlyInterestedParty(OrgId),
+    /// The change does not fit the membership as it stands (docs/FORMAT.md §Membership).
+    #[error("membership: {0}")]
+    Membership(String),
 }
 
 /// Organisations, keys, nodes and the policy in force.
@@ -156,7 +267,10 @@ pub struct Registry {
     /// Organisations by id.
     pub organisations: BTreeMap<OrgId, Organisation>,
     /// Node identities by node id.
-    pub nodes: BTreeMap<NodeId, NodeDecl>,
+    pub nodes: BTreeMap<NodeId, NodeRecord>,
+    /// The cluster's membership as the ledger approved it: after genesis the first node genesis
+    /// declares (the founder, which bootstraps), then whatever membership changes approved.
+    pub members: BTreeMap<NodeId, Member>,
     /// The policy in force.
     pub policy: Policy,
 }
@@ -168,13 +282,24 @@ impl Registry {
             cluster_name: g.cluster_name.clone(),
             organisations: BTreeMap::new(),
             nodes: BTreeMap::new(),
+            members: BTreeMap::new(),
             policy: g.policy.clone(),
         };
         for o in &g.organisations {
             reg.register_organisation(o)?;
         }
         for n in &g.nodes {
-            reg.register_node(n)?;
+            reg.register_node(n, Timestamp::from_millis(0))?;
+        }
+        if let Some(founder) = g.nodes.first() {
+            reg.members.insert(
+                founder.node_id,
+                Member {
+                    voter: true,
+                    addr: None,
+                    since: Timestamp::from_millis(0),
+                },
+            );
         }
         for a in &reg.policy.approvals.approvers {
             if !reg.organisations.contains_key(a) {
@@ -204,9 +329,24 @@ impl Registry {
             Signer::Node(id) => self
                 .nodes
                 .get(id)
-                .map(|n| n.signing_key)
-                .ok_or(KeyError::UnknownNode),
+                .ok_or(KeyError::UnknownNode)?
+                .key_at(at)
+                .map(|k| k.signing_key),
         }
+    }
+
+    /// The nodes whose signing key is valid at `at`, with that key: who may cosign a
+    /// checkpoint recorded at `at` (a removed or revoked node no longer counts).
+    pub fn cosigners_at(&self, at: Timestamp) -> Vec<(NodeId, PublicKey)> {
+        self.nodes
+            .values()
+            .filter_map(|n| n.key_at(at).ok().map(|k| (n.node_id, k.signing_key)))
+            .collect()
+    }
+
+    /// Whether the ledger approved `id` as a voter.
+    pub fn is_voter(&self, id: NodeId) -> bool {
+        self.members.get(&id).is_some_and(|m| m.voter)
     }
 
     /// The key that must have signed `payload` at `at`: the registry's key for the signer, or,
@@ -239,7 +379,18 @@ impl Registry {
         approvals: &[Approval],
         at: Timestamp,
     ) -> Result<(), RegistryError> {
-        let bytes = encode(change);
+        let orgs = self.approving_orgs(context::APPROVAL, &encode(change), approvals, at);
+        self.enough(&orgs)
+    }
+
+    /// The distinct approver organisations whose approval verifies over `context ‖ bytes`.
+    fn approving_orgs(
+        &self,
+        context: &[u8],
+        bytes: &[u8],
+        approvals: &[Approval],
+        at: Timestamp,
+    ) -> BTreeSet<OrgId> {
         let approvers = &self.policy.approvals.approvers;
         let mut orgs = BTreeSet::new();
         for a in approvals {
@@ -249,10 +400,14 @@ impl Registry {
             let Ok(key) = self.key_for(&Signer::Org(a.key.clone()), at) else {
                 continue;
             };
-            if crypto::verify(&key, context::APPROVAL, &bytes, &a.signature).is_ok() {
+            if crypto::verify(&key, context, bytes, &a.signature).is_ok() {
                 orgs.insert(a.key.org.clone());
             }
         }
+        orgs
+    }
+
+    fn enough(&self, orgs: &BTreeSet<OrgId>) -> Result<(), RegistryError> {
         let valid = orgs.len() as u32;
         let required = self.policy.approvals.required;
         if valid < required {
@@ -344,8 +499,164 @@ impl Registry {
             }
             KeyOp::RegisterNode(n) => {
                 next.require_self(signer_org, &n.org)?;
-                next.register_node(n)?;
+                next.register_node(n, at)?;
             }
+            KeyOp::RotateNodeKey {
+                node_id,
+                signing_key,
+                tls_key,
+            } => {
+                let node = next.node_mut(*node_id)?;
+                let org = node.org.clone();
+                self.require_self(signer_org, &org)?;
+                let what = format!("node {node_id}");
+                check_key(signing_key, &format!("{what} signing key"))?;
+                if let Some(t) = tls_key {
+                    check_key(t, &format!("{what} TLS key"))?;
+                }
+                let used = |k: &PublicKey| {
+                    node.keys
+                        .iter()
+                        .any(|r| r.signing_key == *k || r.tls_key == Some(*k))
+                };
+                if used(signing_key) || tls_key.as_ref().is_some_and(used) {
+                    return Err(RegistryError::Duplicate(format!(
+                        "a key {what} had before (a node never returns to an old key)"
+                    )));
+                }
+                if let Some(k) = node.key_in_force_mut() {
+                    k.valid_until = Some(at);
+                }
+                node.keys
+                    .push(NodeKeyRecord::new(*signing_key, *tls_key, at));
+            }
+            KeyOp::RevokeNodeKey { node_id, reason } => {
+                let org = self
+                    .nodes
+                    .get(node_id)
+                    .ok_or_else(|| RegistryError::Missing(format!("node {node_id}")))?
+                    .org
+                    .clone();
+                let approver = self.policy.approvals.approvers.contains(signer_org);
+                if signer_org != &org && !approver {
+                    return Err(RegistryError::WrongSigner(
+                        "a node key is revoked by its organisation or an approver".into(),
+                    ));
+                }
+                let rec = next
+                    .node_mut(*node_id)?
+                    .keys
+                    .last_mut()
+                    .filter(|k| k.revoked_at.is_none())
+                    .ok_or_else(|| {
+                        RegistryError::Duplicate(format!("revocation of node {node_id}'s key"))
+                    })?;
+                rec.revoked_at = Some(at);
+                rec.revocation_reason = Some(reason.clone());
+                next.members.remove(node_id);
+            }
+        }
+        Ok(next)
+    }
+
+    /// Applies a membership change signed by `signer_org` at `at` with its approvals: the
+    /// signer is the node's organisation or an approver; k-of-n approvers approve
+    /// `encode(op)` (membership-approval context), at least one of them not the node's
+    /// organisation; and the change fits the membership as it stands (docs/FORMAT.md
+    /// §Membership). Returns the registry after the change; `self` is unchanged on error.
+    pub fn with_member_op(
+        &self,
+        op: &MemberOp,
+        approvals: &[Approval],
+        signer_org: &OrgId,
+        at: Timestamp,
+    ) -> Result<Self, RegistryError> {
+        let id = op.node_id();
+        let node = self
+            .nodes
+            .get(&id)
+            .ok_or_else(|| RegistryError::Missing(format!("node {id}")))?;
+        if signer_org != &node.org && !self.policy.approvals.approvers.contains(signer_org) {
+            return Err(RegistryError::WrongSigner(format!(
+                "a change of node {id} is proposed by {} or an approver",
+                node.org
+            )));
+        }
+        let orgs = self.approving_orgs(context::MEMBERSHIP_APPROVAL, &encode(op), approvals, at);
+        self.enough(&orgs)?;
+        if orgs.iter().all(|o| o == &node.org) {
+            return Err(RegistryError::OnlyInterestedParty(node.org.clone()));
+        }
+        let refuse = |m: String| Err(RegistryError::Membership(m));
+        let mut next = self.clone();
+        let member = next.members.get(&id).cloned();
+        match (op, member) {
+            (MemberOp::AddLearner { addr, .. }, None) => {
+                if node.key_in_force().is_none() {
+                    return refuse(format!(
+                        "node {id} has no key in force (removed or revoked): rotate its key first"
+                    ));
+                }
+                check_addr(addr)?;
+                next.members.insert(
+                    id,
+                    Member {
+                        voter: false,
+                        addr: Some(addr.clone()),
+                        since: at,
+                    },
+                );
+            }
+            (MemberOp::AddLearner { .. }, Some(_)) => {
+                return refuse(format!("node {id} is already a member"))
+            }
+            (MemberOp::Promote { .. }, Some(m)) if !m.voter => {
+                next.members.insert(
+                    id,
+                    Member {
+                        voter: true,
+                        since: at,
+                        ..m
+                    },
+                );
+            }
+            (MemberOp::Demote { .. }, Some(m)) if m.voter => {
+                next.members.insert(
+                    id,
+                    Member {
+                        voter: false,
+                        since: at,
+                        ..m
+                    },
+                );
+            }
+            (MemberOp::Remove { .. }, Some(_)) => {
+                next.members.remove(&id);
+                if let Some(k) = next.node_mut(id)?.key_in_force_mut() {
+                    k.valid_until = Some(at);
+                }
+            }
+            (MemberOp::SetAddress { addr, .. }, Some(m)) => {
+                check_addr(addr)?;
+                next.members.insert(
+                    id,
+                    Member {
+                        addr: Some(addr.clone()),
+                        since: at,
+                        ..m
+                    },
+                );
+            }
+            (MemberOp::Promote { .. }, Some(_)) => {
+                return refuse(format!("node {id} is a voter already"))
+            }
+            (MemberOp::Demote { .. }, Some(_)) => {
+                return refuse(format!("node {id} is a learner already"))
+            }
+            (_, None) => return refuse(format!("node {id} is not a member")),
+        }
+        if !next.members.values().any(|m| m.voter) {
+            return refuse("the change would leave the cluster without a voter".into());
         }
         Ok(next)
     }
@@ -358,6 +669,12 @@ impl Registry {
                 "only {org} may change its own keys"
             )))
         }
+    }
+
+    fn node_mut(&mut self, id: NodeId) -> Result<&mut NodeRecord, RegistryError> {
+        self.nodes
+            .get_mut(&id)
+            .ok_or_else(|| RegistryError::Missing(format!("node {id}")))
     }
 
     fn org_mut(&mut self, id: &OrgId) -> Result<&mut Organisation, RegistryError> {
@@ -396,8 +713,11 @@ impl Registry {
         Ok(())
     }
 
-    fn register_node(&mut self, n: &NodeDecl) -> Result<(), RegistryError> {
+    fn register_node(&mut self, n: &NodeDecl, at: Timestamp) -> Result<(), RegistryError> {
         check_key(&n.signing_key, &format!("node {} signing key", n.node_id))?;
+        if let Some(t) = &n.tls_key {
+            check_key(t, &format!("node {} TLS key", n.node_id))?;
+        }
         if self.nodes.contains_key(&n.node_id) {
             return Err(RegistryError::Duplicate(format!("node {}", n.node_id)));
         }
@@ -407,9 +727,37 @@ impl Registry {
                 n.org, n.node_id
             )));
         }
-        self.nodes.insert(n.node_id, n.clone());
+        self.nodes.insert(
+            n.node_id,
+            NodeRecord {
+                node_id: n.node_id,
+                org: n.org.clone(),
+                keys: vec![NodeKeyRecord::new(n.signing_key, n.tls_key, at)],
+            },
+        );
         Ok(())
     }
+}
+
+/// The longest address a membership change may carry (a DNS name and a port).
+pub const MAX_ADDR_LEN: usize = 261;
+
+/// Refuses an address that is not `host:port` (a port number, no space or control character).
+fn check_addr(addr: &NodeAddr) -> Result<(), RegistryError> {
+    for a in [&addr.raft_addr, &addr.api_addr] {
+        let port_ok = a.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+        });
+        if a.len() > MAX_ADDR_LEN
+            || !port_ok
+            || a.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(RegistryError::Membership(format!(
+                "{a:?} is not a host:port address"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses keys that are not curve points or are of small order: `verify_strict` would refuse

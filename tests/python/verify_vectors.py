@@ -38,6 +38,7 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
 CTX_ENTRY = b"caseledger/v1/entry\0"
 CTX_SUBMISSION = b"caseledger/v1/submission\0"
 CTX_APPROVAL = b"caseledger/v1/approval\0"
+CTX_MEMBERSHIP_APPROVAL = b"caseledger/v1/membership-approval\0"
 
 FORMAT_VERSION = 0x01
 ENCODED_HASH_LEN = 34  # §Entry: 00 20 || 32 bytes
@@ -395,12 +396,26 @@ KeyOp = enum(
         ("RotateKey", struct(("org", OrgId), ("old", KeyId), ("new", KeyDecl))),
         ("RevokeKey", struct(("org", OrgId), ("key_id", KeyId), ("reason", string))),
         ("RegisterNode", NodeDecl),
+        ("RotateNodeKey", struct(("node_id", NodeId), ("signing_key", PublicKey), ("tls_key", option(PublicKey)))),
+        ("RevokeNodeKey", struct(("node_id", NodeId), ("reason", string))),
     ],
 )
 Approval = struct(("key", KeyRef), ("signature", Signature))
 KeyLifecycle = struct(("op", KeyOp), ("approvals", vec(Approval)))
 PolicyUpdate = struct(("policy", Policy), ("approvals", vec(Approval)))
 CheckpointRecord = struct(("note", string))
+NodeAddr = struct(("raft_addr", string), ("api_addr", string))
+MemberOp = enum(
+    "MemberOp",
+    [
+        ("AddLearner", struct(("node_id", NodeId), ("addr", NodeAddr))),
+        ("Promote", struct(("node_id", NodeId))),
+        ("Demote", struct(("node_id", NodeId))),
+        ("Remove", struct(("node_id", NodeId))),
+        ("SetAddress", struct(("node_id", NodeId), ("addr", NodeAddr))),
+    ],
+)
+MembershipChange = struct(("op", MemberOp), ("approvals", vec(Approval)))
 Action = enum(
     "Action",
     [
@@ -416,6 +431,7 @@ Action = enum(
         ("KeyLifecycle", KeyLifecycle),
         ("Policy", PolicyUpdate),
         ("Checkpoint", CheckpointRecord),
+        ("Membership", MembershipChange),
     ],
 )
 Payload = struct(("signer", Signer), ("id", HandoffId), ("claimed_at", Timestamp), ("action", Action))
@@ -484,9 +500,9 @@ def submission_signature_ok(sub: Value, key: bytes) -> bool:
     return ed25519_verify(key, sig["bytes"], message)
 
 
-def approval_ok(approval: Value, change: Value, keys: dict[str, bytes]) -> bool:
+def approval_ok(approval: Value, change: Value, keys: dict[str, bytes], context: bytes = CTX_APPROVAL) -> bool:
     key = keys.get(f"{approval['key']['org']}/{approval['key']['key_id']}")
-    message = CTX_APPROVAL + bytes([FORMAT_VERSION]) + change.raw
+    message = context + bytes([FORMAT_VERSION]) + change.raw
     return key is not None and ed25519_verify(key, approval["signature"]["bytes"], message)
 
 
@@ -938,6 +954,10 @@ def check_format(c: Checks, v: dict) -> None:
             for ap in inner["approvals"]:
                 c.check(f"{what}: approval by {ap['key']['org']}", approval_ok(ap, change, keys))
             c.check(f"{what}: an approval does not cover another change", not approval_ok(inner["approvals"][0], payload, keys))
+        if action["variant"] == "Membership":
+            for ap in inner["approvals"]:
+                c.check(f"{what}: membership approval by {ap['key']['org']}", approval_ok(ap, inner["op"], keys, CTX_MEMBERSHIP_APPROVAL))
+                c.check(f"{what}: not an approval in the registry context", not approval_ok(ap, inner["op"], keys))
         if action["variant"] == "Genesis":
             nodes = {f"node-{n['node_id']}": n["signing_key"]["bytes"] for n in inner["nodes"]}
             orgs = {f"{o['id']}/{k['key_id']}": k["public_key"]["bytes"] for o in inner["organisations"] for k in o["keys"]}

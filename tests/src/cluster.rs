@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use caseledger_client::http::{Client, Credentials};
+use caseledger_client::membership::{form_cluster, Joiner};
 use caseledger_client::pilot::Province;
 use caseledger_node::config::{ApiLimits, ClockConfig, NodeConfig, RaftTiming};
 use caseledger_node::node::Node;
@@ -75,6 +76,10 @@ pub fn node_config(shared: &Path, data_root: &Path, node_id: u64) -> NodeConfig 
         selfcheck: Default::default(),
         tls: Default::default(),
         storage: Default::default(),
+        membership: caseledger_node::config::MembershipConfig {
+            execute_timeout_ms: 3000,
+            refuse_own_demotion: false,
+        },
     }
 }
 
@@ -137,23 +142,38 @@ impl Cluster {
     }
 
     async fn join_all(&mut self) {
-        let leader = self.nodes[0].as_ref().expect("node 1 runs");
-        let ids: Vec<u64> = (2..=self.nodes.len() as u64).collect();
-        for id in &ids {
-            let n = self.nodes[*id as usize - 1].as_ref().expect("running");
-            leader
-                .ctx
-                .add_learner(*id, n.raft_addr.clone(), n.api_addr.clone())
-                .await
-                .expect("add learner");
-        }
-        if !ids.is_empty() {
-            leader
-                .ctx
-                .change_voters(ids.into_iter().collect(), true)
-                .await
-                .expect("promote");
-        }
+        let joiners: Vec<Joiner> = (2..=self.nodes.len() as u64)
+            .map(|id| {
+                let n = self.nodes[id as usize - 1].as_ref().expect("running");
+                Joiner {
+                    id,
+                    raft_addr: n.raft_addr.clone(),
+                    api_addr: n.api_addr.clone(),
+                }
+            })
+            .collect();
+        let voters = joiners.iter().map(|j| j.id).collect();
+        form_cluster(
+            &Client::new(self.api_addrs()),
+            &self.operator_client(),
+            &self.province,
+            &joiners,
+            &voters,
+            Timestamp::from_millis(0),
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("the cluster forms through approved membership changes");
+    }
+
+    /// A client of the running nodes signing with node 1's key (admin routes).
+    pub fn operator_client(&self) -> Client {
+        Client::new(self.api_addrs()).with_credentials(
+            self.province
+                .node(1)
+                .expect("node 1 is declared")
+                .credentials(),
+        )
     }
 
     /// API addresses of running nodes.
@@ -180,7 +200,8 @@ impl Cluster {
         .await
     }
 
-    /// Starts a declared node that never ran and adds it as a learner; returns its position.
+    /// Starts a declared node that never ran and adds it as a learner through an approved
+    /// membership change; returns its position.
     pub async fn add_learner(&mut self, id: u64) -> usize {
         let pos = id as usize - 1;
         let mut cfg = self.configs[pos].clone();
@@ -191,16 +212,23 @@ impl Cluster {
             self.addrs.push((String::new(), String::new()));
         }
         self.addrs[pos] = (node.raft_addr.clone(), node.api_addr.clone());
-        let (raft_addr, api_addr) = self.addrs[pos].clone();
+        let joiner = Joiner {
+            id,
+            raft_addr: node.raft_addr.clone(),
+            api_addr: node.api_addr.clone(),
+        };
         self.nodes[pos] = Some(node);
-        let leader = self.leader().await;
-        self.nodes[leader]
-            .as_ref()
-            .expect("running")
-            .ctx
-            .add_learner(id, raft_addr, api_addr)
-            .await
-            .expect("add learner");
+        form_cluster(
+            &Client::new(self.api_addrs()),
+            &self.operator_client(),
+            &self.province,
+            &[joiner],
+            &Default::default(),
+            Timestamp::from_millis(0),
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("the learner joins through an approved membership change");
         pos
     }
 

@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use caseledger_client::http::Client;
+use caseledger_client::membership::{form_cluster, Joiner};
 use caseledger_client::pilot::Province;
 use caseledger_node::config::NodeConfig;
 use serde_json::Value;
@@ -79,6 +80,41 @@ fn spawn(config: &Path, log: &Path) -> Child {
         .expect("spawn caseledger-node")
 }
 
+/// Writes node `id`'s config (with `tune`), starts it, and pins the ports it bound so that a
+/// restart comes back on the same addresses (unless an address is advertised apart from the
+/// listener).
+async fn launch_node(dir: &Path, id: u64, tune: &mut impl FnMut(&mut NodeConfig)) -> ProcNode {
+    let mut cfg = node_config(dir, dir, id);
+    tune(&mut cfg);
+    let path = dir.join(format!("node-{id}.toml"));
+    std::fs::create_dir_all(&cfg.data_dir).expect("data dir");
+    std::fs::write(&path, cfg.to_toml().expect("toml")).expect("write config");
+    let child = spawn(&path, &dir.join(format!("node-{id}.log")));
+    let data_dir = cfg.data_dir.clone();
+    let (raft_addr, api_addr) = eventually("node addresses", Duration::from_secs(30), || {
+        let d = data_dir.clone();
+        async move { read_addresses(&d) }
+    })
+    .await;
+    let mut pinned = cfg.clone();
+    if cfg.raft_advertise.is_none() {
+        pinned.raft_listen = raft_addr.clone();
+    }
+    if cfg.api_advertise.is_none() {
+        pinned.api_listen = api_addr.clone();
+    }
+    pinned.bootstrap = false;
+    std::fs::write(&path, pinned.to_toml().expect("toml")).expect("pin config");
+    ProcNode {
+        id,
+        config: path,
+        data_dir,
+        child: Some(child),
+        raft_addr,
+        api_addr,
+    }
+}
+
 impl ProcCluster {
     /// Starts `n` node processes and forms a cluster of `n` voters.
     pub async fn start(n: u64) -> ProcCluster {
@@ -87,44 +123,23 @@ impl ProcCluster {
 
     /// Like [`ProcCluster::start`], with `tune` applied to every node's config first (e.g. a
     /// fixed Raft port and an advertised proxy address, or a data dir on its own disk).
-    pub async fn start_with(n: u64, mut tune: impl FnMut(&mut NodeConfig)) -> ProcCluster {
-        let province = Province::new(SEED, 1, n, EPOCH);
+    pub async fn start_with(n: u64, tune: impl FnMut(&mut NodeConfig)) -> ProcCluster {
+        Self::start_declared(n, n, tune).await
+    }
+
+    /// Declares `declared` nodes in genesis and starts the first `running` of them, which
+    /// form the cluster as voters; the others can be started later ([`ProcCluster::launch`]).
+    pub async fn start_declared(
+        declared: u64,
+        running: u64,
+        mut tune: impl FnMut(&mut NodeConfig),
+    ) -> ProcCluster {
+        let province = Province::new(SEED, 1, declared, EPOCH);
         let dir = tempfile::tempdir().expect("temp dir");
         write_province(&province, dir.path());
         let mut nodes = Vec::new();
-        for id in 1..=n {
-            let mut cfg = node_config(dir.path(), dir.path(), id);
-            tune(&mut cfg);
-            let path = dir.path().join(format!("node-{id}.toml"));
-            std::fs::create_dir_all(&cfg.data_dir).expect("data dir");
-            std::fs::write(&path, cfg.to_toml().expect("toml")).expect("write config");
-            let child = spawn(&path, &dir.path().join(format!("node-{id}.log")));
-            let data_dir = cfg.data_dir.clone();
-            let (raft_addr, api_addr) =
-                eventually("node addresses", Duration::from_secs(30), || {
-                    let d = data_dir.clone();
-                    async move { read_addresses(&d) }
-                })
-                .await;
-            // Pin the bound ports so a restart comes back on the same addresses (unless the
-            // address is advertised apart from the listener).
-            let mut pinned = cfg.clone();
-            if cfg.raft_advertise.is_none() {
-                pinned.raft_listen = raft_addr.clone();
-            }
-            if cfg.api_advertise.is_none() {
-                pinned.api_listen = api_addr.clone();
-            }
-            pinned.bootstrap = false;
-            std::fs::write(&path, pinned.to_toml().expect("toml")).expect("pin config");
-            nodes.push(ProcNode {
-                id,
-                config: path,
-                data_dir,
-                child: Some(child),
-                raft_addr,
-                api_addr,
-            });
+        for id in 1..=running {
+            nodes.push(launch_node(dir.path(), id, &mut tune).await);
         }
         let cluster = ProcCluster {
             nodes,
@@ -142,22 +157,35 @@ impl ProcCluster {
                 .filter(|r| r.status().is_success())
         })
         .await;
-        let operator = cluster.operator();
-        for node in &cluster.nodes[1..] {
-            let body = serde_json::json!({ "node_id": node.id, "raft_addr": node.raft_addr, "api_addr": node.api_addr });
-            let r = operator
-                .post_json_to(0, "/admin/learners", &body)
-                .await
-                .expect("add learner");
-            assert!(r.is_success(), "add learner {}: {}", node.id, r.body);
-        }
-        let ids: Vec<u64> = cluster.nodes[1..].iter().map(|n| n.id).collect();
-        let r = operator
-            .post_json_to(0, "/admin/promote", &serde_json::json!({ "node_ids": ids }))
-            .await
-            .expect("promote");
-        assert!(r.is_success(), "promote: {}", r.body);
+        let joiners: Vec<Joiner> = cluster.nodes[1..]
+            .iter()
+            .map(|n| Joiner {
+                id: n.id,
+                raft_addr: n.raft_addr.clone(),
+                api_addr: n.api_addr.clone(),
+            })
+            .collect();
+        let voters = joiners.iter().map(|j| j.id).collect();
+        form_cluster(
+            &Client::new([first.clone()]),
+            &cluster.operator(),
+            &cluster.province,
+            &joiners,
+            &voters,
+            proto_types::Timestamp::from_millis(0),
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("the cluster forms through approved membership changes");
         cluster
+    }
+
+    /// Starts declared node `id` (the next position) with `tune` applied to its config; it
+    /// joins only through an approved membership change.
+    pub async fn launch(&mut self, id: u64, mut tune: impl FnMut(&mut NodeConfig)) {
+        assert_eq!(id as usize, self.nodes.len() + 1, "nodes start in id order");
+        let node = launch_node(self.dir.path(), id, &mut tune).await;
+        self.nodes.push(node);
     }
 
     /// A client of every node, reading as the province's auditor.

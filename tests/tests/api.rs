@@ -447,9 +447,7 @@ async fn the_openapi_document_lists_every_served_route_and_every_documented_rout
         ("get", "/readyz"),
         ("get", "/metrics"),
         ("get", "/admin/status"),
-        ("post", "/admin/learners"),
-        ("post", "/admin/promote"),
-        ("post", "/admin/remove"),
+        ("get", "/admin/membership"),
     ];
     for (method, path) in served {
         assert!(

@@ -887,3 +887,121 @@ mod receipts {
         cli.expect(2, &["case", "LZ-R-1"]).await;
     }
 }
+
+mod membership {
+    use super::*;
+    use caseledger_tests::cluster::start_node;
+    use std::time::Duration;
+
+    /// A node joins through the CLI: two approvers sign, the detention house proposes, the
+    /// leader carries it out; `membership show` (signed with a node key) shows it, and a
+    /// change with too few approvals is refused with the rule.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn approvers_sign_a_join_the_department_proposes_it_and_the_leader_carries_it_out() {
+        let cluster = Cluster::start_with(4, 3, |_| {}).await;
+        let cli = Cli::new(&cluster);
+        let node4 = start_node(&cluster.configs[3]).await;
+        let (raft, api) = (node4.raft_addr.clone(), node4.api_addr.clone());
+        let change = [
+            "--op",
+            "add-learner",
+            "--node-id",
+            "4",
+            "--raft-addr",
+            &raft,
+            "--api-addr",
+            &api,
+        ];
+        let dir = cli.dir.path();
+        for approver in ["GS-PLC", "LZ-PROC"] {
+            let out = dir.join(format!("approval-{approver}.json"));
+            let out = out.to_string_lossy();
+            let mut args = vec!["membership", "approve"];
+            args.extend(change);
+            args.extend(["--out", &out]);
+            cli.sign(approver, &args).await;
+        }
+        let (a1, a2) = (
+            dir.join("approval-GS-PLC.json")
+                .to_string_lossy()
+                .into_owned(),
+            dir.join("approval-LZ-PROC.json")
+                .to_string_lossy()
+                .into_owned(),
+        );
+        // One approval where the policy requires two: refused, recorded, exit 1.
+        let key = cli.keys.join("LZ-DH.pem").to_string_lossy().into_owned();
+        let mut short = vec!["membership", "propose"];
+        short.extend(change);
+        short.extend([
+            "--id",
+            "M-CLI-4-SHORT",
+            "--approval",
+            &a1,
+            "--key",
+            &key,
+            "--org",
+            "LZ-DH",
+        ]);
+        short.push("--json");
+        let refused: serde_json::Value =
+            serde_json::from_str(&cli.expect(1, &short).await).expect("--json prints JSON");
+        assert_eq!(refused["code"], "MEMBERSHIP_CHANGE_REFUSED", "{refused}");
+        let message = refused["message"].as_str().expect("a message");
+        assert!(
+            message.contains("1 valid approvals from distinct approvers, 2 required"),
+            "{message}"
+        );
+        let mut full = vec!["membership", "propose"];
+        full.extend(change);
+        full.extend(["--id", "M-CLI-4", "--approval", &a1, "--approval", &a2]);
+        let committed = cli.sign("LZ-DH", &full).await;
+        assert!(committed.contains("committed"), "{committed}");
+        caseledger_tests::eventually(
+            "node 4 to join as a learner",
+            Duration::from_secs(30),
+            || async {
+                let leader = cluster.leader().await;
+                let status = cluster.nodes[leader].as_ref()?.ctx.status();
+                status["learners"]
+                    .as_array()?
+                    .contains(&serde_json::json!(4))
+                    .then_some(())
+            },
+        )
+        .await;
+        // The operator's view, signed with node 1's key.
+        let operator = dir.join("operator.toml");
+        let nodes: Vec<String> = cluster
+            .api_addrs()
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect();
+        std::fs::write(
+            &operator,
+            format!(
+                "nodes = [{}]\nkey = {:?}\nnode_id = 1\n",
+                nodes.join(", "),
+                cluster.dir.path().join("node-1.pem")
+            ),
+        )
+        .expect("write operator config");
+        let out = tokio::process::Command::new(&cli.bin)
+            .arg("--config")
+            .arg(&operator)
+            .args(["membership", "show"])
+            .output()
+            .await
+            .expect("run caseledger");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let shown: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(shown["approved"]["4"]["voter"], false, "{shown}");
+        assert_eq!(shown["approved"]["1"]["voter"], true, "{shown}");
+        node4.shutdown().await;
+        cluster.shutdown().await;
+    }
+}

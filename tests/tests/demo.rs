@@ -56,9 +56,14 @@ fn payloads_by_case(entries: &[Vec<u8>]) -> BTreeMap<String, Vec<Vec<u8>>> {
         let e = proto_types::Entry::from_bytes(bytes).expect("entry");
         let sub = e.body.record.submission();
         if sub.payload.signer_org().is_none()
-            || matches!(sub.payload.action, proto_types::Action::Genesis(_))
+            || matches!(
+                sub.payload.action,
+                proto_types::Action::Genesis(_) | proto_types::Action::Membership(_)
+            )
         {
-            continue; // node-signed checkpoints and the genesis (node keys are fresh each run)
+            // Node-signed checkpoints, the genesis (node keys are fresh each run) and the
+            // membership changes that form the cluster (they carry each run's addresses).
+            continue;
         }
         let id = sub.payload.id.as_str();
         let case = id.rsplit_once('-').map_or(id, |(c, _)| c).to_owned();

@@ -11,6 +11,7 @@ use ed25519_dalek::SigningKey;
 use openraft::raft::{AppendEntriesRequest, VoteRequest};
 use openraft::Vote;
 use proto_types::crypto::PublicKey;
+use proto_types::payload::{MemberOp, NodeAddr};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Three nodes declared, two running, no timed checkpoints (so nothing changes the log unless
@@ -135,11 +136,11 @@ async fn a_node_with_an_unknown_certificate_cannot_send_raft_messages() {
     let answered = post(&member, &cluster.addrs[0].0, "/raft/vote", vote_for(3, 0))
         .await
         .expect("a pinned node's certificate is accepted");
-    assert!(
-        answered.status().is_success(),
-        "a stale vote request is answered (not granted): {}",
-        answered.status()
-    );
+    // Past the handshake, the membership the ledger approved decides: node 3 is declared but
+    // no voter the ledger approved, so its vote request is refused by that rule.
+    assert_eq!(answered.status(), 403, "a vote request from a non-voter");
+    let why = answered.text().await.expect("body");
+    assert!(why.contains("has not approved it as a voter"), "{why}");
     assert_eq!(state(&cluster), before, "membership, term or log changed");
     cluster.shutdown().await;
 }
@@ -157,43 +158,74 @@ async fn a_node_with_an_unknown_certificate_cannot_join() {
     let impostor_addr = listener.local_addr().expect("addr").to_string();
     let server =
         tokio::spawn(async move { axum::serve(tls.listen(listener), axum::Router::new()).await });
-    let before = settled(&cluster).await;
     let leader = cluster.leader().await;
-    // Admin routes take node keys: node 1's operator signs the membership change.
-    let admin = caseledger_client::http::Client::new([cluster.addrs[leader].1.clone()])
-        .with_credentials(
-            cluster
-                .province
-                .node(1)
-                .expect("node 1 is declared")
-                .credentials(),
-        );
-    let join = |raft_addr: String, api_addr: String| {
-        let admin = admin.clone();
-        async move {
-            let body = serde_json::json!({
-                "node_id": 3, "raft_addr": raft_addr, "api_addr": api_addr
-            });
-            admin
-                .post_json_to(0, "/admin/learners", &body)
-                .await
-                .expect("the admin API answers")
-        }
+    let submitter = caseledger_client::http::Client::new(cluster.api_addrs());
+    let change = |op: MemberOp, id: &str| {
+        caseledger_client::membership::province_change(
+            &cluster.province,
+            op,
+            id,
+            proto_types::Timestamp::from_millis(0),
+        )
+        .expect("node 3 is declared")
     };
-    let refused = join(impostor_addr, "127.0.0.1:9".into()).await;
-    assert_eq!(refused.status, 403, "{}", refused.body);
-    assert_eq!(refused.body["code"], "PEER_NOT_PINNED", "{}", refused.body);
-    assert_eq!(state(&cluster), before, "membership, term or log changed");
+    let learners = |cluster: &Cluster| -> Vec<u64> {
+        let status = cluster.nodes[leader].as_ref().expect("leader").ctx.status();
+        serde_json::from_value(status["learners"].clone()).expect("learners")
+    };
+    // The departments approve node 3 at the impostor's address: the ledger records it, and the
+    // leader, which probes the address for node 3's pinned key before it adds a learner, does
+    // not add it.
+    let at_impostor = MemberOp::AddLearner {
+        node_id: 3,
+        addr: NodeAddr {
+            raft_addr: impostor_addr,
+            api_addr: "127.0.0.1:9".into(),
+        },
+    };
+    caseledger_client::membership::submit(&submitter, &change(at_impostor, "M-3-A"))
+        .await
+        .expect("the ledger approves the change");
+    caseledger_tests::eventually(
+        "the leader to report the pending join",
+        Duration::from_secs(10),
+        || async {
+            let m = cluster.nodes[leader]
+                .as_ref()
+                .expect("leader")
+                .ctx
+                .membership();
+            m["pending"]
+                .as_str()
+                .is_some_and(|p| p.contains("AddLearners"))
+                .then_some(())
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !learners(&cluster).contains(&3),
+        "the impostor entered the membership"
+    );
     server.abort();
-    // The real node 3 (its registry key) joins the same way.
+    // The real node 3 (its registry key) joins once its address is approved.
     let real = start_node(&cluster.configs[2]).await;
-    let joined = join(real.raft_addr.clone(), real.api_addr.clone()).await;
-    assert!(joined.is_success(), "{} {}", joined.status, joined.body);
-    let status = cluster.nodes[leader].as_ref().expect("leader").ctx.status();
-    assert!(status["learners"]
-        .as_array()
-        .expect("learners")
-        .contains(&serde_json::json!(3)));
+    let moved = MemberOp::SetAddress {
+        node_id: 3,
+        addr: NodeAddr {
+            raft_addr: real.raft_addr.clone(),
+            api_addr: real.api_addr.clone(),
+        },
+    };
+    caseledger_client::membership::submit(&submitter, &change(moved, "M-3-B"))
+        .await
+        .expect("the ledger approves the change");
+    caseledger_tests::eventually(
+        "node 3 to join as a learner",
+        Duration::from_secs(20),
+        || async { learners(&cluster).contains(&3).then_some(()) },
+    )
+    .await;
     real.shutdown().await;
     cluster.shutdown().await;
 }

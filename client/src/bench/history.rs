@@ -8,7 +8,7 @@
 //!    ([`super::verify_rate`]), and their ratio;
 //! 3. **catch-up**: a fourth node (declared in genesis, never started) starts empty and is
 //!    added as a learner; the leader's log is purged behind its snapshots, so it installs a
-//!    snapshot and pulls and verifies every entry. Timed from the `POST /admin/learners` until
+//!    snapshot and pulls and verifies every entry. Timed from its approved `AddLearner` entry until
 //!    its applied index and ledger size equal the leader's;
 //! 4. **footprint on disk**: every node stopped and compacted offline
 //!    (`caseledger-node compact`), then the bytes of its RocksDB dir per ledger entry.
@@ -224,19 +224,23 @@ pub async fn run(opts: HistoryOptions) -> Result<()> {
     let (fresh_raft, fresh_api) = (fresh.raft.clone(), fresh.api.clone());
     nodes.push(fresh);
     let fresh_client = Client::new([fresh_api.clone()]).with_credentials(operator.clone());
-    let leader_client = Client::new([nodes.procs()[leader].api.clone()]).with_credentials(operator);
+    let leader_client = Client::new([nodes.procs()[leader].api.clone()]);
     let started = Instant::now();
-    let mut added = None;
-    let mut add = Some(tokio::spawn(async move {
-        let body =
-            serde_json::json!({ "node_id": 4, "raft_addr": fresh_raft, "api_addr": fresh_api });
-        leader_client
-            .post_json_to(0, "/admin/learners", &body)
-            .await
-            .map(|r| {
-                reqwest::StatusCode::from_u16(r.status).unwrap_or(reqwest::StatusCode::BAD_GATEWAY)
-            })
-    }));
+    // The fresh node joins as the departments decide it (docs/FORMAT.md §Membership): an
+    // approved AddLearner, which the leader carries out.
+    let join = crate::membership::province_change(
+        &province,
+        proto_types::payload::MemberOp::AddLearner {
+            node_id: 4,
+            addr: proto_types::payload::NodeAddr {
+                raft_addr: fresh_raft,
+                api_addr: fresh_api,
+            },
+        },
+        "M-JOIN-4",
+        clock.now(),
+    )?;
+    let added = crate::membership::submit(&leader_client, &join).await?;
     let deadline = Instant::now() + Duration::from_secs(1800);
     loop {
         let theirs = status(&client, leader).await?;
@@ -249,40 +253,21 @@ pub async fn run(opts: HistoryOptions) -> Result<()> {
                 break;
             }
         }
-        if add
-            .as_ref()
-            .is_some_and(tokio::task::JoinHandle::is_finished)
-        {
-            let answer = add.take().expect("checked just above").await?;
-            match answer {
-                Ok(status) if status.is_success() => added = Some(status),
-                Ok(status) => bail!("adding the fresh node as learner: {status}"),
-                // The leader answers once the learner has caught up, which on a long ledger
-                // outlasts the client's timeout; the learner is in the membership by then and
-                // the leader goes on replicating to it. The fresh node's progress decides.
-                Err(e) => println!(
-                    "catch-up: the add_learner request ended without an answer ({e}); waiting for the fresh node"
-                ),
-            }
-        }
         if Instant::now() > deadline {
             bail!("the fresh node did not catch up in 30 minutes");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let catch_up = started.elapsed().as_secs_f64();
-    if let Some(add) = add {
-        added = add.await.ok().and_then(Result::ok);
-    }
     println!(
-        "catch-up: a fresh node joined a cluster of {size} entries ({}) in {catch_up:.1} s ({:.0} entries/s); add_learner answered {}",
+        "catch-up: a fresh node joined a cluster of {size} entries ({}) in {catch_up:.1} s ({:.0} entries/s); its AddLearner is entry {}",
         if size > SNAPSHOT_EVERY {
             "the leader's log purged: snapshot install plus verified replay of every entry"
         } else {
             "fewer than a snapshot's worth: log replication, no snapshot"
         },
         size as f64 / catch_up,
-        added.map_or_else(|| "nothing".into(), |s| s.to_string())
+        added
     );
     println!(
         "RSS MiB (peak) of nodes 1, 2, 3 and the new node 4: {}",

@@ -5,6 +5,7 @@
 //! found, or a verification failed), [`COULD_NOT_RUN`] 2 (bad usage, unreadable files, no
 //! node answered).
 
+pub mod membership;
 pub mod read;
 pub mod sign;
 pub mod verify;
@@ -56,6 +57,9 @@ impl Env {
             Some(ca) => client.with_ca_cert(ca)?,
             None => client,
         };
+        if let (Some(key), Some(node)) = (&file.key, file.node_id) {
+            return Ok(client.with_credentials(Credentials::node(node, keys::load_pem(key)?)));
+        }
         let (Some(key), Some(org)) = (&file.key, &file.org) else {
             return Ok(client);
         };

@@ -43,7 +43,8 @@ pub struct SigningArgs {
 }
 
 impl SigningArgs {
-    fn identity(&self, env: &Env) -> Result<Identity> {
+    /// The signing identity from the flags and the config file.
+    pub fn identity(&self, env: &Env) -> Result<Identity> {
         let file = env.file()?;
         let key = self
             .key
@@ -60,7 +61,8 @@ impl SigningArgs {
         Ok(Identity::new(keys::load_pem(&key)?, org, key_id))
     }
 
-    fn at(&self) -> Timestamp {
+    /// The claimed time: `--at`, else the local clock.
+    pub fn at(&self) -> Timestamp {
         self.at
             .map(Timestamp::from_millis)
             .unwrap_or_else(steps::local_now)

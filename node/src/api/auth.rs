@@ -337,11 +337,12 @@ fn credentials(node: &NodeCtx, headers: &HeaderMap) -> Result<Credentials, ApiEr
         let id: u64 = key_id
             .parse()
             .map_err(|_| unknown(format!("{key_id:?} is not a node id")))?;
-        let decl = registry
+        let key = registry
             .nodes
             .get(&id)
-            .ok_or_else(|| unknown(format!("no node {id} in the registry")))?;
-        (Caller::Node(id), decl.signing_key)
+            .and_then(|n| n.key_in_force())
+            .ok_or_else(|| unknown(format!("node {id} has no key in force in the registry")))?;
+        (Caller::Node(id), key.signing_key)
     } else {
         let key_ref = OrgId::new(org.clone())
             .ok()
@@ -630,7 +631,7 @@ mod tests {
         check(Method::GET, "/v1/supervision/dashboard", Access::Supervisor);
         check(Method::GET, "/v1/cluster/members", Access::Caller);
         check(Method::GET, "/v1/read-index", Access::Node);
-        check(Method::POST, "/admin/learners", Access::Node);
+        check(Method::GET, "/admin/membership", Access::Node);
         check(Method::GET, "/v1/no-such-route", Access::Caller);
         check(Method::GET, "/explorer/index.html", Access::Public);
     }

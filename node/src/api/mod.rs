@@ -72,9 +72,7 @@ pub fn documented() -> OpenApiRouter<Arc<NodeCtx>> {
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
         .routes(routes!(admin::status))
-        .routes(routes!(admin::add_learner))
-        .routes(routes!(admin::promote))
-        .routes(routes!(admin::remove))
+        .routes(routes!(admin::membership))
 }
 
 /// The OpenAPI document of [`documented`].

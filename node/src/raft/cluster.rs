@@ -64,53 +64,6 @@ pub fn status(raft: &Raft) -> serde_json::Value {
     })
 }
 
-/// Adds a learner and waits until it has caught up.
-pub async fn add_learner(raft: &Raft, id: NodeId, peer: Peer) -> Result<(), String> {
-    raft.add_learner(id, peer, true)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-}
-
-/// Promotes learners `ids` to voters (`add = true`), or removes `ids` from the cluster,
-/// voters and learners alike (`add = false`).
-pub async fn change_voters(raft: &Raft, ids: BTreeSet<NodeId>, add: bool) -> Result<(), String> {
-    use openraft::ChangeMembers;
-    let membership = raft
-        .metrics()
-        .borrow()
-        .membership_config
-        .membership()
-        .clone();
-    if add {
-        return raft
-            .change_membership(ChangeMembers::AddVoterIds(ids), false)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string());
-    }
-    let voters: BTreeSet<NodeId> = membership.voter_ids().filter(|v| ids.contains(v)).collect();
-    if !voters.is_empty() {
-        raft.change_membership(ChangeMembers::RemoveVoters(voters), false)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    let learners: BTreeSet<NodeId> = raft
-        .metrics()
-        .borrow()
-        .membership_config
-        .membership()
-        .learner_ids()
-        .filter(|l| ids.contains(l))
-        .collect();
-    if !learners.is_empty() {
-        raft.change_membership(ChangeMembers::RemoveNodes(learners), false)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
-
 /// Waits until a leader is known or `timeout` passes.
 pub async fn wait_for_leader(raft: &Raft, timeout: std::time::Duration) -> Result<NodeId, String> {
     raft.wait(Some(timeout))

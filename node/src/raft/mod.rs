@@ -24,6 +24,7 @@ use crate::store::{Store, StoreError};
 pub mod batcher;
 pub mod cluster;
 pub mod log_store;
+pub mod membership;
 pub mod network;
 pub mod state_machine;
 

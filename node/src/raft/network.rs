@@ -32,6 +32,7 @@ use openraft::{OptionalSend, Snapshot, SnapshotMeta, Vote};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::raft::membership::{AppendOutcome, Guard};
 use crate::raft::{LedgerSnapshot, NodeId, Peer, Raft, TypeConfig};
 use crate::tls::{PeerInfo, PeerTls};
 
@@ -327,14 +328,23 @@ impl RaftNetwork<TypeConfig> for PeerClient {
     }
 }
 
+/// What the Raft routes share: Raft, and the membership checks of the ledger
+/// ([`super::membership::Guard`]; none only in the transport's own tests, over a ledger with
+/// no registry).
+#[derive(Clone)]
+pub struct PeerState {
+    raft: Raft,
+    guard: Option<Arc<Guard>>,
+}
+
 /// The server side: the Raft routes, bounded by `max_body_bytes`.
-pub fn router(raft: Raft, max_body_bytes: usize) -> axum::Router {
+pub fn router(raft: Raft, guard: Option<Arc<Guard>>, max_body_bytes: usize) -> axum::Router {
     axum::Router::new()
         .route(PATH_APPEND, post(append))
         .route(PATH_VOTE, post(vote))
         .route(PATH_SNAPSHOT, post(snapshot))
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .with_state(raft)
+        .with_state(PeerState { raft, guard })
 }
 
 /// Serves `router` (the Raft routes and the other peer-port routes) with mutual TLS on
@@ -401,43 +411,68 @@ fn reply<T: Serialize, E: Serialize>(result: Result<T, E>) -> Response {
     }
 }
 
+/// A 403 naming the membership rule a request broke.
+fn membership_refusal(peer: &PeerInfo, what: &str, why: &str) -> Response {
+    tracing::warn!(addr = %peer.addr, nodes = ?peer.nodes, what, why, "refused a raft request the ledger's membership does not allow");
+    (StatusCode::FORBIDDEN, format!("{what} refused: {why}")).into_response()
+}
+
 fn malformed(e: postcard::Error) -> Response {
     (StatusCode::BAD_REQUEST, format!("malformed body: {e}")).into_response()
 }
 
 async fn append(
-    State(raft): State<Raft>,
+    State(state): State<PeerState>,
     ConnectInfo(peer): ConnectInfo<PeerInfo>,
     body: Bytes,
 ) -> Response {
-    match postcard::from_bytes::<AppendEntriesRequest<TypeConfig>>(&body) {
-        Ok(req) => match refusal(&peer, req.vote.leader_id().voted_for(), "append") {
-            None => reply(raft.append_entries(req).await),
-            Some(refused) => refused,
-        },
-        Err(e) => malformed(e),
+    let req = match postcard::from_bytes::<AppendEntriesRequest<TypeConfig>>(&body) {
+        Ok(req) => req,
+        Err(e) => return malformed(e),
+    };
+    if let Some(refused) = refusal(&peer, req.vote.leader_id().voted_for(), "append") {
+        return refused;
+    }
+    let Some(guard) = &state.guard else {
+        return reply(state.raft.append_entries(req).await);
+    };
+    match guard.append(&state.raft, req).await {
+        Ok(resp) => reply(Ok::<_, RaftError<NodeId>>(resp)),
+        Err(AppendOutcome::Raft(e)) => reply(Err::<(), _>(e)),
+        Err(AppendOutcome::Refused(why)) => membership_refusal(&peer, "append", &why),
     }
 }
 
 async fn vote(
-    State(raft): State<Raft>,
+    State(state): State<PeerState>,
     ConnectInfo(peer): ConnectInfo<PeerInfo>,
     body: Bytes,
 ) -> Response {
-    match postcard::from_bytes::<VoteRequest<NodeId>>(&body) {
-        Ok(req) => match refusal(&peer, req.vote.leader_id().voted_for(), "vote request") {
-            None => reply(raft.vote(req).await),
-            Some(refused) => refused,
-        },
-        Err(e) => malformed(e),
+    let req = match postcard::from_bytes::<VoteRequest<NodeId>>(&body) {
+        Ok(req) => req,
+        Err(e) => return malformed(e),
+    };
+    let candidate = req.vote.leader_id().voted_for();
+    if let Some(refused) = refusal(&peer, candidate, "vote request") {
+        return refused;
     }
+    if let Some(Err(why)) = state
+        .guard
+        .as_ref()
+        .zip(candidate)
+        .map(|(g, c)| g.check_candidate(c))
+    {
+        return membership_refusal(&peer, "vote request", &why);
+    }
+    reply(state.raft.vote(req).await)
 }
 
 async fn snapshot(
-    State(raft): State<Raft>,
+    State(state): State<PeerState>,
     ConnectInfo(peer): ConnectInfo<PeerInfo>,
     body: Bytes,
 ) -> Response {
+    let raft = state.raft;
     type Req = (Vote<NodeId>, SnapshotMeta<NodeId, Peer>, LedgerSnapshot);
     match postcard::from_bytes::<Req>(&body) {
         Ok((vote, ..)) if !vote.is_committed() => (
@@ -446,8 +481,15 @@ async fn snapshot(
         )
             .into_response(),
         Ok((vote, meta, data)) => {
-            if let Some(refused) = refusal(&peer, vote.leader_id().voted_for(), "snapshot") {
+            let leader = vote.leader_id().voted_for();
+            if let Some(refused) = refusal(&peer, leader, "snapshot") {
                 return refused;
+            }
+            if let Some((guard, leader)) = state.guard.as_ref().zip(leader) {
+                let current = super::membership::Config::of_raft(&raft);
+                if let Err(why) = guard.check_leader(leader, &current) {
+                    return membership_refusal(&peer, "snapshot", &why);
+                }
             }
             reply(
                 raft.install_full_snapshot(

@@ -100,7 +100,8 @@ pub fn decide<S: LedgerState>(
         Action::Genesis(_)
         | Action::KeyLifecycle(_)
         | Action::Policy(_)
-        | Action::Checkpoint(_) => broke(
+        | Action::Checkpoint(_)
+        | Action::Membership(_) => broke(
             Rule::InvalidPayload,
             format!("{} is not a case action", payload.action.kind_name()),
         ),

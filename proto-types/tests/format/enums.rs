@@ -12,7 +12,9 @@ use proto_types::domain::{
 };
 use proto_types::encoding::encode;
 use proto_types::entry::Record;
-use proto_types::payload::{ClockAction, ClockRef, KeyOp, RestartReason, Signer};
+use proto_types::payload::{
+    ClockAction, ClockRef, KeyOp, MemberOp, NodeAddr, RestartReason, Signer,
+};
 use proto_types::policy::{ClockStart, MaxPenalty, Period};
 use proto_types::{Action, Rule};
 
@@ -49,6 +51,13 @@ fn action(name: &str) -> Action {
         .find(|(n, _)| *n == name)
         .map(|(_, s)| s.payload.action)
         .expect("a sample of every action")
+}
+
+fn member_op(name: &str) -> MemberOp {
+    match action(name) {
+        Action::Membership(m) => m.op,
+        other => panic!("{name} is not a membership change: {other:?}"),
+    }
 }
 
 fn key_op(name: &str) -> KeyOp {
@@ -160,6 +169,14 @@ pub fn tables() -> Vec<EnumTable> {
             KeyLifecycle = action("key_rotation"),
             Policy = action("policy_update"),
             Checkpoint = action("checkpoint"),
+            Membership = action("membership_add_learner"),
+        }),
+        enum_table!(MemberOp {
+            AddLearner = member_op("membership_add_learner"),
+            Promote = member_op("membership_promote"),
+            Demote = MemberOp::Demote { node_id: 2 },
+            Remove = MemberOp::Remove { node_id: 2 },
+            SetAddress = MemberOp::SetAddress { node_id: 2, addr: NodeAddr { raft_addr: "n:1".into(), api_addr: "n:2".into() } },
         }),
         enum_table!(ClockRef {
             Handoff = ClockRef::Handoff("H-1".parse().expect("valid id")),
@@ -182,6 +199,8 @@ pub fn tables() -> Vec<EnumTable> {
             RotateKey = key_op("key_rotation"),
             RevokeKey = key_op("key_revocation"),
             RegisterNode = key_op("node_registration"),
+            RotateNodeKey = key_op("node_key_rotation"),
+            RevokeNodeKey = key_op("node_key_revocation"),
         }),
         enum_table!(Period { Days = Period::Days(1), Months = Period::Months(1), WorkingDays = Period::WorkingDays(1) }),
         enum_table!(ClockStart { Receipt, Sent }),
@@ -220,6 +239,7 @@ pub fn tables() -> Vec<EnumTable> {
             CheckpointInvalid,
             ClockAdjustmentRefused,
             InvalidPayload,
+            MembershipChangeRefused,
         }),
     ]
 }

@@ -14,7 +14,8 @@ use proto_types::merkle::MemTree;
 use proto_types::payload::{
     Acceptance, Approval, CaseClosure, CaseFiling, CheckpointRecord, ClockAction, ClockAdjustment,
     ClockRef, CoerciveMeasure, Document, Genesis, Handoff, KeyDecl, KeyLifecycle, KeyOp, KeyRef,
-    NodeDecl, OrganisationDecl, PolicyUpdate, Receipt, RestartReason, ReturnForCompletion, Signer,
+    MemberOp, MembershipChange, NodeAddr, NodeDecl, OrganisationDecl, PolicyUpdate, Receipt,
+    RestartReason, ReturnForCompletion, Signer,
 };
 use proto_types::policy::{Calendar, Period, Policy};
 use proto_types::time::Date;
@@ -356,6 +357,23 @@ pub fn action_samples(chain: &[Entry]) -> Vec<(&'static str, Submission)> {
         reason: "密钥泄露".into(),
     };
     let new_policy = policy(2);
+    let rotate_node = KeyOp::RotateNodeKey {
+        node_id: 2,
+        signing_key: pk(15),
+        tls_key: None,
+    };
+    let revoke_node = KeyOp::RevokeNodeKey {
+        node_id: 3,
+        reason: "节点密钥泄露".into(),
+    };
+    let add_learner = MemberOp::AddLearner {
+        node_id: 2,
+        addr: NodeAddr {
+            raft_addr: "proc-node.example:7000".into(),
+            api_addr: "proc-node.example:8080".into(),
+        },
+    };
+    let promote = MemberOp::Promote { node_id: 2 };
     let person = || id::<PersonId>("P-7f3a");
     let case = || id("LZ-CG-2026-0001");
     vec![
@@ -586,7 +604,77 @@ pub fn action_samples(chain: &[Entry]) -> Vec<(&'static str, Submission)> {
             )
             .sign(&key(11)),
         ),
+        (
+            "node_key_rotation",
+            payload(
+                org_key(PROC, "k1"),
+                "K-2026-0004",
+                15,
+                Action::KeyLifecycle(KeyLifecycle {
+                    approvals: approvals(&rotate_node),
+                    op: rotate_node,
+                }),
+            )
+            .sign(&key(2)),
+        ),
+        (
+            "node_key_revocation",
+            payload(
+                psb(),
+                "K-2026-0005",
+                16,
+                Action::KeyLifecycle(KeyLifecycle {
+                    approvals: approvals(&revoke_node),
+                    op: revoke_node,
+                }),
+            )
+            .sign(&key(1)),
+        ),
+        (
+            "membership_add_learner",
+            payload(
+                org_key(PROC, "k1"),
+                "M-2026-0001",
+                17,
+                Action::Membership(MembershipChange {
+                    approvals: membership_approvals(&add_learner),
+                    op: add_learner,
+                }),
+            )
+            .sign(&key(2)),
+        ),
+        (
+            "membership_promote",
+            payload(
+                psb(),
+                "M-2026-0002",
+                18,
+                Action::Membership(MembershipChange {
+                    approvals: membership_approvals(&promote),
+                    op: promote,
+                }),
+            )
+            .sign(&key(1)),
+        ),
     ]
+}
+
+/// Approvals of a membership change by the PSB and the procuratorate (docs/FORMAT.md
+/// §Membership: the membership-approval context).
+fn membership_approvals(op: &MemberOp) -> Vec<Approval> {
+    [(PSB, 1), (PROC, 2)]
+        .into_iter()
+        .map(|(org, seed)| {
+            Approval::sign_membership(
+                KeyRef {
+                    org: id(org),
+                    key_id: id("k1"),
+                },
+                &key(seed),
+                op,
+            )
+        })
+        .collect()
 }
 
 /// The organisation or node named by a signer, as the `KEYS` table spells it.

@@ -64,7 +64,7 @@ async fn spawn_node(id: NodeId, settings: &RaftSettings) -> TestNode {
         .await
         .expect("start raft");
     let (stop_server, stopped) = oneshot::channel::<()>();
-    let router = network::router(raft.clone(), DEFAULT_MAX_BODY_BYTES);
+    let router = network::router(raft.clone(), None, DEFAULT_MAX_BODY_BYTES);
     let server = tokio::spawn(async move {
         network::serve(listener, &tls, router, async {
             let _ = stopped.await;
