@@ -135,9 +135,13 @@ fn run_init(bin: &Path, data_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn read_addresses(data_dir: &Path) -> Option<(String, String)> {
+/// Where a node's current run listens (`addresses.json`, written by `caseledger-node run`):
+/// `(raft, api)`, once the process `pid` wrote it (a restarted node's data dir still holds
+/// the last run's).
+fn read_addresses(data_dir: &Path, pid: u32) -> Option<(String, String)> {
     let text = std::fs::read_to_string(data_dir.join("addresses.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    (v["pid"].as_u64()? == u64::from(pid)).then_some(())?;
     Some((
         v["raft"].as_str()?.to_owned(),
         v["api"].as_str()?.to_owned(),
@@ -180,8 +184,31 @@ impl SimClock {
     }
 }
 
-/// Writes node `id`'s config (data under `dir/node-<id>`, initialised by [`start_cluster`])
-/// and starts its process; returns once it listens.
+/// Node `id`'s config file in a demo folder: `caseledger-node run --config <it>` restarts the
+/// node by hand.
+pub fn node_config_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join(format!("node-{id}.toml"))
+}
+
+/// Node `id`'s config: data under `node-<id>` (initialised by [`start_cluster`]), the shared
+/// simulated clock, and its listen addresses (`127.0.0.1:0` before its first start).
+fn node_config(id: u64, bootstrap: bool, clock: SimClock, raft: &str, api: &str) -> String {
+    format!(
+        "node_id = {id}\ndata_dir = \"node-{id}\"\ngenesis = \"genesis.json\"\nnode_key = \"node-{id}/node.pem\"\n\
+         # The ports this node bound at its first start (the demo started it on port 0): a\n\
+         # restart binds them again, so the cluster's membership and client.toml still reach it.\n\
+         raft_listen = \"{raft}\"\napi_listen = \"{api}\"\nbootstrap = {bootstrap}\n\n\
+         [clock]\nsim_epoch_ms = {}\nreal_epoch_ms = {}\nspeed = {}\n",
+        SIM_EPOCH.as_millis(),
+        clock.real_epoch_ms,
+        clock.speed
+    )
+}
+
+/// Writes node `id`'s config and starts its process on port 0; once it listens, writes the
+/// ports it bound into the config, so that a node stopped and restarted from its config
+/// (`caseledger-node run --config DIR/node-<id>.toml`) comes back where the others and
+/// `client.toml` look for it.
 pub(crate) async fn spawn_node(
     dir: &Path,
     node_bin: &Path,
@@ -190,16 +217,13 @@ pub(crate) async fn spawn_node(
     clock: SimClock,
 ) -> Result<NodeProc> {
     let data = dir.join(format!("node-{id}"));
-    let config = format!(
-        "node_id = {id}\ndata_dir = \"node-{id}\"\ngenesis = \"genesis.json\"\nnode_key = \"node-{id}/node.pem\"\n\
-         raft_listen = \"127.0.0.1:0\"\napi_listen = \"127.0.0.1:0\"\nbootstrap = {bootstrap}\n\n\
-         [clock]\nsim_epoch_ms = {}\nreal_epoch_ms = {}\nspeed = {}\n",
-        SIM_EPOCH.as_millis(),
-        clock.real_epoch_ms,
-        clock.speed
-    );
-    let config_path = dir.join(format!("node-{id}.toml"));
-    std::fs::write(&config_path, config)?;
+    let config_path = node_config_path(dir, id);
+    let unbound = "127.0.0.1:0";
+    std::fs::write(
+        &config_path,
+        node_config(id, bootstrap, clock, unbound, unbound),
+    )
+    .with_context(|| format!("writing {}", config_path.display()))?;
     let log = std::fs::File::create(dir.join(format!("node-{id}.log")))?;
     let child = Command::new(node_bin)
         .arg("run")
@@ -213,12 +237,15 @@ pub(crate) async fn spawn_node(
         .stderr(log)
         .spawn()
         .with_context(|| format!("starting {}", node_bin.display()))?;
+    let pid = child.id();
     let (raft, api) = wait_for(
         &format!("node {id} to listen"),
         Duration::from_secs(60),
-        || read_addresses(&data),
+        || read_addresses(&data, pid),
     )
     .await?;
+    std::fs::write(&config_path, node_config(id, bootstrap, clock, &raft, &api))
+        .with_context(|| format!("writing {}", config_path.display()))?;
     Ok(NodeProc {
         id,
         child,
