@@ -14,7 +14,7 @@ use proto_types::time::DAY_MS;
 use proto_types::{LedgerState, Timestamp};
 
 use crate::audit::{audit, Verdict};
-use crate::flows::case_flow;
+use crate::flows::case_flow_with;
 use crate::http::{Client, SubmitOutcome};
 use crate::pilot::Province;
 
@@ -43,6 +43,9 @@ pub struct DemoOptions {
     pub node_bin: PathBuf,
     /// Export the ledger (FORMAT.md §Export) to this file after the audit.
     pub export: Option<PathBuf>,
+    /// Percent of custody cases whose prosecution transfer goes without its custody transfer,
+    /// on purpose (default [`crate::flows::MISSING_CUSTODY_PERCENT`]).
+    pub missing_custody_percent: u64,
 }
 
 /// A started node process.
@@ -402,8 +405,20 @@ pub async fn run(
     let done = Arc::new(AtomicU64::new(0));
     let limit = Arc::new(tokio::sync::Semaphore::new(64));
     let mut tasks = Vec::new();
+    let mut lapses = Lapses {
+        percent: opts.missing_custody_percent,
+        ..Lapses::default()
+    };
     for n in 0..opts.cases {
-        let (_, steps) = case_flow(&province, opts.seed, n, SIM_EPOCH.plus_millis(n * gap));
+        let (shape, steps) = case_flow_with(
+            &province,
+            opts.seed,
+            n,
+            SIM_EPOCH.plus_millis(n * gap),
+            opts.missing_custody_percent,
+        );
+        lapses.custody_cases += u64::from(shape.custody);
+        lapses.skipped += u64::from(shape.skips_custody_transfer);
         let (client, committed, errors, done, limit) = (
             client.clone(),
             committed.clone(),
@@ -478,7 +493,7 @@ pub async fn run(
     let (verdict, state) = audit(&client, |_, _| {}).await;
     let now = clock.now();
     let summary = match state.registry() {
-        Some(reg) => render_summary(&state, reg, &province, now),
+        Some(reg) => render_summary(&state, reg, &province, now, &lapses),
         None => "no registry: the ledger is empty\n".into(),
     };
     print!("{summary}");
@@ -531,11 +546,23 @@ async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
     }
 }
 
+/// The custody transfers the workload leaves unsent on purpose.
+#[derive(Debug, Default)]
+struct Lapses {
+    /// The share asked for, percent of custody cases.
+    percent: u64,
+    /// Cases whose person is detained.
+    custody_cases: u64,
+    /// Of those, the cases whose prosecution transfer goes without its custody transfer.
+    skipped: u64,
+}
+
 fn render_summary(
     state: &proto_types::MemState,
     reg: &proto_types::Registry,
     province: &Province,
     now: Timestamp,
+    lapses: &Lapses,
 ) -> String {
     use std::fmt::Write as _;
     let (s, _) =
@@ -589,6 +616,12 @@ fn render_summary(
         out,
         "overdue now: {}   due soon: {}   missing custody transfers: {}",
         s.overdue, s.due_soon, s.missing_custody_transfers
+    );
+    let _ = writeln!(
+        out,
+        "  missing on purpose: {} of {} custody cases sent for prosecution without their custody \
+         transfer (seeded, --missing-custody-percent {})",
+        lapses.skipped, lapses.custody_cases, lapses.percent
     );
     out
 }
