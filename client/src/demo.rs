@@ -15,7 +15,7 @@ use proto_types::time::DAY_MS;
 use proto_types::{LedgerState, Timestamp};
 
 use crate::audit::{audit, Verdict};
-use crate::flows::case_flow;
+use crate::flows::case_flow_with;
 use crate::http::{Client, SubmitOutcome};
 use crate::membership::{form_cluster, Joiner};
 use crate::pilot::Province;
@@ -45,6 +45,9 @@ pub struct DemoOptions {
     pub node_bin: PathBuf,
     /// Export the ledger (FORMAT.md §Export) to this file after the audit.
     pub export: Option<PathBuf>,
+    /// Percent of custody cases whose prosecution transfer goes without its custody transfer,
+    /// on purpose (default [`crate::flows::MISSING_CUSTODY_PERCENT`]).
+    pub missing_custody_percent: u64,
 }
 
 /// A started node process.
@@ -137,9 +140,13 @@ fn run_init(bin: &Path, data_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn read_addresses(data_dir: &Path) -> Option<(String, String)> {
+/// Where a node's current run listens (`addresses.json`, written by `caseledger-node run`):
+/// `(raft, api)`, once the process `pid` wrote it (a restarted node's data dir still holds
+/// the last run's).
+fn read_addresses(data_dir: &Path, pid: u32) -> Option<(String, String)> {
     let text = std::fs::read_to_string(data_dir.join("addresses.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    (v["pid"].as_u64()? == u64::from(pid)).then_some(())?;
     Some((
         v["raft"].as_str()?.to_owned(),
         v["api"].as_str()?.to_owned(),
@@ -182,8 +189,31 @@ impl SimClock {
     }
 }
 
-/// Writes node `id`'s config (data under `dir/node-<id>`, initialised by [`start_cluster`])
-/// and starts its process; returns once it listens.
+/// Node `id`'s config file in a demo folder: `caseledger-node run --config <it>` restarts the
+/// node by hand.
+pub fn node_config_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join(format!("node-{id}.toml"))
+}
+
+/// Node `id`'s config: data under `node-<id>` (initialised by [`start_cluster`]), the shared
+/// simulated clock, and its listen addresses (`127.0.0.1:0` before its first start).
+fn node_config(id: u64, bootstrap: bool, clock: SimClock, raft: &str, api: &str) -> String {
+    format!(
+        "node_id = {id}\ndata_dir = \"node-{id}\"\ngenesis = \"genesis.json\"\nnode_key = \"node-{id}/node.pem\"\n\
+         # The ports this node bound at its first start (the demo started it on port 0): a\n\
+         # restart binds them again, so the cluster's membership and client.toml still reach it.\n\
+         raft_listen = \"{raft}\"\napi_listen = \"{api}\"\nbootstrap = {bootstrap}\n\n\
+         [clock]\nsim_epoch_ms = {}\nreal_epoch_ms = {}\nspeed = {}\n",
+        SIM_EPOCH.as_millis(),
+        clock.real_epoch_ms,
+        clock.speed
+    )
+}
+
+/// Writes node `id`'s config and starts its process on port 0; once it listens, writes the
+/// ports it bound into the config, so that a node stopped and restarted from its config
+/// (`caseledger-node run --config DIR/node-<id>.toml`) comes back where the others and
+/// `client.toml` look for it.
 pub(crate) async fn spawn_node(
     dir: &Path,
     node_bin: &Path,
@@ -192,16 +222,13 @@ pub(crate) async fn spawn_node(
     clock: SimClock,
 ) -> Result<NodeProc> {
     let data = dir.join(format!("node-{id}"));
-    let config = format!(
-        "node_id = {id}\ndata_dir = \"node-{id}\"\ngenesis = \"genesis.json\"\nnode_key = \"node-{id}/node.pem\"\n\
-         raft_listen = \"127.0.0.1:0\"\napi_listen = \"127.0.0.1:0\"\nbootstrap = {bootstrap}\n\n\
-         [clock]\nsim_epoch_ms = {}\nreal_epoch_ms = {}\nspeed = {}\n",
-        SIM_EPOCH.as_millis(),
-        clock.real_epoch_ms,
-        clock.speed
-    );
-    let config_path = dir.join(format!("node-{id}.toml"));
-    std::fs::write(&config_path, config)?;
+    let config_path = node_config_path(dir, id);
+    let unbound = "127.0.0.1:0";
+    std::fs::write(
+        &config_path,
+        node_config(id, bootstrap, clock, unbound, unbound),
+    )
+    .with_context(|| format!("writing {}", config_path.display()))?;
     let log = std::fs::File::create(dir.join(format!("node-{id}.log")))?;
     let child = Command::new(node_bin)
         .arg("run")
@@ -215,12 +242,15 @@ pub(crate) async fn spawn_node(
         .stderr(log)
         .spawn()
         .with_context(|| format!("starting {}", node_bin.display()))?;
+    let pid = child.id();
     let (raft, api) = wait_for(
         &format!("node {id} to listen"),
         Duration::from_secs(60),
-        || read_addresses(&data),
+        || read_addresses(&data, pid),
     )
     .await?;
+    std::fs::write(&config_path, node_config(id, bootstrap, clock, &raft, &api))
+        .with_context(|| format!("writing {}", config_path.display()))?;
     Ok(NodeProc {
         id,
         child,
@@ -379,8 +409,20 @@ pub async fn run(
     let done = Arc::new(AtomicU64::new(0));
     let limit = Arc::new(tokio::sync::Semaphore::new(64));
     let mut tasks = Vec::new();
+    let mut lapses = Lapses {
+        percent: opts.missing_custody_percent,
+        ..Lapses::default()
+    };
     for n in 0..opts.cases {
-        let (_, steps) = case_flow(&province, opts.seed, n, SIM_EPOCH.plus_millis(n * gap));
+        let (shape, steps) = case_flow_with(
+            &province,
+            opts.seed,
+            n,
+            SIM_EPOCH.plus_millis(n * gap),
+            opts.missing_custody_percent,
+        );
+        lapses.custody_cases += u64::from(shape.custody);
+        lapses.skipped += u64::from(shape.skips_custody_transfer);
         let (client, committed, errors, done, limit) = (
             client.clone(),
             committed.clone(),
@@ -455,7 +497,7 @@ pub async fn run(
     let (verdict, state) = audit(&client, |_, _| {}).await;
     let now = clock.now();
     let summary = match state.registry() {
-        Some(reg) => render_summary(&state, reg, &province, now),
+        Some(reg) => render_summary(&state, reg, &province, now, &lapses),
         None => "no registry: the ledger is empty\n".into(),
     };
     print!("{summary}");
@@ -508,11 +550,23 @@ async fn futures_join(tasks: Vec<tokio::task::JoinHandle<()>>) {
     }
 }
 
+/// The custody transfers the workload leaves unsent on purpose.
+#[derive(Debug, Default)]
+struct Lapses {
+    /// The share asked for, percent of custody cases.
+    percent: u64,
+    /// Cases whose person is detained.
+    custody_cases: u64,
+    /// Of those, the cases whose prosecution transfer goes without its custody transfer.
+    skipped: u64,
+}
+
 fn render_summary(
     state: &proto_types::MemState,
     reg: &proto_types::Registry,
     province: &Province,
     now: Timestamp,
+    lapses: &Lapses,
 ) -> String {
     use std::fmt::Write as _;
     let (s, _) =
@@ -566,6 +620,12 @@ fn render_summary(
         out,
         "overdue now: {}   due soon: {}   missing custody transfers: {}",
         s.overdue, s.due_soon, s.missing_custody_transfers
+    );
+    let _ = writeln!(
+        out,
+        "  missing on purpose: {} of {} custody cases sent for prosecution without their custody \
+         transfer (seeded, --missing-custody-percent {})",
+        lapses.skipped, lapses.custody_cases, lapses.percent
     );
     out
 }

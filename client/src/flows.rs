@@ -5,6 +5,10 @@
 //!
 //! A flow is a list of steps for one case; steps of one case must be applied in order (each
 //! depends on the earlier ones), while different cases are independent and may interleave.
+//!
+//! Every step the law requires is sent, except the lapses the workload makes on purpose so that
+//! supervision has something to find, each a seeded share of the cases: late answers, cases
+//! that stall, and custody transfers (换押) left unsent ([`MISSING_CUSTODY_PERCENT`]).
 
 use crate::pilot::{City, Province};
 use proto_types::crypto::Digest;
@@ -43,7 +47,18 @@ pub struct Shape {
     /// Whether the flow stops after the prosecution transfer is accepted (left open: it comes
     /// due and shows as overdue).
     pub stalls: bool,
+    /// Whether the PSB transfers the detained person's case for prosecution without declaring
+    /// the custody or sending the custody transfer that must go with it (a deliberate lapse:
+    /// a missing custody transfer).
+    pub skips_custody_transfer: bool,
 }
+
+/// The share of custody cases, in percent, whose prosecution transfer goes without its custody
+/// transfer when no other share is asked for (`caseledger demo --missing-custody-percent`).
+pub const MISSING_CUSTODY_PERCENT: u64 = 3;
+
+/// Salts the seed of the stream that decides which custody cases skip their custody transfer.
+const LAPSE_STREAM: u64 = 0x6c61_7073_6563_7573;
 
 /// The national mix of the pilot's types (DOMAIN.md): dangerous driving the largest share.
 const MIX: [(CaseType, u32); 6] = [
@@ -87,8 +102,16 @@ impl SplitMix {
 }
 
 impl Shape {
-    /// The branches of case number `n` under `seed`.
+    /// The branches of case number `n` under `seed`, with the default share of missing custody
+    /// transfers.
     pub fn pick(seed: u64, n: u64) -> Self {
+        Self::pick_with(seed, n, MISSING_CUSTODY_PERCENT)
+    }
+
+    /// The branches of case number `n` under `seed`; a custody case skips its custody transfer
+    /// with probability `missing_custody_percent` percent. The other branches do not depend on
+    /// that share (it is drawn from a stream of its own).
+    pub fn pick_with(seed: u64, n: u64, missing_custody_percent: u64) -> Self {
         let mut r = SplitMix::new(seed, n);
         let total: u32 = MIX.iter().map(|(_, w)| w).sum();
         let mut x = r.below(u64::from(total)) as u32;
@@ -111,14 +134,24 @@ impl Shape {
                 _ => 0,
             }
         };
+        let returned_for_completion = r.percent(8);
+        let appeal = !dd && r.percent(10);
+        let community = dd || !custody || r.percent(15);
+        let late = r.percent(10);
+        let stalls = r.percent(4);
+        // A stream of its own: the share decides nothing else, and the draws of neighbouring
+        // cases' branch streams (which overlap, shifted) do not decide it.
+        let skips_custody_transfer =
+            custody && SplitMix::new(seed ^ LAPSE_STREAM, n).percent(missing_custody_percent);
         Self {
             custody,
             supplementary_returns,
-            returned_for_completion: r.percent(8),
-            appeal: !dd && r.percent(10),
-            community: dd || !custody || r.percent(15),
-            late: r.percent(10),
-            stalls: r.percent(4),
+            returned_for_completion,
+            appeal,
+            community,
+            late,
+            stalls,
+            skips_custody_transfer,
             case_type,
         }
     }
@@ -189,7 +222,8 @@ impl Builder<'_> {
     }
 
     /// Sends a handoff (with its custody transfer when the person is detained and the case
-    /// changes hands) and has the receiver sign for and accept it. Returns the handoff id.
+    /// changes hands, unless this is the one the shape skips) and has the receiver sign for and
+    /// accept it. Returns the handoff id.
     fn handoff(
         &mut self,
         kind: HandoffKind,
@@ -200,7 +234,11 @@ impl Builder<'_> {
     ) -> HandoffId {
         let id = self.id("H");
         let documents = docs.into_iter().map(|d| self.doc(d)).collect();
-        let custody = self.shape.custody && moves_person;
+        // The deliberate lapse: the PSB sends a detained person's case for prosecution as if
+        // the person were free, with no custody transfer (换押); the ledger knows from the
+        // arrest in force that one was due, and the procuratorate's acceptance goes through.
+        let skipped = self.shape.skips_custody_transfer && kind == HandoffKind::ProsecutionTransfer;
+        let custody = self.shape.custody && moves_person && !skipped;
         let h = Handoff {
             case_id: self.case_id.clone(),
             case_type: self.shape.case_type.clone(),
@@ -452,6 +490,11 @@ impl Builder<'_> {
             self.wait(11);
         }
         if s.community {
+            // A detained person sentenced to a community sentence leaves custody when delivered
+            // for it: the court that decided releases them, so no custody transfer follows.
+            if s.custody {
+                self.measure(&deciding_court, MeasureKind::Release);
+            }
             let d = self.handoff(
                 HandoffKind::ExecutionDeliveryCommunity,
                 &deciding_court,
@@ -496,9 +539,22 @@ impl Builder<'_> {
     }
 }
 
-/// The flow of case number `n` of a workload with `seed`, starting at `start` (simulated).
+/// The flow of case number `n` of a workload with `seed`, starting at `start` (simulated), with
+/// the default share of missing custody transfers ([`MISSING_CUSTODY_PERCENT`]).
 pub fn case_flow(province: &Province, seed: u64, n: u64, start: Timestamp) -> (Shape, Vec<Step>) {
-    let shape = Shape::pick(seed, n);
+    case_flow_with(province, seed, n, start, MISSING_CUSTODY_PERCENT)
+}
+
+/// [`case_flow`] with `missing_custody_percent` percent of custody cases skipping the custody
+/// transfer of their prosecution transfer.
+pub fn case_flow_with(
+    province: &Province,
+    seed: u64,
+    n: u64,
+    start: Timestamp,
+    missing_custody_percent: u64,
+) -> (Shape, Vec<Step>) {
+    let shape = Shape::pick_with(seed, n, missing_custody_percent);
     let mut rng = SplitMix::new(seed ^ 0x5eed, n);
     let city = &province.cities[rng.below(province.cities.len() as u64) as usize];
     let procedure = match shape.case_type {
@@ -522,4 +578,194 @@ pub fn case_flow(province: &Province, seed: u64, n: u64, start: Timestamp) -> (S
         shape: shape.clone(),
     };
     (shape, b.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto_types::clock::AlertKind;
+    use proto_types::{apply, LedgerState, MemState, Outcome, Proposal, SignatureCheck};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// What a workload's ledger shows 30 days after its last step: for every case with missing
+    /// custody transfers, the kinds of the handoffs that lack one.
+    struct Replay {
+        shapes: BTreeMap<String, Shape>,
+        missing: BTreeMap<String, Vec<String>>,
+    }
+
+    /// Applies the flows of cases `0..cases` (every step in the order of its claimed time and
+    /// stamped at it, as the demo submits them), checking that none is refused or rejected.
+    fn replay(seed: u64, cases: u64, missing_custody_percent: u64) -> Replay {
+        let epoch = crate::demo::SIM_EPOCH;
+        let province = Province::new(seed, 3, 5, epoch);
+        let mut state = MemState::new();
+        let submit = |state: &mut MemState, sub: &Submission, at: Timestamp| {
+            let proposal = Proposal {
+                submission: sub.clone(),
+                stamped_at: at,
+            };
+            match apply(&*state, &proposal, SignatureCheck::Verify).expect("infallible") {
+                Outcome::Appended(a) => {
+                    assert!(
+                        a.rejected_rule().is_none(),
+                        "{} was rejected: {:?}",
+                        sub.payload.id,
+                        a.rejected_rule()
+                    );
+                    state.commit(&a);
+                }
+                other => panic!("{} was not appended: {other:?}", sub.payload.id),
+            }
+        };
+        submit(&mut state, &province.genesis(epoch), epoch);
+        let gap = 60 * DAY_MS / cases;
+        let mut shapes = BTreeMap::new();
+        let mut steps = Vec::new();
+        for n in 0..cases {
+            let (shape, flow) = case_flow_with(
+                &province,
+                seed,
+                n,
+                epoch.plus_millis(n * gap),
+                missing_custody_percent,
+            );
+            let case = flow[0]
+                .submission
+                .payload
+                .id
+                .as_str()
+                .rsplit_once('-')
+                .map(|(c, _)| c.to_owned());
+            shapes.insert(case.expect("case step ids are <case>-<seq>"), shape);
+            steps.extend(flow);
+        }
+        steps.sort_by_key(|s| s.submission.payload.claimed_at);
+        for step in &steps {
+            submit(
+                &mut state,
+                &step.submission,
+                step.submission.payload.claimed_at,
+            );
+        }
+        let policy = state.registry().expect("genesis applied").policy.clone();
+        let now = state.head().time.plus_millis(30 * DAY_MS);
+        let (summary, alerts) =
+            proto_types::supervision::summarize(state.cases(), state.handoffs(), &policy, now);
+        let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for a in &alerts {
+            if let AlertKind::MissingCustodyTransfer { handoff, .. } = &a.kind {
+                let h = state
+                    .handoffs()
+                    .find(|h| &h.id == handoff)
+                    .expect("the alert's handoff");
+                missing
+                    .entry(h.case_id.to_string())
+                    .or_default()
+                    .push(h.kind.to_string());
+            }
+        }
+        assert_eq!(
+            summary.missing_custody_transfers,
+            missing.values().map(|k| k.len() as u64).sum::<u64>()
+        );
+        Replay { shapes, missing }
+    }
+
+    fn skipping(r: &Replay) -> BTreeSet<&String> {
+        r.shapes
+            .iter()
+            .filter(|(_, s)| s.skips_custody_transfer)
+            .map(|(c, _)| c)
+            .collect()
+    }
+
+    #[test]
+    fn a_custody_transfer_is_missing_only_where_the_seeded_share_skips_it() {
+        for (seed, percent) in [(1, MISSING_CUSTODY_PERCENT), (7, 20)] {
+            let r = replay(seed, 300, percent);
+            let expected = skipping(&r);
+            assert!(
+                !expected.is_empty(),
+                "seed {seed} at {percent}% skips some custody transfer"
+            );
+            let found: BTreeSet<&String> = r.missing.keys().collect();
+            let unexpected: BTreeMap<_, _> = r
+                .missing
+                .iter()
+                .filter(|(c, _)| !expected.contains(c))
+                .map(|(c, k)| (c, (k, &r.shapes[c])))
+                .collect();
+            assert!(
+                unexpected.is_empty(),
+                "missing for another reason: {unexpected:#?}"
+            );
+            assert_eq!(found, expected, "seed {seed} at {percent}%");
+            for (case, kinds) in &r.missing {
+                assert_eq!(
+                    kinds,
+                    &vec![HandoffKind::ProsecutionTransfer.to_string()],
+                    "{case}: one custody transfer missing, the prosecution transfer's"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn with_no_share_no_custody_transfer_is_missing() {
+        let r = replay(1, 300, 0);
+        assert!(skipping(&r).is_empty());
+        let unexpected: BTreeMap<_, _> = r
+            .missing
+            .iter()
+            .map(|(c, k)| (c, (k, &r.shapes[c])))
+            .collect();
+        assert!(
+            unexpected.is_empty(),
+            "missing for another reason: {unexpected:#?}"
+        );
+    }
+
+    #[test]
+    fn the_share_of_custody_cases_skipping_their_transfer_is_what_the_seed_gives() {
+        let cases = 20_000;
+        for seed in [1, 2, 3] {
+            let at = |percent| (0..cases).map(move |n| (n, Shape::pick_with(seed, n, percent)));
+            let custody: Vec<u64> = at(0).filter(|(_, s)| s.custody).map(|(n, _)| n).collect();
+            let skips = |percent| -> BTreeSet<u64> {
+                at(percent)
+                    .filter(|(_, s)| s.skips_custody_transfer)
+                    .map(|(n, _)| n)
+                    .collect()
+            };
+            // Only custody cases, none at 0%, all at 100%.
+            assert!(skips(0).is_empty());
+            assert_eq!(skips(100), custody.iter().copied().collect());
+            // About the share asked for (within four standard deviations), and the default is 3%.
+            let share = skips(MISSING_CUSTODY_PERCENT).len() as f64 / custody.len() as f64;
+            let sd = (0.03 * 0.97 / custody.len() as f64).sqrt();
+            assert!((share - 0.03).abs() < 4.0 * sd, "seed {seed}: {share}");
+            assert_eq!(MISSING_CUSTODY_PERCENT, 3);
+            // A larger share keeps the cases of a smaller one (one draw per case), the seed
+            // decides which, and the share changes no other branch.
+            assert!(skips(3).is_subset(&skips(10)));
+            assert_eq!(skips(3), skips(3));
+            let strip = |s: Shape| Shape {
+                skips_custody_transfer: false,
+                ..s
+            };
+            for n in 0..200 {
+                assert_eq!(
+                    format!("{:?}", strip(Shape::pick_with(seed, n, 0))),
+                    format!("{:?}", strip(Shape::pick_with(seed, n, 100)))
+                );
+            }
+        }
+        let of = |seed| -> BTreeSet<u64> {
+            (0..cases)
+                .filter(|n| Shape::pick(seed, *n).skips_custody_transfer)
+                .collect()
+        };
+        assert_ne!(of(1), of(2), "another seed skips in other cases");
+    }
 }

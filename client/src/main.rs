@@ -125,6 +125,11 @@ enum Cmd {
         /// Export the ledger to this file after the audit (FORMAT.md §Export).
         #[arg(long)]
         export: Option<PathBuf>,
+        /// Percent of custody cases sent for prosecution without their custody transfer (换押),
+        /// on purpose: the missing custody transfers the summary counts.
+        #[arg(long, default_value_t = caseledger_client::flows::MISSING_CUSTODY_PERCENT,
+              value_parser = clap::value_parser!(u64).range(0..=100))]
+        missing_custody_percent: u64,
     },
 }
 
@@ -169,6 +174,7 @@ async fn run(cli: Cli) -> Result<u8> {
             node_bin,
             exit,
             export,
+            missing_custody_percent,
         } => {
             let node_bin = match node_bin {
                 Some(p) => p,
@@ -187,6 +193,7 @@ async fn run(cli: Cli) -> Result<u8> {
                 dir,
                 node_bin,
                 export,
+                missing_custody_percent,
             };
             let hold = async move {
                 if !exit {

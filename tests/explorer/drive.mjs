@@ -54,6 +54,13 @@ try {
   result.rate = await page.textContent("#ov-rate");
   result.members = await page.$$eval(".member-row", (rows) => rows.map((r) => r.dataset.node));
   result.cosigners = await page.$eval("#ov-cosigners", (e) => e.textContent).catch(() => null);
+  // The title's logo: drawn (an inline SVG of some size), not a font glyph.
+  result.logo = await page.evaluate(() => {
+    const brand = document.querySelector("header .brand");
+    const svg = brand.querySelector("svg.logo");
+    const r = svg ? svg.getBoundingClientRect() : null;
+    return { text: brand.textContent, svg_width: r ? r.width : 0, svg_height: r ? r.height : 0 };
+  });
   result.shots.push(await shot(page, "overview.png"));
 
   // Case page: the stage path.
@@ -61,6 +68,22 @@ try {
   result.case_stages = await page.$$eval(".stage-row", (rows) => rows.map((r) => r.dataset.stage));
   result.case_handoffs = await page.$$eval(".handoff-row", (rows) => rows.map((r) => r.dataset.handoff));
   result.case_digests = await page.$$eval(".handoff-row .mono", (cells) => cells.map((c) => c.textContent));
+  // The stage path's labels overlap no bar and no other label: every pair whose boxes intersect.
+  result.timeline_overlaps = await page.evaluate(() => {
+    const svg = document.getElementById("case-timeline");
+    if (!svg) return ["no #case-timeline"];
+    const box = (e) => e.getBoundingClientRect();
+    const cut = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    const bars = [...svg.querySelectorAll("rect")];
+    const texts = [...svg.querySelectorAll("text")];
+    const out = [];
+    for (const [k, text] of texts.entries()) {
+      for (const [i, bar] of bars.entries()) if (cut(box(text), box(bar))) out.push(`"${text.textContent}" over bar ${i}`);
+      for (const other of texts.slice(k + 1)) if (cut(box(text), box(other))) out.push(`"${text.textContent}" over "${other.textContent}"`);
+    }
+    return out;
+  });
+  result.timeline_bars = await page.$$eval("#case-timeline rect", (r) => r.length);
   result.shots.push(await shot(page, "case.png"));
 
   // Supervision dashboard at the plan's "now".
@@ -100,7 +123,13 @@ try {
   await open(t.page, "#/entry/" + plan.entry_index, "entry");
   result.tampered_status = await t.page.getAttribute("#verify-result", "data-status");
   result.tampered_verdict = await t.page.textContent("#verify-result");
+  result.tampered_steps = await t.page.$$eval("#verify-steps li", (li) => li.map((x) => x.textContent));
   result.shots.push(await shot(t.page, "entry-tampered.png"));
+  // The same in English.
+  await t.page.click("#lang");
+  await t.page.waitForFunction(() => document.body.dataset.ready === "done" && document.getElementById("verify-result").dataset.status === "failed");
+  result.tampered_verdict_en = await t.page.textContent("#verify-result");
+  result.shots.push(await shot(t.page, "entry-tampered-en.png"));
   await t.context.close();
 } catch (e) {
   result.error = String(e && e.stack || e);

@@ -3,7 +3,10 @@
 //! processes loaded with the demo workload. Checks that the overview shows the height, the
 //! case page the stages the CLI reports, the dashboard the handoffs the API reports overdue,
 //! and the entry page "verified" — and, through a proxy that flips a byte of the proof in
-//! transit, the failure. Screenshots go to `<target>/debug/explorer-screenshots/` (printed).
+//! transit, the failure, said in the page's language (every verification step on the Chinese
+//! page is Chinese). And the layout: no label of the case page's stage path over a bar or a
+//! label, and a title logo drawn as SVG rather than a glyph Debian's fonts lack. Screenshots go
+//! to `<target>/debug/explorer-screenshots/` (printed).
 //!
 //! Needs `node`, `/usr/bin/chromium` and `tests/explorer/node_modules` (installed by
 //! `scripts/prereqs-browser.sh`, which `scripts/test.sh` runs).
@@ -415,11 +418,76 @@ async fn the_explorer_shows_the_ledger_and_verifies_proofs_in_the_browser() {
         "{}",
         seen["tampered_verdict"]
     );
+    // The page says what failed, in its language: Chinese by default, English after a switch.
     let verdict = seen["tampered_verdict"].as_str().unwrap_or_default();
+    assert!(
+        verdict.contains("包含证明") && verdict.contains("与检查点的根"),
+        "the Chinese page says what failed, in Chinese: {verdict}"
+    );
+    let verdict = seen["tampered_verdict_en"].as_str().unwrap_or_default();
     assert!(
         verdict.contains("inclusion proof")
             && verdict.contains("differs from the checkpoint's root"),
-        "the page says what failed: {verdict}"
+        "the English page says what failed: {verdict}"
+    );
+    // Every verification step on the Chinese page is worded in Chinese: its name and finding.
+    let steps: Vec<&str> = ["entry_steps", "tampered_steps"]
+        .iter()
+        .flat_map(|k| seen[*k].as_array().expect("steps").iter())
+        .map(|s| s.as_str().expect("step text"))
+        .collect();
+    assert!(steps.len() >= 6, "verification steps shown: {steps:?}");
+    let english = [
+        "receipt",
+        "checkpoint",
+        "entry",
+        "inclusion",
+        "cosigned",
+        "index",
+        "leaf",
+        "signature",
+        "root",
+        "differs",
+        "size",
+        "quorum",
+    ];
+    for step in &steps {
+        let name = step.split([':', '：']).next().unwrap_or_default();
+        assert!(
+            name.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+            "a step's name on the Chinese page is Chinese: {step}"
+        );
+        let words: Vec<&str> = step
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| english.contains(&w.to_ascii_lowercase().as_str()))
+            .collect();
+        assert!(
+            words.is_empty(),
+            "English words {words:?} in a step on the Chinese page: {step}"
+        );
+    }
+
+    // The case page's stage path: no holder or stage label drawn over a bar or another label.
+    assert!(
+        seen["timeline_bars"].as_u64().is_some_and(|n| n >= 3),
+        "the stage path draws its bars: {}",
+        seen["timeline_bars"]
+    );
+    assert_eq!(
+        seen["timeline_overlaps"],
+        serde_json::json!([]),
+        "labels over bars or labels on the case page"
+    );
+    // The title's logo is drawn, not a glyph Debian's fonts lack (U+26D3 rendered as a box).
+    let logo = &seen["logo"];
+    assert!(
+        !logo["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains('\u{26d3}')
+            && logo["svg_width"].as_f64().is_some_and(|w| w >= 10.0)
+            && logo["svg_height"].as_f64().is_some_and(|h| h >= 10.0),
+        "the title's logo is an inline SVG: {logo}"
     );
 
     // Nothing loaded from outside the node, no script errors.

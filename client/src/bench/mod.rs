@@ -166,6 +166,7 @@ pub(crate) async fn start_cluster(
         dir: dir.to_path_buf(),
         node_bin: node_bin.to_path_buf(),
         export: None,
+        missing_custody_percent: crate::flows::MISSING_CUSTODY_PERCENT,
     };
     let mut province = crate::pilot::Province::new(1, 1, declared, crate::demo::SIM_EPOCH);
     let clock = crate::demo::SimClock {

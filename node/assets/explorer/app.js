@@ -35,6 +35,8 @@ const LABELS = {
     "entry.verified": "已验证", "entry.failed": "验证失败", "entry.pending": "尚无共签检查点覆盖此条目",
     "entry.against": "依据最新共签检查点", "entry.sigstep": "提交签名", "entry.time": "记账时间", "entry.kind": "类型",
     "entry.rejected": "被拒（违规尝试）",
+    "verify.receipt": "回执", "verify.checkpoint": "检查点", "verify.entry": "条目", "verify.entry_hash": "条目哈希",
+    "verify.inclusion_proof": "包含证明", "sep": "：",
     "err": "错误",
   },
   en: {
@@ -67,6 +69,8 @@ const LABELS = {
     "entry.verified": "verified", "entry.failed": "verification failed", "entry.pending": "no cosigned checkpoint covers this entry yet",
     "entry.against": "against the latest cosigned checkpoint", "entry.sigstep": "submission signature", "entry.time": "Ledger time", "entry.kind": "Kind",
     "entry.rejected": "rejected (illegal attempt)",
+    "verify.receipt": "receipt", "verify.checkpoint": "checkpoint", "verify.entry": "entry", "verify.entry_hash": "entry hash",
+    "verify.inclusion_proof": "inclusion proof", "sep": ": ",
     "err": "Error",
   },
 };
@@ -96,9 +100,116 @@ const TERMS = {
   },
 };
 
+// What the in-browser verification found (verify.js names each finding by key, with its
+// arguments), in both languages.
+const FINDINGS = {
+  zh: {
+    "error": (a) => a.message,
+    "hex.bad": () => "不是小写十六进制",
+    "b64.bad": () => "不是带填充的标准 base64",
+    "b64.noncanonical": () => "不是规范的 base64 编码",
+    "varint.truncated": (a) => `第 ${a.at} 字节处的变长整数被截断`,
+    "varint.long": (a) => `第 ${a.at} 字节处的变长整数超过 10 字节`,
+    "entry.short": (a) => `条目过短（${a.n} 字节）`,
+    "entry.hashenc": () => "条目哈希的编码不是 00 20 ‖ 32 字节",
+    "entry.version": (a) => `未知的格式版本 ${a.v}`,
+    "entry.variant": (a) => `未知的记录类型 ${a.v}`,
+    "entry.prevenc": () => "前一条目哈希（prev）的编码不是 00 20 ‖ 32 字节",
+    "entry.differs": () => "回执中的条目字节与页面所示条目不同",
+    "entry.indexdiff": (a) => `条目序号 ${a.entry} 与回执的序号 ${a.receipt} 不同`,
+    "entry.beyond": (a) => `序号 ${a.index} 不小于检查点的树大小 ${a.size}`,
+    "entry.hashmismatch": (a) => `SHA-256(ENTRY ‖ leaf) 为 ${a.computed}，而条目中存的是 ${a.stored}`,
+    "incl.index": (a) => `序号 ${a.index} 不小于树大小 ${a.size}`,
+    "incl.length": (a) => `证明含 ${a.got} 个哈希；大小为 ${a.size} 的树中序号 ${a.index} 的证明应含 ${a.want} 个`,
+    "incl.long": () => "证明比路径长",
+    "incl.short": () => "证明比路径短",
+    "incl.root": (a) => `由证明算出的根 ${a.computed} 与检查点的根 ${a.root} 不同`,
+    "note.control": () => "检查点文本含控制字符",
+    "note.newline": () => "检查点文本不以换行结尾",
+    "note.blank": () => "检查点文本在签名前没有空行",
+    "note.lines": (a) => `检查点正文有 ${a.n} 行，应为 5 行`,
+    "note.origin": () => "来源（origin）行格式错误",
+    "note.size": (a) => `树大小行格式错误：${a.line}`,
+    "note.rootlen": () => "根哈希不是 32 字节",
+    "note.chain": () => "链头（chain-head）行格式错误",
+    "note.time": () => "时间行格式错误",
+    "note.sigline": (a) => `签名行格式错误：${a.line}`,
+    "note.siglen": (a) => `签名行含 ${a.n} 字节，应为 68 字节`,
+    "note.sigcount": (a) => `检查点有 ${a.n} 行签名`,
+    "note.badsig": (a) => `${a.name} 对检查点的签名验证失败`,
+    "note.quorum": (a) => `仅 ${a.ok} 个已知节点的签名验证通过，需要 ${a.quorum} 个`,
+    "receipt.magic": () => "不是 c2sp.org/tlog-proof@v1 回执",
+    "receipt.extra": () => "缺少 extra 行",
+    "receipt.index": () => "缺少 index 行",
+    "receipt.hashb64": (a) => `第 ${a.i} 个证明哈希不是 base64：${finding(a.why)}`,
+    "receipt.hashlen": (a) => `第 ${a.i} 个证明哈希为 ${a.n} 字节，应为 32 字节`,
+    "receipt.blank": () => "检查点前缺少空行",
+    "sig.notfound": () => "条目字节中找不到该签名",
+    "sig.bad": () => "用签名者的公钥验证载荷签名失败",
+    "sig.nokey": (a) => `登记册中没有密钥 ${a.signer}`,
+    "ok.signature": (a) => `Ed25519，${a.signer}`,
+    "ok.receipt": (a) => `c2sp.org/tlog-proof@v1，序号 ${a.index}，${a.n} 个证明哈希`,
+    "ok.checkpoint": (a) => `树大小 ${a.size}，由 ${a.names} 共签（法定数 ${a.quorum}）`,
+    "ok.hash": (a) => a.hash,
+    "ok.inclusion": (a) => `序号 ${a.index} 的叶 ${a.leaf}… 推出大小为 ${a.size} 的树的根 ${a.root}…`,
+  },
+  en: {
+    "error": (a) => a.message,
+    "hex.bad": () => "not lowercase hex",
+    "b64.bad": () => "not standard padded base64",
+    "b64.noncanonical": () => "not canonical base64",
+    "varint.truncated": (a) => `truncated varint at byte ${a.at}`,
+    "varint.long": (a) => `varint longer than 10 bytes at byte ${a.at}`,
+    "entry.short": (a) => `entry too short (${a.n} bytes)`,
+    "entry.hashenc": () => "entry hash is not encoded 00 20 ‖ 32 bytes",
+    "entry.version": (a) => `unknown format version ${a.v}`,
+    "entry.variant": (a) => `unknown record variant ${a.v}`,
+    "entry.prevenc": () => "prev is not encoded 00 20 ‖ 32 bytes",
+    "entry.differs": () => "the receipt's entry bytes differ from the entry shown",
+    "entry.indexdiff": (a) => `the entry's index ${a.entry} differs from the receipt's ${a.receipt}`,
+    "entry.beyond": (a) => `index ${a.index} is not below the checkpoint's size ${a.size}`,
+    "entry.hashmismatch": (a) => `SHA-256(ENTRY ‖ leaf) is ${a.computed} but the entry stores ${a.stored}`,
+    "incl.index": (a) => `index ${a.index} is not below the tree size ${a.size}`,
+    "incl.length": (a) => `the proof has ${a.got} hashes; a proof of index ${a.index} in a tree of ${a.size} has ${a.want}`,
+    "incl.long": () => "the proof is longer than the path",
+    "incl.short": () => "the proof is shorter than the path",
+    "incl.root": (a) => `the root computed from the proof, ${a.computed}, differs from the checkpoint's root ${a.root}`,
+    "note.control": () => "the note has a control character",
+    "note.newline": () => "the note does not end with a newline",
+    "note.blank": () => "the note has no blank line before its signatures",
+    "note.lines": (a) => `the note body has ${a.n} lines, not 5`,
+    "note.origin": () => "bad origin line",
+    "note.size": (a) => `bad tree size line ${a.line}`,
+    "note.rootlen": () => "the root is not 32 bytes",
+    "note.chain": () => "bad chain-head line",
+    "note.time": () => "bad time line",
+    "note.sigline": (a) => `bad signature line ${a.line}`,
+    "note.siglen": (a) => `a signature line carries ${a.n} bytes, not 68`,
+    "note.sigcount": (a) => `the note has ${a.n} signature lines`,
+    "note.badsig": (a) => `the signature of ${a.name} on the checkpoint does not verify`,
+    "note.quorum": (a) => `only ${a.ok} known node signature(s) verified; ${a.quorum} needed`,
+    "receipt.magic": () => "not a c2sp.org/tlog-proof@v1 receipt",
+    "receipt.extra": () => "no extra line",
+    "receipt.index": () => "no index line",
+    "receipt.hashb64": (a) => `proof hash ${a.i} is not base64: ${finding(a.why)}`,
+    "receipt.hashlen": (a) => `proof hash ${a.i} is ${a.n} bytes, not 32`,
+    "receipt.blank": () => "no blank line before the checkpoint",
+    "sig.notfound": () => "the signature is not in the entry's bytes",
+    "sig.bad": () => "the signature does not verify over the payload with the signer's key",
+    "sig.nokey": (a) => `no key ${a.signer} in the registry`,
+    "ok.signature": (a) => `Ed25519 ${a.signer}`,
+    "ok.receipt": (a) => `c2sp.org/tlog-proof@v1, index ${a.index}, ${a.n} proof hashes`,
+    "ok.checkpoint": (a) => `tree size ${a.size}, cosigned by ${a.names} (quorum ${a.quorum})`,
+    "ok.hash": (a) => a.hash,
+    "ok.inclusion": (a) => `leaf ${a.leaf}… at ${a.index} leads to the root ${a.root}… of size ${a.size}`,
+  },
+};
+
 let lang = localStorage.getItem("caseledger.lang") === "en" ? "en" : "zh";
 const t = (k) => (LABELS[lang][k] ?? k);
 const term = (k) => (k == null ? "" : TERMS[lang][k] ?? String(k).replaceAll("_", " ").toLowerCase());
+// A finding {key, args} of the verification, in the page's language.
+const finding = (f) => (FINDINGS[lang][f.key] ? FINDINGS[lang][f.key](f.args || {}) : f.key);
 
 // ---------------------------------------------------------------- small DOM helpers
 function h(tag, attrs, ...kids) {
@@ -249,22 +360,25 @@ function columnChart(points, opts = {}) {
   return svg;
 }
 const STAGE_COLORS = ["#1f5fa8", "#3a8f5c", "#b86e00", "#7a4ea3", "#b3261e", "#1d8a99", "#8a6d1d", "#50606f"];
+// The stage path: stage names in a left column, the bars on a time axis between, and each
+// stage's holder and days in a right column of their own, so that no label lands on a bar
+// however long the bar is.
 function timelineChart(spans, t0, t1) {
-  const W = 900, rowH = 30, labelW = 150;
-  const svg = s("svg", { viewBox: `0 0 ${W} ${spans.length * rowH + 24}`, role: "img", "aria-label": "stage path" });
-  const x = (ms) => labelW + ((ms - t0) / Math.max(1, t1 - t0)) * (W - labelW - 10);
+  const W = 900, rowH = 30, labelW = 150, infoW = 240, gap = 8;
+  const axis0 = labelW, axis1 = W - infoW - gap;
+  const svg = s("svg", { id: "case-timeline", viewBox: `0 0 ${W} ${spans.length * rowH + 24}`, role: "img", "aria-label": "stage path" });
+  const x = (ms) => axis0 + ((ms - t0) / Math.max(1, t1 - t0)) * (axis1 - axis0);
   spans.forEach((sp, i) => {
     const y = i * rowH + 4;
-    svg.append(s("text", { x: labelW - 6, y: y + 17, "text-anchor": "end" }, term(sp.stage)));
-    const x0 = x(sp.since), w = Math.max(2, x(sp.until) - x0);
-    svg.append(s("rect", { x: x0, y: y + 3, width: w, height: rowH - 10, rx: 3, fill: STAGE_COLORS[i % STAGE_COLORS.length] },
+    svg.append(s("text", { x: labelW - 6, y: y + 17, "text-anchor": "end", class: "stage-label" }, term(sp.stage)));
+    const x0 = Math.min(x(sp.since), axis1 - 2), w = Math.max(2, Math.min(x(sp.until), axis1) - x0);
+    svg.append(s("rect", { x: x0, y: y + 3, width: w, height: rowH - 10, rx: 3, fill: STAGE_COLORS[i % STAGE_COLORS.length], class: "stage-bar" },
       s("title", {}, `${term(sp.stage)} · ${orgName(sp.holder)} · ${when(sp.since)} → ${sp.open ? t("case.now") : when(sp.until)} · ${days(sp.until - sp.since)} d`)));
-    const lx = x0 + w + 4 < W - 160 ? x0 + w + 4 : x0 - 4;
-    svg.append(s("text", { x: lx, y: y + 17, "text-anchor": lx < x0 ? "end" : "start" }, `${orgName(sp.holder)} · ${days(sp.until - sp.since)} d`));
+    svg.append(s("text", { x: axis1 + gap, y: y + 17, class: "stage-info" }, `${orgName(sp.holder)} · ${days(sp.until - sp.since)} d`));
   });
   const yb = spans.length * rowH + 18;
-  svg.append(s("text", { x: labelW, y: yb }, when(t0).slice(0, 10)));
-  svg.append(s("text", { x: W - 10, y: yb, "text-anchor": "end" }, when(t1).slice(0, 10)));
+  svg.append(s("text", { x: axis0, y: yb }, when(t0).slice(0, 10)));
+  svg.append(s("text", { x: axis1, y: yb, "text-anchor": "end" }, when(t1).slice(0, 10)));
   return svg;
 }
 
@@ -488,24 +602,27 @@ async function entryPage(index) {
     h("div", { class: "card" }, h("h2", {}, t("entry.raw")), h("pre", { class: "mono", id: "entry-raw" }, v.canonical_hex)),
     h("div", { class: "card" }, h("h2", {}, t("entry.decoded")), h("pre", {}, JSON.stringify(v.entry, null, 2))));
   const shown = CL.unhex(v.canonical_hex);
-  const show = (list) => steps.replaceChildren(...list.map((x) => h("li", { class: x.ok ? "ok" : "fail", "data-step": x.step }, `${x.ok ? "✓" : "✗"} ${x.step}: ${x.detail}`)));
+  // Each step: {step, ok, finding: {key, args}} (verify.js), worded in the page's language.
+  const stepName = (x) => (x.step === "signature" ? t("entry.sigstep") : t("verify." + x.step));
+  const show = (list) => steps.replaceChildren(...list.map((x) => h("li", { class: x.ok ? "ok" : "fail", "data-step": x.step }, `${x.ok ? "✓" : "✗"} ${stepName(x)}${t("sep")}${finding(x.finding)}`)));
   const fail = (list) => {
     const bad = list.find((x) => !x.ok);
     verdict.className = "verdict failed"; verdict.dataset.status = "failed";
-    verdict.textContent = `✗ ${t("entry.failed")}: ${bad.step}: ${bad.detail}`;
+    verdict.textContent = `✗ ${t("entry.failed")}${t("sep")}${stepName(bad)}${t("sep")}${finding(bad.finding)}`;
   };
   const list = [];
   // The submission's signature, over the payload bytes as they appear in the entry.
   if (pubHex) {
-    const why = await CL.verifySubmission(shown, CL.unhex(sub.signature.bytes), CL.unhex(pubHex));
-    list.push({ step: t("entry.sigstep"), ok: !why, detail: why || `Ed25519 ${signerText}` });
+    let why;
+    try { why = await CL.verifySubmission(shown, CL.unhex(sub.signature.bytes), CL.unhex(pubHex)); } catch (e) { why = CL.finding(e); }
+    list.push({ step: "signature", ok: !why, finding: why || { key: "ok.signature", args: { signer: signerText } } });
   } else {
-    list.push({ step: t("entry.sigstep"), ok: false, detail: `no key ${signerText} in the registry` });
+    list.push({ step: "signature", ok: false, finding: { key: "sig.nokey", args: { signer: signerText } } });
   }
   let receipt;
   try { receipt = await api(`/v1/proofs/cosigned?index=${encodeURIComponent(index)}`, true); } catch (e) {
     show(list);
-    if (e.status === 404) { verdict.className = "verdict pending"; verdict.dataset.status = "pending"; verdict.textContent = t("entry.pending"); } else { list.push({ step: "receipt", ok: false, detail: e.message }); show(list); fail(list); }
+    if (e.status === 404) { verdict.className = "verdict pending"; verdict.dataset.status = "pending"; verdict.textContent = t("entry.pending"); } else { list.push({ step: "receipt", ok: false, finding: CL.finding(e) }); show(list); fail(list); }
     return;
   }
   const nodes = reg.nodes.map((n) => ({ name: `node-${n.node_id}`, pub: CL.unhex(n.signing_key.bytes) }));
@@ -584,7 +701,7 @@ document.addEventListener("DOMContentLoaded", () => {
       route();
     } catch (err) {
       Object.assign(session, { org: null, keyId: null, key: null, publicHex: null });
-      status.className = "error"; status.textContent = `${t("err")}: ${err.message || err.name || err}`;
+      status.className = "error"; status.textContent = `${t("err")}: ${err instanceof CL.Failure ? finding(err) : err.message || err.name || err}`;
     }
   });
   window.addEventListener("hashchange", route);

@@ -3,16 +3,25 @@
 // §Merkle (RFC 9162 inclusion proofs), §Checkpoint (C2SP signed notes, Ed25519 over the body),
 // §Receipt (C2SP tlog-proof), §Signatures (a submission's signature over its payload bytes).
 // WebCrypto only: SHA-256 and Ed25519.
+// What fails, and what each step found, is a finding {key, args}: the page words it in its
+// language (app.js, FINDINGS), so nothing here is English or Chinese.
 "use strict";
 
 const CL = (() => {
   const te = new TextEncoder();
+  // A verification failure, thrown: the finding's key and its arguments.
+  class Failure extends Error {
+    constructor(key, args = {}) { super(key); this.key = key; this.args = args; }
+  }
+  const fail = (key, args) => { throw new Failure(key, args); };
+  // A caught error as a finding (an error of WebCrypto or the like keeps its own message).
+  const finding = (e) => (e instanceof Failure ? { key: e.key, args: e.args } : { key: "error", args: { message: String(e && e.message || e) } });
   const ENTRY_CTX = te.encode("caseledger/v1/entry\0");
   const SUBMISSION_CTX = te.encode("caseledger/v1/submission\0");
 
   const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
   function unhex(s) {
-    if (!/^([0-9a-f]{2})*$/.test(s)) throw new Error("not lowercase hex");
+    if (!/^([0-9a-f]{2})*$/.test(s)) fail("hex.bad");
     const out = new Uint8Array(s.length / 2);
     for (let i = 0; i < out.length; i++) out[i] = parseInt(s.substr(2 * i, 2), 16);
     return out;
@@ -23,11 +32,11 @@ const CL = (() => {
     return btoa(s);
   }
   function unb64(s) {
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw new Error("not standard padded base64");
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) fail("b64.bad");
     const bin = atob(s);
     const out = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    if (b64(out) !== s) throw new Error("not canonical base64");
+    if (b64(out) !== s) fail("b64.noncanonical");
     return out;
   }
   function concat(...parts) {
@@ -50,42 +59,42 @@ const CL = (() => {
   function varint(bytes, pos) {
     let v = 0n, shift = 0n;
     for (let i = 0; i < 10; i++) {
-      if (pos + i >= bytes.length) throw new Error("truncated varint at byte " + pos);
+      if (pos + i >= bytes.length) fail("varint.truncated", { at: pos });
       const b = bytes[pos + i];
       v |= BigInt(b & 0x7f) << shift;
       if ((b & 0x80) === 0) return [v, pos + i + 1];
       shift += 7n;
     }
-    throw new Error("varint longer than 10 bytes at byte " + pos);
+    fail("varint.long", { at: pos });
   }
 
   // §Entry: entry bytes = leaf ‖ 00 20 ‖ h.
   function parseEntry(bytes) {
-    if (bytes.length < 1 + 1 + 1 + 1 + 34 + 34) throw new Error("entry too short (" + bytes.length + " bytes)");
+    if (bytes.length < 1 + 1 + 1 + 1 + 34 + 34) fail("entry.short", { n: bytes.length });
     const n = bytes.length;
-    if (bytes[n - 34] !== 0x00 || bytes[n - 33] !== 0x20) throw new Error("entry hash is not encoded 00 20 ‖ 32 bytes");
+    if (bytes[n - 34] !== 0x00 || bytes[n - 33] !== 0x20) fail("entry.hashenc");
     const leaf = bytes.subarray(0, n - 34);
     const stored = bytes.subarray(n - 32);
-    if (leaf[0] !== 0x01) throw new Error("unknown format version " + leaf[0]);
+    if (leaf[0] !== 0x01) fail("entry.version", { v: leaf[0] });
     const [index, p1] = varint(leaf, 1);
     const [acceptedAt, p2] = varint(leaf, p1);
     const variant = leaf[p2];
-    if (variant !== 0 && variant !== 1) throw new Error("unknown record variant " + variant);
+    if (variant !== 0 && variant !== 1) fail("entry.variant", { v: variant });
     const l = leaf.length;
-    if (leaf[l - 34] !== 0x00 || leaf[l - 33] !== 0x20) throw new Error("prev is not encoded 00 20 ‖ 32 bytes");
+    if (leaf[l - 34] !== 0x00 || leaf[l - 33] !== 0x20) fail("entry.prevenc");
     return { leaf, stored, index, acceptedAt, rejected: variant === 1, payloadStart: p2 + 1, prev: leaf.subarray(l - 32) };
   }
 
   // §Merkle: RFC 9162 §2.1.3.2, with the proof length checked first as the Rust verifier does.
   async function verifyInclusion(leafHash, index, size, proof, root) {
-    if (index >= size) return "index " + index + " is not below the tree size " + size;
+    if (index >= size) return { key: "incl.index", args: { index, size } };
     const x = index ^ (size - 1n);
     const inner = BigInt(x.toString(2).length) - (x === 0n ? 1n : 0n);
     const border = BigInt((index >> inner).toString(2).split("").filter((c) => c === "1").length);
-    if (BigInt(proof.length) !== inner + border) return "the proof has " + proof.length + " hashes; a proof of index " + index + " in a tree of " + size + " has " + (inner + border);
+    if (BigInt(proof.length) !== inner + border) return { key: "incl.length", args: { got: proof.length, index, size, want: inner + border } };
     let fn = index, sn = size - 1n, r = leafHash;
     for (const p of proof) {
-      if (sn === 0n) return "the proof is longer than the path";
+      if (sn === 0n) return { key: "incl.long" };
       if ((fn & 1n) === 1n || fn === sn) {
         r = await sha256(Uint8Array.of(1), p, r);
         while ((fn & 1n) === 0n && fn !== 0n) { fn >>= 1n; sn >>= 1n; }
@@ -94,8 +103,8 @@ const CL = (() => {
       }
       fn >>= 1n; sn >>= 1n;
     }
-    if (sn !== 0n) return "the proof is shorter than the path";
-    if (!eq(r, root)) return "the root computed from the proof, " + hex(r) + ", differs from the checkpoint's root " + hex(root);
+    if (sn !== 0n) return { key: "incl.short" };
+    if (!eq(r, root)) return { key: "incl.root", args: { computed: hex(r), root: hex(root) } };
     return null;
   }
 
@@ -103,32 +112,32 @@ const CL = (() => {
 
   // §Checkpoint: a strict parse of the note.
   function parseNote(text) {
-    if (/[\r\x00-\x09\x0b-\x1f]/.test(text)) throw new Error("the note has a control character");
-    if (!text.endsWith("\n")) throw new Error("the note does not end with a newline");
+    if (/[\r\x00-\x09\x0b-\x1f]/.test(text)) fail("note.control");
+    if (!text.endsWith("\n")) fail("note.newline");
     const cut = text.lastIndexOf("\n\n");
-    if (cut < 0) throw new Error("the note has no blank line before its signatures");
+    if (cut < 0) fail("note.blank");
     const body = text.slice(0, cut + 1);
     const lines = body.slice(0, -1).split("\n");
-    if (lines.length !== 5) throw new Error("the note body has " + lines.length + " lines, not 5");
+    if (lines.length !== 5) fail("note.lines", { n: lines.length });
     const [origin, sizeText, rootText, chainLine, timeLine] = lines;
-    if (!origin || /[\s+]/.test(origin)) throw new Error("bad origin line");
-    if (!canonDec(sizeText)) throw new Error("bad tree size line " + JSON.stringify(sizeText));
+    if (!origin || /[\s+]/.test(origin)) fail("note.origin");
+    if (!canonDec(sizeText)) fail("note.size", { line: JSON.stringify(sizeText) });
     const root = unb64(rootText);
-    if (root.length !== 32) throw new Error("the root is not 32 bytes");
+    if (root.length !== 32) fail("note.rootlen");
     const ch = /^chain-head ([0-9a-f]{64})$/.exec(chainLine);
-    if (!ch) throw new Error("bad chain-head line");
+    if (!ch) fail("note.chain");
     const tm = /^time (0|[1-9][0-9]*)$/.exec(timeLine);
-    if (!tm) throw new Error("bad time line");
+    if (!tm) fail("note.time");
     const sigText = text.slice(cut + 2);
     const sigs = [];
     for (const line of sigText.slice(0, -1).split("\n")) {
       const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
-      if (!m) throw new Error("bad signature line " + JSON.stringify(line));
+      if (!m) fail("note.sigline", { line: JSON.stringify(line) });
       const raw = unb64(m[2]);
-      if (raw.length !== 68) throw new Error("a signature line carries " + raw.length + " bytes, not 68");
+      if (raw.length !== 68) fail("note.siglen", { n: raw.length });
       sigs.push({ name: m[1], keyHash: raw.subarray(0, 4), sig: raw.subarray(4) });
     }
-    if (sigs.length < 1 || sigs.length > 100) throw new Error("the note has " + sigs.length + " signature lines");
+    if (sigs.length < 1 || sigs.length > 100) fail("note.sigcount", { n: sigs.length });
     return { origin, size: BigInt(sizeText), root, chainHead: ch[1], time: BigInt(tm[1]), body: te.encode(body), sigs };
   }
 
@@ -145,63 +154,65 @@ const CL = (() => {
       const k = nodes.find((n) => n.name === s.name);
       if (!k) continue;
       if (!eq(await keyHash(k.name, k.pub), s.keyHash)) continue;
-      if (!(await ed25519Verify(k.pub, s.sig, note.body))) throw new Error("the signature of " + s.name + " on the checkpoint does not verify");
+      if (!(await ed25519Verify(k.pub, s.sig, note.body))) fail("note.badsig", { name: s.name });
       ok.add(s.name);
     }
-    if (ok.size < Math.max(quorum, 1)) throw new Error("only " + ok.size + " known node signature(s) verified; " + quorum + " needed");
+    if (ok.size < Math.max(quorum, 1)) fail("note.quorum", { ok: ok.size, quorum });
     return [...ok];
   }
 
   // §Receipt: the C2SP tlog-proof text.
   function parseReceipt(text) {
     const lines = text.split("\n");
-    if (lines[0] !== "c2sp.org/tlog-proof@v1") throw new Error("not a c2sp.org/tlog-proof@v1 receipt");
+    if (lines[0] !== "c2sp.org/tlog-proof@v1") fail("receipt.magic");
     const ex = /^extra (\S+)$/.exec(lines[1] || "");
-    if (!ex) throw new Error("no extra line");
+    if (!ex) fail("receipt.extra");
     const ix = /^index (0|[1-9][0-9]*)$/.exec(lines[2] || "");
-    if (!ix) throw new Error("no index line");
+    if (!ix) fail("receipt.index");
     const proof = [];
     let i = 3;
     for (; i < lines.length && lines[i] !== ""; i++) {
       let h;
-      try { h = unb64(lines[i]); } catch (e) { throw new Error("proof hash " + (i - 3) + " is not base64: " + e.message); }
-      if (h.length !== 32) throw new Error("proof hash " + (i - 3) + " is " + h.length + " bytes, not 32");
+      try { h = unb64(lines[i]); } catch (e) { fail("receipt.hashb64", { i: i - 3, why: finding(e) }); }
+      if (h.length !== 32) fail("receipt.hashlen", { i: i - 3, n: h.length });
       proof.push(h);
     }
-    if (i >= lines.length) throw new Error("no blank line before the checkpoint");
+    if (i >= lines.length) fail("receipt.blank");
     return { entry: unb64(ex[1]), index: BigInt(ix[1]), proof, note: lines.slice(i + 1).join("\n") };
   }
 
   // Verifies a receipt for the entry shown (its canonical bytes, from /v1/entries/{i}) against
-  // node keys and a quorum. Returns the steps, each {step, ok, detail}; the first failure
-  // stops the verification.
+  // node keys and a quorum. Returns the steps, each {step, ok, finding: {key, args}}; the
+  // first failure stops the verification.
   async function verifyReceipt(text, shownBytes, nodes, quorum) {
     const steps = [];
-    const step = (s, ok, detail) => { steps.push({ step: s, ok, detail }); return ok; };
+    const step = (s, ok, key, args) => { steps.push({ step: s, ok, finding: { key, args: args || {} } }); return ok; };
+    const failed = (s, e) => { steps.push({ step: s, ok: false, finding: finding(e) }); return steps; };
     let r, note, entry;
-    try { r = parseReceipt(text); } catch (e) { step("receipt", false, e.message); return steps; }
-    step("receipt", true, "c2sp.org/tlog-proof@v1, index " + r.index + ", " + r.proof.length + " proof hashes");
-    try { note = parseNote(r.note); } catch (e) { step("checkpoint", false, e.message); return steps; }
+    try { r = parseReceipt(text); } catch (e) { return failed("receipt", e); }
+    step("receipt", true, "ok.receipt", { index: r.index, n: r.proof.length });
+    try { note = parseNote(r.note); } catch (e) { return failed("checkpoint", e); }
     try {
       const names = await verifyNote(note, nodes, quorum);
-      step("checkpoint", true, "tree size " + note.size + ", cosigned by " + names.join(", ") + " (quorum " + quorum + ")");
-    } catch (e) { step("checkpoint", false, e.message); return steps; }
-    if (!eq(r.entry, shownBytes)) { step("entry", false, "the receipt's entry bytes differ from the entry shown"); return steps; }
-    try { entry = parseEntry(r.entry); } catch (e) { step("entry", false, e.message); return steps; }
-    if (entry.index !== r.index) { step("entry", false, "the entry's index " + entry.index + " differs from the receipt's " + r.index); return steps; }
-    if (r.index >= note.size) { step("entry", false, "index " + r.index + " is not below the checkpoint's size " + note.size); return steps; }
+      step("checkpoint", true, "ok.checkpoint", { size: note.size, names: names.join(", "), quorum });
+    } catch (e) { return failed("checkpoint", e); }
+    if (!eq(r.entry, shownBytes)) { step("entry", false, "entry.differs"); return steps; }
+    try { entry = parseEntry(r.entry); } catch (e) { return failed("entry", e); }
+    if (entry.index !== r.index) { step("entry", false, "entry.indexdiff", { entry: entry.index, receipt: r.index }); return steps; }
+    if (r.index >= note.size) { step("entry", false, "entry.beyond", { index: r.index, size: note.size }); return steps; }
     const h = await sha256(ENTRY_CTX, entry.leaf);
-    if (!eq(h, entry.stored)) { step("entry hash", false, "SHA-256(ENTRY ‖ leaf) is " + hex(h) + " but the entry stores " + hex(entry.stored)); return steps; }
-    step("entry hash", true, hex(h));
+    if (!eq(h, entry.stored)) { step("entry_hash", false, "entry.hashmismatch", { computed: hex(h), stored: hex(entry.stored) }); return steps; }
+    step("entry_hash", true, "ok.hash", { hash: hex(h) });
     const leafHash = await sha256(Uint8Array.of(0), entry.leaf);
     const why = await verifyInclusion(leafHash, r.index, note.size, r.proof, note.root);
-    if (why) { step("inclusion proof", false, why); return steps; }
-    step("inclusion proof", true, "leaf " + hex(leafHash).slice(0, 16) + "… at " + r.index + " leads to the root " + hex(note.root).slice(0, 16) + "… of size " + note.size);
+    if (why) { step("inclusion_proof", false, why.key, why.args); return steps; }
+    step("inclusion_proof", true, "ok.inclusion", { leaf: hex(leafHash).slice(0, 16), index: r.index, root: hex(note.root).slice(0, 16), size: note.size });
     return steps;
   }
 
   // §Signatures "From entry bytes": the payload's bytes are those between the record variant
-  // and the 66-byte signature that follows them (found by its bytes).
+  // and the 66-byte signature that follows them (found by its bytes). Returns null if it
+  // verifies, else the finding.
   async function verifySubmission(entryBytes, sigBytes, pub) {
     const e = parseEntry(entryBytes);
     const needle = concat(Uint8Array.of(0x00, 0x40), sigBytes);
@@ -211,10 +222,10 @@ const CL = (() => {
       for (let j = 0; j < needle.length; j++) if (e.leaf[i + j] !== needle[j]) { m = false; break; }
       if (m) { at = i; break; }
     }
-    if (at < 0) return "the signature is not in the entry's bytes";
+    if (at < 0) return { key: "sig.notfound" };
     const msg = concat(SUBMISSION_CTX, Uint8Array.of(0x01), e.leaf.subarray(e.payloadStart, at));
-    return (await ed25519Verify(pub, sigBytes, msg)) ? null : "the signature does not verify over the payload with the signer's key";
+    return (await ed25519Verify(pub, sigBytes, msg)) ? null : { key: "sig.bad" };
   }
 
-  return { hex, unhex, b64, unb64, concat, sha256, parseEntry, verifyInclusion, parseNote, verifyNote, parseReceipt, verifyReceipt, verifySubmission, keyHash };
+  return { Failure, finding, hex, unhex, b64, unb64, concat, sha256, parseEntry, verifyInclusion, parseNote, verifyNote, parseReceipt, verifyReceipt, verifySubmission, keyHash };
 })();
