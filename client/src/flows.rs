@@ -45,7 +45,7 @@ pub struct Shape {
     pub stalls: bool,
 }
 
-/// The national mix of the pilot's types (DOMAIN.md): dangerous driving the largest share.
+/// The national mix of the pilot's types (docs/DOMAIN.md): dangerous driving the largest share.
 const MIX: [(CaseType, u32); 6] = [
     (CaseType::DangerousDriving, 40),
     (CaseType::Theft, 22),
