@@ -148,8 +148,9 @@ fn end_measures_where(
 }
 
 /// What the judgment taking effect, or the delivery for execution, does to the measures in
-/// force (docs/DOMAIN.md "Clocks"): no coercive measure outlives them, since a measure is on
-/// a suspect or defendant (Art. 66-100) and an effective judgment makes the person a convict.
+/// force (docs/DOMAIN.md "Coercive measures and their clocks"): no coercive measure outlives
+/// them, since a measure is on a suspect or defendant (Art. 66-100) and an effective judgment
+/// makes the person a convict.
 ///
 /// - A stage change into `EFFECTIVE` (a second-instance judgment served) ends bail and
 ///   residential surveillance. Custody (detention, arrest) stays in force until the delivery:

@@ -1,6 +1,6 @@
-//! Coercive measures against the law (docs/DOMAIN.md "Clocks"): no measure outlives the
-//! judgment taking effect or the delivery for execution, and each measure clock names the organ
-//! that decided or executes it, not whoever holds the case later.
+//! Coercive measures against the law (docs/DOMAIN.md "Coercive measures and their clocks"): no
+//! measure outlives the judgment taking effect or the delivery for execution, and each measure
+//! clock names the organ that decided or executes it, not whoever holds the case later.
 
 use super::*;
 use proto_types::clock::{alerts, Alert, AlertKind};
