@@ -24,7 +24,7 @@ use std::time::Instant;
 use proto_types::apply::preverify;
 use proto_types::crypto::PublicKey;
 use proto_types::entry::Rejection;
-use proto_types::merkle::{leaf_hash, MerkleHash};
+use proto_types::merkle::{leaf_hash, verify_consistency, MerkleHash};
 use proto_types::payload::Action;
 use proto_types::registry::Registry;
 use proto_types::{
@@ -108,8 +108,17 @@ pub struct Report {
     pub checkpoints_verified: u64,
     /// Whether the ledger extends the checkpoint given with `--checkpoint` (None: none given).
     pub extends_saved_checkpoint: Option<bool>,
-    /// Nodes whose heads were compared.
+    /// The node the ledger was streamed from: the first of the nodes given that answered
+    /// (None for an export file, or when no node answered).
+    #[serde(default)]
+    pub streamed_from: Option<String>,
+    /// Nodes whose heads were compared with the audited ledger (a node ahead of it proved, with
+    /// a consistency proof, that its head extends it).
     pub nodes_compared: Vec<String>,
+    /// Nodes that did not answer for their head, each with why: they make no claim, so they
+    /// are not compared (a node that claims a head it cannot prove makes the audit incomplete).
+    #[serde(default)]
+    pub nodes_unreachable: Vec<String>,
     /// Wall time, milliseconds.
     pub elapsed_ms: u64,
     /// Worker threads used for decoding, hashing and signature checks.
@@ -387,14 +396,16 @@ impl Replay {
         }
     }
 
-    fn report(&self, verdict: Verdict, nodes: Vec<String>, started: Instant) -> Report {
+    fn report(&self, verdict: Verdict, survey: Survey, started: Instant) -> Report {
         let intact = verdict.exit_code() == 0;
         Report {
             verdict,
             entries: self.size(),
             checkpoints_verified: self.checkpoints,
             extends_saved_checkpoint: self.extends_saved,
-            nodes_compared: nodes,
+            streamed_from: survey.streamed_from,
+            nodes_compared: survey.compared,
+            nodes_unreachable: survey.unreachable,
             elapsed_ms: started.elapsed().as_millis() as u64,
             threads: self.threads,
             checkpoint: intact.then(|| self.checkpoint()),
@@ -413,14 +424,44 @@ pub fn check_entries(state: &mut MemState, entries: &[Vec<u8>]) -> Result<(), (u
     r
 }
 
-/// Audits the ledger served by `client`'s first node and compares every node's head.
+/// Audits the ledger served by `client`'s nodes (streamed from the first that answers) and
+/// compares every node's head.
 pub async fn audit(client: &Client, progress: impl FnMut(u64, u64)) -> (Verdict, MemState) {
     let (report, replay) = audit_nodes(client, None, progress).await;
     (report.verdict, replay.state)
 }
 
-/// Audits the ledger served by `client`'s nodes (streamed from the first that answers),
-/// meeting `saved` on the way, and compares every node's head.
+/// Where an audit of nodes read the ledger and which heads it compared.
+#[derive(Debug, Default)]
+struct Survey {
+    streamed_from: Option<String>,
+    compared: Vec<String>,
+    unreachable: Vec<String>,
+}
+
+/// A node's `GET /v1/head`: what the audit compares.
+#[derive(Debug, Deserialize)]
+struct HeadAnswer {
+    size: u64,
+    head_hash: String,
+    root: String,
+}
+
+/// A node's `GET /v1/proofs/consistency` (docs/FORMAT.md §Merkle): hex hashes.
+#[derive(Debug, Deserialize)]
+struct ConsistencyAnswer {
+    first: u64,
+    second: u64,
+    second_root: String,
+    proof: Vec<String>,
+}
+
+/// Audits the ledger served by `client`'s nodes, streamed from the first that answers (the
+/// report names it), meeting `saved` on the way, and compares every node's head: a node at
+/// the audited size must report its head and root; a node behind, a root of the audited
+/// ledger; a node ahead must serve a consistency proof, verified here, from the audited root
+/// to its own head. A node that does not answer is not compared (the report names it); one
+/// that claims to be ahead and cannot prove it makes the audit incomplete.
 pub async fn audit_nodes(
     client: &Client,
     saved: Option<SavedCheckpoint>,
@@ -428,29 +469,54 @@ pub async fn audit_nodes(
 ) -> (Report, Replay) {
     let started = Instant::now();
     let mut replay = Replay::new(saved);
-    let verdict = match stream_nodes(client, &mut replay, &mut progress).await {
+    let mut survey = Survey::default();
+    let verdict = match stream_nodes(client, &mut replay, &mut survey, &mut progress).await {
         Ok(v) => v,
         Err(e) => Verdict::Incomplete {
             reason: e.to_string(),
         },
     };
-    (
-        replay.report(verdict, client.nodes().to_vec(), started),
-        replay,
-    )
+    (replay.report(verdict, survey, started), replay)
+}
+
+/// A node's head, read as the audit reads it.
+async fn head_of(client: &Client, node: usize) -> Result<HeadAnswer, ClientError> {
+    let v = client.get_json_from(node, "/v1/head").await?;
+    serde_json::from_value(v).map_err(|e| ClientError::Protocol {
+        node: client.nodes()[node].clone(),
+        detail: format!("not a head: {e}"),
+    })
+}
+
+/// The first node, in the order given, that answers for its head: its position and head.
+async fn first_head(client: &Client) -> Result<(usize, HeadAnswer), ClientError> {
+    let mut silent = Vec::new();
+    for i in 0..client.nodes().len() {
+        match head_of(client, i).await {
+            Ok(h) => return Ok((i, h)),
+            Err(e) => silent.push(e.to_string()),
+        }
+    }
+    Err(ClientError::Unreachable(if silent.is_empty() {
+        "no nodes given".into()
+    } else {
+        silent.join("; ")
+    }))
 }
 
 async fn stream_nodes(
     client: &Client,
     replay: &mut Replay,
+    survey: &mut Survey,
     progress: &mut impl FnMut(u64, u64),
 ) -> Result<Verdict, ClientError> {
-    let head = client.get_json_from(0, "/v1/head").await?;
-    let target = head["size"].as_u64().unwrap_or(0);
+    let (source, head) = first_head(client).await?;
+    let target = head.size;
     // `Client` keeps node addresses with their scheme.
-    let base = client.nodes()[0].clone();
+    let base = client.nodes()[source].clone();
+    survey.streamed_from = Some(base.clone());
     // Fetch the next chunk while the current one is verified.
-    let fetch = |from: u64| fetch_raw(client.clone(), from);
+    let fetch = |from: u64| fetch_raw(client.clone(), source, from);
     let mut next = Some(tokio::spawn(fetch(0)));
     while replay.size() < target {
         let from = replay.size();
@@ -500,55 +566,126 @@ async fn stream_nodes(
     }
     let ours: ChainHead = replay.state.head();
     let root = replay.root_hex(ours.size);
+    let mut unproven = Vec::new();
     for (i, node) in client.nodes().iter().enumerate() {
-        let h = client.get_json_from(i, "/v1/head").await?;
-        let size = h["size"].as_u64().unwrap_or(0);
-        if size == ours.size
-            && (h["head_hash"].as_str() != Some(&ours.hash.to_hex())
-                || h["root"].as_str() != Some(&root))
-        {
+        let h = match head_of(client, i).await {
+            Ok(h) => h,
+            Err(e) => {
+                survey.unreachable.push(e.to_string());
+                continue;
+            }
+        };
+        survey.compared.push(node.clone());
+        let size = h.size;
+        if size == ours.size && (h.head_hash != ours.hash.to_hex() || h.root != root) {
             return Ok(Verdict::Broken {
                 index: size.saturating_sub(1),
                 reason: format!("{node} reports a different head or root at size {size}"),
             });
         }
         if size < ours.size {
-            let their_root = replay.root_hex(size);
-            if h["root"].as_str() != Some(&their_root) {
+            let their_hash = size
+                .checked_sub(1)
+                .map(|last| {
+                    replay
+                        .state
+                        .entry_hash(last)
+                        .unwrap_or_else(|e| match e {})
+                        .map(|e| e.to_hex())
+                })
+                .unwrap_or(Some(proto_types::EntryHash::ZERO.to_hex()));
+            if h.root != replay.root_hex(size) || Some(&h.head_hash) != their_hash.as_ref() {
                 return Ok(Verdict::Broken {
                     index: size.saturating_sub(1),
                     reason: format!(
-                        "{node}'s root at size {size} is not a prefix of the audited ledger"
+                        "{node}'s head at size {size} is not a prefix of the audited ledger"
                     ),
                 });
             }
         }
         if size > ours.size {
-            // A node ahead: its root at our size must be ours (it served a consistency proof).
-            let p = client
-                .get_json_from(
-                    i,
-                    &format!("/v1/proofs/consistency?first={}&second={size}", ours.size),
-                )
-                .await;
-            if let Ok(p) = p {
-                if p["first_root"].as_str().is_some_and(|r| r != root) {
+            // A node ahead: it must prove that its head extends the audited ledger.
+            match consistency_from(client, i, ours.size, &root, size, &h.root).await {
+                Ok(Ok(())) => {}
+                Ok(Err(why)) => {
                     return Ok(Verdict::Broken {
                         index: ours.size.saturating_sub(1),
                         reason: format!(
-                            "{node}'s root at size {} differs from the audited ledger's",
+                            "{node}'s head at size {size} does not extend the audited ledger of {} entries: {why}",
                             ours.size
                         ),
-                    });
+                    })
                 }
+                Err(why) => unproven.push(format!(
+                    "{node} reports {size} entries but does not prove that they extend the audited {}: {why}",
+                    ours.size
+                )),
             }
         }
+    }
+    if !unproven.is_empty() {
+        return Ok(Verdict::Incomplete {
+            reason: format!(
+                "the ledger streamed from {base} verified ({} entries, root {root}), but {}",
+                ours.size,
+                unproven.join("; ")
+            ),
+        });
     }
     Ok(Verdict::Intact {
         entries: ours.size,
         head_hash: ours.hash.to_hex(),
         root,
     })
+}
+
+/// Fetches from node `node` the consistency proof from the audited tree (`first` entries,
+/// root `first_root` in hex) to the head it reported (`second`, `second_root`) and verifies
+/// it with the core's verifier (docs/FORMAT.md §Merkle). `Err`: the node could not serve a
+/// proof (unreachable, refused, malformed, or not for the sizes and root asked);
+/// `Ok(Err)`: it served one that does not verify.
+async fn consistency_from(
+    client: &Client,
+    node: usize,
+    first: u64,
+    first_root: &str,
+    second: u64,
+    second_root: &str,
+) -> Result<Result<(), String>, String> {
+    let path = format!("/v1/proofs/consistency?first={first}&second={second}");
+    let v = client
+        .get_json_from(node, &path)
+        .await
+        .map_err(|e| e.to_string())?;
+    let p: ConsistencyAnswer =
+        serde_json::from_value(v).map_err(|e| format!("not a consistency proof: {e}"))?;
+    if (p.first, p.second) != (first, second) {
+        return Err(format!(
+            "a proof from {} to {} where {first} to {second} was asked",
+            p.first, p.second
+        ));
+    }
+    if p.second_root != second_root {
+        return Err(format!(
+            "a proof to root {} where its head's root is {second_root}",
+            p.second_root
+        ));
+    }
+    let hash = |h: &str| -> Result<MerkleHash, String> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(h, &mut bytes).map_err(|e| format!("hash {h:?}: {e}"))?;
+        Ok(MerkleHash::from_bytes(bytes))
+    };
+    let proof = p
+        .proof
+        .iter()
+        .map(|h| hash(h))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (first_root, second_root) = (hash(first_root)?, hash(second_root)?);
+    Ok(
+        verify_consistency(first, second, &first_root, &second_root, &proof)
+            .map_err(|e| e.to_string()),
+    )
 }
 
 /// Audits an export file (docs/FORMAT.md §Export) with no node at all.
@@ -563,7 +700,7 @@ pub fn audit_file(
         Ok(v) => v,
         Err(e) => Verdict::Incomplete { reason: e },
     };
-    (replay.report(verdict, Vec::new(), started), replay)
+    (replay.report(verdict, Survey::default(), started), replay)
 }
 
 fn stream_file(
@@ -649,34 +786,39 @@ pub fn write_export(
 }
 
 /// One chunk of the raw canonical stream (`GET /v1/entries` with the canonical `Accept`) from
-/// the node at `base`, from index `from`: its status and framed bytes.
-async fn fetch_raw(client: Client, from: u64) -> Result<(StatusCode, bytes::Bytes), ClientError> {
+/// the node at position `node`, from index `from`: its status and framed bytes.
+async fn fetch_raw(
+    client: Client,
+    node: usize,
+    from: u64,
+) -> Result<(StatusCode, bytes::Bytes), ClientError> {
     let path = format!("/v1/entries?from={from}&limit={CHUNK}");
-    let (status, bytes) = client.get_bytes_from(0, &path, CANONICAL).await?;
+    let (status, bytes) = client.get_bytes_from(node, &path, CANONICAL).await?;
     let status = StatusCode::from_u16(status).map_err(|e| ClientError::Protocol {
-        node: client.nodes()[0].clone(),
+        node: client.nodes()[node].clone(),
         detail: e.to_string(),
     })?;
     Ok((status, bytes))
 }
 
-/// `caseledger export`: streams the whole ledger from the first node into `path`.
+/// `caseledger export`: streams the whole ledger into `path` from the first node that
+/// answers.
 pub async fn export(
     client: &Client,
     path: &Path,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<u64, ClientError> {
-    let head = client.get_json_from(0, "/v1/head").await?;
-    let target = head["size"].as_u64().unwrap_or(0);
+    let (source, head) = first_head(client).await?;
+    let target = head.size;
     // `Client` keeps node addresses with their scheme.
-    let base = client.nodes()[0].clone();
+    let base = client.nodes()[source].clone();
     let io =
         |e: std::io::Error| ClientError::Unreachable(format!("writing {}: {e}", path.display()));
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
     out.write_all(EXPORT_MAGIC).map_err(io)?;
     let mut done = 0u64;
     while done < target {
-        let (status, bytes) = fetch_raw(client.clone(), done).await?;
+        let (status, bytes) = fetch_raw(client.clone(), source, done).await?;
         if !status.is_success() {
             return Err(ClientError::Protocol {
                 node: base.clone(),

@@ -115,6 +115,15 @@ pub async fn audit(env: &crate::cli::Env, args: AuditArgs) -> Result<u8> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
+        if let Some(source) = &report.streamed_from {
+            println!(
+                "streamed from {source}; heads compared: {}",
+                report.nodes_compared.join(", ")
+            );
+        }
+        for silent in &report.nodes_unreachable {
+            println!("not compared (no head from it): {silent}");
+        }
         match &report.verdict {
             Verdict::Intact { entries, head_hash, root } => println!(
                 "INTACT: {entries} entries, head {head_hash}, root {root}; {} cosigned checkpoints verified; {} ms on {} threads",

@@ -60,7 +60,7 @@ pub const MISSING_CUSTODY_PERCENT: u64 = 3;
 /// Salts the seed of the stream that decides which custody cases skip their custody transfer.
 const LAPSE_STREAM: u64 = 0x6c61_7073_6563_7573;
 
-/// The national mix of the pilot's types (DOMAIN.md): dangerous driving the largest share.
+/// The national mix of the pilot's types (docs/DOMAIN.md): dangerous driving the largest share.
 const MIX: [(CaseType, u32); 6] = [
     (CaseType::DangerousDriving, 40),
     (CaseType::Theft, 22),

@@ -111,7 +111,7 @@ pub struct Province {
     pub seed: u64,
 }
 
-/// The pilot's cities (DOMAIN.md): English name, Chinese name, code used in ids.
+/// The pilot's cities (docs/DOMAIN.md): English name, Chinese name, code used in ids.
 pub const PILOT_CITIES: [(&str, &str, &str); 5] = [
     ("Lanzhou", "兰州", "LZ"),
     ("Jiuquan", "酒泉", "JQ"),

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Kinds of department (DOMAIN.md "Who takes part").
+/// Kinds of department (docs/DOMAIN.md "Who takes part").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrgKind {
@@ -98,7 +98,7 @@ pub enum Procedure {
     Expedited,
 }
 
-/// Stages of a case (DOMAIN.md "Stages").
+/// Stages of a case (docs/DOMAIN.md "Stages").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Stage {
@@ -172,7 +172,7 @@ impl fmt::Display for Stage {
     }
 }
 
-/// Handoff kinds (DOMAIN.md "Handoff catalogue"), plus an open code for kinds added as data.
+/// Handoff kinds (docs/DOMAIN.md "Handoff catalogue"), plus an open code for kinds added as data.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum HandoffKind {

@@ -2,7 +2,7 @@
 //! penalties, clock periods and the holiday calendar live in genesis or in a later signed
 //! policy entry, never in a node's configuration, so that every replica decides alike.
 //!
-//! [`Policy::pilot`] builds the pilot's policy from DOMAIN.md; it is what `init` writes into a
+//! [`Policy::pilot`] builds the pilot's policy from docs/DOMAIN.md; it is what `init` writes into a
 //! genesis file, after which only the ledger's copy counts.
 
 use crate::domain::{CaseType, DocumentType, HandoffKind, MeasureKind, OrgKind, Procedure, Stage};
@@ -200,7 +200,7 @@ impl Policy {
             .map(|(_, p)| *p)
     }
 
-    /// The pilot's policy, from DOMAIN.md, with the given approvers and k.
+    /// The pilot's policy, from docs/DOMAIN.md, with the given approvers and k.
     pub fn pilot(approvers: Vec<OrgId>, required: u32, calendar: Calendar) -> Self {
         Self {
             version: 1,
@@ -264,7 +264,7 @@ fn rule(
     }
 }
 
-/// The handoff catalogue of DOMAIN.md as a rule table.
+/// The handoff catalogue of docs/DOMAIN.md as a rule table.
 fn pilot_rules() -> Vec<HandoffRule> {
     use ClockStart::{Receipt, Sent};
     use HandoffKind as K;

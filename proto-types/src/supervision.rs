@@ -24,7 +24,7 @@ pub struct DepartmentStats {
     pub overdue_now: u64,
 }
 
-/// The figures supervisors watch (DOMAIN.md "What supervisors watch").
+/// The figures supervisors watch (docs/DOMAIN.md "What supervisors watch").
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Cases.
@@ -145,7 +145,7 @@ pub struct MonthRanking {
     pub departments: Vec<MonthlyDepartment>,
 }
 
-/// The monthly ranking of departments (DOMAIN.md "What supervisors watch"), months in order.
+/// The monthly ranking of departments (docs/DOMAIN.md "What supervisors watch"), months in order.
 pub fn monthly_ranking<'a>(
     handoffs: impl IntoIterator<Item = &'a HandoffRecord>,
     utc_offset_minutes: i32,

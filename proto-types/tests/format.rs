@@ -4,9 +4,12 @@
 
 #[path = "format/enums.rs"]
 mod enums;
+#[path = "format/ledger.rs"]
+mod ledger;
 #[path = "format/samples.rs"]
 mod samples;
 
+use ledger::{ledger_vector, y_above_p, LedgerVector, CLUSTER, LEDGER_KEYS, RECEIPT_INDEX};
 use proptest::prelude::*;
 use proto_types::checkpoint::{verify_quorum, CosignedCheckpoint};
 use proto_types::crypto::{context, Digest, PublicKey};
@@ -263,6 +266,7 @@ fn vectors() -> serde_json::Value {
         })).collect::<Vec<_>>(),
     });
     let receipt = receipt_submission(0);
+    let ledger = ledger_json(&ledger_vector());
     serde_json::json!({
         "about": "caseledger format vectors; see docs/FORMAT.md §Vectors. Keys are Ed25519 with 32-byte seeds.",
         "signer_seed_hex": hex::encode([1u8; 32]),
@@ -322,7 +326,77 @@ fn vectors() -> serde_json::Value {
         "rejects": rejects().iter().map(|(ty, bytes, why)| serde_json::json!({
             "type": ty, "hex": hex::encode(bytes), "why": why,
         })).collect::<Vec<_>>(),
+        "ledger": ledger,
+        "public_keys": public_keys().iter().map(|(bytes, usable, why)| serde_json::json!({
+            "public_key_hex": hex::encode(bytes), "registrable": usable, "why": why,
+        })).collect::<Vec<_>>(),
     })
+}
+
+/// The name of a key as the vectors spell it: `ORG/KEY_ID` or `node-N`.
+fn name_of(signer: &proto_types::payload::Signer) -> String {
+    signer_name(signer)
+}
+
+/// The `ledger` vector as JSON (docs/FORMAT.md §Vectors).
+fn ledger_json(v: &LedgerVector) -> serde_json::Value {
+    serde_json::json!({
+        "about": "a ledger made by apply from its genesis: a self-signed organisation registration, an added key, a rotation with the new key signing in the same millisecond, a receipt, a rejection, a cosigned checkpoint entry",
+        "cluster_name": CLUSTER,
+        "keys": LEDGER_KEYS.iter().map(|(name, seed)| serde_json::json!({
+            "name": name,
+            "seed_hex": hex::encode([*seed; 32]),
+            "public_key_hex": hex::encode(pk(*seed).as_bytes()),
+        })).collect::<Vec<_>>(),
+        "entries": v.entries.iter().zip(&v.keys).map(|(e, key)| {
+            let (record, sub) = match &e.body.record {
+                proto_types::Record::Accepted(s) => ("accepted".to_owned(), s),
+                proto_types::Record::Rejected(r) => (format!("rejected {:?}", r.rule), &r.submission),
+            };
+            serde_json::json!({
+                "index": e.body.index,
+                "accepted_at_ms": e.body.accepted_at.as_millis(),
+                "entry_hex": hex::encode(e.to_bytes()),
+                "hash_hex": e.hash.to_hex(),
+                "action": sub.payload.action.kind_name(),
+                "record": record,
+                "signer": name_of(&sub.payload.signer),
+                "signer_public_key_hex": hex::encode(key.as_bytes()),
+            })
+        }).collect::<Vec<_>>(),
+        "refused": v.refused.iter().map(|(sub, stamped, size, why)| serde_json::json!({
+            "submission_hex": hex::encode(encode(sub)),
+            "signer": name_of(&sub.payload.signer),
+            "stamped_at_ms": stamped,
+            "ledger_size": size,
+            "why": why,
+        })).collect::<Vec<_>>(),
+        "receipt": {
+            "index": RECEIPT_INDEX,
+            "text": v.receipt,
+            "quorum": 2,
+        },
+        "receipt_rejects": v.receipt_rejects.iter().map(|(text, why)| serde_json::json!({
+            "text": text, "why": why,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Public keys (32 bytes) and whether the registry accepts them when declared (docs/FORMAT.md
+/// §Crypto): a point of large order, whatever its encoding, is accepted; small order or not a
+/// point is refused.
+fn public_keys() -> Vec<([u8; 32], bool, &'static str)> {
+    let mut three = [0u8; 32];
+    three[0] = 3;
+    vec![
+        (*pk(1).as_bytes(), true, "an ordinary key (seed 01)"),
+        (three, true, "y = 3: a point of large order, canonically encoded"),
+        (y_above_p(3), true, "y = p + 3 >= p: not canonical; ed25519-dalek reduces y mod p, to the point of y = 3, and keeps the bytes as given"),
+        (y_above_p(0), false, "y = p + 0 >= p: reduces to y = 0, a point of order 4"),
+        (y_above_p(1), false, "y = p + 1 >= p: reduces to y = 1, the identity (small order)"),
+        (y_above_p(2), false, "y = p + 2 >= p: reduces to y = 2, not on the curve"),
+        ([0u8; 32], false, "y = 0: a point of order 4"),
+    ]
 }
 
 /// Known-answer vectors: changing one is a format change (docs/FORMAT.md §Vectors).
@@ -503,6 +577,88 @@ fn format_md_holds_the_worked_example_and_the_contexts() {
         doc.contains(&chain[1].hash.to_hex()),
         "FORMAT.md §Worked example names entry 1's hash"
     );
+}
+
+#[test]
+fn the_ledger_vector_replays_through_apply_entry_for_entry() {
+    let v = ledger_vector();
+    let mut state = MemState::new();
+    for e in &v.entries {
+        let sub = e.body.record.submission().clone();
+        let proposal = Proposal {
+            submission: sub,
+            stamped_at: e.body.accepted_at,
+        };
+        match apply(&state, &proposal, SignatureCheck::Verify).expect("in-memory state") {
+            Outcome::Appended(a) => {
+                assert_eq!(&a.entry, e, "entry {}", e.body.index);
+                state.commit(&a);
+            }
+            other => panic!("entry {}: {other:?}", e.body.index),
+        }
+    }
+    let kinds: Vec<&str> = v
+        .entries
+        .iter()
+        .map(|e| e.body.record.submission().payload.action.kind_name())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "genesis",
+            "key_lifecycle",
+            "key_lifecycle",
+            "case_filing",
+            "handoff",
+            "receipt",
+            "key_lifecycle",
+            "receipt",
+            "checkpoint"
+        ]
+    );
+    // The rotation and the new key's entry share a millisecond; the old key's is refused.
+    assert_eq!(v.entries[6].body.accepted_at, v.entries[7].body.accepted_at);
+    assert!(matches!(
+        v.entries[7].body.record,
+        proto_types::Record::Rejected(ref r) if r.rule == proto_types::Rule::NotReceiver
+    ));
+    assert_eq!(v.keys[7], pk(4));
+    assert_eq!(
+        v.keys[1],
+        pk(6),
+        "the registration is signed with the key it declares"
+    );
+    assert_eq!(v.refused.len(), 2);
+}
+
+#[test]
+fn the_receipt_vector_verifies_and_each_reject_fails_to_parse() {
+    use proto_types::receipt::{verify, Receipt};
+    let v = ledger_vector();
+    let r = Receipt::parse(&v.receipt).expect("the receipt parses");
+    assert_eq!(r.to_text(), v.receipt, "and re-encodes to the same text");
+    let keys = [
+        ("node-1", key(11).verifying_key()),
+        ("node-2", key(12).verifying_key()),
+    ];
+    assert_eq!(
+        verify(&r, &v.entries[RECEIPT_INDEX as usize].to_bytes(), &keys),
+        Ok(())
+    );
+    assert!(v.receipt_rejects.len() >= 8);
+    for (text, why) in &v.receipt_rejects {
+        assert!(Receipt::parse(text).is_err(), "{why} must not parse");
+    }
+}
+
+#[test]
+fn public_keys_are_registrable_exactly_as_format_md_says() {
+    for (bytes, registrable, why) in public_keys() {
+        let key: PublicKey =
+            decode(&[[1u8, 0, 32].as_slice(), &bytes].concat()).expect("any 32 bytes decode");
+        let usable = key.to_verifying_key().is_ok_and(|vk| !vk.is_weak());
+        assert_eq!(usable, registrable, "{why}");
+    }
 }
 
 proptest! {

@@ -4,6 +4,8 @@
 mod common;
 #[path = "workflow/lives.rs"]
 mod lives;
+#[path = "workflow/measures.rs"]
+mod measures;
 #[path = "workflow/paths.rs"]
 mod paths;
 #[path = "workflow/rejections.rs"]

@@ -5,8 +5,12 @@ Written from docs/FORMAT.md alone (section names below are its sections), with t
 standard library and the `cryptography` package for Ed25519; it imports no project code.
 It reads proto-types/tests/data/format-vectors.json and proto-types/tests/data/rfc6962.json
 and checks entry hashes, chain links, submission and approval signatures, Merkle roots,
-every inclusion and consistency proof, and the cosigned checkpoint; then it checks that a
-flipped byte makes each of those checks fail.
+every inclusion and consistency proof (and its length), and the cosigned checkpoint; then it
+checks that a flipped byte makes each of those checks fail. Over the `ledger` vector it
+rebuilds the registry from the genesis, entry by entry (§Apply steps 2 and 4: keys valid at
+each entry's time, self-signed registrations, rotations, approvals), checks the checkpoint
+entry's quorum and origin, the refused submissions, the receipt and the receipt texts that
+must not parse (§Receipt); and which public keys the registry accepts (§Crypto).
 
 Usage: python3 tests/python/verify_vectors.py [workspace root]   (default: the current directory)
 Exit codes: 0 every check passed; 1 a check failed; 2 could not run (a missing file or
@@ -16,6 +20,7 @@ package). The last line is "N passed, M failed".
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import re
@@ -715,6 +720,199 @@ def verify_note(text: str, keys: dict[str, bytes], quorum: int):
 
 
 # ---------------------------------------------------------------------------------------------
+# §Receipt
+
+
+class ReceiptError(Exception):
+    pass
+
+
+RECEIPT_HEADER = "c2sp.org/tlog-proof@v1\n"
+
+
+def parse_receipt(text: str):
+    """§Receipt, "Parsing is strict": returns (entry bytes, index, proof hashes, note text)."""
+    if not text.startswith(RECEIPT_HEADER):
+        raise ReceiptError("no tlog-proof@v1 header line")
+    lines = text[len(RECEIPT_HEADER) :].split("\n")
+    if len(lines) < 3 or not lines[0].startswith("extra "):
+        raise ReceiptError("the second line is not 'extra <base64>'")
+    try:
+        entry = b64_canonical(lines[0][len("extra ") :])
+    except NoteError as exc:
+        raise ReceiptError(f"extra: {exc}") from None
+    if not lines[1].startswith("index ") or not CANONICAL_DECIMAL.fullmatch(lines[1][len("index ") :]):
+        raise ReceiptError("the index line is not 'index <canonical decimal>'")
+    index = int(lines[1][len("index ") :])
+    if index >= 2**64:
+        raise ReceiptError("index above 2^64 - 1")
+    proof, i = [], 2
+    while True:
+        if i >= len(lines) - 1:
+            raise ReceiptError("no blank line before the note")
+        if lines[i] == "":
+            break
+        try:
+            proof.append(b64_exact(lines[i], 32))
+        except NoteError as exc:
+            raise ReceiptError(f"proof line: {exc}") from None
+        i += 1
+    note = "\n".join(lines[i + 1 :])
+    try:
+        parse_note(note)
+    except NoteError as exc:
+        raise ReceiptError(f"note: {exc}") from None
+    return entry, index, proof, note
+
+
+def b64_canonical(text: str) -> bytes:
+    """Standard base64 with padding, canonical: re-encoding gives the same text."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise NoteError(f"not base64: {text[:20]!r}...") from None
+    if base64.b64encode(raw).decode() != text:
+        raise NoteError("not canonical base64")
+    return raw
+
+
+def verify_receipt(text: str, node_keys: dict[str, bytes], quorum: int) -> tuple[int, bytes]:
+    """§Receipt, verification steps 1-4: returns (index, entry bytes)."""
+    entry, index, proof, note = parse_receipt(text)
+    decode(Entry, entry)
+    _, _, size, root, chain_head, _, _ = verify_note(note, node_keys, quorum)
+    leaf, h = entry[:-ENCODED_HASH_LEN], entry[-32:]
+    if read_leading_varints(leaf)[0] != index:
+        raise ReceiptError("the entry's index is not the index line")
+    if sha256(CTX_ENTRY, leaf) != h:
+        raise ReceiptError("the entry's hash does not match its leaf")
+    if index + 1 == size and chain_head != h:
+        raise ReceiptError("the note's chain head is not the entry's hash")
+    if not verify_inclusion(leaf_hash(leaf), index, size, proof, root):
+        raise ReceiptError("the inclusion proof does not lead to the note's root")
+    return index, entry
+
+
+# ---------------------------------------------------------------------------------------------
+# §Crypto: which public keys the registry accepts (a curve point, not of small order; y is
+# reduced mod p, as ed25519-dalek does).
+
+P = 2**255 - 19
+D = (-121665 * pow(121666, -1, P)) % P
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+
+
+def decompress(key: bytes):
+    """The point (x, y) of a 32-byte encoding, y taken mod p; None if not on the curve."""
+    n = int.from_bytes(key, "little")
+    y, sign = (n & (2**255 - 1)) % P, n >> 255
+    u, v = (y * y - 1) % P, (D * y * y + 1) % P
+    x = pow(u * pow(v, 3, P), 1, P) * pow(u * pow(v, 7, P), (P - 5) // 8, P) % P
+    if (v * x * x - u) % P != 0:
+        x = x * SQRT_M1 % P
+        if (v * x * x - u) % P != 0:
+            return None
+    if (x & 1) != sign:
+        x = (P - x) % P
+    return x, y
+
+
+def edwards_add(a, b):
+    (x1, y1), (x2, y2) = a, b
+    t = D * x1 * x2 * y1 * y2 % P
+    return ((x1 * y2 + y1 * x2) * pow(1 + t, -1, P) % P, (y1 * y2 + x1 * x2) * pow(1 - t, -1, P) % P)
+
+
+def key_registrable(key: bytes) -> bool:
+    """§Crypto: the registry accepts a key that decodes to a point whose order is not small."""
+    point = decompress(key)
+    if point is None:
+        return False
+    for _ in range(3):  # [8]P
+        point = edwards_add(point, point)
+    return point != (0, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# §Apply, steps 2 and 4: the registry as the ledger builds it, and the key of a signer at a time
+
+
+def key_valid(k: dict, at: int) -> bool:
+    return (
+        k["valid_from"] <= at
+        and (k["revoked_at"] is None or at < k["revoked_at"])
+        and (k["valid_until"] is None or at < k["valid_until"])
+    )
+
+
+def key_record(decl: Value) -> dict:
+    return {
+        "pk": decl["public_key"]["bytes"],
+        "valid_from": decl["valid_from"],
+        "valid_until": decl["valid_until"],
+        "revoked_at": None,
+    }
+
+
+def registry_of(genesis: Value) -> dict:
+    return {
+        "cluster_name": genesis["cluster_name"],
+        "orgs": {o["id"]: {k["key_id"]: key_record(k) for k in o["keys"]} for o in genesis["organisations"]},
+        "nodes": {n["node_id"]: n["signing_key"]["bytes"] for n in genesis["nodes"]},
+        "approvers": list(genesis["policy"]["approvals"]["approvers"]),
+        "required": genesis["policy"]["approvals"]["required"],
+    }
+
+
+def signer_key(reg: dict | None, payload: Value, at: int) -> bytes | None:
+    """§Apply step 4 (step 2 for genesis): the key that must have signed, or None."""
+    signer, action = payload["signer"], payload["action"]
+    if signer["variant"] == "Node":
+        return reg["nodes"].get(signer["value"]) if reg else None
+    org, key_id = signer["value"]["org"], signer["value"]["key_id"]
+    decls = None
+    if reg is None and action["variant"] == "Genesis":
+        decls = {o["id"]: {k["key_id"]: key_record(k) for k in o["keys"]} for o in action["value"]["organisations"]}
+    elif reg is not None:
+        decls = reg["orgs"]
+        op = action["value"]["op"] if action["variant"] == "KeyLifecycle" else None
+        if op is not None and op["variant"] == "RegisterOrganisation":
+            new = op["value"]
+            if new["id"] == org and org not in reg["orgs"]:
+                decls = {org: {k["key_id"]: key_record(k) for k in new["keys"]}}
+    k = (decls or {}).get(org, {}).get(key_id)
+    return k["pk"] if k is not None and key_valid(k, at) else None
+
+
+def approvals_ok(reg: dict, change: Value, approvals: list, at: int) -> bool:
+    orgs = set()
+    for a in approvals:
+        org = a["key"]["org"]
+        k = reg["orgs"].get(org, {}).get(a["key"]["key_id"])
+        if org not in reg["approvers"] or k is None or not key_valid(k, at):
+            continue
+        if ed25519_verify(k["pk"], a["signature"]["bytes"], CTX_APPROVAL + bytes([FORMAT_VERSION]) + change.raw):
+            orgs.add(org)
+    return len(orgs) >= reg["required"]
+
+
+def apply_key_op(reg: dict, op: Value, at: int) -> None:
+    v = op["value"]
+    if op["variant"] == "RegisterOrganisation":
+        reg["orgs"][v["id"]] = {k["key_id"]: key_record(k) for k in v["keys"]}
+    elif op["variant"] == "AddKey":
+        reg["orgs"][v["org"]][v["key"]["key_id"]] = key_record(v["key"])
+    elif op["variant"] == "RotateKey":
+        old = reg["orgs"][v["org"]][v["old"]]
+        old["valid_until"] = at if old["valid_until"] is None else min(old["valid_until"], at)
+        reg["orgs"][v["org"]][v["new"]["key_id"]] = key_record(v["new"])
+    elif op["variant"] == "RevokeKey":
+        reg["orgs"][v["org"]][v["key_id"]]["revoked_at"] = at
+    elif op["variant"] == "RegisterNode":
+        reg["nodes"][v["node_id"]] = v["signing_key"]["bytes"]
+
+
+# ---------------------------------------------------------------------------------------------
 # The checks
 
 
@@ -781,12 +979,23 @@ def check_merkle_vectors(c: Checks, label: str, leaf_hashes: list[bytes], v: dic
         m, size, proof = p["first"], p["second"], unhex(p["proof_hex"])
         what = f"{label}: consistency {m} -> {size}"
         c.check(what, verify_consistency(m, size, roots[m], roots[size], proof))
+        c.check(f"{what}: the length §Merkle gives", len(proof) == consistency_proof_len(m, size))
         c.check(f"{what}, flipped first root", not verify_consistency(m, size, flipped(roots[m], 0), roots[size], proof))
         if m > 0:  # the empty tree is a prefix of every tree: any second root is consistent with it
             c.check(f"{what}, flipped second root", not verify_consistency(m, size, roots[m], flipped(roots[size], 0), proof))
         for k in range(len(proof)):
             bad = proof[:k] + [flipped(proof[k], k % 32)] + proof[k + 1 :]
             c.check(f"{what}, flipped proof hash {k}", not verify_consistency(m, size, roots[m], roots[size], bad))
+
+
+def consistency_proof_len(m: int, n: int) -> int:
+    """§Merkle, "Proof lengths"."""
+    if m == 0 or m == n:
+        return 0
+    inner = ((m - 1) ^ (n - 1)).bit_length()
+    border = bin((m - 1) >> inner).count("1")
+    s = (m & -m).bit_length() - 1
+    return inner - s + border + (0 if m & (m - 1) == 0 else 1)
 
 
 def check_rfc6962(c: Checks, v: dict) -> None:
@@ -966,6 +1175,94 @@ def check_format(c: Checks, v: dict) -> None:
         if action["variant"] == "Checkpoint":
             c.check(f"{what}: carries the checkpoint note", inner["note"] == cp["note"])
             c.runs(f"{what}: its note verifies", lambda inner=inner: verify_note(inner["note"], cosigners, 2))
+
+
+    check_public_keys(c, v["public_keys"])
+    check_ledger(c, v["ledger"], keys)
+
+
+def check_public_keys(c: Checks, vectors: list) -> None:
+    """§Crypto: which keys the registry accepts, y >= p included."""
+    for k in vectors:
+        key = bytes.fromhex(k["public_key_hex"])
+        c.check(f"public key {k['public_key_hex'][:8]}...: registrable is {k['registrable']} ({k['why']})", key_registrable(key) == k["registrable"])
+
+
+def check_ledger(c: Checks, v: dict, known: dict[str, bytes]) -> None:
+    """§Apply steps 2 and 4 over a real ledger: the registry built entry by entry, each
+    signature checked with the key valid at the entry's time; §Checkpoint for its checkpoint
+    entry; the refused submissions; §Receipt."""
+    keys = dict(known)
+    for k in v["keys"]:
+        pk = bytes.fromhex(k["public_key_hex"])
+        c.check(f"ledger key {k['name']} from its seed", public_key_of_seed(bytes.fromhex(k["seed_hex"])) == pk)
+        keys[k["name"]] = pk
+    entries = [bytes.fromhex(e["entry_hex"]) for e in v["entries"]]
+    try:
+        verify_chain(entries)
+        c.check("ledger: the chain verifies", True)
+    except ChainFault as exc:
+        c.check("ledger: the chain verifies", False, str(exc))
+    leaf_hashes = [leaf_hash(d[:-ENCODED_HASH_LEN]) for d in entries]
+    reg = None
+    registries = []  # the registry after each entry
+    for e, data in zip(v["entries"], entries, strict=True):
+        i, at = e["index"], e["accepted_at_ms"]
+        record = decode(Entry, data)["body"]["record"]
+        sub = record["value"] if record["variant"] == "Accepted" else record["value"]["submission"]
+        payload = sub["payload"]
+        kind = "accepted" if record["variant"] == "Accepted" else f"rejected {record['value']['rule']['variant']}"
+        c.check(f"ledger entry {i}: {kind}", kind == e["record"])
+        key = signer_key(reg, payload, at)
+        c.check(f"ledger entry {i}: {e['signer']} has a key valid at {at}", key is not None and key == bytes.fromhex(e["signer_public_key_hex"]))
+        c.check(f"ledger entry {i}: signature of {e['signer']}", key is not None and submission_signature_ok(sub, key))
+        action = payload["action"]
+        if i == 0:
+            c.check("ledger entry 0: a genesis", action["variant"] == "Genesis")
+            reg = registry_of(action["value"])
+            declared = [k["pk"] for o in reg["orgs"].values() for k in o.values()] + list(reg["nodes"].values())
+            c.check("ledger genesis: every key it declares is registrable (§Crypto)", all(key_registrable(k) for k in declared))
+        elif record["variant"] == "Accepted" and action["variant"] == "KeyLifecycle":
+            op = action["value"]["op"]
+            c.check(f"ledger entry {i}: {op['variant']} has its approvals", approvals_ok(reg, op, action["value"]["approvals"], at))
+            if op["variant"] != "RevokeKey":
+                c.check(f"ledger entry {i}: signed by the organisation concerned", signer_name(payload["signer"]).split("/")[0] == (op["value"].get("id") or op["value"].get("org")))
+            reg = copy.deepcopy(reg)
+            apply_key_op(reg, op, at)
+        elif record["variant"] == "Accepted" and action["variant"] == "Checkpoint":
+            check_checkpoint_entry(c, i, action["value"]["note"], reg, entries, leaf_hashes)
+        registries.append(reg)
+    for r in v["refused"]:
+        sub = decode(Submission, bytes.fromhex(r["submission_hex"]))
+        size = r["ledger_size"]
+        at = max(r["stamped_at_ms"], v["entries"][size - 1]["accepted_at_ms"])
+        key = signer_key(registries[size - 1], sub["payload"], at)
+        c.check(f"ledger: refused {r['signer']} ({r['why']})", key is None or not submission_signature_ok(sub, key))
+    nodes = {f"node-{n}": k for n, k in reg["nodes"].items()}
+    rc = v["receipt"]
+    try:
+        index, entry = verify_receipt(rc["text"], nodes, rc["quorum"])
+        c.check("ledger receipt: verifies, for its entry", (index, entry) == (rc["index"], entries[rc["index"]]))
+    except (ReceiptError, NoteError, DecodeError) as exc:
+        c.check("ledger receipt: verifies", False, str(exc))
+    for bad in v["receipt_rejects"]:
+        c.raises(f"ledger receipt reject: {bad['why']}", ReceiptError, lambda bad=bad: parse_receipt(bad["text"]))
+
+
+def check_checkpoint_entry(c: Checks, i: int, note: str, reg: dict, entries: list[bytes], leaf_hashes: list[bytes]) -> None:
+    """§Checkpoint: what apply checks of a checkpoint entry at index i (ledger size i)."""
+    nodes = {f"node-{n}": k for n, k in reg["nodes"].items()}
+    quorum = len(nodes) // 2 + 1
+    try:
+        _, origin, size, root, chain_head, time, _ = verify_note(note, nodes, quorum)
+    except NoteError as exc:
+        c.check(f"ledger entry {i}: its note verifies with {quorum} of {len(nodes)} nodes", False, str(exc))
+        return
+    c.check(f"ledger entry {i}: origin caseledger/<cluster name>", origin == "caseledger/" + reg["cluster_name"])
+    c.check(f"ledger entry {i}: size within the ledger", 1 <= size <= i)
+    c.check(f"ledger entry {i}: root", root == mth(leaf_hashes[:size]))
+    c.check(f"ledger entry {i}: chain head", chain_head == entries[size - 1][-32:])
+    c.check(f"ledger entry {i}: time", time == read_leading_varints(entries[size - 1][:-34])[1])
 
 
 def _expect(ok: bool, what: str) -> None:

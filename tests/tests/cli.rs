@@ -5,7 +5,8 @@
 //!   completion, custody transfers, an appeal), and after each stage-changing step
 //!   `caseledger case <id> --json` shows the expected stage and holder.
 //! - `receipts`: a saved receipt verifies offline against the genesis file, and any changed
-//!   byte makes it fail; proofs, tail, idempotency and the exit codes of refusals.
+//!   byte makes it fail; proofs, tail, idempotency, the audit (streamed from the first node
+//!   that answers) and the exit codes of refusals.
 //!
 //! The config file names a dead node first, so every call also exercises the failover.
 
@@ -880,11 +881,25 @@ mod receipts {
         assert_eq!(lines[0]["kind"], "genesis");
         cli.expect(0, &["stats", "--json"]).await;
         cli.expect(0, &["overdue", "--json"]).await;
+        // The audit streams from the first node that answers (the dead one is first) and says
+        // so, naming the node it could not compare.
+        let audit = cli.expect(0, &["audit"]).await;
+        let first_live = format!("http://{}", cluster.api_addrs()[0]);
+        assert!(
+            audit.contains(&format!("streamed from {first_live};")),
+            "{audit}"
+        );
+        assert!(
+            audit.contains("not compared (no head from it)") && audit.contains("127.0.0.1:1"),
+            "{audit}"
+        );
+        assert!(audit.contains("INTACT"), "{audit}");
         cluster.shutdown().await;
 
         // No node answers: could not run.
         cli.expect(2, &["head"]).await;
         cli.expect(2, &["case", "LZ-R-1"]).await;
+        cli.expect(2, &["audit"]).await;
     }
 }
 

@@ -1,7 +1,9 @@
 //! Tamper evidence (issue 5): damage a stopped node's data through `node::store`'s test hooks;
 //! on restart the node names the exact index or row and is not ready, `audit` against it
 //! exits 1 naming the index, against the other nodes 0; cosigned checkpoints are committed and
-//! catch a rewritten suffix; a 100,000-entry export audits intact.
+//! catch a rewritten suffix; a 100,000-entry export audits intact. The audit of nodes proves
+//! that every node ahead extends the ledger it verified (a forged proof is named, a refused one
+//! leaves the audit incomplete) and streams from the first node that answers.
 
 use std::time::{Duration, Instant};
 
@@ -360,4 +362,132 @@ fn an_audit_of_a_hundred_thousand_entries_passes_and_a_saved_checkpoint_is_exten
         "{:?}",
         bad.verdict
     );
+}
+
+/// A node that lies about being ahead: `GET /v1/head` claims `size` entries with a made-up
+/// root; `GET /v1/proofs/consistency` serves a forged proof (hashes that lead nowhere, with the
+/// audited root as `first_root`, which is all the audit used to compare) or, if `refuse`,
+/// answers 404. Its address; it serves until the test ends.
+async fn lying_node(size: u64, audited_root: String, refuse: bool) -> String {
+    use axum::extract::Query;
+    use axum::routing::get;
+    use axum::Json;
+    use std::collections::HashMap;
+    let fake_root = "ab".repeat(32);
+    let head = serde_json::json!({
+        "size": size, "head_hash": "cd".repeat(32), "root": fake_root,
+        "time_ms": EPOCH.as_millis(), "node_id": 9,
+    });
+    let proof = move |Query(q): Query<HashMap<String, String>>| {
+        let audited_root = audited_root.clone();
+        async move { forged_or_refused(refuse, &q, audited_root) }
+    };
+    let app = axum::Router::new()
+        .route(
+            "/v1/head",
+            get(move || {
+                let head = head.clone();
+                async move { Json(head) }
+            }),
+        )
+        .route("/v1/proofs/consistency", get(proof));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// The lying node's answer to a consistency-proof request.
+fn forged_or_refused(
+    refuse: bool,
+    q: &std::collections::HashMap<String, String>,
+    audited_root: String,
+) -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+    use axum::Json;
+    {
+        if refuse {
+            return (
+                axum::http::StatusCode::NOT_FOUND,
+                Json(serde_json::json!({"code": "NOT_FOUND", "message": "no such route"})),
+            );
+        }
+        let num = |k: &str| q.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        (
+            axum::http::StatusCode::OK,
+            Json(serde_json::json!({
+                "first": num("first"), "second": num("second"),
+                "first_root": audited_root, "second_root": "ab".repeat(32),
+                "proof": vec!["ef".repeat(32); 3],
+            })),
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_proves_every_node_ahead_and_streams_from_the_first_that_answers() {
+    let mut cluster = Cluster::start(3).await;
+    let client = cluster.client();
+    let run = run_flows(&client, flows(&cluster.province, 5, 4, EPOCH), 4, 5, None).await;
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    let size = run.acked.iter().map(|a| a.index).max().expect("acked") + 1;
+    let head = cluster.converged(size).await;
+    let nodes = |addrs: &[&str]| {
+        Client::new(addrs.iter().map(|a| a.to_string()))
+            .with_credentials(caseledger_tests::cluster::auditor())
+    };
+    let (first, second) = (cluster.addrs[0].1.clone(), cluster.addrs[1].1.clone());
+    let (report, _) = audit::audit_nodes(&nodes(&[&first, &second]), None, |_, _| {}).await;
+    let Verdict::Intact { root, .. } = &report.verdict else {
+        panic!("the cluster audits intact: {:?}", report.verdict);
+    };
+    assert_eq!(report.streamed_from, Some(format!("http://{first}")));
+
+    // A node ahead serving a forged consistency proof is named, and the ledger is broken for it.
+    let forger = lying_node(head.size + 5, root.clone(), false).await;
+    let (report, _) = audit::audit_nodes(&nodes(&[&first, &forger]), None, |_, _| {}).await;
+    match &report.verdict {
+        Verdict::Broken { reason, .. } => assert!(
+            reason.contains(&forger) && reason.contains("does not extend"),
+            "{reason}"
+        ),
+        other => panic!("a forged consistency proof: {other:?}"),
+    }
+    assert_eq!(report.verdict.exit_code(), 1);
+
+    // A node ahead that cannot serve a proof leaves the audit incomplete, naming it.
+    let refuser = lying_node(head.size + 5, root.clone(), true).await;
+    let (report, _) =
+        audit::audit_nodes(&nodes(&[&first, &refuser, &second]), None, |_, _| {}).await;
+    match &report.verdict {
+        Verdict::Incomplete { reason } => assert!(
+            reason.contains(&refuser)
+                && reason.contains("does not prove")
+                && !reason.contains(&second),
+            "{reason}"
+        ),
+        other => panic!("a node that cannot prove it is ahead: {other:?}"),
+    }
+    assert_eq!(report.verdict.exit_code(), 2);
+
+    // With the first node down the audit streams from the next one, says so, and names the
+    // node it could not compare.
+    cluster.stop(0).await;
+    let third = cluster.addrs[2].1.clone();
+    let (report, _) = audit::audit_nodes(&nodes(&[&first, &second, &third]), None, |_, _| {}).await;
+    assert_eq!(report.verdict.exit_code(), 0, "{:?}", report.verdict);
+    assert!(report.entries >= head.size);
+    assert_eq!(report.streamed_from, Some(format!("http://{second}")));
+    assert_eq!(
+        report.nodes_compared,
+        [format!("http://{second}"), format!("http://{third}")]
+    );
+    assert_eq!(report.nodes_unreachable.len(), 1);
+    assert!(
+        report.nodes_unreachable[0].contains(&first),
+        "{:?}",
+        report.nodes_unreachable
+    );
+    cluster.shutdown().await;
 }

@@ -74,7 +74,7 @@ const LABELS = {
     "err": "Error",
   },
 };
-// Terms of DOMAIN.md.
+// Terms of docs/DOMAIN.md.
 const TERMS = {
   zh: {
     FILING: "立案", INVESTIGATION: "侦查", ARREST_REVIEW: "审查逮捕", PROSECUTION_REVIEW: "审查起诉",

@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 pub struct Alert {
     /// The case, when known (a rejected receipt names a handoff, not a case).
     pub case_id: Option<CaseId>,
-    /// The department expected to act (a clock's receiver, the sender who owes a custody
-    /// transfer, the signer of an illegal attempt).
+    /// The department expected to act (a handoff clock's receiver, a measure clock's organ as
+    /// `CaseRecord::measure_responsible` names it, the sender who owes a custody transfer, the
+    /// signer of an illegal attempt).
     pub responsible: Option<OrgId>,
     /// What is wrong.
     pub kind: AlertKind,
@@ -108,7 +109,7 @@ pub fn alerts(
             if let Some(kind) = clock_alert(r, clock, policy, now) {
                 out.push(Alert {
                     case_id: Some(case.case_id.clone()),
-                    responsible: Some(case.holder.clone()),
+                    responsible: Some(case.measure_responsible(m.measure).clone()),
                     kind,
                 });
             }
@@ -172,7 +173,7 @@ fn clock_alert(
 }
 
 /// How long a custody transfer may follow the move it goes with: the custody transfer's own
-/// clock in the policy, else three days (DOMAIN.md: "within 3 days").
+/// clock in the policy, else three days (docs/DOMAIN.md: "within 3 days").
 fn custody_transfer_window(policy: &Policy) -> Period {
     policy
         .handoff_rule(&HandoffKind::CustodyTransfer)

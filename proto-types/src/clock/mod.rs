@@ -1,5 +1,5 @@
 //! The clock engine: due times of handoff and measure clocks, and the alerts a supervisor
-//! sees for a given "now" (DOMAIN.md "Clocks").
+//! sees for a given "now" (docs/DOMAIN.md "Clocks").
 //!
 //! Counting follows Art. 105: the day a period starts is not counted, so a period of N days
 //! from an instant on local date D ends at the end of local date D+N; N months end on the

@@ -2,8 +2,8 @@
 //! measures.
 
 use super::{
-    broke, check_count, check_text, close_loop, CaseChanges, CaseRecord, Cx, PersonRecord, Reader,
-    StageSpan, Step,
+    broke, check_count, check_text, close_loop, measure, CaseChanges, CaseRecord, Cx, PersonRecord,
+    Reader, StageSpan, Step,
 };
 use crate::domain::{OrgKind, Stage};
 use crate::entry::Rule;
@@ -140,13 +140,7 @@ pub(super) fn wind_up<S: LedgerState>(
         }
     }
     for person in &mut case.persons {
-        for m in person.measures.iter_mut().filter(|m| m.active) {
-            m.active = false;
-            m.ended_at = Some(cx.at);
-            if let Some(clock) = &mut m.clock {
-                clock.stop(cx.at);
-            }
-        }
+        measure::end_measures(person, cx.at, cx.at);
     }
     case.in_transit = None;
     case.closed_at = Some(cx.at);

@@ -3,8 +3,8 @@
 //! case; a return closes the handoff and leaves the case where it was.
 
 use super::{
-    broke, case, check_count, check_text, close_loop, holder_after, CaseChanges, Cx, HandoffRecord,
-    LoopStatus, Reader, Step,
+    broke, case, check_count, check_text, close_loop, holder_after, measure, CaseChanges, Cx,
+    HandoffRecord, LoopStatus, Reader, Step,
 };
 use crate::domain::{HandoffKind, Stage};
 use crate::entry::Rule;
@@ -124,6 +124,8 @@ pub(super) fn accept<S: LedgerState>(
         }
         let holder = holder_after(cx, t.to, &h.sender, &h.receiver);
         case.enter_stage(t.to, holder, cx.at, cx.index);
+        // A second-instance judgment takes effect when served.
+        measure::end_at_judgment(&mut case, t.from, t.to, cx.at);
         changes.put_handoff(h);
         if t.to.is_closed() {
             case::wind_up(rd, cx, &mut case, &mut changes)?;

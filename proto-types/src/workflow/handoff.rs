@@ -2,8 +2,8 @@
 //! what it answers; the clock it puts on the receiver.
 
 use super::{
-    broke, check_count, check_text, close_loop, holder_after, is_answered, CaseChanges, CaseRecord,
-    Cx, DocumentSummary, HandoffRecord, LoopStatus, Reader, Step,
+    broke, check_count, check_text, close_loop, holder_after, is_answered, measure, CaseChanges,
+    CaseRecord, Cx, DocumentSummary, HandoffRecord, LoopStatus, Reader, Step,
 };
 use crate::clock::ClockState;
 use crate::domain::{HandoffKind, Stage};
@@ -207,6 +207,10 @@ pub(super) fn send<S: LedgerState>(
         }
     }
     end_measure_clocks(cx, &mut case, h);
+    if let Some(t) = stage_change {
+        // Sent for execution: the person is delivered, the measures end now.
+        measure::end_at_judgment(&mut case, t.from, t.to, cx.at);
+    }
     if stage_change.is_some() {
         case.in_transit = Some(id.clone());
     }

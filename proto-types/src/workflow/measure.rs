@@ -1,13 +1,17 @@
 //! Coercive measures on persons (detention, arrest, bail, residential surveillance, release)
 //! and adjustments of clocks (extension, pause, resume, restart).
 
-use super::{broke, check_text, CaseChanges, CaseRecord, Cx, MeasureRecord, Reader, Step};
+use super::{
+    broke, check_text, CaseChanges, CaseRecord, Cx, MeasureRecord, PersonRecord, Reader, Step,
+};
 use crate::clock::{extension_in_bounds, ClockState, Extension, MAX_EXTENSIONS};
-use crate::domain::{MeasureKind, OrgKind};
+use crate::domain::{MeasureKind, OrgKind, Stage};
 use crate::entry::Rule;
+use crate::ids::PersonId;
 use crate::payload::{ClockAction, ClockAdjustment, ClockRef, CoerciveMeasure, RestartReason};
 use crate::policy::{MaxPenalty, Period};
 use crate::state::LedgerState;
+use crate::time::Timestamp;
 
 /// Kinds of department that record coercive measures and adjust their clocks: the PSB
 /// (detention, bail, residential surveillance, release, and arrest once approved), and the
@@ -16,7 +20,8 @@ const MEASURE_RECORDERS: [OrgKind; 3] = [OrgKind::Psb, OrgKind::Procuratorate, O
 
 /// A coercive measure on a person of an open case. A new measure ends every measure in force
 /// on the person (bail replaces detention, arrest replaces detention, release ends custody);
-/// it starts the clock `policy.measure_clocks` gives it, counted from `effective_at`.
+/// it starts the clock `policy.measure_clocks` gives it, counted from `effective_at`, unless
+/// it is a custodial measure recorded after the investigation ([`runs_measure_clock`]).
 pub(super) fn record<S: LedgerState>(
     rd: &Reader<'_, S>,
     cx: &Cx<'_>,
@@ -64,6 +69,7 @@ pub(super) fn record<S: LedgerState>(
             );
         }
     }
+    let stage = case.stage;
     let person = &mut case.persons[pi];
     if m.measure == MeasureKind::Release && !person.in_custody() {
         return broke(
@@ -71,15 +77,10 @@ pub(super) fn record<S: LedgerState>(
             format!("{} is not in custody", m.person),
         );
     }
-    for old in person.measures.iter_mut().filter(|x| x.active) {
-        old.active = false;
-        old.ended_at = Some(m.effective_at);
-        if let Some(clock) = &mut old.clock {
-            clock.stop(cx.at);
-        }
-    }
+    end_measures(person, m.effective_at, cx.at);
     let clock = match m.measure {
         MeasureKind::Release => None,
+        kind if !runs_measure_clock(kind, stage) => None,
         kind => cx.policy().measure_clock(kind).map(|mc| {
             ClockState::new(
                 mc.period,
@@ -102,6 +103,77 @@ pub(super) fn record<S: LedgerState>(
     case.add_participant(cx.signer);
     case.last_index = cx.index;
     Ok(CaseChanges::with_case(case))
+}
+
+/// Whether a measure of this kind recorded while the case is in `stage` starts its clock.
+///
+/// The clocks of the custodial measures are the investigation's: detention until the arrest
+/// request (Art. 91), custody after arrest during the investigation (Art. 156, extended by
+/// Art. 156-159), both ended by the transfer for prosecution. Custody decided later (by the
+/// procuratorate in review, by a court at trial or pending a revocation of probation) is
+/// bounded by that stage's own handoff clock (review Art. 172, trial Art. 208, revocation), so
+/// it starts no measure clock. Bail and residential surveillance run their Art. 79 limits
+/// (12 and 6 months) from whichever organ decides them, in any stage.
+fn runs_measure_clock(kind: MeasureKind, stage: Stage) -> bool {
+    !kind.is_custodial()
+        || matches!(
+            stage,
+            Stage::Filing | Stage::Investigation | Stage::ArrestReview
+        )
+}
+
+/// Ends every measure in force on a person: it ended at `ended_at` (a later measure's
+/// effective time, or the entry's time), and its clock stops at the entry's time `at`.
+pub(super) fn end_measures(person: &mut PersonRecord, ended_at: Timestamp, at: Timestamp) {
+    end_measures_where(person, ended_at, at, |_| true);
+}
+
+fn end_measures_where(
+    person: &mut PersonRecord,
+    ended_at: Timestamp,
+    at: Timestamp,
+    which: impl Fn(MeasureKind) -> bool,
+) {
+    for old in person
+        .measures
+        .iter_mut()
+        .filter(|x| x.active && which(x.measure))
+    {
+        old.active = false;
+        old.ended_at = Some(ended_at);
+        if let Some(clock) = &mut old.clock {
+            clock.stop(at);
+        }
+    }
+}
+
+/// What the judgment taking effect, or the delivery for execution, does to the measures in
+/// force (docs/DOMAIN.md "Coercive measures and their clocks"): no coercive measure outlives
+/// them, since a measure is on a suspect or defendant (Art. 66-100) and an effective judgment
+/// makes the person a convict.
+///
+/// - A stage change into `EFFECTIVE` (a second-instance judgment served) ends bail and
+///   residential surveillance. Custody (detention, arrest) stays in force until the delivery:
+///   the convict is held until delivered for execution (Art. 264), and the delivery must come
+///   with its custody transfer.
+/// - A stage change into an execution stage from one that is not (the delivery for
+///   execution, from the appeal window or from `EFFECTIVE`) ends every measure.
+/// - A revocation of probation (community to custodial execution) ends nothing: the case is
+///   already past the judgment.
+///
+/// Applied to every person of the case, at the entry's time `at`.
+pub(super) fn end_at_judgment(case: &mut CaseRecord, from: Stage, to: Stage, at: Timestamp) {
+    let executing = |s| matches!(s, Stage::ExecutionCustodial | Stage::ExecutionCommunity);
+    let which: fn(MeasureKind) -> bool = if executing(to) && !executing(from) {
+        |_| true
+    } else if to == Stage::Effective && from != Stage::Effective {
+        |k| !k.is_custodial()
+    } else {
+        return;
+    };
+    for person in &mut case.persons {
+        end_measures_where(person, at, at, which);
+    }
 }
 
 /// Extension (approved by a registered organisation), pause, resume or full restart of a
@@ -190,7 +262,7 @@ pub(super) fn adjust_clock<S: LedgerState>(
 /// The clock of the measure of this kind in force on a person.
 fn measure_clock<'c, E>(
     case: &'c mut CaseRecord,
-    person: &crate::ids::PersonId,
+    person: &PersonId,
     measure: MeasureKind,
 ) -> Step<&'c mut ClockState, E> {
     let case_id = case.case_id.clone();

@@ -5,7 +5,7 @@
 //! decides alike.
 //!
 //! `apply` has already checked the signature, idempotency and that the signer is an
-//! organisation; [`decide`] checks the rules of DOMAIN.md and returns the records to persist,
+//! organisation; [`decide`] checks the rules of docs/DOMAIN.md and returns the records to persist,
 //! or the rule broken (see [`Rule`] for the codes). The order of the checks is part of the
 //! format: when a step breaks two rules, the first in that order is the one recorded.
 

@@ -142,6 +142,19 @@ impl CaseRecord {
             .any(PersonRecord::in_custody)
     }
 
+    /// The organisation responsible for the clock of a measure on a person of the case
+    /// (docs/DOMAIN.md "Coercive measures and their clocks"): for custody (detention,
+    /// arrest) the organ handling the case at that stage, its holder (custodial clocks run
+    /// only during the investigation, where the holder is the PSB); bail and residential
+    /// surveillance are executed by the public security organ (Art. 67, 74), the PSB that
+    /// filed the case, whichever organ decided them. Never whoever holds the case later.
+    pub fn measure_responsible(&self, measure: MeasureKind) -> &OrgId {
+        match measure {
+            MeasureKind::Bail | MeasureKind::ResidentialSurveillance => &self.filed_by,
+            MeasureKind::Detention | MeasureKind::Arrest | MeasureKind::Release => &self.holder,
+        }
+    }
+
     /// Milliseconds spent in each span of the timeline, the current one counted until `now`:
     /// the input of "mean days per stage".
     pub fn stage_durations(&self, now: Timestamp) -> Vec<(Stage, u64)> {
