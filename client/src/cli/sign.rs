@@ -293,27 +293,35 @@ pub fn measure_step(args: &MeasureArgs, who: &Identity) -> Submission {
     who.sign(args.id.clone(), at, Action::CoerciveMeasure(m))
 }
 
-/// The receipt text in a node's answer, if it carries one.
+/// The receipt text in a node's answer, if it carries one: an accepted step's answer is the
+/// receipt, a rejected step's 409 carries it as `receipt`.
 fn receipt_text(body: &serde_json::Value) -> Option<&str> {
-    let serde_json::Value::Object(map) = body else {
-        return None;
-    };
-    map.values()
-        .filter_map(serde_json::Value::as_str)
-        .find(|s| s.starts_with(RECEIPT_HEADER))
+    let receipt = body.get("receipt").unwrap_or(body);
+    receipt
+        .get("proof")
+        .and_then(serde_json::Value::as_str)
+        .filter(|s| s.starts_with(RECEIPT_HEADER))
 }
 
-/// Submits a signed step and reports the answer; the exit code.
+/// Writes the answer's receipt to `path`.
+fn save_receipt(answer: &Answer, path: &std::path::Path) -> Result<()> {
+    let text = receipt_text(&answer.body)
+        .with_context(|| format!("{} answered without a receipt to save", answer.node))?;
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Submits a signed step and reports the answer; the exit code. A rejected step (409 with
+/// the rejection entry's receipt) still has its receipt saved, and exits 1.
 pub async fn send(env: &Env, signing: &SigningArgs, sub: &Submission) -> Result<u8> {
     let client = env.client()?;
     let answer: Answer = client.submit_answer(sub).await?;
+    if let Some(path) = &signing.save_receipt {
+        if answer.is_success() || receipt_text(&answer.body).is_some() {
+            save_receipt(&answer, path)?;
+        }
+    }
     if !answer.is_success() {
         return refused(&answer, signing.json);
-    }
-    if let Some(path) = &signing.save_receipt {
-        let text = receipt_text(&answer.body)
-            .with_context(|| format!("{} answered without a receipt to save", answer.node))?;
-        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     }
     if signing.json {
         print_json(&answer.body)?;
