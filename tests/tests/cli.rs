@@ -899,6 +899,14 @@ mod receipts {
         assert_eq!(lines[0]["kind"], "genesis");
         cli.expect(0, &["stats", "--json"]).await;
         cli.expect(0, &["overdue", "--json"]).await;
+        let at_date: serde_json::Value = serde_json::from_str(
+            &cli.expect(0, &["overdue", "--now", "2026-09-01T00:00:00Z", "--json"])
+                .await,
+        )
+        .expect("json");
+        assert_eq!(at_date["now"], 1_788_220_800_000u64, "{at_date}");
+        cli.expect(2, &["overdue", "--now", "18446744073709551615"])
+            .await;
         cluster.shutdown().await;
 
         // No node answers: could not run.
