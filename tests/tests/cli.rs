@@ -824,6 +824,8 @@ mod receipts {
             "--org",
             "LZ-PSB",
             "--json",
+            "--at",
+            "1767574800000",
             "--save-receipt",
             &rejected_path,
         ];
@@ -840,6 +842,17 @@ mod receipts {
                 .as_str()
                 .expect("a receipt in the 409")
         );
+        // The same bytes again are the same rejection (the node answers its receipt as a
+        // resubmission's): still exit 1, the receipt saved again.
+        std::fs::remove_file(&rejected).expect("remove");
+        let again: serde_json::Value =
+            serde_json::from_str(&cli.expect(1, &bad).await).expect("JSON");
+        assert_eq!(
+            (again["index"].as_u64(), again["duplicate"].as_bool()),
+            (Some(rejected_index), Some(true)),
+            "{again}"
+        );
+        assert!(rejected.exists(), "the resubmission's receipt is saved");
         // Signing with a key the registry does not hold for the organisation is refused.
         let wrong = cli.keys.join("LZ-PROC.pem");
         let out = cli
