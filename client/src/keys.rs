@@ -1,4 +1,5 @@
-//! Signing keys on disk: PKCS#8 PEM private keys, public keys in the registry's form.
+//! Signing keys on disk: PKCS#8 PEM private keys as RFC 8410 gives them and OpenSSL writes them
+//! (older version 2 files are read too), public keys in the registry's form.
 
 use anyhow::{Context, Result};
 use ed25519_dalek::SigningKey;
@@ -21,7 +22,8 @@ pub fn derive(seed: u64, label: &str) -> SigningKey {
     SigningKey::from_bytes(d.as_bytes())
 }
 
-/// Writes a private key as PKCS#8 PEM, readable by its owner only.
+/// Writes a private key as RFC 8410 PKCS#8 PEM (`openssl pkey` reads it), readable by its
+/// owner only.
 pub fn save_pem(key: &SigningKey, path: &Path) -> Result<()> {
     let pem = signing_key_to_pem(key)?;
     if let Some(dir) = path.parent() {
@@ -37,7 +39,7 @@ pub fn save_pem(key: &SigningKey, path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Reads a PKCS#8 PEM private key.
+/// Reads a PKCS#8 PEM private key (version 1, as OpenSSL writes it, or version 2).
 pub fn load_pem(path: &Path) -> Result<SigningKey> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading key {}", path.display()))?;

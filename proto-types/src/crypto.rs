@@ -309,15 +309,92 @@ pub fn verify_many(items: &[(&PublicKey, &[u8], &[u8], &Signature)], group: usiz
 pub struct PemError(String);
 
 /// Parses an Ed25519 private key from PKCS#8 PEM text (no IO: the caller reads the file).
+///
+/// Both forms of RFC 8410 §7 are read: a version 1 `PrivateKeyInfo` holding the seed only
+/// (what [`signing_key_to_pem`], `openssl genpkey -algorithm ed25519` and Python's
+/// `cryptography` write), and a version 2 `OneAsymmetricKey` that also carries the public
+/// key (what caseledger wrote before), whose public key must then be the seed's.
 pub fn signing_key_from_pem(text: &str) -> Result<SigningKey, PemError> {
     use ed25519_dalek::pkcs8::DecodePrivateKey;
     SigningKey::from_pkcs8_pem(text).map_err(|e| PemError(e.to_string()))
 }
 
-/// Encodes an Ed25519 private key as PKCS#8 PEM text.
+/// Encodes an Ed25519 private key as PKCS#8 PEM text in the form RFC 8410 §7 gives and
+/// OpenSSL writes: a version 1 `PrivateKeyInfo` whose `privateKey` is the 32-byte seed
+/// wrapped in an OCTET STRING, without the optional public key (which OpenSSL 3 and Python's
+/// `cryptography` refuse in the form the `pkcs8` crate encodes it).
 pub fn signing_key_to_pem(key: &SigningKey) -> Result<String, PemError> {
-    use ed25519_dalek::pkcs8::EncodePrivateKey;
-    key.to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-        .map(|z| z.to_string())
-        .map_err(|e| PemError(e.to_string()))
+    use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey, KeypairBytes};
+    KeypairBytes {
+        secret_key: key.to_bytes(),
+        public_key: None,
+    }
+    .to_pkcs8_pem(LineEnding::LF)
+    .map(|z| z.to_string())
+    .map_err(|e| PemError(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 8410 §10.3's example private key (version 1, the seed only).
+    const RFC8410: &str = "-----BEGIN PRIVATE KEY-----\n\
+        MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n\
+        -----END PRIVATE KEY-----\n";
+    const RFC8410_SEED: &str = "d4ee72dbf913584ad5b6d8f1f769f8ad3afe7c28cbf1d4fbe097a88f44755842";
+
+    #[test]
+    fn reads_the_rfc_8410_example_and_writes_it_back_byte_for_byte() {
+        let key = signing_key_from_pem(RFC8410).expect("RFC 8410 key");
+        assert_eq!(hex::encode(key.to_bytes()), RFC8410_SEED);
+        assert_eq!(signing_key_to_pem(&key).expect("pem"), RFC8410);
+    }
+
+    #[test]
+    fn writes_version_1_with_the_seed_only() {
+        use ed25519_dalek::pkcs8::spki::der::pem;
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let text = signing_key_to_pem(&key).expect("pem");
+        let (label, der) = pem::decode_vec(text.as_bytes()).expect("PEM");
+        assert_eq!(label, "PRIVATE KEY");
+        // SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING seed } }
+        let head = hex::decode("302e020100300506032b657004220420").expect("hex");
+        assert_eq!(der, [head.as_slice(), &[7; 32]].concat());
+        assert_eq!(
+            signing_key_from_pem(&text).expect("read").to_bytes(),
+            [7; 32]
+        );
+    }
+
+    #[test]
+    fn still_reads_the_version_2_files_caseledger_wrote_before() {
+        use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey};
+        let key = SigningKey::from_bytes(&[9; 32]);
+        // The old writer: `SigningKey::to_pkcs8_pem`, version 2 with the public key.
+        let old = key.to_pkcs8_pem(LineEnding::LF).expect("old pem");
+        assert!(
+            old.len() > RFC8410.len(),
+            "the old form carries the public key"
+        );
+        assert_eq!(
+            signing_key_from_pem(&old).expect("read").to_bytes(),
+            [9; 32]
+        );
+    }
+
+    #[test]
+    fn refuses_other_text_and_a_public_key_that_is_not_the_seeds() {
+        use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey, KeypairBytes};
+        assert!(signing_key_from_pem("not a key").is_err());
+        assert!(signing_key_from_pem(&RFC8410.replace("PRIVATE", "PUBLIC")).is_err());
+        let other = SigningKey::from_bytes(&[2; 32]).verifying_key().to_bytes();
+        let mismatched = KeypairBytes {
+            secret_key: [1; 32],
+            public_key: Some(ed25519_dalek::pkcs8::PublicKeyBytes(other)),
+        }
+        .to_pkcs8_pem(LineEnding::LF)
+        .expect("pem");
+        assert!(signing_key_from_pem(&mismatched).is_err());
+    }
 }

@@ -76,7 +76,9 @@ pub fn summarize<'a>(
         }
         by_case.entry(&h.case_id).or_default().push(h.clone());
     }
-    let mut stage_total: BTreeMap<Stage, (u64, u64)> = BTreeMap::new();
+    // Milliseconds summed in u128: a u64 sum of many long stages (`now` may be as late as
+    // `Timestamp::LATEST`) would overflow.
+    let mut stage_total: BTreeMap<Stage, (u128, u64)> = BTreeMap::new();
     let mut all_alerts = Vec::new();
     for c in cases {
         s.cases += 1;
@@ -85,7 +87,7 @@ pub fn summarize<'a>(
         s.supplementary_returns += u64::from(c.supplementary_returns);
         for (stage, ms) in c.stage_durations(now) {
             let t = stage_total.entry(stage).or_default();
-            t.0 += ms;
+            t.0 += u128::from(ms);
             t.1 += 1;
         }
         let hs = by_case.get(&c.case_id).map(Vec::as_slice).unwrap_or(&[]);

@@ -41,6 +41,110 @@ impl Timestamp {
     }
 }
 
+/// Why a text is not an instant [`Timestamp::parse`] takes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    /// Neither canonical decimal milliseconds nor an RFC 3339 date-time.
+    #[error("{0:?} is neither Unix milliseconds nor an RFC 3339 date-time (2026-09-01T00:00:00Z)")]
+    Unreadable(String),
+    /// An instant before 1970-01-01T00:00:00Z or after 9999-12-31T23:59:59.999Z.
+    #[error("{0:?} is outside 1970-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999Z")]
+    OutOfRange(String),
+}
+
+impl Timestamp {
+    /// The latest instant RFC 3339 can write: 9999-12-31T23:59:59.999Z. Instants given by
+    /// people (`?now=`) are at most this, so calendar arithmetic on them cannot overflow.
+    pub const LATEST: Timestamp = Timestamp(253_402_300_799_999);
+
+    /// Parses an instant as people and programs give it: Unix milliseconds in decimal digits
+    /// (`1788220800000`), or an RFC 3339 date-time (`2026-09-01T00:00:00Z`,
+    /// `2026-09-01T08:00:00+08:00`, fractions of a second below milliseconds truncated).
+    /// Either must lie within 1970-01-01T00:00:00Z ..= [`Timestamp::LATEST`].
+    pub fn parse(text: &str) -> Result<Self, TimeError> {
+        let out_of_range = || TimeError::OutOfRange(text.to_owned());
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            // Digits only: milliseconds. More digits than u64 holds is out of range too.
+            return match text.parse::<u64>() {
+                Ok(ms) if ms <= Self::LATEST.0 => Ok(Self(ms)),
+                _ => Err(out_of_range()),
+            };
+        }
+        let ms = parse_rfc3339(text).ok_or_else(|| TimeError::Unreadable(text.to_owned()))?;
+        u64::try_from(ms)
+            .ok()
+            .filter(|ms| *ms <= Self::LATEST.0)
+            .map(Self)
+            .ok_or_else(out_of_range)
+    }
+}
+
+/// `n` ASCII digits as a number.
+fn digits(b: &[u8]) -> Option<i64> {
+    b.iter().try_fold(0i64, |acc, d| {
+        d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
+    })
+}
+
+/// RFC 3339 §5.6 `date-time` as milliseconds since the epoch (negative before it):
+/// `YYYY-MM-DD(T|t| )HH:MM:SS[.fraction](Z|z|(+|-)HH:MM)`; leap seconds (`:60`) are refused.
+fn parse_rfc3339(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, m, d) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
+    let (hh, mm, ss) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
+    if hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    let date = Date::from_ymd(
+        i32::try_from(y).ok()?,
+        u32::try_from(m).ok()?,
+        u32::try_from(d).ok()?,
+    )?;
+    let mut rest = &b[19..];
+    let mut millis = 0;
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        // The first three digits are milliseconds; later ones are truncated.
+        let mut first3 = [b'0'; 3];
+        for (i, c) in frac.iter().take(n.min(3)).enumerate() {
+            first3[i] = *c;
+        }
+        millis = digits(&first3)?;
+        rest = &frac[n..];
+    }
+    let offset_minutes = match rest {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let (oh, om) = (digits(&[*h1, *h2])?, digits(&[*m1, *m2])?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let minutes = oh * 60 + om;
+            if *sign == b'-' {
+                -minutes
+            } else {
+                minutes
+            }
+        }
+        _ => return None,
+    };
+    let local = i64::from(date.days()) * DAY_MS as i64 + ((hh * 60 + mm) * 60 + ss) * 1000 + millis;
+    Some(local - offset_minutes * 60_000)
+}
+
 impl fmt::Debug for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let d = self.local_date(0);
@@ -215,6 +319,69 @@ mod tests {
                 let (y, m, dd) = d.ymd();
                 assert_eq!(Date::from_ymd(y, m, dd), Some(d));
             }
+        }
+    }
+
+    /// `Timestamp::parse(text)` gives `expected` (Unix ms), or an error when `None`.
+    fn check(text: &str, expected: Option<u64>) {
+        assert_eq!(
+            Timestamp::parse(text).ok().map(Timestamp::as_millis),
+            expected,
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn parses_milliseconds_and_rfc_3339_within_the_civil_range() {
+        for (text, expected) in [
+            ("0", Some(0)),
+            ("1788220800000", Some(1_788_220_800_000)),
+            ("2026-09-01T00:00:00Z", Some(1_788_220_800_000)),
+            ("2026-09-01t00:00:00z", Some(1_788_220_800_000)),
+            ("2026-09-01 00:00:00Z", Some(1_788_220_800_000)),
+            ("2026-09-01T08:00:00+08:00", Some(1_788_220_800_000)),
+            ("2026-08-31T19:30:00-04:30", Some(1_788_220_800_000)),
+            ("2026-09-01T00:00:00.5Z", Some(1_788_220_800_500)),
+            ("2026-09-01T00:00:00.123456789Z", Some(1_788_220_800_123)),
+            ("1970-01-01T00:00:00Z", Some(0)),
+            ("9999-12-31T23:59:59.999Z", Some(253_402_300_799_999)),
+            ("253402300799999", Some(253_402_300_799_999)),
+            // Out of range: after year 9999, before 1970, more than u64.
+            ("253402300800000", None),
+            ("18446744073709551615", None),
+            ("99999999999999999999999", None),
+            ("1969-12-31T23:59:59Z", None),
+            ("1970-01-01T00:00:00+00:01", None),
+            // Not an instant.
+            ("", None),
+            ("-1", None),
+            ("2026-09-01", None),
+            ("2026-09-01T00:00:00", None),
+            ("2026-09-01T24:00:00Z", None),
+            ("2026-09-01T00:00:60Z", None),
+            ("2026-02-30T00:00:00Z", None),
+            ("2026-09-01T00:00:00.Z", None),
+            ("2026-09-01T00:00:00+8:00", None),
+            ("2026-09-01T00:00:00+08:00x", None),
+            ("+026-09-01T00:00:00Z", None),
+        ] {
+            check(text, expected);
+        }
+        assert!(matches!(
+            Timestamp::parse("18446744073709551615"),
+            Err(TimeError::OutOfRange(_))
+        ));
+        assert!(matches!(
+            Timestamp::parse("tomorrow"),
+            Err(TimeError::Unreadable(_))
+        ));
+    }
+
+    #[test]
+    fn parses_what_it_displays() {
+        for ms in [0, 1, 1_788_220_800_123, 253_402_300_799_999] {
+            let t = Timestamp::from_millis(ms);
+            assert_eq!(Timestamp::parse(&t.to_string()), Ok(t));
         }
     }
 }

@@ -358,6 +358,70 @@ async fn refusals_leave_the_head_unchanged_and_a_broken_rule_adds_only_its_rejec
     let rejections = get(n, "/v1/supervision/rejections").await.json();
     assert_eq!(rejections["rejections"][0]["index"], Value::from(head.size));
     assert_eq!(rejections["rejections"][0]["rule"], body["code"]);
+
+    // The 409 carries the rejection entry's receipt, as an accepted step's answer does: it
+    // verifies against the node keys and proves a `Rejected` record of that rule.
+    let receipt = &body["receipt"];
+    assert_eq!(receipt["index"], Value::from(head.size), "{body}");
+    assert_eq!(receipt["duplicate"], Value::from(false));
+    let text = receipt["proof"].as_str().expect("a tlog-proof text");
+    let parsed = proto_types::receipt::Receipt::parse(text).expect("the receipt parses");
+    let bytes = hex::decode(receipt["entry_hex"].as_str().expect("entry hex")).expect("hex");
+    assert_eq!(
+        proto_types::receipt::verify(&parsed, &bytes, &node_keys(&cluster)),
+        Ok(())
+    );
+    assert_eq!(parsed.note.checkpoint().tree_size(), head.size + 1);
+    let entry = proto_types::Entry::from_bytes(&bytes).expect("the entry decodes");
+    assert!(
+        matches!(&entry.body.record, proto_types::Record::Rejected(r)
+            if body["code"] == r.rule.code().as_str() && r.submission == refiled),
+        "{:?}",
+        entry.body.record
+    );
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn now_takes_milliseconds_or_rfc_3339_and_an_instant_past_year_9999_is_400() {
+    let cluster = Cluster::start(1).await;
+    let n = node(&cluster);
+    for step in case_flow(&cluster.province, 17, 0, EPOCH).1.iter().take(4) {
+        assert_eq!(post(n, &step.submission).await.status, StatusCode::CREATED);
+    }
+    // 2026-09-01T00:00:00Z is 1788220800000 ms; +08:00 names the same instant.
+    for path in [
+        "/v1/supervision/dashboard",
+        "/v1/stats",
+        "/v1/supervision/overdue",
+    ] {
+        let by_ms = get(n, &format!("{path}?now=1788220800000")).await;
+        assert_eq!(by_ms.status, StatusCode::OK, "{path}");
+        let by_ms = by_ms.json();
+        assert_eq!(by_ms["now"], Value::from(1_788_220_800_000u64), "{path}");
+        for date in ["2026-09-01T00:00:00Z", "2026-09-01T08:00:00%2B08:00"] {
+            let a = get(n, &format!("{path}?now={date}")).await;
+            assert_eq!(a.status, StatusCode::OK, "{path}?now={date}");
+            assert_eq!(a.json(), by_ms, "{path}?now={date}");
+        }
+        // The latest instant RFC 3339 writes still answers; past it, and u64::MAX (which
+        // overflowed the clock arithmetic), is 400, and so is a text that is no instant.
+        for (now, status) in [
+            ("9999-12-31T23:59:59.999Z", StatusCode::OK),
+            ("253402300799999", StatusCode::OK),
+            ("253402300800000", StatusCode::BAD_REQUEST),
+            ("18446744073709551615", StatusCode::BAD_REQUEST),
+            ("99999999999999999999", StatusCode::BAD_REQUEST),
+            ("2026-09-01", StatusCode::BAD_REQUEST),
+            ("yesterday", StatusCode::BAD_REQUEST),
+        ] {
+            let a = get(n, &format!("{path}?now={now}")).await;
+            assert_eq!(a.status, status, "{path}?now={now}");
+            if status == StatusCode::BAD_REQUEST {
+                assert_eq!(a.code(), "MALFORMED", "{path}?now={now}");
+            }
+        }
+    }
     cluster.shutdown().await;
 }
 
@@ -419,6 +483,96 @@ async fn a_revoked_key_is_refused_with_403_and_nothing_is_written() {
     );
     assert_eq!(n.ctx.ledger.head(), head);
     cluster.shutdown().await;
+}
+
+/// Runs tests/python/validate_openapi.py (`openapi-spec-validator`) on `doc`: its exit code
+/// (0 valid, 1 invalid) and its output.
+fn validate_openapi(doc: &Value) -> (i32, String) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is a member inside the workspace root");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, serde_json::to_vec(doc).expect("json")).expect("write the document");
+    let out = std::process::Command::new("python3")
+        .arg(root.join("tests/python/validate_openapi.py"))
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot start python3 ({e}): scripts/prereqs.sh installs it"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = out.status.code().unwrap_or(-1);
+    assert_ne!(
+        code, 2,
+        "the validator could not run (scripts/prereqs.sh installs openapi-spec-validator):\n{text}"
+    );
+    (code, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_openapi_document_is_valid_and_every_path_parameter_has_its_placeholder() {
+    let cluster = Cluster::start(1).await;
+    let doc = get(node(&cluster), "/v1/openapi.json").await.json();
+    cluster.shutdown().await;
+
+    // Every `in: path` parameter names a `{placeholder}` of its path, and every placeholder
+    // has one: a query parameter declared in the path makes generated clients build wrong URLs.
+    let mut query = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        let placeholders: std::collections::BTreeSet<&str> = path
+            .split('{')
+            .skip(1)
+            .filter_map(|p| p.split_once('}').map(|(name, _)| name))
+            .collect();
+        for (method, op) in item.as_object().expect("path item") {
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let in_path: std::collections::BTreeSet<&str> = params
+                .iter()
+                .filter(|p| p["in"] == "path")
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            assert_eq!(in_path, placeholders, "{method} {path}: path parameters");
+            for p in params.iter().filter(|p| p["in"] == "query") {
+                let name = p["name"].as_str().expect("a name");
+                query.insert(format!("{path}?{name} required={}", p["required"] == true));
+            }
+        }
+    }
+    for expected in [
+        "/v1/proofs/inclusion?index required=true",
+        "/v1/proofs/inclusion?tree_size required=false",
+        "/v1/proofs/consistency?first required=true",
+        "/v1/entries?from required=false",
+        "/v1/entries?limit required=false",
+        "/v1/supervision/dashboard?now required=false",
+        "/v1/stats?now required=false",
+    ] {
+        assert!(
+            query.contains(expected),
+            "{expected} is not declared: {query:#?}"
+        );
+    }
+
+    // The OpenAPI validator accepts it ...
+    let (code, out) = validate_openapi(&doc);
+    assert_eq!(code, 0, "the OpenAPI document is not valid:\n{out}");
+    // ... and would have refused the document that declared query parameters in the path.
+    let mut broken = doc.clone();
+    for p in broken["paths"]["/v1/proofs/inclusion"]["get"]["parameters"]
+        .as_array_mut()
+        .expect("parameters")
+    {
+        p["in"] = Value::from("path");
+        p["required"] = Value::from(true);
+    }
+    let (code, out) = validate_openapi(&broken);
+    assert_eq!(
+        code, 1,
+        "the validator accepted path parameters without placeholders:\n{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

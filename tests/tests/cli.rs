@@ -5,8 +5,12 @@
 //!   completion, custody transfers, an appeal), and after each stage-changing step
 //!   `caseledger case <id> --json` shows the expected stage and holder.
 //! - `receipts`: a saved receipt verifies offline against the genesis file, and any changed
-//!   byte makes it fail; proofs, tail, idempotency, the audit (streamed from the first node
-//!   that answers) and the exit codes of refusals.
+//!   byte makes it fail; a rejected step's receipt is saved and verifies as "REJECTED";
+//!   proofs, tail, idempotency, the audit (streamed from the first node that answers) and the
+//!   exit codes of refusals.
+//! - `key_files`: key files the CLI and the node write are read by `openssl` and Python's
+//!   `cryptography`; keys they write sign through the CLI.
+//! - `membership`: approvers sign a join, the department proposes it, the leader carries it out.
 //!
 //! The config file names a dead node first, so every call also exercises the failover.
 
@@ -680,6 +684,7 @@ mod receipts {
             ),
             (Some(true), Some("R-F-1"), Some("case_filing"))
         );
+        assert_eq!(v["outcome"], "accepted", "{v}");
 
         // Every changed byte is caught (the library, for each byte) ...
         let text = std::fs::read(&receipt).expect("receipt");
@@ -802,7 +807,10 @@ mod receipts {
         ];
         let out = cli.expect(1, &reused).await;
         assert!(out.contains("ID_REUSED"), "{out}");
-        // A step that breaks a workflow rule is rejected: exit 1, the rule named.
+        // A step that breaks a workflow rule is rejected: exit 1, the rule named, and the
+        // rejection entry's receipt saved.
+        let rejected = dir.join("rejected.receipt");
+        let rejected_path = rejected.to_string_lossy();
         let bad = [
             "measure",
             "--id",
@@ -818,10 +826,35 @@ mod receipts {
             "--org",
             "LZ-PSB",
             "--json",
+            "--at",
+            "1767574800000",
+            "--save-receipt",
+            &rejected_path,
         ];
         let out = cli.expect(1, &bad).await;
         let v: serde_json::Value = serde_json::from_str(&out).expect("error JSON");
-        assert!(v["code"].as_str().is_some_and(|c| !c.is_empty()), "{v}");
+        assert_eq!(v["code"], "UNKNOWN_CASE", "{v}");
+        let rejected_index = v["index"].as_u64().expect("the rejection entry's index");
+        let rejected_size = v["receipt"]["tree_size"]
+            .as_u64()
+            .expect("the receipt's size");
+        assert_eq!(
+            std::fs::read_to_string(&rejected).expect("the receipt is saved"),
+            v["receipt"]["proof"]
+                .as_str()
+                .expect("a receipt in the 409")
+        );
+        // The same bytes again are the same rejection (the node answers its receipt as a
+        // resubmission's): still exit 1, the receipt saved again.
+        std::fs::remove_file(&rejected).expect("remove");
+        let again: serde_json::Value =
+            serde_json::from_str(&cli.expect(1, &bad).await).expect("JSON");
+        assert_eq!(
+            (again["index"].as_u64(), again["duplicate"].as_bool()),
+            (Some(rejected_index), Some(true)),
+            "{again}"
+        );
+        assert!(rejected.exists(), "the resubmission's receipt is saved");
         // Signing with a key the registry does not hold for the organisation is refused.
         let wrong = cli.keys.join("LZ-PROC.pem");
         let out = cli
@@ -894,12 +927,315 @@ mod receipts {
             "{audit}"
         );
         assert!(audit.contains("INTACT"), "{audit}");
+        let at_date: serde_json::Value = serde_json::from_str(
+            &cli.expect(0, &["overdue", "--now", "2026-09-01T00:00:00Z", "--json"])
+                .await,
+        )
+        .expect("json");
+        assert_eq!(at_date["now"], 1_788_220_800_000u64, "{at_date}");
+        cli.expect(2, &["overdue", "--now", "18446744073709551615"])
+            .await;
         cluster.shutdown().await;
 
         // No node answers: could not run.
         cli.expect(2, &["head"]).await;
         cli.expect(2, &["case", "LZ-R-1"]).await;
         cli.expect(2, &["audit"]).await;
+
+        // Offline, the rejection's receipt verifies and says what it proves.
+        let genesis = cli.genesis.to_string_lossy().into_owned();
+        let out = cli
+            .expect(
+                0,
+                &["verify-receipt", &rejected_path, "--genesis", &genesis],
+            )
+            .await;
+        assert!(
+            out.starts_with(&format!(
+                "REJECTED at index {rejected_index} by rule UNKNOWN_CASE, included in the tree of size {rejected_size}"
+            )),
+            "{out}"
+        );
+        let v: serde_json::Value = serde_json::from_str(
+            &cli.expect(
+                0,
+                &[
+                    "verify-receipt",
+                    &rejected_path,
+                    "--genesis",
+                    &genesis,
+                    "--json",
+                ],
+            )
+            .await,
+        )
+        .expect("json");
+        assert_eq!(
+            (
+                v["verified"].as_bool(),
+                v["outcome"].as_str(),
+                v["rule"].as_str(),
+                v["id"].as_str()
+            ),
+            (
+                Some(true),
+                Some("rejected"),
+                Some("UNKNOWN_CASE"),
+                Some("R-M-1")
+            )
+        );
+    }
+}
+
+/// Key files and standard tools: what `caseledger keygen` and `caseledger-node init` write is
+/// read by Debian's `openssl` and by Python's `cryptography`, with the same public key, and a
+/// key made by `openssl genpkey` signs steps through the CLI (scripts/prereqs.sh installs both
+/// tools; a machine without them fails these tests).
+mod key_files {
+    use super::*;
+    use caseledger_client::http::SubmitOutcome;
+    use proto_types::crypto::PublicKey;
+    use proto_types::ids::{KeyId, OrgId};
+    use proto_types::payload::{Approval, KeyDecl, KeyLifecycle, KeyOp};
+    use proto_types::{Action, Payload};
+    use std::ffi::OsStr;
+    use std::process::Command;
+
+    /// Runs a tool and expects it to succeed; its stdout.
+    fn tool<S: AsRef<OsStr>>(program: &str, args: &[S]) -> Vec<u8> {
+        let out = Command::new(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot start {program} ({e}): scripts/prereqs.sh installs it")
+            });
+        assert!(
+            out.status.success(),
+            "{program} exited {}:\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// The public key (hex) that `openssl pkey` derives from a private key file.
+    fn openssl_public_key(pem: &Path) -> String {
+        let der = tool(
+            "openssl",
+            &[
+                OsStr::new("pkey"),
+                OsStr::new("-in"),
+                pem.as_os_str(),
+                OsStr::new("-pubout"),
+                OsStr::new("-outform"),
+                OsStr::new("DER"),
+            ],
+        );
+        // An Ed25519 SubjectPublicKeyInfo (RFC 8410 §4): a fixed 12-byte header, then the key.
+        assert_eq!(
+            der.get(..12).map(hex::encode).as_deref(),
+            Some("302a300506032b6570032100"),
+            "openssl pkey -pubout of {}",
+            pem.display()
+        );
+        hex::encode(&der[12..])
+    }
+
+    /// The public key (hex) that Python's `cryptography` derives from a private key file.
+    fn python_public_key(pem: &Path) -> String {
+        const READ: &str = "import sys\n\
+            from cryptography.hazmat.primitives.serialization import load_pem_private_key, Encoding, PublicFormat\n\
+            key = load_pem_private_key(open(sys.argv[1], 'rb').read(), password=None)\n\
+            print(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex())\n";
+        let out = tool(
+            "python3",
+            &[OsStr::new("-c"), OsStr::new(READ), pem.as_os_str()],
+        );
+        String::from_utf8_lossy(&out).trim().to_owned()
+    }
+
+    /// The `ed25519:<hex>` public key in a line of a tool's output that starts with `prefix`.
+    fn printed_key(stdout: &[u8], prefix: &str) -> String {
+        let text = String::from_utf8_lossy(stdout);
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|k| k.trim().strip_prefix("ed25519:"))
+            .unwrap_or_else(|| panic!("no `{prefix}ed25519:<hex>` line in:\n{text}"))
+            .to_owned()
+    }
+
+    #[test]
+    fn keys_written_by_the_cli_and_the_node_are_read_by_openssl_and_python_as_the_same_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cli_key = dir.path().join("cli.pem");
+        let out = tool(
+            &client_binary().to_string_lossy(),
+            &[
+                OsStr::new("keygen"),
+                OsStr::new("--out"),
+                cli_key.as_os_str(),
+            ],
+        );
+        let cli_public = printed_key(&out, "");
+        let node_dir = dir.path().join("node");
+        let out = tool(
+            &caseledger_tests::process::node_binary().to_string_lossy(),
+            &[
+                OsStr::new("init"),
+                OsStr::new("--data-dir"),
+                node_dir.as_os_str(),
+            ],
+        );
+        let node_public = printed_key(&out, "public key: ");
+        for (file, public) in [
+            (cli_key, cli_public),
+            (node_dir.join("node.pem"), node_public),
+        ] {
+            assert_eq!(openssl_public_key(&file), public, "{}", file.display());
+            assert_eq!(python_public_key(&file), public, "{}", file.display());
+            // `openssl pkey` re-writes it byte for byte: the file is OpenSSL's own form.
+            let text = std::fs::read(&file).expect("read the key");
+            let rewritten = tool(
+                "openssl",
+                &[OsStr::new("pkey"), OsStr::new("-in"), file.as_os_str()],
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&rewritten),
+                String::from_utf8_lossy(&text),
+                "{}",
+                file.display()
+            );
+        }
+    }
+
+    #[test]
+    fn keys_written_by_openssl_and_python_load_as_the_key_they_show() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let by_openssl = dir.path().join("openssl.pem");
+        tool(
+            "openssl",
+            &[
+                OsStr::new("genpkey"),
+                OsStr::new("-algorithm"),
+                OsStr::new("ed25519"),
+                OsStr::new("-out"),
+                by_openssl.as_os_str(),
+            ],
+        );
+        let by_python = dir.path().join("python.pem");
+        const WRITE: &str = "import sys\n\
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey\n\
+            from cryptography.hazmat.primitives.serialization import Encoding, PrivateFormat, NoEncryption\n\
+            pem = Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())\n\
+            open(sys.argv[1], 'wb').write(pem)\n";
+        tool(
+            "python3",
+            &[OsStr::new("-c"), OsStr::new(WRITE), by_python.as_os_str()],
+        );
+        for file in [by_openssl, by_python] {
+            let key = keys::load_pem(&file).expect("caseledger reads the key");
+            assert_eq!(
+                hex::encode(PublicKey::of(&key).as_bytes()),
+                openssl_public_key(&file),
+                "{}",
+                file.display()
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_key_made_by_openssl_genpkey_signs_a_step_through_the_cli() {
+        let cluster = Cluster::start(1).await;
+        let cli = Cli::new(&cluster);
+        let pem = cli.dir.path().join("psb-openssl.pem");
+        tool(
+            "openssl",
+            &[
+                OsStr::new("genpkey"),
+                OsStr::new("-algorithm"),
+                OsStr::new("ed25519"),
+                OsStr::new("-out"),
+                pem.as_os_str(),
+            ],
+        );
+        let mut public = [0u8; 32];
+        hex::decode_to_slice(openssl_public_key(&pem), &mut public).expect("32 bytes");
+
+        // The PSB adds the openssl key as its key `k-openssl`, approved as the policy requires.
+        let p = &cluster.province;
+        let psb = p.department(&OrgId::new("LZ-PSB").expect("org id"));
+        let op = KeyOp::AddKey {
+            org: psb.id().clone(),
+            key: KeyDecl {
+                key_id: KeyId::new("k-openssl").expect("key id"),
+                public_key: PublicKey::ed25519(public),
+                valid_from: caseledger_tests::cluster::EPOCH,
+                valid_until: None,
+            },
+        };
+        let approvals = p
+            .policy()
+            .approvals
+            .approvers
+            .iter()
+            .take(2)
+            .map(|a| {
+                let d = p.department(a);
+                Approval::sign(d.key_ref(), &d.key, &op)
+            })
+            .collect();
+        let add = Payload {
+            signer: psb.signer(),
+            id: "add-openssl-key".parse().expect("id"),
+            claimed_at: caseledger_tests::cluster::EPOCH,
+            action: Action::KeyLifecycle(KeyLifecycle { op, approvals }),
+        }
+        .sign(&psb.key);
+        let outcome = cluster.client().submit(&add).await.expect("submit");
+        assert!(
+            matches!(outcome, SubmitOutcome::Committed { .. }),
+            "{outcome:?}"
+        );
+
+        // The CLI signs a filing with the openssl key: the node verifies it against the
+        // registry's `k-openssl` and commits it.
+        let key = pem.to_string_lossy();
+        let out = cli
+            .expect(
+                0,
+                &[
+                    "file",
+                    "--id",
+                    "K-F-1",
+                    "--case",
+                    "LZ-K-1",
+                    "--case-type",
+                    "THEFT",
+                    "--procedure",
+                    "ORDINARY",
+                    "--person",
+                    "P-K-1",
+                    "--key",
+                    &key,
+                    "--org",
+                    "LZ-PSB",
+                    "--key-id",
+                    "k-openssl",
+                    "--json",
+                ],
+            )
+            .await;
+        let v: serde_json::Value = serde_json::from_str(&out).expect("receipt JSON");
+        let bytes = hex::decode(v["entry_hex"].as_str().expect("entry hex")).expect("hex");
+        let entry = proto_types::Entry::from_bytes(&bytes).expect("entry");
+        let signer = serde_json::to_value(&entry.body.record.submission().payload.signer)
+            .expect("signer json");
+        assert!(
+            signer.to_string().contains("k-openssl"),
+            "signed by {signer}"
+        );
+        cluster.shutdown().await;
     }
 }
 

@@ -92,6 +92,9 @@ pub fn refused(answer: &Answer, json: bool) -> Result<u8> {
             "caseledger: {} answered {}: {code}: {message}",
             answer.node, answer.status
         );
+        if let Some(index) = answer.body["index"].as_u64() {
+            eprintln!("caseledger: the rejection is recorded as entry {index}");
+        }
     }
     Ok(FAILED)
 }

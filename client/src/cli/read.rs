@@ -63,9 +63,10 @@ pub struct TailArgs {
 /// `overdue`.
 #[derive(Args, Debug, Clone)]
 pub struct OverdueArgs {
-    /// "Now", Unix ms; default: the node's clock.
-    #[arg(long)]
-    pub now: Option<u64>,
+    /// "Now": Unix ms or an RFC 3339 date-time (`2026-09-01T00:00:00Z`); default: the node's
+    /// clock.
+    #[arg(long, value_parser = proto_types::Timestamp::parse)]
+    pub now: Option<proto_types::Timestamp>,
     /// Continue after this case id (the `next` of a previous answer).
     #[arg(long)]
     pub after: Option<String>,
@@ -529,7 +530,7 @@ pub async fn overdue(env: &Env, args: OverdueArgs) -> Result<u8> {
     let client = env.client()?;
     let mut query = Vec::new();
     if let Some(now) = args.now {
-        query.push(format!("now={now}"));
+        query.push(format!("now={}", now.as_millis()));
     }
     if let Some(after) = &args.after {
         query.push(format!("after={}", url_component(after)));

@@ -14,10 +14,10 @@ use proto_types::payload::{
     Acceptance, CaseFiling, CoerciveMeasure, Document, Handoff, Receipt, ReturnForCompletion,
 };
 use proto_types::receipt::HEADER as RECEIPT_HEADER;
-use proto_types::{Action, Submission, Timestamp};
+use proto_types::{Action, Entry, Record, Submission, Timestamp};
 use std::path::PathBuf;
 
-use super::{print_json, refused, Env, OK};
+use super::{print_json, refused, Env, FAILED, OK};
 
 /// Who signs, when, and what to do with the answer.
 #[derive(Args, Debug, Clone, Default)]
@@ -295,27 +295,58 @@ pub fn measure_step(args: &MeasureArgs, who: &Identity) -> Submission {
     who.sign(args.id.clone(), at, Action::CoerciveMeasure(m))
 }
 
-/// The receipt text in a node's answer, if it carries one.
+/// The receipt text in a node's answer, if it carries one: an accepted step's answer is the
+/// receipt, a rejected step's 409 carries it as `receipt`.
 fn receipt_text(body: &serde_json::Value) -> Option<&str> {
-    let serde_json::Value::Object(map) = body else {
-        return None;
-    };
-    map.values()
-        .filter_map(serde_json::Value::as_str)
-        .find(|s| s.starts_with(RECEIPT_HEADER))
+    let receipt = body.get("receipt").unwrap_or(body);
+    receipt
+        .get("proof")
+        .and_then(serde_json::Value::as_str)
+        .filter(|s| s.starts_with(RECEIPT_HEADER))
 }
 
-/// Submits a signed step and reports the answer; the exit code.
+/// Writes the answer's receipt to `path`.
+fn save_receipt(answer: &Answer, path: &std::path::Path) -> Result<()> {
+    let text = receipt_text(&answer.body)
+        .with_context(|| format!("{} answered without a receipt to save", answer.node))?;
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The rule and detail of the entry in a receipt answer, if that entry records a rejection:
+/// an identical resubmission of a refused step is answered with the rejection's receipt.
+fn rejection_in(body: &serde_json::Value) -> Option<(String, String)> {
+    let bytes = hex::decode(body.get("entry_hex")?.as_str()?).ok()?;
+    match Entry::from_bytes(&bytes).ok()?.body.record {
+        Record::Rejected(r) => Some((r.rule.code(), r.detail)),
+        Record::Accepted(_) => None,
+    }
+}
+
+/// Submits a signed step and reports the answer; the exit code. A rejected step (409 with
+/// the rejection entry's receipt, or a resubmission of it) still has its receipt saved, and
+/// exits 1.
 pub async fn send(env: &Env, signing: &SigningArgs, sub: &Submission) -> Result<u8> {
     let client = env.client()?;
     let answer: Answer = client.submit_answer(sub).await?;
+    if let Some(path) = &signing.save_receipt {
+        if answer.is_success() || receipt_text(&answer.body).is_some() {
+            save_receipt(&answer, path)?;
+        }
+    }
     if !answer.is_success() {
         return refused(&answer, signing.json);
     }
-    if let Some(path) = &signing.save_receipt {
-        let text = receipt_text(&answer.body)
-            .with_context(|| format!("{} answered without a receipt to save", answer.node))?;
-        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    if let Some((rule, detail)) = rejection_in(&answer.body) {
+        if signing.json {
+            print_json(&answer.body)?;
+        } else {
+            eprintln!(
+                "caseledger: {} was recorded before as a rejection, entry {}: {rule}: {detail}",
+                sub.payload.id,
+                table::cell(&answer.body["index"])
+            );
+        }
+        return Ok(FAILED);
     }
     if signing.json {
         print_json(&answer.body)?;

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use caseledger_client::trust;
 use clap::Args;
-use proto_types::Entry;
+use proto_types::{Entry, Record};
 use std::path::PathBuf;
 
 use super::{print_json, FAILED, OK};
@@ -23,6 +23,8 @@ pub struct VerifyReceiptArgs {
 }
 
 /// Runs `verify-receipt`: 0 when it verifies, 1 when it does not, 2 when a file is unreadable.
+/// A verified receipt of a rejection entry says so: "REJECTED at index N by rule R, included
+/// in the tree of size S" (exit 0: the receipt proves the ledger recorded the refusal).
 pub fn verify_receipt(args: VerifyReceiptArgs) -> Result<u8> {
     let genesis = std::fs::read_to_string(&args.genesis)
         .with_context(|| format!("reading {}", args.genesis.display()))?;
@@ -38,8 +40,15 @@ pub fn verify_receipt(args: VerifyReceiptArgs) -> Result<u8> {
             let entry =
                 Entry::from_bytes(&r.entry_bytes).context("a verified receipt's entry decodes")?;
             let sub = entry.body.record.submission();
+            let (outcome, rule, detail) = match &entry.body.record {
+                Record::Accepted(_) => ("accepted", None, None),
+                Record::Rejected(rej) => ("rejected", Some(rej.rule.code()), Some(&rej.detail)),
+            };
             serde_json::json!({
                 "verified": true,
+                "outcome": outcome,
+                "rule": rule,
+                "detail": detail,
                 "index": r.index,
                 "entry_hash": entry.hash.to_hex(),
                 "id": sub.payload.id,
@@ -53,14 +62,26 @@ pub fn verify_receipt(args: VerifyReceiptArgs) -> Result<u8> {
     if args.json {
         print_json(&summary)?;
     } else {
+        let text = |k: &str| summary[k].as_str().unwrap_or("").to_owned();
         match &verdict {
+            Ok(_) if summary["outcome"] == "rejected" => println!(
+                "REJECTED at index {} by rule {}, included in the tree of size {} with root {} \
+                 (the receipt verifies: the ledger refused {} {}: {})",
+                summary["index"],
+                text("rule"),
+                summary["tree_size"],
+                text("root"),
+                text("kind"),
+                text("id"),
+                text("detail")
+            ),
             Ok(_) => println!(
                 "VERIFIED: entry {} ({} {}) is in the tree of size {} with root {}",
                 summary["index"],
-                summary["kind"].as_str().unwrap_or(""),
-                summary["id"].as_str().unwrap_or(""),
+                text("kind"),
+                text("id"),
                 summary["tree_size"],
-                summary["root"].as_str().unwrap_or("")
+                text("root")
             ),
             Err(e) => println!("NOT VERIFIED: {e}"),
         }

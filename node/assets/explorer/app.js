@@ -282,8 +282,9 @@ function pemToDer(text) {
   const m = /-----BEGIN PRIVATE KEY-----([\s\S]+?)-----END PRIVATE KEY-----/.exec(text);
   if (!m) throw new Error("not a PKCS#8 PEM private key (BEGIN PRIVATE KEY)");
   const der = CL.unb64(m[1].replace(/\s+/g, ""));
-  // RFC 8410 Ed25519 PKCS#8: version 0 (the seed only) or version 1 (OneAsymmetricKey, the seed
-  // and the public key, as caseledger writes it). WebCrypto takes version 0: keep the seed.
+  // RFC 8410 Ed25519 PKCS#8: v1, version 0 (the seed only, as caseledger, `openssl genpkey` and
+  // Python's cryptography write it) or v2, version 1 (OneAsymmetricKey, the seed and the public key,
+  // as caseledger wrote it before). WebCrypto takes version 0: keep the seed.
   const head = CL.unhex("020100300506032b657004220420"), head1 = CL.unhex("020101300506032b657004220420");
   const at = (h, o) => h.every((x, i) => der[o + i] === x);
   if (der[0] !== 0x30 || der[1] >= 0x80 || der[1] + 2 !== der.length || !(at(head, 2) || at(head1, 2)) || der.length < 48) {

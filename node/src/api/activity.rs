@@ -22,6 +22,7 @@ const MINUTE_MS: u64 = 60_000;
 
 /// Parameters of the activity figures.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ActivityQuery {
     /// Minutes of ledger time before the head (default 60, at most 1440).
     pub minutes: Option<u64>,

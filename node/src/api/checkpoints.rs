@@ -70,6 +70,7 @@ const MAX_CHECKPOINTS: u64 = 100;
 
 /// Page parameters.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CheckpointQuery {
     /// First ledger index (of checkpoint entries) to list.
     #[serde(default)]
@@ -143,6 +144,7 @@ pub async fn list(
 
 /// Parameters of a cosigned receipt.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CosignedQuery {
     /// The entry's ledger index.
     pub index: u64,

@@ -149,7 +149,8 @@ pub async fn receipt(node: &NodeCtx, index: u64, duplicate: bool) -> Result<Rece
 }
 
 /// Maps an apply result to the HTTP answer: 201 with a receipt, 200 with the same receipt for
-/// a resubmission, 409 naming the rule (and the rejection entry) for a broken rule.
+/// a resubmission, 409 naming the rule, with the rejection entry's index and receipt, for a
+/// broken rule.
 pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
     match result {
         ApplyResult::Appended {
@@ -167,6 +168,9 @@ pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
         } => {
             let mut e = ApiError::new(StatusCode::CONFLICT, &rule.code(), detail);
             e.index = Some(index);
+            // The rejection is recorded whether or not its receipt can be built: a failure
+            // to build one (logged by `receipt`) leaves the 409 without it.
+            e.receipt = receipt(node, index, false).await.ok().map(Box::new);
             e.into_response()
         }
         ApplyResult::Duplicate { index } => match receipt(node, index, true).await {
@@ -193,7 +197,7 @@ pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
         (status = 400, description = "MALFORMED", body = ErrorBody),
         (status = 401, description = "BAD_SIGNATURE, UNKNOWN_KEY", body = ErrorBody),
         (status = 403, description = "KEY_REVOKED, KEY_EXPIRED, KEY_NOT_YET_VALID", body = ErrorBody),
-        (status = 409, description = "ID_REUSED, or the workflow rule broken (with the rejection entry's index)", body = ErrorBody),
+        (status = 409, description = "ID_REUSED, or the workflow rule broken: then the rejection entry's `index` and its `receipt`", body = ErrorBody),
         (status = 413, description = "TOO_LARGE", body = ErrorBody),
         (status = 429, description = "RATE_LIMITED", body = ErrorBody),
         (status = 503, description = "UNAVAILABLE: no quorum", body = ErrorBody),

@@ -8,6 +8,8 @@ use proto_types::apply::Refusal;
 use proto_types::registry::KeyError;
 use serde::{Deserialize, Serialize};
 
+use super::entries::Receipt;
+
 /// An error answered to a client.
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -19,6 +21,8 @@ pub struct ApiError {
     pub message: String,
     /// The ledger index of a recorded rejection, if any.
     pub index: Option<u64>,
+    /// The receipt of a recorded rejection entry, if any.
+    pub receipt: Option<Box<Receipt>>,
     /// Seconds the client should wait before retrying (`Retry-After`), if any.
     pub retry_after: Option<u64>,
 }
@@ -33,6 +37,11 @@ pub struct ErrorBody {
     /// The ledger index of a recorded rejection entry, if the error recorded one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<u64>,
+    /// The receipt of that rejection entry (the same as an accepted submission's: the entry,
+    /// its inclusion proof and a signed tree head; docs/FORMAT.md §Receipt), so that the
+    /// submitter can prove the ledger refused the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Box<Receipt>>,
 }
 
 impl ApiError {
@@ -43,6 +52,7 @@ impl ApiError {
             code: code.to_owned(),
             message: message.into(),
             index: None,
+            receipt: None,
             retry_after: None,
         }
     }
@@ -105,6 +115,7 @@ impl IntoResponse for ApiError {
             code: self.code,
             message: self.message,
             index: self.index,
+            receipt: self.receipt,
         };
         let mut resp = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {

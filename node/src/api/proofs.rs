@@ -31,6 +31,7 @@ fn proof_error(e: MerkleError<StoreError>) -> ApiError {
 
 /// Parameters of an inclusion proof.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InclusionQuery {
     /// The entry's ledger index.
     pub index: u64,
@@ -53,6 +54,7 @@ pub struct InclusionProof {
 
 /// Parameters of a consistency proof.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
     /// The older tree size.
     pub first: u64,

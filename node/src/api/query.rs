@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use proto_types::Entry;
+use proto_types::{Entry, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -55,6 +55,7 @@ pub struct EntryPage {
 
 /// Page parameters.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// First index.
     #[serde(default)]
@@ -191,6 +192,16 @@ pub(crate) fn page_limit(asked: Option<u64>, default: u64, max: u64) -> Result<u
         ));
     }
     Ok(limit)
+}
+
+/// The instant a `now` parameter names (Unix ms or RFC 3339, `proto_types::Timestamp::parse`),
+/// or the node's ledger clock when it is absent or empty; 400 `MALFORMED` when it is neither
+/// or lies outside 1970 ..= 9999 (so no clock arithmetic on it can overflow).
+pub(crate) fn now_param(node: &NodeCtx, now: Option<&str>) -> Result<Timestamp, ApiError> {
+    match now.filter(|t| !t.is_empty()) {
+        None => Ok(node.now()),
+        Some(text) => Timestamp::parse(text).map_err(|e| ApiError::malformed(format!("now: {e}"))),
+    }
 }
 
 async fn entries_json(node: Arc<NodeCtx>, q: PageQuery) -> Result<Json<EntryPage>, ApiError> {

@@ -8,7 +8,7 @@ use axum::{Extension, Json};
 use proto_types::encoding::decode;
 use proto_types::supervision::{monthly_ranking, summarize, MonthRanking};
 use proto_types::workflow::{CaseRecord, HandoffRecord};
-use proto_types::{Entry, Record, Timestamp};
+use proto_types::{Entry, Record};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -50,9 +50,11 @@ fn next_case(store: &Store, after: Option<&str>) -> Result<Option<CaseRecord>, S
 
 /// Parameters of the overdue list.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OverdueQuery {
-    /// "Now", Unix ms (default: the node's ledger clock).
-    pub now: Option<u64>,
+    /// "Now": Unix ms (`1788220800000`) or an RFC 3339 date-time (`2026-09-01T00:00:00Z`), at
+    /// most 9999-12-31T23:59:59.999Z (default: the node's ledger clock).
+    pub now: Option<String>,
     /// Continue after this case id (from `next` of the previous page).
     pub after: Option<String>,
     /// Most cases to examine (default and maximum: the node's page limit).
@@ -91,7 +93,7 @@ pub async fn overdue(
         .ledger
         .registry()
         .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
-    let now = q.now.map_or_else(|| node.now(), Timestamp::from_millis);
+    let now = super::query::now_param(&node, q.now.as_deref())?;
     let store = node.store.clone();
     let after = q.after;
     let (examined, alerts, next) = blocking(move || {
@@ -141,6 +143,7 @@ pub async fn overdue(
 
 /// Parameters of the rejections list.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RejectionsQuery {
     /// First ledger index.
     #[serde(default)]
@@ -256,9 +259,11 @@ pub async fn rejections(
 
 /// Parameters of the figures.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
-    /// "Now", Unix ms (default: the node's ledger clock).
-    pub now: Option<u64>,
+    /// "Now": Unix ms (`1788220800000`) or an RFC 3339 date-time (`2026-09-01T00:00:00Z`), at
+    /// most 9999-12-31T23:59:59.999Z (default: the node's ledger clock).
+    pub now: Option<String>,
 }
 
 /// The supervision figures.
@@ -277,7 +282,8 @@ pub struct Stats {
 /// `by_case` records and of `by_handoff_id`'s `h` rows), O(cases + handoffs) per call, with
 /// all handoff records in memory at once. Fine for a pilot province; a maintained aggregate
 /// updated on apply is the way past that.
-#[utoipa::path(get, path = "/v1/stats", tag = "supervision", params(StatsQuery), responses((status = 200, body = Stats)))]
+#[utoipa::path(get, path = "/v1/stats", tag = "supervision", params(StatsQuery),
+    responses((status = 200, body = Stats), (status = 400, body = ErrorBody)))]
 pub async fn stats(
     State(node): State<Arc<NodeCtx>>,
     Query(q): Query<StatsQuery>,
@@ -286,7 +292,7 @@ pub async fn stats(
         .ledger
         .registry()
         .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
-    let now = q.now.map_or_else(|| node.now(), Timestamp::from_millis);
+    let now = super::query::now_param(&node, q.now.as_deref())?;
     let store = node.store.clone();
     let (cases, handoffs, _) = blocking(move || all_records(&store, usize::MAX))
         .await
@@ -334,9 +340,11 @@ pub const MAX_DASHBOARD_CASES: usize = 200_000;
 
 /// Parameters of the dashboard.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DashboardQuery {
-    /// "Now", Unix ms (default: the node's ledger clock).
-    pub now: Option<u64>,
+    /// "Now": Unix ms (`1788220800000`) or an RFC 3339 date-time (`2026-09-01T00:00:00Z`), at
+    /// most 9999-12-31T23:59:59.999Z (default: the node's ledger clock).
+    pub now: Option<String>,
     /// Only cases of this type (`THEFT`, `DANGEROUS_DRIVING`, ...).
     pub case_type: Option<String>,
     /// Only cases filed by a department of this city (the registry's `city`, e.g. `Lanzhou`).
@@ -409,7 +417,7 @@ pub async fn dashboard(
             )));
         }
     }
-    let now = q.now.map_or_else(|| node.now(), Timestamp::from_millis);
+    let now = super::query::now_param(&node, q.now.as_deref())?;
     let store = node.store.clone();
     let (cases, handoffs, truncated) = blocking(move || all_records(&store, MAX_DASHBOARD_CASES))
         .await
