@@ -312,6 +312,15 @@ async function signIn(org, keyId, pemText) {
 }
 
 let registryCache = null;
+/** A node's key valid at `at` (Unix ms): the latest whose window holds it (docs/FORMAT.md §Membership). */
+function nodeKeyAt(node, at) {
+  for (let i = node.keys.length - 1; i >= 0; i--) {
+    const k = node.keys[i];
+    if (k.valid_from <= at && (k.valid_until == null || at < k.valid_until) && (k.revoked_at == null || at < k.revoked_at)) return k;
+  }
+  return null;
+}
+
 async function registry(fresh) {
   if (!registryCache || fresh) registryCache = await api("/v1/organisations");
   return registryCache;
@@ -582,7 +591,8 @@ async function entryPage(index) {
   } else if (signer.node != null) {
     signerText = `node-${signer.node}`;
     const n = reg.nodes.find((x) => x.node_id === signer.node);
-    pubHex = n && n.signing_key.bytes;
+    const k = n && nodeKeyAt(n, v.entry.body.accepted_at);
+    pubHex = k && k.signing_key.bytes;
   } else {
     signerText = JSON.stringify(signer);
   }
@@ -626,7 +636,11 @@ async function entryPage(index) {
     if (e.status === 404) { verdict.className = "verdict pending"; verdict.dataset.status = "pending"; verdict.textContent = t("entry.pending"); } else { list.push({ step: "receipt", ok: false, finding: CL.finding(e) }); show(list); fail(list); }
     return;
   }
-  const nodes = reg.nodes.map((n) => ({ name: `node-${n.node_id}`, pub: CL.unhex(n.signing_key.bytes) }));
+  // The cosigners: every node with a key in force (docs/FORMAT.md §Membership), with that key.
+  const nodes = reg.nodes
+    .map((n) => ({ n, k: n.keys[n.keys.length - 1] }))
+    .filter(({ k }) => k && k.valid_until == null && k.revoked_at == null)
+    .map(({ n, k }) => ({ name: `node-${n.node_id}`, pub: CL.unhex(k.signing_key.bytes) }));
   const quorum = Math.floor(nodes.length / 2) + 1;
   list.push(...await CL.verifyReceipt(receipt, shown, nodes, quorum));
   show(list);
