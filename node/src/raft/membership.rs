@@ -516,7 +516,8 @@ impl Guard {
         req: AppendEntriesRequest<TypeConfig>,
     ) -> Result<AppendEntriesResponse<NodeId>, AppendOutcome> {
         let (current, applied) = {
-            let m = raft.metrics().borrow().clone();
+            let metrics = raft.metrics();
+            let m = metrics.borrow();
             let applied = m.last_applied.map_or(0, |l| l.index);
             (Config::of(m.membership_config.membership()), applied)
         };
