@@ -6,6 +6,8 @@ mod common;
 mod lives;
 #[path = "workflow/measures.rs"]
 mod measures;
+#[path = "workflow/parties.rs"]
+mod parties;
 #[path = "workflow/paths.rs"]
 mod paths;
 #[path = "workflow/rejections.rs"]

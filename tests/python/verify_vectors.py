@@ -294,7 +294,7 @@ Rule = unit_enum(
     "SupplementaryReturnLimit ArrestNotAllowed UnknownHandoff NotReceiver ReceiptRequired "
     "LoopAlreadyClosed AcceptanceRequired MissingDocuments CustodyTransferMissing "
     "CaseTypeMismatch LimitExceeded RegistryChangeRefused PolicyChangeRefused CheckpointInvalid "
-    "ClockAdjustmentRefused InvalidPayload",
+    "ClockAdjustmentRefused InvalidPayload MembershipChangeRefused NotCaseParty",
 )
 
 # §Policy

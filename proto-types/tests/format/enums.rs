@@ -240,6 +240,7 @@ pub fn tables() -> Vec<EnumTable> {
             ClockAdjustmentRefused,
             InvalidPayload,
             MembershipChangeRefused,
+            NotCaseParty,
         }),
     ]
 }

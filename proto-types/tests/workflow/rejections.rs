@@ -141,7 +141,7 @@ fn rejects_arrest_for_a_case_type_punished_by_criminal_detention_at_most() {
     );
     check_rejected(
         &filed(CaseType::DangerousDriving),
-        measure(PROC, P1, MeasureKind::Arrest),
+        measure(PSB, P1, MeasureKind::Arrest),
         Rule::ArrestNotAllowed,
     );
     // And an arrest by the PSB needs an approval decision first.
