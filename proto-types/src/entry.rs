@@ -117,6 +117,9 @@ pub enum Rule {
     /// The signer has no part in the case that allows this step (not the holder, the
     /// receiver, the person's custodian, nor a participant made so by a lawful step).
     NotCaseParty,
+    /// A clock extension, pause or restart without the countersignature of an organisation
+    /// the law allows to approve it, or beyond the statutory maximum.
+    ClockApprovalRefused,
 }
 
 impl Rule {

@@ -1,13 +1,14 @@
 //! Coercive measures on persons (detention, arrest, bail, residential surveillance, release)
 //! and adjustments of clocks (extension, pause, resume, restart).
 
+use super::clock_approval::{self, ClockOf};
 use super::{
     broke, check_text, CaseChanges, CaseRecord, Cx, MeasureRecord, PersonRecord, Reader, Step,
 };
 use crate::clock::{extension_in_bounds, ClockState, Extension, MAX_EXTENSIONS};
 use crate::domain::{MeasureKind, OrgKind, Stage};
 use crate::entry::Rule;
-use crate::ids::{OrgId, PersonId};
+use crate::ids::{HandoffId, OrgId, PersonId};
 use crate::payload::{ClockAction, ClockAdjustment, ClockRef, CoerciveMeasure, RestartReason};
 use crate::policy::{MaxPenalty, Period};
 use crate::state::LedgerState;
@@ -212,23 +213,28 @@ pub(super) fn end_at_judgment(case: &mut CaseRecord, from: Stage, to: Stage, at:
     }
 }
 
-/// Extension (approved by a registered organisation), pause, resume or full restart of a
-/// running clock: a handoff's (signed by its sender or receiver) or a measure's in force
+/// Extension, pause, resume or full restart of a running clock (an extension, pause or full
+/// restart countersigned by its approver, `clock_approval`): a handoff's (signed by its sender or receiver) or a measure's in force
 /// (signed by the case's holder or the organ that answers for the measure's clock,
 /// `CaseRecord::measure_responsible`). An adjustment grants no participation.
 pub(super) fn adjust_clock<S: LedgerState>(
     rd: &Reader<'_, S>,
     cx: &Cx<'_>,
+    adjustment: &HandoffId,
     adj: &ClockAdjustment,
 ) -> Step<CaseChanges, S::Error> {
     if let ClockAction::Pause { reason } = &adj.action {
         check_text(cx.limits(), "reason", reason)?;
     }
     let mut case = rd.open_case(&adj.case_id)?;
+    let change = match clock_approval::unwrap(&adj.action) {
+        Ok((change, _)) => change,
+        Err(why) => return broke(Rule::InvalidPayload, why),
+    };
     if let ClockAction::Extend {
         approved_by,
         period,
-    } = &adj.action
+    } = change
     {
         if cx.registry.organisation(approved_by).is_none() {
             return broke(
@@ -265,13 +271,27 @@ pub(super) fn adjust_clock<S: LedgerState>(
                 .handoff_rule(&h.kind)
                 .and_then(|r| r.clock.as_ref())
                 .map(|c| c.period(case.procedure));
+            if h.clock.is_none() {
+                return broke(
+                    Rule::ClockAdjustmentRefused,
+                    format!("{} {id} has no clock", h.kind),
+                );
+            }
+            clock_approval::check(
+                cx,
+                &case,
+                adjustment,
+                adj,
+                ClockOf::Handoff(&h.kind),
+                &h.receiver,
+            )?;
             let Some(clock) = h.clock.as_mut() else {
                 return broke(
                     Rule::ClockAdjustmentRefused,
                     format!("{} {id} has no clock", h.kind),
                 );
             };
-            adjust(cx, clock, &adj.action, restart_period)?;
+            adjust(cx, clock, change, restart_period)?;
             case.last_index = cx.index;
             Ok(CaseChanges {
                 cases: vec![case],
@@ -295,8 +315,18 @@ pub(super) fn adjust_clock<S: LedgerState>(
                 );
             }
             let restart_period = cx.policy().measure_clock(*measure).map(|mc| mc.period);
+            let responsible = case.measure_responsible(*measure).clone();
+            measure_clock(&mut case.clone(), person, *measure)?;
+            clock_approval::check(
+                cx,
+                &case,
+                adjustment,
+                adj,
+                ClockOf::Measure(*measure),
+                &responsible,
+            )?;
             let clock = measure_clock(&mut case, person, *measure)?;
-            adjust(cx, clock, &adj.action, restart_period)?;
+            adjust(cx, clock, change, restart_period)?;
             case.last_index = cx.index;
             Ok(CaseChanges::with_case(case))
         }
@@ -369,6 +399,10 @@ fn adjust<E>(
             reason: RestartReason::Resume,
         } => clock.resume(cx.at),
         ClockAction::Restart { .. } => clock.restart(cx.at, restart_period.unwrap_or(clock.period)),
+        ClockAction::Approved { .. } => {
+            // `clock_approval::unwrap` took the change out of its approval.
+            return broke(Rule::InvalidPayload, "an approval of an approval");
+        }
     }
     Ok(())
 }
