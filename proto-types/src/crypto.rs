@@ -36,6 +36,8 @@ pub mod context {
     pub const APPROVAL: &[u8] = b"caseledger/v1/approval\0";
     /// Prefix of the message an approver signs for a membership change (§Membership).
     pub const MEMBERSHIP_APPROVAL: &[u8] = b"caseledger/v1/membership-approval\0";
+    /// Prefix of the message an approver signs for a clock extension, pause or restart.
+    pub const CLOCK_APPROVAL: &[u8] = b"caseledger/v1/clock-approval\0";
     /// Prefix of the message a node signs for a tree head it serves with receipts.
     pub const TREE_HEAD: &[u8] = b"caseledger/v1/tree-head\0";
     /// Prefix of the message a caller signs for an API request (§API request).

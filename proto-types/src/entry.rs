@@ -76,7 +76,7 @@ pub enum Rule {
     CaseClosed,
     /// The handoff is not allowed in the case's current stage.
     IllegalStageTransition,
-    /// Only the department holding the case may send this handoff.
+    /// Only the department holding the case may send this handoff, or take this step.
     NotCaseHolder,
     /// A stage-changing handoff is still in transit (not accepted or returned).
     CaseInTransit,
@@ -114,6 +114,12 @@ pub enum Rule {
     InvalidPayload,
     /// A membership change without the approvals it needs, or that the membership refuses.
     MembershipChangeRefused,
+    /// The signer has no part in the case that allows this step (not the holder, the
+    /// receiver, the person's custodian, nor a participant made so by a lawful step).
+    NotCaseParty,
+    /// A clock extension, pause or restart without the countersignature of an organisation
+    /// the law allows to approve it, or beyond the statutory maximum.
+    ClockApprovalRefused,
 }
 
 impl Rule {

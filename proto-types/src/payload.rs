@@ -367,6 +367,31 @@ pub enum ClockAction {
         /// Why.
         reason: RestartReason,
     },
+    /// An extension, pause or full restart (`change`, never itself `Approved`) with the
+    /// countersignature of the organisation that approves it (docs/FORMAT.md §Actions,
+    /// "Clock approvals"): signed over [`ClockApprovalTerms`], which bind it to this
+    /// adjustment's payload id, case, clock and change.
+    Approved {
+        /// The change approved.
+        change: Box<ClockAction>,
+        /// The approver's signature over the terms.
+        approval: Approval,
+    },
+}
+
+/// What an approver of a clock change signs (with the `CLOCK_APPROVAL` context): the
+/// adjustment's own payload id (unique on the ledger, so an approval counts once), the case,
+/// the clock and the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockApprovalTerms {
+    /// The payload id of the clock adjustment that carries the approval.
+    pub adjustment: HandoffId,
+    /// The case.
+    pub case_id: CaseId,
+    /// The clock.
+    pub clock: ClockRef,
+    /// The change approved (an `Extend`, `Pause` or `Restart`).
+    pub change: ClockAction,
 }
 
 /// Extension, pause or restart of a clock.
@@ -457,6 +482,15 @@ impl Approval {
         Self {
             key,
             signature: crypto::sign(signing_key, context::APPROVAL, &encode(change)),
+        }
+    }
+
+    /// Signs an approval of a clock change (its own context, so that no approval of another
+    /// kind of change can count for a clock, or the reverse).
+    pub fn sign_clock(key: KeyRef, signing_key: &SigningKey, terms: &ClockApprovalTerms) -> Self {
+        Self {
+            key,
+            signature: crypto::sign(signing_key, context::CLOCK_APPROVAL, &encode(terms)),
         }
     }
 

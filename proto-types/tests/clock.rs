@@ -282,14 +282,16 @@ fn a_clock_before_receipt_counts_from_sending() {
 #[test]
 fn clock_adjustments_recorded_on_the_ledger_move_the_due_time() {
     let mut l = transfer_received(false, CaseType::Theft, Procedure::Ordinary);
-    let adjust = |action| Op::Adjust {
+    // Countersigned by the procuratorate one level up (docs/DOMAIN.md "Clocks").
+    let adjust = |change| Op::Approved {
         by: PROC,
         clock: ClockRef::Handoff(id("PT")),
-        action,
+        change,
+        approver: UP_PROC,
     };
     l.ok(&adjust(ClockAction::Extend {
         period: Period::Days(15),
-        approved_by: id(PLC),
+        approved_by: id(UP_PROC),
     }));
     // Apr 4 + 15 = Sun Apr 19: Mon Apr 20.
     assert_eq!(pt_due(&l), end_of(date(2026, 4, 20)));
@@ -414,12 +416,13 @@ fn alerts_raise_due_soon_then_overdue_for_an_open_review() {
 #[test]
 fn answered_or_paused_clocks_raise_no_alert() {
     let mut l = transfer_received(false, CaseType::Theft, Procedure::Ordinary);
-    l.ok(&Op::Adjust {
+    l.ok(&Op::Approved {
         by: PROC,
         clock: ClockRef::Handoff(id("PT")),
-        action: ClockAction::Pause {
+        change: ClockAction::Pause {
             reason: "鉴定".into(),
         },
+        approver: UP_PROC,
     });
     assert!(alerts_at(&l, local(2026, 6, 1, 0, 0)).is_empty());
     let mut l = transfer_received(false, CaseType::Theft, Procedure::Ordinary);

@@ -1,11 +1,15 @@
 //! The case workflow through `proto_types::apply`: a complete life of each pilot case type,
 //! and each illegal step rejected with its rule, recorded, and changing no case state.
 
+#[path = "workflow/approvals.rs"]
+mod approvals;
 mod common;
 #[path = "workflow/lives.rs"]
 mod lives;
 #[path = "workflow/measures.rs"]
 mod measures;
+#[path = "workflow/parties.rs"]
+mod parties;
 #[path = "workflow/paths.rs"]
 mod paths;
 #[path = "workflow/rejections.rs"]

@@ -44,6 +44,7 @@ CTX_ENTRY = b"caseledger/v1/entry\0"
 CTX_SUBMISSION = b"caseledger/v1/submission\0"
 CTX_APPROVAL = b"caseledger/v1/approval\0"
 CTX_MEMBERSHIP_APPROVAL = b"caseledger/v1/membership-approval\0"
+CTX_CLOCK_APPROVAL = b"caseledger/v1/clock-approval\0"
 
 FORMAT_VERSION = 0x01
 ENCODED_HASH_LEN = 34  # §Entry: 00 20 || 32 bytes
@@ -294,7 +295,7 @@ Rule = unit_enum(
     "SupplementaryReturnLimit ArrestNotAllowed UnknownHandoff NotReceiver ReceiptRequired "
     "LoopAlreadyClosed AcceptanceRequired MissingDocuments CustodyTransferMissing "
     "CaseTypeMismatch LimitExceeded RegistryChangeRefused PolicyChangeRefused CheckpointInvalid "
-    "ClockAdjustmentRefused InvalidPayload",
+    "ClockAdjustmentRefused InvalidPayload MembershipChangeRefused NotCaseParty ClockApprovalRefused",
 )
 
 # §Policy
@@ -389,6 +390,9 @@ ClockAction = enum(
         ("Extend", struct(("period", Period), ("approved_by", OrgId))),
         ("Pause", struct(("reason", string))),
         ("Restart", struct(("reason", RestartReason))),
+        # Late-bound: an approved change is itself a ClockAction (never Approved, which apply
+        # rejects), and Approval is declared below.
+        ("Approved", struct(("change", lambda r: ClockAction(r)), ("approval", lambda r: Approval(r)))),
     ],
 )
 ClockAdjustment = struct(("case_id", CaseId), ("clock", ClockRef), ("action", ClockAction))
@@ -503,6 +507,27 @@ def submission_signature_ok(sub: Value, key: bytes) -> bool:
     sig = sub["signature"]
     message = CTX_SUBMISSION + bytes([FORMAT_VERSION]) + sub["payload"].raw
     return ed25519_verify(key, sig["bytes"], message)
+
+
+def encode_str(text: str) -> bytes:
+    """§Primitive encodings: a varint length, then the UTF-8 bytes."""
+    data, n, out = text.encode(), len(text.encode()), bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out) + data
+
+
+def clock_approval_ok(payload: Value, keys: dict[str, bytes]) -> bool:
+    """§Actions, clock approvals: CLOCK_APPROVAL || 0x01 || encode(ClockApprovalTerms)."""
+    adj = payload["action"]["value"]
+    approved = adj["action"]["value"]
+    approval = approved["approval"]
+    key = keys.get(f"{approval['key']['org']}/{approval['key']['key_id']}")
+    terms = encode_str(payload["id"]) + encode_str(adj["case_id"]) + adj["clock"].raw + approved["change"].raw
+    message = CTX_CLOCK_APPROVAL + bytes([FORMAT_VERSION]) + terms
+    return key is not None and ed25519_verify(key, approval["signature"]["bytes"], message)
 
 
 def approval_ok(approval: Value, change: Value, keys: dict[str, bytes], context: bytes = CTX_APPROVAL) -> bool:
@@ -1163,6 +1188,9 @@ def check_format(c: Checks, v: dict) -> None:
             for ap in inner["approvals"]:
                 c.check(f"{what}: approval by {ap['key']['org']}", approval_ok(ap, change, keys))
             c.check(f"{what}: an approval does not cover another change", not approval_ok(inner["approvals"][0], payload, keys))
+        if action["variant"] == "ClockAdjustment" and inner["action"]["variant"] == "Approved":
+            c.check(f"{what}: clock approval by {inner['action']['value']['approval']['key']['org']}", clock_approval_ok(payload, keys))
+            c.check(f"{what}: not an approval in the registry context", not approval_ok(inner["action"]["value"]["approval"], inner["action"]["value"]["change"], keys))
         if action["variant"] == "Membership":
             for ap in inner["approvals"]:
                 c.check(f"{what}: membership approval by {ap['key']['org']}", approval_ok(ap, inner["op"], keys, CTX_MEMBERSHIP_APPROVAL))

@@ -15,8 +15,9 @@ use caseledger_node::node::Node;
 use caseledger_tests::cluster::{operator, Cluster, EPOCH};
 use caseledger_tests::eventually;
 use proto_types::crypto::PublicKey;
+use proto_types::domain::MeasureKind;
 use proto_types::ids::{HandoffId, KeyId, OrgId};
-use proto_types::payload::{Approval, KeyDecl, KeyLifecycle, KeyOp};
+use proto_types::payload::{Approval, CoerciveMeasure, KeyDecl, KeyLifecycle, KeyOp};
 use proto_types::{Action, Payload, Submission, Timestamp};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -396,6 +397,47 @@ async fn departments_read_only_their_cases_and_the_plc_auditors_and_nodes_read_e
             "{path} reveals a case or an organisation"
         );
     }
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_coercive_measure_by_a_court_with_no_part_in_the_case_is_refused_and_grants_no_read() {
+    // Issue 15, finding 1: a court recorded bail on a person of a case it had no part in, and
+    // the measure made it a participant (its GET /v1/cases/{id} went from 403 to 200).
+    let cluster = Cluster::start(1).await;
+    let n = node(&cluster);
+    let p = &cluster.province;
+    let steps = case_flow(p, 21, 0, EPOCH).1;
+    let filing = &steps[0].submission.payload;
+    let a = post(n, &steps[0].submission).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+    let Action::CaseFiling(f) = &filing.action else {
+        panic!("the flow starts with a filing")
+    };
+    let court = p.department(&p.cities[0].court);
+    let read = format!("/v1/cases/{}", f.case_id);
+    let before = signed(n, &court.credentials(), "GET", &read, b"").await;
+    assert_eq!(before.status, StatusCode::FORBIDDEN, "{}", before.text());
+    let bail = Payload {
+        signer: court.signer(),
+        id: HandoffId::new("outsider-bail-1").expect("id"),
+        claimed_at: filing.claimed_at,
+        action: Action::CoerciveMeasure(CoerciveMeasure {
+            case_id: f.case_id.clone(),
+            person: f.persons[0].clone(),
+            measure: MeasureKind::Bail,
+            effective_at: filing.claimed_at,
+        }),
+    };
+    let a = post(n, &bail.sign(&court.key)).await;
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (StatusCode::CONFLICT, "NOT_CASE_HOLDER"),
+        "{}",
+        a.text()
+    );
+    let after = signed(n, &court.credentials(), "GET", &read, b"").await;
+    assert_eq!(after.status, StatusCode::FORBIDDEN, "{}", after.text());
     cluster.shutdown().await;
 }
 

@@ -15,7 +15,8 @@ use crate::state::LedgerState;
 use std::collections::BTreeSet;
 
 /// A handoff, checked in this order: limits; the case (known, open, same type); the rule for
-/// the kind; signer = sender; sender's and receiver's kinds; persons of the case; required
+/// the kind; signer = sender; sender's and receiver's kinds; for a kind not reserved to the
+/// holder, the sender a participant of the case; persons of the case; required
 /// documents; no arrest request for a detention-only case type; the handoff named in
 /// `related`; what it answers (the answered one must be accepted); stage (nothing else in
 /// transit, a legal `from` stage); holder; the supplementary-return limit.
@@ -49,6 +50,19 @@ pub(super) fn send<S: LedgerState>(
         );
     };
     check_parties(cx, rule, h)?;
+    if !rule.holder_only && !case.participants.contains(cx.signer) {
+        // A handoff any department of the kind may send (a custody transfer, an appeal, a
+        // notice to legal aid) still comes from a party to the case: its filer, or the sender
+        // or receiver of a lawful handoff. Holder-only kinds are checked against the holder
+        // below.
+        return broke(
+            Rule::NotCaseParty,
+            format!(
+                "{} has no part in case {}: it may not send {}",
+                cx.signer, case.case_id, h.kind
+            ),
+        );
+    }
     check_persons(&case, h)?;
     check_documents(rule, h)?;
     if h.kind == HandoffKind::ArrestApprovalRequest

@@ -1,13 +1,14 @@
 //! Coercive measures on persons (detention, arrest, bail, residential surveillance, release)
 //! and adjustments of clocks (extension, pause, resume, restart).
 
+use super::clock_approval::{self, ClockOf};
 use super::{
     broke, check_text, CaseChanges, CaseRecord, Cx, MeasureRecord, PersonRecord, Reader, Step,
 };
 use crate::clock::{extension_in_bounds, ClockState, Extension, MAX_EXTENSIONS};
 use crate::domain::{MeasureKind, OrgKind, Stage};
 use crate::entry::Rule;
-use crate::ids::PersonId;
+use crate::ids::{HandoffId, OrgId, PersonId};
 use crate::payload::{ClockAction, ClockAdjustment, ClockRef, CoerciveMeasure, RestartReason};
 use crate::policy::{MaxPenalty, Period};
 use crate::state::LedgerState;
@@ -40,6 +41,19 @@ pub(super) fn record<S: LedgerState>(
             format!("{} is not a person of case {}", m.person, case.case_id),
         );
     };
+    let incoming = match &case.in_transit {
+        Some(t) => Some(rd.handoff(t)?.receiver),
+        None => None,
+    };
+    if !may_decide_measures(&case, &case.persons[pi], incoming.as_ref(), cx.signer) {
+        return broke(
+            Rule::NotCaseHolder,
+            format!(
+                "{} neither holds case {}, nor is about to receive it, nor has {} in its custody: it records no measure on them",
+                cx.signer, case.case_id, m.person
+            ),
+        );
+    }
     if m.effective_at > cx.at {
         return broke(
             Rule::InvalidPayload,
@@ -100,9 +114,32 @@ pub(super) fn record<S: LedgerState>(
         ended_at: (m.measure == MeasureKind::Release).then_some(m.effective_at),
         clock,
     });
-    case.add_participant(cx.signer);
+    // The signer holds the case or keeps the person, so it is a participant already: a
+    // measure grants no participation of its own.
     case.last_index = cx.index;
     Ok(CaseChanges::with_case(case))
+}
+
+/// Who decides coercive measures on a person of a case (docs/DOMAIN.md "Coercive measures and
+/// their clocks"): the organ handling the case in its stage (its holder: the PSB in the
+/// investigation, the procuratorate in review, the court at trial); the receiver of the
+/// stage-changing handoff in transit, which decides on the case it is about to take (the
+/// court asked to revoke probation orders the arrest pending its ruling, Community
+/// Corrections Law Art. 47); or the organ that keeps the person in custody it decided (the
+/// PSB whose detainee stays with it while the procuratorate reviews its arrest request,
+/// Art. 91). Nobody else, whatever its kind.
+fn may_decide_measures(
+    case: &CaseRecord,
+    person: &PersonRecord,
+    incoming: Option<&OrgId>,
+    signer: &OrgId,
+) -> bool {
+    signer == &case.holder
+        || incoming == Some(signer)
+        || person
+            .measures
+            .iter()
+            .any(|m| m.active && m.measure.is_custodial() && &m.recorded_by == signer)
 }
 
 /// Whether a measure of this kind recorded while the case is in `stage` starts its clock.
@@ -176,39 +213,42 @@ pub(super) fn end_at_judgment(case: &mut CaseRecord, from: Stage, to: Stage, at:
     }
 }
 
-/// Extension (approved by a registered organisation), pause, resume or full restart of a
-/// running clock: a handoff's (signed by its sender, receiver or the approver) or a measure's
-/// in force (signed by a measure recorder).
+/// Extension, pause, resume or full restart of a running clock (an extension, pause or full
+/// restart countersigned by its approver, `clock_approval`): a handoff's (signed by its sender or receiver) or a measure's in force
+/// (signed by the case's holder or the organ that answers for the measure's clock,
+/// `CaseRecord::measure_responsible`). An adjustment grants no participation.
 pub(super) fn adjust_clock<S: LedgerState>(
     rd: &Reader<'_, S>,
     cx: &Cx<'_>,
+    adjustment: &HandoffId,
     adj: &ClockAdjustment,
 ) -> Step<CaseChanges, S::Error> {
     if let ClockAction::Pause { reason } = &adj.action {
         check_text(cx.limits(), "reason", reason)?;
     }
     let mut case = rd.open_case(&adj.case_id)?;
-    let approver = match &adj.action {
-        ClockAction::Extend {
-            approved_by,
-            period,
-        } => {
-            if cx.registry.organisation(approved_by).is_none() {
-                return broke(
-                    Rule::ClockAdjustmentRefused,
-                    format!("approving organisation {approved_by} is not registered"),
-                );
-            }
-            if !extension_in_bounds(*period) {
-                return broke(
-                    Rule::ClockAdjustmentRefused,
-                    format!("extension {period:?} is out of bounds"),
-                );
-            }
-            Some(approved_by)
-        }
-        _ => None,
+    let change = match clock_approval::unwrap(&adj.action) {
+        Ok((change, _)) => change,
+        Err(why) => return broke(Rule::InvalidPayload, why),
     };
+    if let ClockAction::Extend {
+        approved_by,
+        period,
+    } = change
+    {
+        if cx.registry.organisation(approved_by).is_none() {
+            return broke(
+                Rule::ClockAdjustmentRefused,
+                format!("approving organisation {approved_by} is not registered"),
+            );
+        }
+        if !extension_in_bounds(*period) {
+            return broke(
+                Rule::ClockAdjustmentRefused,
+                format!("extension {period:?} is out of bounds"),
+            );
+        }
+    }
     match &adj.clock {
         ClockRef::Handoff(id) => {
             let mut h = rd.handoff(id)?;
@@ -218,10 +258,12 @@ pub(super) fn adjust_clock<S: LedgerState>(
                     format!("handoff {id} belongs to case {}", h.case_id),
                 );
             }
-            if cx.signer != &h.sender && cx.signer != &h.receiver && Some(cx.signer) != approver {
+            // Only the handoff's parties sign an adjustment of its clock; an approver named
+            // in it signs nothing here, so naming one grants no say over the clock.
+            if cx.signer != &h.sender && cx.signer != &h.receiver {
                 return broke(
                     Rule::SignerMismatch,
-                    format!("{} is neither party to {id} nor its approver", cx.signer),
+                    format!("{} is not a party to {id}", cx.signer),
                 );
             }
             let restart_period = cx
@@ -229,13 +271,27 @@ pub(super) fn adjust_clock<S: LedgerState>(
                 .handoff_rule(&h.kind)
                 .and_then(|r| r.clock.as_ref())
                 .map(|c| c.period(case.procedure));
+            if h.clock.is_none() {
+                return broke(
+                    Rule::ClockAdjustmentRefused,
+                    format!("{} {id} has no clock", h.kind),
+                );
+            }
+            clock_approval::check(
+                cx,
+                &case,
+                adjustment,
+                adj,
+                ClockOf::Handoff(&h.kind),
+                &h.receiver,
+            )?;
             let Some(clock) = h.clock.as_mut() else {
                 return broke(
                     Rule::ClockAdjustmentRefused,
                     format!("{} {id} has no clock", h.kind),
                 );
             };
-            adjust(cx, clock, &adj.action, restart_period)?;
+            adjust(cx, clock, change, restart_period)?;
             case.last_index = cx.index;
             Ok(CaseChanges {
                 cases: vec![case],
@@ -249,10 +305,28 @@ pub(super) fn adjust_clock<S: LedgerState>(
                     format!("a {:?} does not adjust measure clocks", cx.signer_kind),
                 );
             }
+            if cx.signer != &case.holder && cx.signer != case.measure_responsible(*measure) {
+                return broke(
+                    Rule::NotCaseHolder,
+                    format!(
+                        "{} neither holds case {} nor answers for its {measure:?} clocks",
+                        cx.signer, case.case_id
+                    ),
+                );
+            }
             let restart_period = cx.policy().measure_clock(*measure).map(|mc| mc.period);
+            let responsible = case.measure_responsible(*measure).clone();
+            measure_clock(&mut case.clone(), person, *measure)?;
+            clock_approval::check(
+                cx,
+                &case,
+                adjustment,
+                adj,
+                ClockOf::Measure(*measure),
+                &responsible,
+            )?;
             let clock = measure_clock(&mut case, person, *measure)?;
-            adjust(cx, clock, &adj.action, restart_period)?;
-            case.add_participant(cx.signer);
+            adjust(cx, clock, change, restart_period)?;
             case.last_index = cx.index;
             Ok(CaseChanges::with_case(case))
         }
@@ -325,6 +399,10 @@ fn adjust<E>(
             reason: RestartReason::Resume,
         } => clock.resume(cx.at),
         ClockAction::Restart { .. } => clock.restart(cx.at, restart_period.unwrap_or(clock.period)),
+        ClockAction::Approved { .. } => {
+            // `clock_approval::unwrap` took the change out of its approval.
+            return broke(Rule::InvalidPayload, "an approval of an approval");
+        }
     }
     Ok(())
 }

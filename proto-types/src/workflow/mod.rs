@@ -10,6 +10,7 @@
 //! format: when a step breaks two rules, the first in that order is the one recorded.
 
 mod case;
+mod clock_approval;
 mod closed_loop;
 mod handoff;
 mod measure;
@@ -96,7 +97,7 @@ pub fn decide<S: LedgerState>(
         Action::Acceptance(a) => closed_loop::accept(&rd, &cx, &a.handoff),
         Action::ReturnForCompletion(r) => closed_loop::return_for_completion(&rd, &cx, r),
         Action::CoerciveMeasure(m) => measure::record(&rd, &cx, m),
-        Action::ClockAdjustment(c) => measure::adjust_clock(&rd, &cx, c),
+        Action::ClockAdjustment(c) => measure::adjust_clock(&rd, &cx, &payload.id, c),
         Action::Genesis(_)
         | Action::KeyLifecycle(_)
         | Action::Policy(_)

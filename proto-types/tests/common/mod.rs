@@ -13,9 +13,9 @@ use proto_types::domain::{
 use proto_types::entry::Record;
 use proto_types::ids::{CaseId, HandoffId, KeyId, PersonId};
 use proto_types::payload::{
-    Acceptance, CaseClosure, CaseFiling, ClockAction, ClockAdjustment, ClockRef, CoerciveMeasure,
-    Document, Genesis, Handoff, KeyDecl, KeyRef, OrganisationDecl, Receipt, ReturnForCompletion,
-    Signer,
+    Acceptance, Approval, CaseClosure, CaseFiling, ClockAction, ClockAdjustment,
+    ClockApprovalTerms, ClockRef, CoerciveMeasure, Document, Genesis, Handoff, KeyDecl, KeyRef,
+    OrganisationDecl, Receipt, ReturnForCompletion, Signer,
 };
 use proto_types::policy::{Calendar, Policy};
 use proto_types::time::{Date, DAY_MS};
@@ -34,9 +34,11 @@ pub const PRISON: &str = "GS-PRISON-1";
 pub const CC: &str = "LZ-CC";
 pub const LA: &str = "LZ-LA";
 pub const PLC: &str = "GS-PLC";
+/// The prefecture procuratorate above [`PROC`]: it approves extensions of custody (Art. 156).
+pub const UP_PROC: &str = "LZ-INT-PROC";
 
 /// (id, kind, level, key seed).
-pub const ORGS: [(&str, OrgKind, Level, u8); 9] = [
+pub const ORGS: [(&str, OrgKind, Level, u8); 10] = [
     (PLC, OrgKind::Plc, Level::Province, 1),
     (PSB, OrgKind::Psb, Level::County, 2),
     (PROC, OrgKind::Procuratorate, Level::County, 3),
@@ -46,6 +48,7 @@ pub const ORGS: [(&str, OrgKind, Level, u8); 9] = [
     (PRISON, OrgKind::Prison, Level::Province, 7),
     (CC, OrgKind::CommunityCorrections, Level::County, 8),
     (LA, OrgKind::LegalAid, Level::County, 9),
+    (UP_PROC, OrgKind::Procuratorate, Level::Prefecture, 10),
 ];
 
 /// The case every driver works on.
@@ -145,6 +148,13 @@ pub enum Op {
         by: &'static str,
         clock: ClockRef,
         action: ClockAction,
+    },
+    /// A clock adjustment countersigned by `approver` (its key k1) over the adjustment's terms.
+    Approved {
+        by: &'static str,
+        clock: ClockRef,
+        change: ClockAction,
+        approver: &'static str,
     },
     /// 结案.
     Close { by: &'static str },
@@ -333,7 +343,11 @@ impl Ledger {
                 name: format!("{org} ({kind:?})"),
                 kind,
                 level,
-                parent: (org == COURT).then(|| id(UPPER)),
+                parent: match org {
+                    COURT => Some(id(UPPER)),
+                    PROC => Some(id(UP_PROC)),
+                    _ => None,
+                },
                 city: "Lanzhou".into(),
                 keys: vec![KeyDecl {
                     key_id: id("k1"),
@@ -344,7 +358,7 @@ impl Ledger {
             })
             // Parents first: the intermediate court before the basic court.
             .fold(Vec::new(), |mut v: Vec<OrganisationDecl>, o| {
-                if o.id.as_str() == UPPER {
+                if o.id.as_str() == UPPER || o.id.as_str() == UP_PROC {
                     v.insert(0, o);
                 } else {
                     v.push(o);
@@ -522,6 +536,39 @@ impl Ledger {
                     action: action.clone(),
                 }),
             ),
+            Op::Approved {
+                by,
+                clock,
+                change,
+                approver,
+            } => {
+                let terms = ClockApprovalTerms {
+                    adjustment: id(&sub_id),
+                    case_id: case_id.clone(),
+                    clock: clock.clone(),
+                    change: change.clone(),
+                };
+                let approval = Approval::sign_clock(
+                    KeyRef {
+                        org: id(approver),
+                        key_id: id("k1"),
+                    },
+                    &key(seed_of(approver)),
+                    &terms,
+                );
+                (
+                    by,
+                    sub_id,
+                    Action::ClockAdjustment(ClockAdjustment {
+                        case_id,
+                        clock: clock.clone(),
+                        action: ClockAction::Approved {
+                            change: Box::new(change.clone()),
+                            approval,
+                        },
+                    }),
+                )
+            }
             Op::Close { by } => (
                 by,
                 sub_id,

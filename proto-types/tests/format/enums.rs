@@ -192,6 +192,10 @@ pub fn tables() -> Vec<EnumTable> {
             Extend = ClockAction::Extend { period: Period::Days(1), approved_by: "O".parse().expect("valid id") },
             Pause = ClockAction::Pause { reason: String::new() },
             Restart = ClockAction::Restart { reason: RestartReason::Resume },
+            Approved = match action("clock_extend_approved") {
+                Action::ClockAdjustment(c) => c.action,
+                other => panic!("not a clock adjustment: {other:?}"),
+            },
         }),
         enum_table!(KeyOp {
             RegisterOrganisation = key_op("genesis"),
@@ -240,6 +244,8 @@ pub fn tables() -> Vec<EnumTable> {
             ClockAdjustmentRefused,
             InvalidPayload,
             MembershipChangeRefused,
+            NotCaseParty,
+            ClockApprovalRefused,
         }),
     ]
 }

@@ -13,9 +13,9 @@ use proto_types::ids::{NodeId, PersonId};
 use proto_types::merkle::MemTree;
 use proto_types::payload::{
     Acceptance, Approval, CaseClosure, CaseFiling, CheckpointRecord, ClockAction, ClockAdjustment,
-    ClockRef, CoerciveMeasure, Document, Genesis, Handoff, KeyDecl, KeyLifecycle, KeyOp, KeyRef,
-    MemberOp, MembershipChange, NodeAddr, NodeDecl, OrganisationDecl, PolicyUpdate, Receipt,
-    RestartReason, ReturnForCompletion, Signer,
+    ClockApprovalTerms, ClockRef, CoerciveMeasure, Document, Genesis, Handoff, KeyDecl,
+    KeyLifecycle, KeyOp, KeyRef, MemberOp, MembershipChange, NodeAddr, NodeDecl, OrganisationDecl,
+    PolicyUpdate, Receipt, RestartReason, ReturnForCompletion, Signer,
 };
 use proto_types::policy::{Calendar, Period, Policy};
 use proto_types::time::Date;
@@ -656,7 +656,52 @@ pub fn action_samples(chain: &[Entry]) -> Vec<(&'static str, Submission)> {
             )
             .sign(&key(1)),
         ),
+        (
+            "clock_extend_approved",
+            payload(
+                psb(),
+                "CA-2026-0004",
+                19,
+                Action::ClockAdjustment(ClockAdjustment {
+                    case_id: case(),
+                    clock: arrest_clock(),
+                    action: ClockAction::Approved {
+                        change: Box::new(arrest_extension()),
+                        approval: Approval::sign_clock(
+                            KeyRef {
+                                org: id(PROC),
+                                key_id: id("k1"),
+                            },
+                            &key(2),
+                            &ClockApprovalTerms {
+                                adjustment: id("CA-2026-0004"),
+                                case_id: case(),
+                                clock: arrest_clock(),
+                                change: arrest_extension(),
+                            },
+                        ),
+                    },
+                }),
+            )
+            .sign(&key(1)),
+        ),
     ]
+}
+
+/// The custody clock of the sample person (its extension is the `clock_extend` samples').
+fn arrest_clock() -> ClockRef {
+    ClockRef::Measure {
+        person: id("P-7f3a"),
+        measure: MeasureKind::Arrest,
+    }
+}
+
+/// One month more of custody, approved by the procuratorate (Art. 156).
+fn arrest_extension() -> ClockAction {
+    ClockAction::Extend {
+        period: Period::Months(1),
+        approved_by: id(PROC),
+    }
 }
 
 /// Approvals of a membership change by the PSB and the procuratorate (docs/FORMAT.md

@@ -402,16 +402,18 @@ fn traffic_accident_with_plea_leniency_ends_in_probation() {
 
 #[test]
 fn picking_quarrels_gets_a_detention_extension_decided_without_changing_stage() {
-    let extend = Op::Adjust {
+    // Art. 156: approved by the procuratorate one level up, which countersigns.
+    let extend = Op::Approved {
         by: PSB,
         clock: ClockRef::Measure {
             person: person(P1),
             measure: MeasureKind::Arrest,
         },
-        action: ClockAction::Extend {
+        change: ClockAction::Extend {
             period: Period::Months(1),
-            approved_by: id(PROC),
+            approved_by: id(UP_PROC),
         },
+        approver: UP_PROC,
     };
     let l = check_life(&[
         (
@@ -513,7 +515,7 @@ fn picking_quarrels_gets_a_detention_extension_decided_without_changing_stage() 
     let arrest = l.case().person(&person(P1)).expect("person").measures[1].clone();
     let clock = arrest.clock.expect("the arrest has a clock");
     assert_eq!(clock.extensions.len(), 1);
-    assert_eq!(clock.extensions[0].approved_by, id(PROC));
+    assert_eq!(clock.extensions[0].approved_by, id(UP_PROC));
 }
 
 #[test]

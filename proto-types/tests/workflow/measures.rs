@@ -176,9 +176,10 @@ fn custody_decided_after_the_investigation_starts_no_investigation_clock() {
 fn a_revocation_of_probation_ends_no_measure_and_an_arrest_pending_it_has_no_clock() {
     let mut l = on_bail_in_appeal_window();
     l.ok_all(&delivered("ED", K::ExecutionDeliveryCommunity, COURT, CC));
-    // Community Corrections Law Art. 47: the court may order an arrest pending revocation.
-    l.ok(&measure(COURT, P1, MeasureKind::Arrest));
+    // Community Corrections Law Art. 47: asked to revoke, the court may order an arrest
+    // pending its ruling (before the proposal it has no say: the bureau holds the case).
     l.ok(&send("RV", K::ProbationParoleRevocation, CC, COURT));
+    l.ok(&measure(COURT, P1, MeasureKind::Arrest));
     assert_eq!(
         measures_of_p1(&l),
         [

@@ -94,20 +94,22 @@ fn case_and_handoff_records_round_trip_through_postcard_and_json() {
             .documents(&[DocumentType::ProsecutionOpinion]),
         custody_transfer("CT", PSB, "PT"),
         receive("PT"),
-        Op::Adjust {
+        Op::Approved {
             by: PROC,
             clock: ClockRef::Handoff(id("PT")),
-            action: ClockAction::Extend {
+            change: ClockAction::Extend {
                 period: Period::Days(15),
-                approved_by: id(PLC),
+                approved_by: id(UP_PROC),
             },
+            approver: UP_PROC,
         },
-        Op::Adjust {
+        Op::Approved {
             by: PROC,
             clock: ClockRef::Handoff(id("PT")),
-            action: ClockAction::Pause {
+            change: ClockAction::Pause {
                 reason: "鉴定".into(),
             },
+            approver: UP_PROC,
         },
     ]);
     let case = l.case();

@@ -141,7 +141,7 @@ fn rejects_arrest_for_a_case_type_punished_by_criminal_detention_at_most() {
     );
     check_rejected(
         &filed(CaseType::DangerousDriving),
-        measure(PROC, P1, MeasureKind::Arrest),
+        measure(PSB, P1, MeasureKind::Arrest),
         Rule::ArrestNotAllowed,
     );
     // And an arrest by the PSB needs an approval decision first.
@@ -334,24 +334,24 @@ fn rejects_clock_adjustments_that_do_not_fit_the_clock() {
         Rule::ClockAdjustmentRefused,
     );
     check_rejected(&with_pt, adjust(CC, extend(PLC)), Rule::SignerMismatch);
+    let approved = |change| Op::Approved {
+        by: PROC,
+        clock: ClockRef::Handoff(id("PT")),
+        change,
+        approver: UP_PROC,
+    };
     let paused = {
         let mut v = with_pt.clone();
-        v.push(adjust(
-            PROC,
-            ClockAction::Pause {
-                reason: "精神病鉴定".into(),
-            },
-        ));
+        v.push(approved(ClockAction::Pause {
+            reason: "精神病鉴定".into(),
+        }));
         v
     };
     check_rejected(
         &paused,
-        adjust(
-            PROC,
-            ClockAction::Pause {
-                reason: "again".into(),
-            },
-        ),
+        approved(ClockAction::Pause {
+            reason: "again".into(),
+        }),
         Rule::ClockAdjustmentRefused,
     );
     // An arrest approval decision puts no clock on its receiver.
@@ -403,13 +403,14 @@ fn rejection_entries_carry_the_rule_and_the_signed_submission() {
 
 #[test]
 fn extensions_of_one_clock_are_bounded() {
-    let extend = |days| Op::Adjust {
+    let extend = |days| Op::Approved {
         by: PROC,
         clock: ClockRef::Handoff(id("PT")),
-        action: ClockAction::Extend {
+        change: ClockAction::Extend {
             period: Period::Days(days),
-            approved_by: id(PLC),
+            approved_by: id(UP_PROC),
         },
+        approver: UP_PROC,
     };
     let mut setup = theft(&[send("PT", K::ProsecutionTransfer, PSB, PROC), receive("PT")]);
     check_rejected(&setup, extend(3_661), Rule::ClockAdjustmentRefused);
