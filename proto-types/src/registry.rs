@@ -46,16 +46,7 @@ impl KeyRecord {
 
     /// Whether the key may sign at `at`.
     pub fn status_at(&self, at: Timestamp) -> Result<(), KeyError> {
-        if at < self.valid_from {
-            return Err(KeyError::NotYetValid);
-        }
-        if self.revoked_at.is_some_and(|r| at >= r) {
-            return Err(KeyError::Revoked);
-        }
-        if self.valid_until.is_some_and(|u| at >= u) {
-            return Err(KeyError::Expired);
-        }
-        Ok(())
+        window_status(self.valid_from, self.valid_until, self.revoked_at, at)
     }
 }
 
@@ -128,16 +119,7 @@ impl NodeKeyRecord {
 
     /// Whether the key may sign at `at` (the same rule as organisations' keys).
     pub fn status_at(&self, at: Timestamp) -> Result<(), KeyError> {
-        if at < self.valid_from {
-            return Err(KeyError::NotYetValid);
-        }
-        if self.revoked_at.is_some_and(|r| at >= r) {
-            return Err(KeyError::Revoked);
-        }
-        if self.valid_until.is_some_and(|u| at >= u) {
-            return Err(KeyError::Expired);
-        }
-        Ok(())
+        window_status(self.valid_from, self.valid_until, self.revoked_at, at)
     }
 
     /// Whether no later entry has ended it yet: the key the node's certificate must carry now.
@@ -149,6 +131,26 @@ impl NodeKeyRecord {
     pub fn pinned_tls_key(&self) -> PublicKey {
         self.tls_key.unwrap_or(self.signing_key)
     }
+}
+
+/// Whether a key with this validity window may sign at `at` (docs/FORMAT.md §Apply step 4):
+/// from `valid_from`, until `valid_until` and `revoked_at` (each excluded).
+fn window_status(
+    valid_from: Timestamp,
+    valid_until: Option<Timestamp>,
+    revoked_at: Option<Timestamp>,
+    at: Timestamp,
+) -> Result<(), KeyError> {
+    if at < valid_from {
+        return Err(KeyError::NotYetValid);
+    }
+    if revoked_at.is_some_and(|r| at >= r) {
+        return Err(KeyError::Revoked);
+    }
+    if valid_until.is_some_and(|u| at >= u) {
+        return Err(KeyError::Expired);
+    }
+    Ok(())
 }
 
 /// A node identity: the department that runs it and every key it ever had.
