@@ -139,7 +139,12 @@ pub fn access(method: &Method, path: &str) -> Access {
 pub struct Admission {
     limits: ApiLimits,
     permits: Arc<Semaphore>,
+    /// Nonces of organisations' requests.
     nonces: Mutex<Nonces>,
+    /// Nonces of node keys' requests (read-index calls, forwarded submissions, the
+    /// operator's admin calls): kept apart, so that no organisation's traffic can fill the
+    /// store node-to-node calls need, nor the other way round.
+    node_nonces: Mutex<Nonces>,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
@@ -150,6 +155,7 @@ impl Admission {
             limits,
             permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
             nonces: Mutex::new(Nonces::new(Instant::now())),
+            node_nonces: Mutex::new(Nonces::new(Instant::now())),
             buckets: Mutex::new(HashMap::new()),
         }
     }
@@ -183,10 +189,15 @@ impl Admission {
         Err(e)
     }
 
-    /// Remembers a nonce: 401 `REPLAYED_REQUEST` if it was seen within two skew windows.
-    fn remember(&self, nonce: u128) -> Result<(), ApiError> {
+    /// Remembers a nonce of `caller`'s: 401 `REPLAYED_REQUEST` if it was seen within two skew
+    /// windows.
+    fn remember(&self, caller: &Caller, nonce: u128) -> Result<(), ApiError> {
         let window = Duration::from_millis(self.limits.clock_skew_ms.saturating_mul(2));
-        let mut nonces = lock(&self.nonces);
+        let store = match caller {
+            Caller::Node(_) => &self.node_nonces,
+            _ => &self.nonces,
+        };
+        let mut nonces = lock(store);
         nonces.rotate(Instant::now(), window);
         if nonces.current.contains(&nonce) || nonces.previous.contains(&nonce) {
             return Err(unauthorized(
@@ -406,7 +417,7 @@ impl Credentials {
                 ),
             )
         })?;
-        admission.remember(self.nonce_value)?;
+        admission.remember(&self.caller, self.nonce_value)?;
         Ok(self.caller)
     }
 }
@@ -461,6 +472,16 @@ async fn admitted(
     node: &Arc<NodeCtx>,
     req: Request,
 ) -> Result<(Request, OwnedSemaphorePermit), ApiError> {
+    let class = access(req.method(), req.uri().path());
+    let (mut parts, body) = req.into_parts();
+    let creds = match class {
+        Access::Public => None,
+        Access::Submission if !has_credentials(&parts.headers) => None,
+        _ => Some(credentials(node, &parts.headers)?),
+    };
+    // The body is read before a request permit is taken: a slow body holds its connection
+    // (capped per port, `serve`) for at most the read timeout, never a permit.
+    let bytes = read_body(&node.limits, &parts.headers, body).await?;
     let permit = node
         .admission
         .permits
@@ -472,14 +493,6 @@ async fn admitted(
                 node.limits.max_concurrent_requests
             ))
         })?;
-    let class = access(req.method(), req.uri().path());
-    let (mut parts, body) = req.into_parts();
-    let creds = match class {
-        Access::Public => None,
-        Access::Submission if !has_credentials(&parts.headers) => None,
-        _ => Some(credentials(node, &parts.headers)?),
-    };
-    let bytes = read_body(&node.limits, &parts.headers, body).await?;
     let caller = match creds {
         None => Caller::Anonymous,
         Some(c) => c.verify(&node.admission, &parts, &bytes)?,

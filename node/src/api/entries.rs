@@ -209,17 +209,21 @@ pub async fn submit(
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    // A signed request was charged to its caller already; else the submission's signer is.
+    let now = node.now();
+    if let Err(e) = ingress_check(&node, &sub, now) {
+        return e.into_response();
+    }
+    // Charged once, where the submission enters the cluster, and only once its signature
+    // verified (a forged submission naming an organisation drains nothing, and an unknown
+    // signer gets no bucket): a signed request was charged to its caller already; else the
+    // submission's signer is. A follower forwards with its node key, which the leader does
+    // not charge.
     if caller == Caller::Anonymous {
         if let Some(org) = sub.payload.signer_org() {
             if let Err(e) = node.admission.charge(org.as_str()) {
                 return e.into_response();
             }
         }
-    }
-    let now = node.now();
-    if let Err(e) = ingress_check(&node, &sub, now) {
-        return e.into_response();
     }
     let proposal = Proposal {
         submission: sub,

@@ -348,19 +348,16 @@ pub fn router(raft: Raft, guard: Option<Arc<Guard>>, max_body_bytes: usize) -> a
 }
 
 /// Serves `router` (the Raft routes and the other peer-port routes) with mutual TLS on
-/// `listener` until `shutdown` resolves.
+/// `listener` within `limits` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     tls: &PeerTls,
     router: axum::Router,
+    limits: crate::serve::ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        tls.listen(listener),
-        router.into_make_service_with_connect_info::<PeerInfo>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+) {
+    let handshake = limits.header_timeout.min(crate::tls::HANDSHAKE_TIMEOUT);
+    crate::serve::serve(tls.listen(listener, handshake), router, limits, shutdown).await
 }
 
 /// A 403 unless the connection's certificate is that of `claimed`, the node the request's vote
