@@ -286,7 +286,7 @@ async fn refusals_leave_the_head_unchanged_and_a_broken_rule_adds_only_its_rejec
     let a = post(n, &forged).await;
     assert_eq!(
         (a.status, a.code().as_str()),
-        (StatusCode::UNAUTHORIZED, "BAD_SIGNATURE")
+        (StatusCode::UNAUTHORIZED, "AUTHENTICATION_FAILED")
     );
 
     let reused = resign(&cluster, &steps[0].submission, |p| {

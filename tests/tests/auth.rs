@@ -227,12 +227,12 @@ async fn every_route_refuses_missing_bad_stale_replayed_unknown_revoked_expired_
             ),
         }
         let cases: [(&Credentials, &str); 6] = [
-            (&forged, "BAD_SIGNATURE"),
-            (&unknown, "UNKNOWN_KEY"),
+            (&forged, "AUTHENTICATION_FAILED"),
+            (&unknown, "AUTHENTICATION_FAILED"),
             (&revoked, "KEY_REVOKED"),
             (&expired, "KEY_EXPIRED"),
             (&early, "KEY_NOT_YET_VALID"),
-            (&unknown_node, "UNKNOWN_KEY"),
+            (&unknown_node, "AUTHENTICATION_FAILED"),
         ];
         for (who, code) in cases {
             let a = signed(n, who, &method, &uri, &body).await;
@@ -255,7 +255,28 @@ async fn every_route_refuses_missing_bad_stale_replayed_unknown_revoked_expired_
         // A request signed for another body or path does not verify.
         let mut headers = operator().headers(&method, &uri, b"[]");
         let a = send(n, &method, &uri, &headers, body.clone()).await;
-        assert_eq!(a.code(), "BAD_SIGNATURE", "{what}: other body");
+        assert_eq!(a.code(), "AUTHENTICATION_FAILED", "{what}: other body");
+        // Unknown organisation, unknown key, unknown node and a bad signature look the same
+        // (issue 15): one code and one message.
+        let mut answers = Vec::new();
+        for who in [&forged, &unknown, &unknown_node] {
+            answers.push(signed(n, who, &method, &uri, &body).await.body);
+        }
+        let stranger = Credentials::organisation(
+            &OrgId::new("NO-SUCH-ORG").expect("org id"),
+            &key_id("k1"),
+            prison.key.clone(),
+        );
+        answers.push(signed(n, &stranger, &method, &uri, &body).await.body);
+        answers.push(a.body.clone());
+        assert!(
+            answers.windows(2).all(|w| w[0] == w[1]),
+            "{what}: {:?}",
+            answers
+                .iter()
+                .map(|b| String::from_utf8_lossy(b))
+                .collect::<Vec<_>>()
+        );
         // The same signed request twice: the second is a replay.
         headers = operator().headers(&method, &uri, &body);
         let first = send(n, &method, &uri, &headers, body.clone()).await;
@@ -614,6 +635,110 @@ async fn forged_submissions_naming_an_organisation_do_not_drain_its_rate() {
     for _ in 0..2 {
         let a = signed(n, &psb, "GET", "/v1/head", b"").await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    }
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_department_learns_nothing_of_cases_it_may_not_read_from_refusals_or_cursors() {
+    let cluster = Cluster::start(1).await;
+    let n = node(&cluster);
+    let p = &cluster.province;
+    // Two cases filed and handed on by PSBs; the prison took part in neither.
+    let mut handoff = None;
+    for case in 0..2 {
+        let steps = case_flow(p, 31, case, EPOCH).1;
+        for step in &steps {
+            let a = post(n, &step.submission).await;
+            assert_eq!(a.status, StatusCode::CREATED, "{}", a.text());
+            if matches!(step.submission.payload.action, Action::Handoff(_)) {
+                handoff.get_or_insert(step.submission.payload.clone());
+                break;
+            }
+        }
+    }
+    let handoff = handoff.expect("a handoff");
+    let Action::Handoff(h) = &handoff.action else {
+        panic!("a handoff was kept")
+    };
+    // The prison signs a handoff of a case it may not read, and of a case that does not exist:
+    // the answers differ only by the case id and the rejection's index.
+    let prison = p.department(&p.prison);
+    let attempt = |case_id: &str, id: &str| {
+        let mut payload = handoff.clone();
+        payload.signer = prison.signer();
+        payload.id = HandoffId::new(id).expect("id");
+        if let Action::Handoff(h) = &mut payload.action {
+            h.sender = p.prison.clone();
+            h.case_id = serde_json::from_value(Value::String(case_id.into())).expect("case id");
+        }
+        payload.sign(&prison.key)
+    };
+    let real = post(n, &attempt(h.case_id.as_str(), "prison-try-real")).await;
+    let ghost = post(n, &attempt("NO-SUCH-CASE-1", "prison-try-ghost")).await;
+    assert_eq!(real.status, StatusCode::CONFLICT, "{}", real.text());
+    assert_eq!(ghost.status, StatusCode::CONFLICT, "{}", ghost.text());
+    let scrub = |a: &Answer, case_id: &str| {
+        let v = a.json();
+        (
+            v["code"].clone(),
+            v["message"]
+                .as_str()
+                .unwrap_or_default()
+                .replace(case_id, "<case>"),
+        )
+    };
+    assert_eq!(
+        scrub(&real, h.case_id.as_str()),
+        scrub(&ghost, "NO-SUCH-CASE-1"),
+        "an unreadable case answers as an unknown one"
+    );
+    assert!(
+        !real.text().contains(p.cities[0].psb.as_str()),
+        "{}",
+        real.text()
+    );
+    assert!(real.json()["index"].is_u64());
+
+    // Its own rejections list them alike, and its cursors name no case or rejection of others.
+    let creds = prison.credentials();
+    let page = signed(
+        n,
+        &creds,
+        "GET",
+        "/v1/supervision/rejections?limit=100",
+        b"",
+    )
+    .await;
+    let rows = page.json()["rejections"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(rows.len(), 2, "{}", page.text());
+    assert_eq!(rows[0]["rule"], rows[1]["rule"], "{}", page.text());
+    assert_eq!(rows[0]["detail"], rows[1]["detail"], "{}", page.text());
+    let supervisor = p.auditor_credentials();
+    for uri in [
+        "/v1/supervision/overdue?limit=1",
+        "/v1/supervision/rejections?limit=1",
+    ] {
+        let mine = signed(n, &creds, "GET", uri, b"").await;
+        assert_eq!(mine.status, StatusCode::OK, "{uri}: {}", mine.text());
+        let next = mine.json()["next"].clone();
+        if uri.contains("overdue") {
+            assert!(
+                next.is_null(),
+                "{uri}: the prison reads no case, got {next}"
+            );
+        } else {
+            // Its first own row is its first rejection; nothing of others'.
+            let index = next.as_u64().map(|i| i - 1);
+            let own = rows[0]["index"].as_u64();
+            assert_eq!(index, own, "{uri}: {}", mine.text());
+        }
+        // The PLC's auditor still pages through everything.
+        let all = signed(n, &supervisor, "GET", uri, b"").await;
+        assert!(!all.json()["next"].is_null(), "{uri}: {}", all.text());
     }
     cluster.shutdown().await;
 }
