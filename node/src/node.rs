@@ -302,8 +302,7 @@ impl Node {
             Some(path) => crate::keyfile::load(path)?,
             None => node_key.clone(),
         };
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        crate::keyfile::create_private_dir(&config.data_dir)?;
         let db_path = config.data_dir.join("db");
         let store = {
             let p = db_path.clone();

@@ -15,6 +15,22 @@ use super::error::{ApiError, ErrorBody};
 use crate::node::NodeCtx;
 use crate::store::{blocking, Cf};
 
+/// The latest `?now=` a query may name: the end of year 9999 (Unix ms). Durations the
+/// clock engine adds to it (statutory periods, extensions) stay far from `u64::MAX`.
+pub const MAX_NOW_MS: u64 = 253_402_300_799_999;
+
+/// The "now" of a query: `?now=` within `0..=MAX_NOW_MS` (400 `MALFORMED` past it, never
+/// an overflow), else the node's ledger clock.
+pub fn now_param(node: &NodeCtx, now: Option<u64>) -> Result<proto_types::Timestamp, ApiError> {
+    match now {
+        None => Ok(node.now()),
+        Some(ms) if ms <= MAX_NOW_MS => Ok(proto_types::Timestamp::from_millis(ms)),
+        Some(ms) => Err(ApiError::malformed(format!(
+            "now={ms} is past {MAX_NOW_MS} (the end of year 9999, Unix ms)"
+        ))),
+    }
+}
+
 /// An entry as JSON: its index, hash, canonical bytes (hex) and decoded body.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EntryView {

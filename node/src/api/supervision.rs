@@ -8,7 +8,7 @@ use axum::{Extension, Json};
 use proto_types::encoding::decode;
 use proto_types::supervision::{monthly_ranking, summarize, MonthRanking};
 use proto_types::workflow::{CaseRecord, HandoffRecord};
-use proto_types::{Entry, Record, Timestamp};
+use proto_types::{Entry, Record};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -91,7 +91,7 @@ pub async fn overdue(
         .ledger
         .registry()
         .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
-    let now = q.now.map_or_else(|| node.now(), Timestamp::from_millis);
+    let now = super::query::now_param(&node, q.now)?;
     let store = node.store.clone();
     let after = q.after;
     // A department's cursor never names a case it may not read (issue 15: it enumerated
@@ -334,7 +334,7 @@ pub async fn stats(
         .ledger
         .registry()
         .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
-    let now = q.now.map_or_else(|| node.now(), Timestamp::from_millis);
+    let now = super::query::now_param(&node, q.now)?;
     let store = node.store.clone();
     let (cases, handoffs, _) = blocking(move || all_records(&store, usize::MAX))
         .await
@@ -457,7 +457,7 @@ pub async fn dashboard(
             )));
         }
     }
-    let now = q.now.map_or_else(|| node.now(), Timestamp::from_millis);
+    let now = super::query::now_param(&node, q.now)?;
     let store = node.store.clone();
     let (cases, handoffs, truncated) = blocking(move || all_records(&store, MAX_DASHBOARD_CASES))
         .await
