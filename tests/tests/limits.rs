@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use caseledger_client::http::Credentials;
 use caseledger_tests::eventually;
 use caseledger_tests::process::ProcCluster;
+use proto_types::ids::KeyId;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
