@@ -32,7 +32,7 @@ async fn idle_sockets(addr: &str, n: usize) -> Vec<TcpStream> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn idle_sockets_are_capped_and_closed_and_healthz_keeps_answering() {
+async fn idle_sockets_are_capped_and_closed_and_healthz_keeps_answering_and_refusals_are_logged() {
     let (api_cap, peer_cap) = (40, 10);
     let cluster = ProcCluster::start_with(1, |c| {
         c.limits.max_connections = api_cap;
@@ -91,4 +91,30 @@ async fn idle_sockets_are_capped_and_closed_and_healthz_keeps_answering() {
         "{held} descriptors open, at most {bound} expected"
     );
     drop((api, peer));
+
+    // A refusal is answered with one code and logged once with its reason (issue 15, item 5).
+    let p = &cluster.province;
+    let stranger = Credentials::organisation(
+        &p.auditor,
+        &KeyId::new("k9").expect("key id"),
+        caseledger_client::keys::derive(7, "stranger"),
+    );
+    let mut req = http.get(format!("http://{}/v1/head", node.api_addr));
+    for (name, value) in stranger.headers("GET", "/v1/head", b"") {
+        req = req.header(name, value);
+    }
+    let r = req.send().await.expect("answer");
+    assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let log = cluster.dir.path().join("node-1.log");
+    eventually("the refusal in the log", Duration::from_secs(5), || async {
+        let text = std::fs::read_to_string(&log).ok()?;
+        text.lines()
+            .any(|l| {
+                l.contains("request refused")
+                    && l.contains("AUTHENTICATION_FAILED")
+                    && l.contains("no organisation and key")
+            })
+            .then_some(())
+    })
+    .await;
 }
