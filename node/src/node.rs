@@ -349,10 +349,18 @@ impl Node {
             let pins = tls::RegistryPins::new(genesis_nodes(&genesis)?, ledger.clone());
             tls::PeerTls::new(identity, Arc::new(pins), ca.transpose()?)?
         };
-        let peer_http =
-            peer_tls.http_client(reqwest::Client::builder().pool_max_idle_per_host(16))?;
+        // Other nodes close a connection idle for `header_timeout_ms`: this node lets its own
+        // idle connections go first, rather than send on one being closed.
+        let pool_idle = Duration::from_millis(config.limits.header_timeout_ms / 2);
+        let peer_http = peer_tls.http_client(
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(16)
+                .pool_idle_timeout(pool_idle),
+        )?;
         let (http, api_scheme, api_tls) = {
-            let builder = reqwest::Client::builder().pool_max_idle_per_host(64);
+            let builder = reqwest::Client::builder()
+                .pool_max_idle_per_host(64)
+                .pool_idle_timeout(pool_idle);
             match &config.tls.api {
                 None => (builder.build()?, "http", None),
                 Some(api) => {

@@ -144,6 +144,9 @@ impl Network {
                 .connect_timeout(settings.connect_timeout)
                 .timeout(settings.request_timeout)
                 .pool_max_idle_per_host(settings.pool_idle_per_host)
+                // Peers close connections idle past their header timeout (30 s by default):
+                // let idle ones go before that rather than send on one being closed.
+                .pool_idle_timeout(Duration::from_secs(10))
                 .tcp_nodelay(true),
         )?;
         Ok(Network {
