@@ -26,17 +26,52 @@ pub fn derive(seed: u64, label: &str) -> SigningKey {
 /// owner only.
 pub fn save_pem(key: &SigningKey, path: &Path) -> Result<()> {
     let pem = signing_key_to_pem(key)?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            create_private_dir(dir)?;
+        }
     }
-    std::fs::write(path, pem.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    write_private(path, pem.as_bytes())
+}
+
+/// Writes `bytes` to a new file at `path` created readable by its owner only (0600 on unix):
+/// the mode is the file's from its creation, never widened first (an existing file is removed
+/// first, so its mode is not inherited).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("replacing {}", path.display())),
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("restricting {}", path.display()))?;
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
     }
-    Ok(())
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Creates `dir` and its missing parents readable by their owner only (0700 on unix), with
+/// that mode from their creation.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
 }
 
 /// Reads a PKCS#8 PEM private key (version 1, as OpenSSL writes it, or version 2).
@@ -63,6 +98,18 @@ pub fn parse_public_key(text: &str) -> Result<PublicKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_and_their_new_dirs_are_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("keys/GS-PLC.pem");
+        save_pem(&derive(42, "GS-PLC"), &path).expect("save");
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir.path().join("keys")), 0o700);
+    }
 
     #[test]
     fn pem_round_trips_and_derived_keys_are_stable() {

@@ -328,6 +328,15 @@ pub struct ApiLimits {
     /// Most nonces remembered within two skew windows; past it requests are answered 503
     /// `OVERLOADED` rather than forgetting a nonce (which would allow a replay).
     pub max_nonces: usize,
+    /// Connections the API port serves at once; more wait in the kernel's backlog until one
+    /// closes (lowered at startup to fit the process's descriptor limit).
+    pub max_connections: usize,
+    /// Connections the peer (Raft) port serves at once, likewise.
+    pub max_peer_connections: usize,
+    /// How long a connection on either port may take to send a request head, milliseconds,
+    /// counted from the accept and from the end of each response: then it is closed (the
+    /// header-read timeout and the idle timeout).
+    pub header_timeout_ms: u64,
 }
 
 impl Default for ApiLimits {
@@ -342,6 +351,9 @@ impl Default for ApiLimits {
             read_timeout_ms: 10_000,
             clock_skew_ms: 300_000,
             max_nonces: 1_000_000,
+            max_connections: 1024,
+            max_peer_connections: 256,
+            header_timeout_ms: 30_000,
         }
     }
 }
@@ -407,8 +419,11 @@ impl NodeConfig {
             || l.read_timeout_ms == 0
             || l.clock_skew_ms == 0
             || l.max_nonces == 0
+            || l.max_connections == 0
+            || l.max_peer_connections == 0
+            || l.header_timeout_ms == 0
         {
-            bail!("limits: max_page, max_concurrent_requests, rate_per_org, rate_burst, read_timeout_ms, clock_skew_ms and max_nonces must be positive");
+            bail!("limits: max_page, max_concurrent_requests, rate_per_org, rate_burst, read_timeout_ms, clock_skew_ms, max_nonces, max_connections, max_peer_connections and header_timeout_ms must be positive");
         }
         Ok(())
     }

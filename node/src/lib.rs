@@ -19,5 +19,6 @@ pub mod metrics;
 pub mod node;
 pub mod raft;
 pub mod selfcheck;
+pub mod serve;
 pub mod store;
 pub mod tls;

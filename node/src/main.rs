@@ -127,8 +127,7 @@ async fn shutdown_signal() {
 }
 
 fn init(data_dir: PathBuf, force: bool) -> Result<()> {
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
+    caseledger_node::keyfile::create_private_dir(&data_dir)?;
     let path = data_dir.join("node.pem");
     if path.exists() && !force {
         anyhow::bail!("{} exists; pass --force to replace it", path.display());

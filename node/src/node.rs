@@ -94,9 +94,13 @@ impl NodeCtx {
     async fn forward(&self, leader: &Peer, sub: &Submission) -> SubmitError {
         let url = format!("{}://{}/v1/entries", self.api_scheme, leader.api_addr);
         let body = proto_types::encoding::encode(sub);
-        let sent = self
-            .http
-            .post(&url)
+        // Signed with this node's key: the leader does not charge the signer's rate again
+        // (this node charged it on the way in).
+        let mut req = self.http.post(&url);
+        for (name, value) in crate::api::node_headers(self, "POST", "/v1/entries", &body) {
+            req = req.header(name, value);
+        }
+        let sent = req
             .header(axum::http::header::CONTENT_TYPE, crate::api::CANONICAL)
             .timeout(Duration::from_millis(self.limits.commit_timeout_ms))
             .body(body)
@@ -260,6 +264,31 @@ fn check_identity(
     Ok(())
 }
 
+/// Both ports' connection limits: the configured caps, lowered to fit below the process's
+/// descriptor limit (`serve::descriptor_budget`).
+fn conn_limits(limits: &ApiLimits) -> (crate::serve::ConnLimits, crate::serve::ConnLimits) {
+    let nofile = crate::serve::descriptor_limit();
+    let (api, peer) = crate::serve::descriptor_budget(
+        limits.max_connections,
+        limits.max_peer_connections,
+        nofile,
+    );
+    if (api, peer) != (limits.max_connections, limits.max_peer_connections) {
+        tracing::warn!(
+            ?nofile,
+            api,
+            peer,
+            "connection caps lowered to fit below the descriptor limit"
+        );
+    }
+    let header_timeout = Duration::from_millis(limits.header_timeout_ms);
+    let caps = |max_connections| crate::serve::ConnLimits {
+        max_connections,
+        header_timeout,
+    };
+    (caps(api), caps(peer))
+}
+
 impl Node {
     /// Starts a node on already-bound listeners (tests bind port 0).
     pub async fn start(
@@ -273,8 +302,7 @@ impl Node {
             Some(path) => crate::keyfile::load(path)?,
             None => node_key.clone(),
         };
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        crate::keyfile::create_private_dir(&config.data_dir)?;
         let db_path = config.data_dir.join("db");
         let store = {
             let p = db_path.clone();
@@ -321,10 +349,18 @@ impl Node {
             let pins = tls::RegistryPins::new(genesis_nodes(&genesis)?, ledger.clone());
             tls::PeerTls::new(identity, Arc::new(pins), ca.transpose()?)?
         };
-        let peer_http =
-            peer_tls.http_client(reqwest::Client::builder().pool_max_idle_per_host(16))?;
+        // Other nodes close a connection idle for `header_timeout_ms`: this node lets its own
+        // idle connections go first, rather than send on one being closed.
+        let pool_idle = Duration::from_millis(config.limits.header_timeout_ms / 2);
+        let peer_http = peer_tls.http_client(
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(16)
+                .pool_idle_timeout(pool_idle),
+        )?;
         let (http, api_scheme, api_tls) = {
-            let builder = reqwest::Client::builder().pool_max_idle_per_host(64);
+            let builder = reqwest::Client::builder()
+                .pool_max_idle_per_host(64)
+                .pool_idle_timeout(pool_idle);
             match &config.tls.api {
                 None => (builder.build()?, "http", None),
                 Some(api) => {
@@ -402,33 +438,39 @@ impl Node {
                     tls::still_pinned,
                 ));
         let api_router = crate::api::router(ctx.clone());
+        let (api_limits, peer_limits) = conn_limits(&config.limits);
         let mut tasks = Vec::new();
         let rx = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = network::serve(raft_listener, &peer_tls, raft_router, stopped(rx)).await
-            {
-                tracing::error!(%e, "raft transport stopped");
-            }
+            network::serve(
+                raft_listener,
+                &peer_tls,
+                raft_router,
+                peer_limits,
+                stopped(rx),
+            )
+            .await
         }));
         let rx = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
-            let served = match api_tls {
+            match api_tls {
                 Some(acceptor) => {
-                    axum::serve(
-                        tls::TlsListener::spawn(api_listener, acceptor, None),
+                    crate::serve::serve(
+                        tls::TlsListener::spawn(
+                            api_listener,
+                            acceptor,
+                            None,
+                            api_limits.header_timeout.min(tls::HANDSHAKE_TIMEOUT),
+                        ),
                         api_router,
+                        api_limits,
+                        stopped(rx),
                     )
-                    .with_graceful_shutdown(stopped(rx))
                     .await
                 }
                 None => {
-                    axum::serve(api_listener, api_router)
-                        .with_graceful_shutdown(stopped(rx))
-                        .await
+                    crate::serve::serve(api_listener, api_router, api_limits, stopped(rx)).await
                 }
-            };
-            if let Err(e) = served {
-                tracing::error!(%e, "api server stopped");
             }
         }));
         tasks.push(tokio::spawn(crate::selfcheck::run(

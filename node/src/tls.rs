@@ -36,7 +36,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
@@ -44,6 +44,10 @@ use crate::ledger::Ledger;
 
 /// How long a TLS handshake may take before the connection is dropped.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// TLS connections accepted but not yet served (in handshake, or waiting for the server to
+/// take them): part of `serve::RESERVED_DESCRIPTORS`.
+pub const MAX_HANDSHAKES: usize = 128;
 
 /// The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow.
 const ED25519_SPKI_PREFIX: [u8; 12] = [
@@ -482,12 +486,14 @@ impl PeerTls {
         self.pins.clone()
     }
 
-    /// Accepts TLS connections on `listener`, naming each peer's node ids.
-    pub fn listen(&self, listener: TcpListener) -> TlsListener {
+    /// Accepts TLS connections on `listener`, naming each peer's node ids; a handshake not
+    /// done within `handshake_timeout` is dropped.
+    pub fn listen(&self, listener: TcpListener, handshake_timeout: Duration) -> TlsListener {
         TlsListener::spawn(
             listener,
             TlsAcceptor::from(self.server.clone()),
             Some(self.pins.clone()),
+            handshake_timeout,
         )
     }
 }
@@ -573,7 +579,7 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsL
 /// cannot stall others) and yields only connections whose handshake succeeded.
 pub struct TlsListener {
     local: SocketAddr,
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, PeerInfo)>,
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, PeerInfo, OwnedSemaphorePermit)>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -584,18 +590,26 @@ impl Drop for TlsListener {
 }
 
 impl TlsListener {
-    /// Accepts on `listener` with `acceptor`; `pins` names the peers (peer port).
+    /// Accepts on `listener` with `acceptor`; `pins` names the peers (peer port); a handshake
+    /// not done within `handshake_timeout` is dropped.
     pub fn spawn(
         listener: TcpListener,
         acceptor: TlsAcceptor,
         pins: Option<Arc<dyn Pins>>,
+        handshake_timeout: Duration,
     ) -> TlsListener {
         let local = listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
         let (tx, ready) = mpsc::channel(64);
+        // A connection is accepted only with a permit, held until the server takes it: at
+        // most MAX_HANDSHAKES sockets wait here while the server is at its connection cap.
+        let pending = Arc::new(Semaphore::new(MAX_HANDSHAKES));
         let task = tokio::spawn(async move {
             loop {
+                let Ok(permit) = pending.clone().acquire_owned().await else {
+                    return;
+                };
                 let (tcp, addr) = match listener.accept().await {
                     Ok(conn) => conn,
                     Err(e) => {
@@ -609,7 +623,7 @@ impl TlsListener {
                 let (acceptor, tx, pins) = (acceptor.clone(), tx.clone(), pins.clone());
                 tokio::spawn(async move {
                     let stream =
-                        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                        match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
                             Ok(Ok(stream)) => stream,
                             Ok(Err(e)) => {
                                 tracing::warn!(%addr, error = %e, "TLS handshake refused");
@@ -628,7 +642,9 @@ impl TlsListener {
                         (Some(pins), Some(spki)) => pins.nodes_for(spki),
                         _ => Vec::new(),
                     };
-                    let _ = tx.send((stream, PeerInfo { addr, nodes, spki })).await;
+                    let _ = tx
+                        .send((stream, PeerInfo { addr, nodes, spki }, permit))
+                        .await;
                 });
             }
         });
@@ -642,7 +658,7 @@ impl axum::serve::Listener for TlsListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         match self.ready.recv().await {
-            Some(conn) => conn,
+            Some((stream, peer, _handshake)) => (stream, peer),
             // The accept task ended (it never does while the listener lives): stop yielding.
             None => std::future::pending().await,
         }

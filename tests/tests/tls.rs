@@ -156,8 +156,13 @@ async fn a_node_with_an_unknown_certificate_cannot_join() {
         .await
         .expect("bind");
     let impostor_addr = listener.local_addr().expect("addr").to_string();
-    let server =
-        tokio::spawn(async move { axum::serve(tls.listen(listener), axum::Router::new()).await });
+    let server = tokio::spawn(async move {
+        axum::serve(
+            tls.listen(listener, caseledger_node::tls::HANDSHAKE_TIMEOUT),
+            axum::Router::new(),
+        )
+        .await
+    });
     let leader = cluster.leader().await;
     let submitter = caseledger_client::http::Client::new(cluster.api_addrs());
     let change = |op: MemberOp, id: &str| {

@@ -3,8 +3,8 @@
 //!
 //! One middleware, [`admit`], runs before every route: it takes a concurrency permit (503
 //! `OVERLOADED`), reads the body within the read timeout and size limit (408
-//! `REQUEST_TIMEOUT`, 413 `TOO_LARGE`), authenticates the caller (401 with a code per
-//! reason), checks the route's [`Access`] class (403 `FORBIDDEN`), charges the caller's
+//! `REQUEST_TIMEOUT`, 413 `TOO_LARGE`), authenticates the caller (401; one code,
+//! `AUTHENTICATION_FAILED`, for an unknown organisation, key or node and a bad signature), checks the route's [`Access`] class (403 `FORBIDDEN`), charges the caller's
 //! organisation's rate (429 `RATE_LIMITED`), and hands the [`Caller`] to the handler, which
 //! decides per resource (a department reads only the cases it took part in).
 //!
@@ -32,7 +32,6 @@ use proto_types::api_request::{
 use proto_types::crypto::PublicKey;
 use proto_types::domain::OrgKind;
 use proto_types::ids::{KeyId, OrgId};
-use proto_types::payload::{KeyRef, Signer};
 use proto_types::registry::KeyError;
 use proto_types::workflow::CaseRecord;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -79,6 +78,15 @@ impl Caller {
                 case.participants.contains(o) || &case.holder == o || &case.filed_by == o
             }
             Caller::Anonymous => false,
+        }
+    }
+
+    /// The role of organisation `org` as the registry says now (a department, or a supervisor
+    /// for the PLC and auditors).
+    pub fn of_org(registry: &proto_types::Registry, org: &OrgId) -> Caller {
+        match registry.organisation(org).map(|o| o.kind) {
+            Some(OrgKind::Plc | OrgKind::Auditor) => Caller::Supervisor(org.clone()),
+            _ => Caller::Department(org.clone()),
         }
     }
 
@@ -139,8 +147,14 @@ pub fn access(method: &Method, path: &str) -> Access {
 pub struct Admission {
     limits: ApiLimits,
     permits: Arc<Semaphore>,
+    /// Nonces of organisations' requests.
     nonces: Mutex<Nonces>,
+    /// Nonces of node keys' requests (read-index calls, forwarded submissions, the
+    /// operator's admin calls): kept apart, so that no organisation's traffic can fill the
+    /// store node-to-node calls need, nor the other way round.
+    node_nonces: Mutex<Nonces>,
     buckets: Mutex<HashMap<String, Bucket>>,
+    refusal_log: RefusalLog,
 }
 
 impl Admission {
@@ -150,7 +164,9 @@ impl Admission {
             limits,
             permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
             nonces: Mutex::new(Nonces::new(Instant::now())),
+            node_nonces: Mutex::new(Nonces::new(Instant::now())),
             buckets: Mutex::new(HashMap::new()),
+            refusal_log: RefusalLog::new(),
         }
     }
 
@@ -183,10 +199,15 @@ impl Admission {
         Err(e)
     }
 
-    /// Remembers a nonce: 401 `REPLAYED_REQUEST` if it was seen within two skew windows.
-    fn remember(&self, nonce: u128) -> Result<(), ApiError> {
+    /// Remembers a nonce of `caller`'s: 401 `REPLAYED_REQUEST` if it was seen within two skew
+    /// windows.
+    fn remember(&self, caller: &Caller, nonce: u128) -> Result<(), ApiError> {
         let window = Duration::from_millis(self.limits.clock_skew_ms.saturating_mul(2));
-        let mut nonces = lock(&self.nonces);
+        let store = match caller {
+            Caller::Node(_) => &self.node_nonces,
+            _ => &self.nonces,
+        };
+        let mut nonces = lock(store);
         nonces.rotate(Instant::now(), window);
         if nonces.current.contains(&nonce) || nonces.previous.contains(&nonce) {
             return Err(unauthorized(
@@ -247,8 +268,13 @@ impl Nonces {
 /// The credentials of a request, parsed and checked against the registry, not yet against
 /// the body.
 struct Credentials {
-    caller: Caller,
-    key: PublicKey,
+    /// Who the registry says it is, if it names an organisation and key (or node) it holds.
+    caller: Option<Caller>,
+    /// The key to verify with, or why there is none (for the log only).
+    key: Result<PublicKey, String>,
+    /// The key's state now (revoked, expired, not yet valid): answered only to a request that
+    /// verified with it.
+    status: Result<(), KeyError>,
     org: String,
     key_id: String,
     time_ms: u64,
@@ -332,47 +358,48 @@ fn credentials(node: &NodeCtx, headers: &HeaderMap) -> Result<Credentials, ApiEr
         .ledger
         .registry()
         .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
-    let unknown = |what: String| unauthorized("UNKNOWN_KEY", what);
-    let (caller, key) = if org == NODE_CALLER {
-        let id: u64 = key_id
-            .parse()
-            .map_err(|_| unknown(format!("{key_id:?} is not a node id")))?;
-        let key = registry
-            .nodes
-            .get(&id)
-            .and_then(|n| n.key_in_force())
-            .ok_or_else(|| unknown(format!("node {id} has no key in force in the registry")))?;
-        (Caller::Node(id), key.signing_key)
+    // An unknown organisation, key or node is not answered yet: the request fails as a bad
+    // signature would, with the same code and message (`verify`), so that nobody learns
+    // which organisations, keys and nodes exist; the reason goes to the log.
+    let (caller, key, status) = if org == NODE_CALLER {
+        match key_id.parse::<u64>().ok().and_then(|id| {
+            let key = registry.nodes.get(&id)?.key_in_force()?.signing_key;
+            Some((id, key))
+        }) {
+            Some((id, key)) => (Some(Caller::Node(id)), Ok(key), Ok(())),
+            None => (
+                None,
+                Err(format!(
+                    "node {key_id:?} has no key in force in the registry"
+                )),
+                Ok(()),
+            ),
+        }
     } else {
-        let key_ref = OrgId::new(org.clone())
+        let found = OrgId::new(org.clone())
             .ok()
             .zip(KeyId::new(key_id.clone()).ok())
-            .map(|(org, key_id)| KeyRef { org, key_id })
-            .ok_or_else(|| unknown(format!("no key {org}/{key_id} in the registry")))?;
-        let key = registry
-            .key_for(&Signer::Org(key_ref.clone()), node.now())
-            .map_err(|e| {
-                let code = match e {
-                    KeyError::NotYetValid => "KEY_NOT_YET_VALID",
-                    KeyError::Expired => "KEY_EXPIRED",
-                    KeyError::Revoked => "KEY_REVOKED",
-                    _ => "UNKNOWN_KEY",
-                };
-                unauthorized(code, format!("key {org}/{key_id}: {e}"))
-            })?;
-        let kind = registry
-            .organisation(&key_ref.org)
-            .map(|o| o.kind)
-            .ok_or_else(|| unknown(format!("no organisation {org}")))?;
-        let caller = match kind {
-            OrgKind::Plc | OrgKind::Auditor => Caller::Supervisor(key_ref.org),
-            _ => Caller::Department(key_ref.org),
-        };
-        (caller, key)
+            .and_then(|(org_id, k)| {
+                let rec = registry.organisation(&org_id)?.key(&k)?;
+                Some((org_id, rec.public_key, rec.status_at(node.now())))
+            });
+        match found {
+            Some((org_id, key, status)) => {
+                (Some(Caller::of_org(&registry, &org_id)), Ok(key), status)
+            }
+            None => (
+                None,
+                Err(format!(
+                    "no organisation and key {org}/{key_id} in the registry"
+                )),
+                Ok(()),
+            ),
+        }
     };
     Ok(Credentials {
         caller,
         key,
+        status,
         org,
         key_id,
         time_ms,
@@ -380,6 +407,17 @@ fn credentials(node: &NodeCtx, headers: &HeaderMap) -> Result<Credentials, ApiEr
         nonce_value,
         signature,
     })
+}
+
+/// 401 `AUTHENTICATION_FAILED`: the one answer for an unknown organisation, an unknown key or
+/// node, and a signature that does not verify (the reason is logged, not answered).
+fn authentication_failed(reason: String) -> ApiError {
+    let mut e = unauthorized(
+        "AUTHENTICATION_FAILED",
+        "the request's signature does not verify with a key that the registry holds for the organisation and key it names",
+    );
+    e.reason = Some(reason);
+    e
 }
 
 impl Credentials {
@@ -397,17 +435,28 @@ impl Credentials {
             time_ms: self.time_ms,
             nonce: &self.nonce,
         };
-        head.verify(&self.key, body, &self.signature).map_err(|_| {
-            unauthorized(
-                "BAD_SIGNATURE",
-                format!(
-                    "the signature does not verify with key {}/{} over this request and body",
-                    self.org, self.key_id
-                ),
-            )
+        let key = self.key.map_err(authentication_failed)?;
+        head.verify(&key, body, &self.signature).map_err(|_| {
+            authentication_failed(format!(
+                "the signature does not verify with key {}/{} over this request and body",
+                self.org, self.key_id
+            ))
         })?;
-        admission.remember(self.nonce_value)?;
-        Ok(self.caller)
+        // The caller holds this key: it may learn the key's state.
+        self.status.map_err(|e| {
+            let code = match e {
+                KeyError::NotYetValid => "KEY_NOT_YET_VALID",
+                KeyError::Expired => "KEY_EXPIRED",
+                KeyError::Revoked => "KEY_REVOKED",
+                _ => "AUTHENTICATION_FAILED",
+            };
+            unauthorized(code, format!("key {}/{}: {e}", self.org, self.key_id))
+        })?;
+        let caller = self
+            .caller
+            .ok_or_else(|| authentication_failed("no caller for a verified key".into()))?;
+        admission.remember(&caller, self.nonce_value)?;
+        Ok(caller)
     }
 }
 
@@ -449,11 +498,75 @@ async fn read_body(limits: &ApiLimits, headers: &HeaderMap, body: Body) -> Resul
         })
 }
 
-/// Middleware over every route: limits, authentication, the route's access class, the rate.
+/// Middleware over every route: limits, authentication, the route's access class, the rate;
+/// then one log line for each 401, 403 and 429 (its own or the handler's), rate-limited.
 pub async fn admit(State(node): State<Arc<NodeCtx>>, req: Request, next: Next) -> Response {
-    match admitted(&node, req).await {
-        Ok((req, _permit)) => next.run(req).await,
-        Err(e) => e.into_response(),
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let claimed = req
+        .headers()
+        .get(ORG_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(64).collect::<String>());
+    let (resp, caller) = match admitted(&node, req).await {
+        Ok((req, permit)) => {
+            let caller = req.extensions().get::<Caller>().cloned();
+            let resp = next.run(req).await;
+            drop(permit);
+            (resp, caller)
+        }
+        Err(e) => (e.into_response(), None),
+    };
+    let status = resp.status();
+    if matches!(status.as_u16(), 401 | 403 | 429) {
+        if let Some(suppressed) = node.admission.refusal_log.admit_line(Instant::now()) {
+            let refused = resp.extensions().get::<super::error::Refused>();
+            tracing::warn!(
+                target: "caseledger::refusal",
+                status = status.as_u16(),
+                code = refused.map_or("", |r| r.code.as_str()),
+                reason = refused.map_or("", |r| r.reason.as_str()),
+                %method,
+                path = %path.chars().take(200).collect::<String>(),
+                caller = ?caller,
+                claimed_org = claimed.as_deref().unwrap_or(""),
+                suppressed,
+                "request refused"
+            );
+        }
+    }
+    resp
+}
+
+/// At most [`RefusalLog::LINES_PER_SECOND`] refusal lines a second; the lines left out are
+/// counted and the count is reported on the next line written.
+pub(crate) struct RefusalLog {
+    state: Mutex<(Instant, u32, u64)>,
+}
+
+impl RefusalLog {
+    /// Refusal lines written per second at most.
+    pub const LINES_PER_SECOND: u32 = 20;
+
+    fn new() -> Self {
+        Self {
+            state: Mutex::new((Instant::now(), 0, 0)),
+        }
+    }
+
+    /// Whether a line may be written now: `Some(lines left out since the last one)`.
+    fn admit_line(&self, now: Instant) -> Option<u64> {
+        let mut s = lock(&self.state);
+        if now.duration_since(s.0) >= Duration::from_secs(1) {
+            s.0 = now;
+            s.1 = 0;
+        }
+        if s.1 >= Self::LINES_PER_SECOND {
+            s.2 += 1;
+            return None;
+        }
+        s.1 += 1;
+        Some(std::mem::take(&mut s.2))
     }
 }
 
@@ -461,6 +574,16 @@ async fn admitted(
     node: &Arc<NodeCtx>,
     req: Request,
 ) -> Result<(Request, OwnedSemaphorePermit), ApiError> {
+    let class = access(req.method(), req.uri().path());
+    let (mut parts, body) = req.into_parts();
+    let creds = match class {
+        Access::Public => None,
+        Access::Submission if !has_credentials(&parts.headers) => None,
+        _ => Some(credentials(node, &parts.headers)?),
+    };
+    // The body is read before a request permit is taken: a slow body holds its connection
+    // (capped per port, `serve`) for at most the read timeout, never a permit.
+    let bytes = read_body(&node.limits, &parts.headers, body).await?;
     let permit = node
         .admission
         .permits
@@ -472,14 +595,6 @@ async fn admitted(
                 node.limits.max_concurrent_requests
             ))
         })?;
-    let class = access(req.method(), req.uri().path());
-    let (mut parts, body) = req.into_parts();
-    let creds = match class {
-        Access::Public => None,
-        Access::Submission if !has_credentials(&parts.headers) => None,
-        _ => Some(credentials(node, &parts.headers)?),
-    };
-    let bytes = read_body(&node.limits, &parts.headers, body).await?;
     let caller = match creds {
         None => Caller::Anonymous,
         Some(c) => c.verify(&node.admission, &parts, &bytes)?,
@@ -541,9 +656,11 @@ const SCHEME_TEXT: &str = "Every /v1 and /admin request except `GET /v1/openapi.
 never reused) and `x-caseledger-signature`: base64 of the Ed25519 signature over \
 `caseledger/v1/api-request\\0` + `METHOD\\npath_and_query\\norg\\nkey_id\\ntime\\nnonce\\nhex(sha256(body))` \
 (docs/FORMAT.md §API request). `POST /v1/entries` is authenticated by the submission's own \
-signature. 401: no, malformed, unknown, expired, revoked, stale (UNAUTHENTICATED, BAD_CREDENTIALS, \
-UNKNOWN_KEY, KEY_NOT_YET_VALID, KEY_EXPIRED, KEY_REVOKED, STALE_REQUEST, BAD_SIGNATURE, \
-REPLAYED_REQUEST); 403 FORBIDDEN: a valid caller without the right to the resource.";
+signature. 401: no, malformed, stale, replayed (UNAUTHENTICATED, BAD_CREDENTIALS, STALE_REQUEST, \
+REPLAYED_REQUEST); an unknown organisation, key or node and a bad signature get one answer \
+(AUTHENTICATION_FAILED); a key's state (KEY_NOT_YET_VALID, KEY_EXPIRED, KEY_REVOKED) is answered \
+only to a request that verified with it; 403 FORBIDDEN: a valid caller without the right to the \
+resource.";
 
 /// Adds the signed-request security scheme to the document, marks each operation with what
 /// it needs (public routes need nothing, submissions optionally a signed request), and lists
@@ -598,7 +715,7 @@ impl utoipa::Modify for Security {
                 if class == Access::Public {
                     continue;
                 }
-                r.entry("401".into()).or_insert_with(|| answer("UNAUTHENTICATED, BAD_CREDENTIALS, UNKNOWN_KEY, KEY_NOT_YET_VALID, KEY_EXPIRED, KEY_REVOKED, STALE_REQUEST, BAD_SIGNATURE, REPLAYED_REQUEST"));
+                r.entry("401".into()).or_insert_with(|| answer("UNAUTHENTICATED, BAD_CREDENTIALS, AUTHENTICATION_FAILED, KEY_NOT_YET_VALID, KEY_EXPIRED, KEY_REVOKED, STALE_REQUEST, REPLAYED_REQUEST"));
                 if class != Access::Submission {
                     r.entry("403".into()).or_insert_with(|| {
                         answer("FORBIDDEN: the caller may not read this resource")
@@ -648,6 +765,18 @@ mod tests {
         assert!(n.previous.contains(&1), "kept one more window");
         n.rotate(t0 + Duration::from_secs(22), w);
         assert!(!n.previous.contains(&1) && !n.current.contains(&1));
+    }
+
+    #[test]
+    fn refusal_lines_are_rate_limited_and_count_what_they_leave_out() {
+        let log = RefusalLog::new();
+        let t0 = Instant::now();
+        for _ in 0..RefusalLog::LINES_PER_SECOND {
+            assert_eq!(log.admit_line(t0), Some(0));
+        }
+        assert_eq!(log.admit_line(t0), None);
+        assert_eq!(log.admit_line(t0), None);
+        assert_eq!(log.admit_line(t0 + Duration::from_secs(1)), Some(2));
     }
 
     #[test]

@@ -148,10 +148,51 @@ pub async fn receipt(node: &NodeCtx, index: u64, duplicate: bool) -> Result<Rece
     })
 }
 
+/// What the signer of a refused step is told. A signer that may not read the case the step
+/// names (or that names no case on the ledger) gets the same answer either way, so that a
+/// refusal tells no department whether a case it may not read exists, who holds it or at
+/// which stage it is (issue 15): the code `UNKNOWN_CASE`, a generic message, and the index
+/// of its rejection entry.
+async fn as_told_to_signer(
+    node: &NodeCtx,
+    sub: &Submission,
+    rule: String,
+    detail: String,
+) -> (String, String) {
+    let (Some(case_id), Some(org), Some(registry)) = (
+        sub.payload.case_id().cloned(),
+        sub.payload.signer_org().cloned(),
+        node.ledger.registry(),
+    ) else {
+        return (rule, detail);
+    };
+    let signer = Caller::of_org(&registry, &org);
+    if signer.reads_everything() {
+        return (rule, detail);
+    }
+    let store = node.store.clone();
+    let id = case_id.clone();
+    let record = blocking(move || super::cases::case_record(&store, &id)).await;
+    match record {
+        Ok(Some(case)) if signer.may_read_case(&case) => (rule, detail),
+        Ok(_) => (
+            proto_types::entry::Rule::UnknownCase.code(),
+            format!("{case_id} is not a case {org} may act on: it is not on the ledger, or {org} took no part in it"),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a case to answer a refused step");
+            (
+                proto_types::entry::Rule::UnknownCase.code(),
+                format!("{case_id} is not a case {org} may act on"),
+            )
+        }
+    }
+}
+
 /// Maps an apply result to the HTTP answer: 201 with a receipt, 200 with the same receipt for
 /// a resubmission, 409 naming the rule, with the rejection entry's index and receipt, for a
-/// broken rule.
-pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
+/// broken rule, as told to the submission's signer.
+pub async fn answer(node: &NodeCtx, sub: &Submission, result: ApplyResult) -> Response {
     match result {
         ApplyResult::Appended {
             index,
@@ -166,7 +207,8 @@ pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
             rejected: Some((rule, detail)),
             ..
         } => {
-            let mut e = ApiError::new(StatusCode::CONFLICT, &rule.code(), detail);
+            let (code, message) = as_told_to_signer(node, sub, rule.code(), detail).await;
+            let mut e = ApiError::new(StatusCode::CONFLICT, &code, message);
             e.index = Some(index);
             // The rejection is recorded whether or not its receipt can be built: a failure
             // to build one (logged by `receipt`) leaves the 409 without it.
@@ -195,7 +237,7 @@ pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
         (status = 201, description = "Committed: the receipt", body = Receipt),
         (status = 200, description = "The same submission was recorded before: its receipt", body = Receipt),
         (status = 400, description = "MALFORMED", body = ErrorBody),
-        (status = 401, description = "BAD_SIGNATURE, UNKNOWN_KEY", body = ErrorBody),
+        (status = 401, description = "AUTHENTICATION_FAILED: unknown signer or bad signature (one answer)", body = ErrorBody),
         (status = 403, description = "KEY_REVOKED, KEY_EXPIRED, KEY_NOT_YET_VALID", body = ErrorBody),
         (status = 409, description = "ID_REUSED, or the workflow rule broken: then the rejection entry's `index` and its `receipt`", body = ErrorBody),
         (status = 413, description = "TOO_LARGE", body = ErrorBody),
@@ -213,7 +255,15 @@ pub async fn submit(
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    // A signed request was charged to its caller already; else the submission's signer is.
+    let now = node.now();
+    if let Err(e) = ingress_check(&node, &sub, now) {
+        return e.into_response();
+    }
+    // Charged once, where the submission enters the cluster, and only once its signature
+    // verified (a forged submission naming an organisation drains nothing, and an unknown
+    // signer gets no bucket): a signed request was charged to its caller already; else the
+    // submission's signer is. A follower forwards with its node key, which the leader does
+    // not charge.
     if caller == Caller::Anonymous {
         if let Some(org) = sub.payload.signer_org() {
             if let Err(e) = node.admission.charge(org.as_str()) {
@@ -221,12 +271,8 @@ pub async fn submit(
             }
         }
     }
-    let now = node.now();
-    if let Err(e) = ingress_check(&node, &sub, now) {
-        return e.into_response();
-    }
     let proposal = Proposal {
-        submission: sub,
+        submission: sub.clone(),
         stamped_at: now,
     };
     // A leader cut off from its quorum would wait for the commit until the partition heals:
@@ -243,7 +289,7 @@ pub async fn submit(
     match submitted {
         Ok(result) => {
             node.metrics.observe_commit(started.elapsed().as_secs_f64());
-            let mut resp = answer(&node, result).await;
+            let mut resp = answer(&node, &sub, result).await;
             resp.headers_mut().insert(
                 super::APPLIED_HEADER,
                 axum::http::HeaderValue::from(node.ledger.head().size),

@@ -25,6 +25,9 @@ pub struct ApiError {
     pub receipt: Option<Box<Receipt>>,
     /// Seconds the client should wait before retrying (`Retry-After`), if any.
     pub retry_after: Option<u64>,
+    /// Why, for the node's log only (never answered): e.g. which of unknown organisation,
+    /// unknown key or bad signature an `AUTHENTICATION_FAILED` was.
+    pub reason: Option<String>,
 }
 
 /// The JSON body of every error.
@@ -54,6 +57,7 @@ impl ApiError {
             index: None,
             receipt: None,
             retry_after: None,
+            reason: None,
         }
     }
 
@@ -100,17 +104,36 @@ impl ApiError {
             Refusal::Key(KeyError::NotYetValid) => {
                 Self::new(StatusCode::FORBIDDEN, "KEY_NOT_YET_VALID", r.to_string())
             }
-            Refusal::Key(_) => Self::new(StatusCode::UNAUTHORIZED, "UNKNOWN_KEY", r.to_string()),
-            Refusal::Signature(_) => {
-                Self::new(StatusCode::UNAUTHORIZED, "BAD_SIGNATURE", r.to_string())
+            // Unknown organisation, key or node, and a bad signature: one answer (issue 15).
+            Refusal::Key(_) | Refusal::Signature(_) => {
+                let mut e = Self::new(
+                    StatusCode::UNAUTHORIZED,
+                    "AUTHENTICATION_FAILED",
+                    "the submission's signature does not verify with a key that the registry holds for its signer",
+                );
+                e.reason = Some(r.to_string());
+                e
             }
             Refusal::IdReused { .. } => Self::new(StatusCode::CONFLICT, "ID_REUSED", r.to_string()),
         }
     }
 }
 
+/// Kept on an error response for the refusal log (`auth::admit`): the code and the reason.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// The answered code.
+    pub code: String,
+    /// The logged reason: [`ApiError::reason`], else the answered message.
+    pub reason: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let refused = Refused {
+            code: self.code.clone(),
+            reason: self.reason.unwrap_or_else(|| self.message.clone()),
+        };
         let body = ErrorBody {
             code: self.code,
             message: self.message,
@@ -118,6 +141,7 @@ impl IntoResponse for ApiError {
             receipt: self.receipt,
         };
         let mut resp = (self.status, Json(body)).into_response();
+        resp.extensions_mut().insert(refused);
         if let Some(seconds) = self.retry_after {
             resp.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

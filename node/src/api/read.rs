@@ -14,6 +14,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::APPLIED_HEADER;
 use crate::node::NodeCtx;
@@ -71,11 +72,17 @@ async fn linearize(node: &NodeCtx) -> Result<(), ApiError> {
     }
 }
 
-/// Middleware over every route: read-index for `?consistent=true` reads, and the applied
-/// size header on every read.
+/// Middleware over every route: read-index for `?consistent=true` reads by authenticated
+/// callers, and the applied size header on every read. Anonymous callers (public routes) are
+/// served from this node's state whatever they ask: a read-index costs the leader a quorum
+/// round and this node a signed call, which nobody without a key may make a node spend.
 pub async fn reads(State(node): State<Arc<NodeCtx>>, req: Request, next: Next) -> Response {
     let read = req.method() == Method::GET || req.method() == Method::HEAD;
-    if read && wants_consistent(req.uri().query()) {
+    let authenticated = req
+        .extensions()
+        .get::<Caller>()
+        .is_some_and(|c| *c != Caller::Anonymous);
+    if read && authenticated && wants_consistent(req.uri().query()) {
         if let Err(e) = linearize(&node).await {
             return e.into_response();
         }

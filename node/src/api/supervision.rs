@@ -96,18 +96,28 @@ pub async fn overdue(
     let now = super::query::now_param(&node, q.now.as_deref())?;
     let store = node.store.clone();
     let after = q.after;
+    // A department's cursor never names a case it may not read (issue 15: it enumerated
+    // every case id): its page ends at the last case it may read, and a page that found none
+    // goes on until it finds one or the cases end (one seek per case skipped).
+    let restricted = caller.department().is_some();
     let (examined, alerts, next) = blocking(move || {
-        let mut cursor = after;
+        let mut cursor = after.clone();
+        let mut readable_cursor = after;
+        let mut found = false;
         let mut examined = 0u64;
         let mut out = Vec::new();
-        while examined < limit {
+        while examined < limit || restricted && !found {
             let Some(case) = next_case(&store, cursor.as_deref())? else {
                 return Ok((examined, out, None));
             };
             examined += 1;
             cursor = Some(case.case_id.as_str().to_owned());
-            if !caller.may_read_case(&case)
-                || case.is_closed()
+            if !caller.may_read_case(&case) {
+                continue;
+            }
+            found = true;
+            readable_cursor.clone_from(&cursor);
+            if case.is_closed()
                 || case.open_handoffs.is_empty()
                     && case
                         .persons
@@ -125,7 +135,11 @@ pub async fn overdue(
                 ));
             }
         }
-        Ok((examined, out, cursor))
+        Ok((
+            examined,
+            out,
+            if restricted { readable_cursor } else { cursor },
+        ))
     })
     .await
     .map_err(|e| ApiError::internal("reading cases", e))?;
@@ -198,14 +212,28 @@ pub async fn rejections(
     let limit = super::query::page_limit(q.limit, 100.min(max), max)?;
     let store = node.store.clone();
     let from = q.from;
+    // A department pages through its own rows (the entries it signed, sent or received), so
+    // its cursor is the position of one of its own entries, never another's rejection.
+    let own = caller.department().cloned();
+    let reader = caller.clone();
     let entries = blocking(move || {
-        let (_, until) = keys::rejections();
-        let rows = store.scan(
-            Cf::ByOrg,
-            &keys::rejection(from),
-            Some(&until),
-            limit as usize,
-        )?;
+        let rows = match &own {
+            Some(org) => store.scan(
+                Cf::ByOrg,
+                &keys::org_entry(org, from),
+                Some(&keys::org_entry(org, u64::MAX)),
+                limit as usize,
+            )?,
+            None => {
+                let (_, until) = keys::rejections();
+                store.scan(
+                    Cf::ByOrg,
+                    &keys::rejection(from),
+                    Some(&until),
+                    limit as usize,
+                )?
+            }
+        };
         let mut out = Vec::new();
         for (key, _) in rows {
             let index = key
@@ -216,7 +244,18 @@ pub async fn rejections(
             let bytes = store
                 .get(Cf::Ledger, &be_u64(index))?
                 .ok_or_else(|| corrupt("rejection", format!("entry {index} is missing")))?;
-            out.push(Entry::from_bytes(&bytes).map_err(|e| corrupt("ledger entry", e))?);
+            let entry = Entry::from_bytes(&bytes).map_err(|e| corrupt("ledger entry", e))?;
+            // The detail of a refused step on a case the department may not read names facts
+            // of that case (its holder, its stage): shown only to those who may read it.
+            let shown = match (&entry.body.record, &own) {
+                (Record::Rejected(r), Some(_)) => match r.submission.payload.case_id() {
+                    Some(id) => super::cases::case_record(&store, id)?
+                        .is_some_and(|c| reader.may_read_case(&c)),
+                    None => true,
+                },
+                _ => true,
+            };
+            out.push((entry, shown));
         }
         Ok(out)
     })
@@ -225,7 +264,7 @@ pub async fn rejections(
     let full = entries.len() as u64 == limit;
     let rejections: Vec<RejectionView> = entries
         .iter()
-        .filter_map(|e| match &e.body.record {
+        .filter_map(|(e, shown)| match &e.body.record {
             Record::Rejected(r)
                 if caller
                     .department()
@@ -234,8 +273,17 @@ pub async fn rejections(
                 Some(RejectionView {
                     index: e.body.index,
                     time_ms: e.body.accepted_at.as_millis(),
-                    rule: r.rule.code(),
-                    detail: r.detail.clone(),
+                    rule: if *shown {
+                        r.rule.code()
+                    } else {
+                        proto_types::Rule::UnknownCase.code()
+                    },
+                    detail: if *shown {
+                        r.detail.clone()
+                    } else {
+                        "the case is not on the ledger, or this organisation took no part in it"
+                            .to_owned()
+                    },
                     kind: r.submission.payload.action.kind_name().to_owned(),
                     id: r.submission.payload.id.as_str().to_owned(),
                     signer: serde_json::to_value(&r.submission.payload.signer).unwrap_or_default(),
@@ -250,7 +298,7 @@ pub async fn rejections(
         })
         .collect();
     let next = if full {
-        entries.last().map(|e| e.body.index + 1)
+        entries.last().map(|(e, _)| e.body.index + 1)
     } else {
         None
     };

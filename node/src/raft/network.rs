@@ -144,6 +144,9 @@ impl Network {
                 .connect_timeout(settings.connect_timeout)
                 .timeout(settings.request_timeout)
                 .pool_max_idle_per_host(settings.pool_idle_per_host)
+                // Peers close connections idle past their header timeout (30 s by default):
+                // let idle ones go before that rather than send on one being closed.
+                .pool_idle_timeout(Duration::from_secs(10))
                 .tcp_nodelay(true),
         )?;
         Ok(Network {
@@ -348,19 +351,16 @@ pub fn router(raft: Raft, guard: Option<Arc<Guard>>, max_body_bytes: usize) -> a
 }
 
 /// Serves `router` (the Raft routes and the other peer-port routes) with mutual TLS on
-/// `listener` until `shutdown` resolves.
+/// `listener` within `limits` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     tls: &PeerTls,
     router: axum::Router,
+    limits: crate::serve::ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        tls.listen(listener),
-        router.into_make_service_with_connect_info::<PeerInfo>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+) {
+    let handshake = limits.header_timeout.min(crate::tls::HANDSHAKE_TIMEOUT);
+    crate::serve::serve(tls.listen(listener, handshake), router, limits, shutdown).await
 }
 
 /// A 403 unless the connection's certificate is that of `claimed`, the node the request's vote

@@ -23,7 +23,7 @@ struct TestNode {
     store: Store,
     peer: Peer,
     stop_server: oneshot::Sender<()>,
-    server: JoinHandle<std::io::Result<()>>,
+    server: JoinHandle<()>,
     _dir: TempDir,
 }
 
@@ -66,7 +66,11 @@ async fn spawn_node(id: NodeId, settings: &RaftSettings) -> TestNode {
     let (stop_server, stopped) = oneshot::channel::<()>();
     let router = network::router(raft.clone(), None, DEFAULT_MAX_BODY_BYTES);
     let server = tokio::spawn(async move {
-        network::serve(listener, &tls, router, async {
+        let limits = crate::serve::ConnLimits {
+            max_connections: 64,
+            header_timeout: std::time::Duration::from_secs(30),
+        };
+        network::serve(listener, &tls, router, limits, async {
             let _ = stopped.await;
         })
         .await
@@ -191,7 +195,7 @@ async fn three_nodes_elect_a_leader_and_replicate_200_proposals_identically() {
 async fn stop(node: TestNode) {
     node.raft.shutdown().await.expect("raft shutdown");
     let _ = node.stop_server.send(());
-    node.server.await.expect("server task").expect("server");
+    node.server.await.expect("server task");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
