@@ -450,11 +450,30 @@ async fn a_coercive_measure_by_a_court_with_no_part_in_the_case_is_refused_and_g
         }),
     };
     let a = post(n, &bail.sign(&court.key)).await;
+    // Refused and recorded (the ledger's rejection names NOT_CASE_HOLDER); the court, which
+    // may not read the case, is answered as for an unknown case (finding 3: no leak).
     assert_eq!(
         (a.status, a.code().as_str()),
-        (StatusCode::CONFLICT, "NOT_CASE_HOLDER"),
+        (StatusCode::CONFLICT, "UNKNOWN_CASE"),
         "{}",
         a.text()
+    );
+    let index = a.json()["index"]
+        .as_u64()
+        .expect("the rejection entry's index");
+    let plc = p.department(&p.plc);
+    let entry = signed(
+        n,
+        &plc.credentials(),
+        "GET",
+        &format!("/v1/entries/{index}"),
+        b"",
+    )
+    .await;
+    assert!(
+        entry.text().contains("NOT_CASE_HOLDER") || entry.text().contains("not_case_holder"),
+        "{}",
+        entry.text()
     );
     let after = signed(n, &court.credentials(), "GET", &read, b"").await;
     assert_eq!(after.status, StatusCode::FORBIDDEN, "{}", after.text());
