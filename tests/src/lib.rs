@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod faults;
 pub mod linearizability;
 pub mod load;
+pub mod peer;
 pub mod process;
 pub mod proxy;
 

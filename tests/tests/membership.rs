@@ -4,19 +4,16 @@
 //! port; a leader that will not carry out its own demotion is escaped by the majority.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use caseledger_client::http::{Client, SubmitOutcome};
 use caseledger_client::membership::{self, Joiner};
 use caseledger_node::raft::TypeConfig;
-use caseledger_node::tls::{Identity, PeerTls, StaticPins};
 use caseledger_tests::eventually;
 use caseledger_tests::process::ProcCluster;
 use ed25519_dalek::SigningKey;
 use openraft::raft::{AppendEntriesRequest, VoteRequest};
 use openraft::{Entry, EntryPayload, LogId, Membership, Vote};
-use proto_types::crypto::PublicKey;
 use proto_types::payload::{Approval, KeyLifecycle, KeyOp, MemberOp, MembershipChange, Signer};
 use proto_types::{Action, Payload, Submission, Timestamp};
 
@@ -82,22 +79,7 @@ async fn raft_view(cluster: &ProcCluster, pos: usize) -> (BTreeSet<u64>, BTreeSe
 
 /// A peer-port client presenting `key`'s certificate (and accepting the cluster's nodes).
 fn peer_client(cluster: &ProcCluster, key: &SigningKey) -> reqwest::Client {
-    let pins = StaticPins(
-        cluster
-            .province
-            .nodes
-            .iter()
-            .map(|n| (n.decl.node_id, PublicKey::of(&n.key)))
-            .collect(),
-    );
-    PeerTls::new(
-        Identity::self_signed(key).expect("certificate"),
-        Arc::new(pins),
-        None,
-    )
-    .expect("tls")
-    .http_client(reqwest::Client::builder().timeout(Duration::from_secs(10)))
-    .expect("client")
+    caseledger_tests::peer::peer_client(&cluster.province, key).1
 }
 
 async fn post_peer(

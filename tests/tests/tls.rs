@@ -1,16 +1,14 @@
 //! Transport security (issue 8): the peer port speaks only mutual TLS, and accepts only
 //! certificates carrying a key the registry pins for a current node.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use caseledger_node::raft::TypeConfig;
-use caseledger_node::tls::{Identity, PeerTls, StaticPins};
+use caseledger_node::tls::PeerTls;
 use caseledger_tests::cluster::{start_node, Cluster};
 use ed25519_dalek::SigningKey;
 use openraft::raft::{AppendEntriesRequest, VoteRequest};
 use openraft::Vote;
-use proto_types::crypto::PublicKey;
 use proto_types::payload::{MemberOp, NodeAddr};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -26,24 +24,7 @@ async fn quiet_cluster() -> Cluster {
 
 /// A TLS client presenting `key`'s certificate, which itself accepts the cluster's nodes.
 fn peer_client(cluster: &Cluster, key: &SigningKey) -> (PeerTls, reqwest::Client) {
-    let pins = StaticPins(
-        cluster
-            .province
-            .nodes
-            .iter()
-            .map(|n| (n.decl.node_id, PublicKey::of(&n.key)))
-            .collect(),
-    );
-    let tls = PeerTls::new(
-        Identity::self_signed(key).expect("certificate"),
-        Arc::new(pins),
-        None,
-    )
-    .expect("tls");
-    let http = tls
-        .http_client(reqwest::Client::builder().timeout(Duration::from_secs(10)))
-        .expect("client");
-    (tls, http)
+    caseledger_tests::peer::peer_client(&cluster.province, key)
 }
 
 /// The state once every running node has applied the same log (membership changes included).
