@@ -7,14 +7,15 @@
 
 use ed25519_dalek::SigningKey;
 use proto_types::api_request::{
-    nonce_text, RequestHead, KEY_HEADER, NODE_CALLER, NONCE_HEADER, ORG_HEADER, SIGNATURE_HEADER,
-    TIME_HEADER,
+    nonce_text, RequestHead, KEY_HEADER, NODE_CALLER, NODE_HEADER, NONCE_HEADER, ORG_HEADER,
+    SIGNATURE_HEADER, TIME_HEADER,
 };
 use proto_types::encoding::encode;
 use proto_types::ids::{KeyId, OrgId};
 use proto_types::Submission;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Content type of canonical bytes (same as the node's).
@@ -131,9 +132,11 @@ impl Credentials {
         format!("{}/{}", self.org, self.key_id)
     }
 
-    /// The headers of one request, signed at `time_ms` with `nonce` (32 lowercase hex).
+    /// The headers of one request to node `node`, signed at `time_ms` with `nonce` (32
+    /// lowercase hex).
     pub fn headers_at(
         &self,
+        node: u64,
         method: &str,
         path_and_query: &str,
         body: &[u8],
@@ -145,21 +148,24 @@ impl Credentials {
             path_and_query,
             org: &self.org,
             key_id: &self.key_id,
+            node,
             time_ms,
             nonce,
         };
         vec![
             (ORG_HEADER, self.org.clone()),
             (KEY_HEADER, self.key_id.clone()),
+            (NODE_HEADER, node.to_string()),
             (TIME_HEADER, time_ms.to_string()),
             (NONCE_HEADER, nonce.to_owned()),
             (SIGNATURE_HEADER, head.sign(&self.key, body)),
         ]
     }
 
-    /// The headers of one request, signed now with a fresh random nonce.
+    /// The headers of one request to node `node`, signed now with a fresh random nonce.
     pub fn headers(
         &self,
+        node: u64,
         method: &str,
         path_and_query: &str,
         body: &[u8],
@@ -169,6 +175,7 @@ impl Credentials {
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
         self.headers_at(
+            node,
             method,
             path_and_query,
             body,
@@ -178,12 +185,19 @@ impl Credentials {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A client of a set of nodes.
 #[derive(Debug, Clone)]
 pub struct Client {
     nodes: Vec<String>,
     http: reqwest::Client,
     credentials: Option<Arc<Credentials>>,
+    /// The node id each address answered with (`x-caseledger-node`): signed requests are
+    /// addressed to it.
+    ids: Arc<Mutex<HashMap<String, u64>>>,
 }
 
 impl Client {
@@ -209,6 +223,7 @@ impl Client {
             nodes,
             http,
             credentials: None,
+            ids: Arc::default(),
         }
     }
 
@@ -223,29 +238,85 @@ impl Client {
         self.credentials.as_deref()
     }
 
-    /// A request to `base` + `path` (path and query), signed if the client has credentials.
-    pub fn request(
+    /// The id of the node at `base`, as it names itself in every answer (asked once with a
+    /// public `GET /healthz`, then remembered).
+    pub async fn node_id(&self, base: &str) -> Result<u64, ClientError> {
+        if let Some(id) = lock(&self.ids).get(base) {
+            return Ok(*id);
+        }
+        let resp = self
+            .http
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .map_err(|e| ClientError::Unreachable(format!("{base}: {e}")))?;
+        let id = resp
+            .headers()
+            .get(NODE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| ClientError::Protocol {
+                node: base.to_owned(),
+                detail: format!("the answer names no node ({NODE_HEADER})"),
+            })?;
+        lock(&self.ids).insert(base.to_owned(), id);
+        Ok(id)
+    }
+
+    /// A request to `base` + `path` (path and query), signed for the node at `base` if the
+    /// client has credentials.
+    pub async fn request(
         &self,
         method: reqwest::Method,
         base: &str,
         path: &str,
         body: Vec<u8>,
-    ) -> reqwest::RequestBuilder {
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
         let mut req = self.http.request(method.clone(), format!("{base}{path}"));
         if let Some(c) = &self.credentials {
-            for (name, value) in c.headers(method.as_str(), path, &body) {
+            let node = self.node_id(base).await?;
+            for (name, value) in c.headers(node, method.as_str(), path, &body) {
                 req = req.header(name, value);
             }
         }
-        if body.is_empty() {
-            req
-        } else {
-            req.body(body)
+        Ok(if body.is_empty() { req } else { req.body(body) })
+    }
+
+    /// Sends a request built by [`Client::request`]. An answer 421 (the address now answers
+    /// as another node) forgets the id learned for `base`, and the request is signed again
+    /// once for the node that answers there.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        base: &str,
+        path: &str,
+        body: Vec<u8>,
+        extra: &[(&str, &str)],
+    ) -> Result<reqwest::Response, ClientError> {
+        let mut again = self.credentials.is_some();
+        loop {
+            let mut req = self
+                .request(method.clone(), base, path, body.clone())
+                .await?;
+            for (name, value) in extra {
+                req = req.header(*name, *value);
+            }
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| ClientError::Unreachable(format!("{base}{path}: {e}")))?;
+            if resp.status() == reqwest::StatusCode::MISDIRECTED_REQUEST && again {
+                lock(&self.ids).remove(base);
+                again = false;
+                continue;
+            }
+            return Ok(resp);
         }
     }
 
-    fn get(&self, base: &str, path: &str) -> reqwest::RequestBuilder {
-        self.request(reqwest::Method::GET, base, path, Vec::new())
+    async fn get(&self, base: &str, path: &str) -> Result<reqwest::Response, ClientError> {
+        self.send(reqwest::Method::GET, base, path, Vec::new(), &[])
+            .await
     }
 
     /// POSTs a JSON body to `path` on the node `node` (modulo the count), signed; returns the
@@ -262,11 +333,14 @@ impl Client {
             detail: e.to_string(),
         })?;
         let resp = self
-            .request(reqwest::Method::POST, base, path, bytes)
-            .header("content-type", "application/json")
-            .send()
-            .await
-            .map_err(|e| ClientError::Unreachable(format!("{base}: {e}")))?;
+            .send(
+                reqwest::Method::POST,
+                base,
+                path,
+                bytes,
+                &[("content-type", "application/json")],
+            )
+            .await?;
         let status = resp.status().as_u16();
         let bytes = resp
             .bytes()
@@ -296,11 +370,14 @@ impl Client {
     ) -> Result<(u16, bytes::Bytes), ClientError> {
         let base = &self.nodes[node % self.nodes.len()];
         let resp = self
-            .get(base, path)
-            .header("accept", accept)
-            .send()
-            .await
-            .map_err(|e| ClientError::Unreachable(format!("{base}{path}: {e}")))?;
+            .send(
+                reqwest::Method::GET,
+                base,
+                path,
+                Vec::new(),
+                &[("accept", accept)],
+            )
+            .await?;
         let status = resp.status().as_u16();
         let bytes = resp
             .bytes()
@@ -394,7 +471,7 @@ impl Client {
     pub async fn get_json(&self, path: &str) -> Result<serde_json::Value, ClientError> {
         let mut last = String::new();
         for node in &self.nodes {
-            match self.get(node, path).send().await {
+            match self.get(node, path).await {
                 Ok(r) if r.status().is_success() => {
                     return r.json().await.map_err(|e| ClientError::Protocol {
                         node: node.clone(),
@@ -417,10 +494,16 @@ impl Client {
     pub async fn submit_answer(&self, sub: &Submission) -> Result<Answer, ClientError> {
         let body = encode(sub);
         self.first_answer(|node| {
-            self.http
+            let sent = self
+                .http
                 .post(format!("{node}/v1/entries"))
                 .header("content-type", CANONICAL)
                 .body(body.clone())
+                .send();
+            async move {
+                sent.await
+                    .map_err(|e| ClientError::Unreachable(e.to_string()))
+            }
         })
         .await
     }
@@ -431,13 +514,14 @@ impl Client {
         self.first_answer(|node| self.get(node, path)).await
     }
 
-    async fn first_answer(
-        &self,
-        request: impl Fn(&str) -> reqwest::RequestBuilder,
-    ) -> Result<Answer, ClientError> {
+    async fn first_answer<'a, F, Fut>(&'a self, request: F) -> Result<Answer, ClientError>
+    where
+        F: Fn(&'a str) -> Fut,
+        Fut: std::future::Future<Output = Result<reqwest::Response, ClientError>>,
+    {
         let mut last = String::from("no nodes");
         for node in &self.nodes {
-            let resp = match request(node).send().await {
+            let resp = match request(node).await {
                 Ok(r) => r,
                 Err(e) => {
                     last = format!("{node}: {e}");
@@ -479,11 +563,7 @@ impl Client {
         path: &str,
     ) -> Result<serde_json::Value, ClientError> {
         let base = &self.nodes[node % self.nodes.len()];
-        let r = self
-            .get(base, path)
-            .send()
-            .await
-            .map_err(|e| ClientError::Unreachable(format!("{base}: {e}")))?;
+        let r = self.get(base, path).await?;
         if !r.status().is_success() {
             let status = r.status();
             let text = r.text().await.unwrap_or_default();

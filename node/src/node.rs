@@ -82,8 +82,8 @@ impl NodeCtx {
             Ok(applied) => postcard::from_bytes(&applied.outcome)
                 .map_err(|e| SubmitError::Unavailable(format!("undecodable apply result: {e}"))),
             Err(raft::ProposeError::NotLeader {
-                leader: Some((_, peer)),
-            }) => Err(self.forward(&peer, &proposal.submission).await),
+                leader: Some((leader, peer)),
+            }) => Err(self.forward(leader, &peer, &proposal.submission).await),
             Err(raft::ProposeError::NotLeader { leader: None }) => Err(SubmitError::Unavailable(
                 "no leader: the cluster has no quorum right now".into(),
             )),
@@ -91,13 +91,14 @@ impl NodeCtx {
         }
     }
 
-    async fn forward(&self, leader: &Peer, sub: &Submission) -> SubmitError {
+    async fn forward(&self, leader_id: u64, leader: &Peer, sub: &Submission) -> SubmitError {
         let url = format!("{}://{}/v1/entries", self.api_scheme, leader.api_addr);
         let body = proto_types::encoding::encode(sub);
         // Signed with this node's key: the leader does not charge the signer's rate again
         // (this node charged it on the way in).
         let mut req = self.http.post(&url);
-        for (name, value) in crate::api::node_headers(self, "POST", "/v1/entries", &body) {
+        for (name, value) in crate::api::node_headers(self, leader_id, "POST", "/v1/entries", &body)
+        {
             req = req.header(name, value);
         }
         let sent = req

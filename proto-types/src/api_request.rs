@@ -2,7 +2,9 @@
 //! a node can tell who asks, that the request was not changed, and that it is fresh.
 //!
 //! The signed message is `context::API_REQUEST` followed by the UTF-8 text
-//! `METHOD \n path_and_query \n org \n key_id \n time_ms \n nonce \n hex(sha256(body))`.
+//! `METHOD \n path_and_query \n org \n key_id \n node \n time_ms \n nonce \n hex(sha256(body))`,
+//! where `node` is the id of the node the request is sent to: a request captured on its way
+//! to one node is refused by every other (each node answers only requests addressed to it).
 //! Organisations sign with a registry key (`org` = organisation id, `key_id` = key id); nodes
 //! sign with their registry node key, with `org` = [`NODE_CALLER`] and `key_id` = the node id
 //! in decimal. Freshness (time window, nonce reuse) is the node's to check: no clock here.
@@ -16,6 +18,9 @@ use sha2::{Digest as _, Sha256};
 pub const ORG_HEADER: &str = "x-caseledger-org";
 /// Header: the key id within the organisation, or the node id.
 pub const KEY_HEADER: &str = "x-caseledger-key";
+/// Header: the id of the node the request is addressed to, decimal. Every node also names
+/// itself in this header on each answer, so that a client can learn whom it talks to.
+pub const NODE_HEADER: &str = "x-caseledger-node";
 /// Header: the caller's time, Unix milliseconds, decimal.
 pub const TIME_HEADER: &str = "x-caseledger-time";
 /// Header: 32 lowercase hex characters, never reused.
@@ -38,6 +43,8 @@ pub struct RequestHead<'a> {
     pub org: &'a str,
     /// The key id, or the node id in decimal.
     pub key_id: &'a str,
+    /// The id of the node the request is sent to.
+    pub node: u64,
     /// The caller's time, Unix ms.
     pub time_ms: u64,
     /// 32 lowercase hex characters.
@@ -49,11 +56,12 @@ impl RequestHead<'_> {
     pub fn message(&self, body: &[u8]) -> Vec<u8> {
         let body_hash = hex::encode(Sha256::digest(body));
         format!(
-            "{}\n{}\n{}\n{}\n{}\n{}\n{}",
+            "{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
             self.method,
             self.path_and_query,
             self.org,
             self.key_id,
+            self.node,
             self.time_ms,
             self.nonce,
             body_hash
@@ -105,6 +113,7 @@ mod tests {
             path_and_query: "/v1/cases/LZ-1?consistent=true",
             org: "LZ-PSB",
             key_id: "k1",
+            node: 2,
             time_ms: 1_767_571_200_000,
             nonce: "00112233445566778899aabbccddeeff",
         }
@@ -115,7 +124,7 @@ mod tests {
         let text = String::from_utf8(head().message(b"")).expect("utf-8");
         assert_eq!(
             text,
-            "GET\n/v1/cases/LZ-1?consistent=true\nLZ-PSB\nk1\n1767571200000\n\
+            "GET\n/v1/cases/LZ-1?consistent=true\nLZ-PSB\nk1\n2\n1767571200000\n\
              00112233445566778899aabbccddeeff\n\
              e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
@@ -133,6 +142,8 @@ mod tests {
             ..head()
         };
         assert!(other.verify(&pk, b"body", &sig).is_err());
+        let elsewhere = RequestHead { node: 3, ..head() };
+        assert!(elsewhere.verify(&pk, b"body", &sig).is_err());
         assert!(head().verify(&pk, b"body", "not base64!").is_err());
         assert!(head().verify(&pk, b"body", "AAAA").is_err());
     }

@@ -65,6 +65,15 @@ pub enum CaseType {
     Other(String),
 }
 
+impl OrgKind {
+    /// Whether organisations of this kind read every case: the political-legal committee
+    /// and auditors (supervision, read-only). Every other organisation reads the cases it is
+    /// a party to ([`crate::workflow::CaseRecord::is_party`]).
+    pub fn reads_every_case(self) -> bool {
+        matches!(self, OrgKind::Plc | OrgKind::Auditor)
+    }
+}
+
 impl CaseType {
     /// The pilot's six types, in the national mix's order.
     pub const PILOT: [CaseType; 6] = [

@@ -545,21 +545,28 @@ fn illegal_attempts_become_alerts_and_other_rejections_do_not() {
     // A receipt names no case: the caller supplies it.
     let d = l.run(&accept("Z")).expect("a step");
     assert_eq!(d.rejected_rule(), Some(Rule::ReceiptRequired));
+    // A step by a party on the case's wrong stage (the PSB, which sent the case on for
+    // prosecution, sends it again): a non-party's step would be refused as on an unknown case.
+    l.ok(&send("W", K::ProsecutionTransfer, PSB, PROC));
     let e = l
-        .run(&send("W", K::PublicProsecution, PROC, COURT))
+        .run(&send("V", K::ProsecutionTransfer, PSB, PROC))
         .expect("a step");
     let alert = rejection_alert(&e.entry.body, Some(&id(CASE))).expect("an illegal attempt");
-    assert!(matches!(
-        alert.kind,
-        AlertKind::IllegalAttempt {
-            rule: Rule::IllegalStageTransition,
-            ..
-        }
-    ));
+    assert!(
+        matches!(
+            alert.kind,
+            AlertKind::IllegalAttempt {
+                rule: Rule::CaseInTransit,
+                ..
+            }
+        ),
+        "{:?}",
+        alert.kind
+    );
     assert_eq!(
         l.state.head().size,
-        7,
-        "genesis, filing and five steps, rejected or not"
+        8,
+        "genesis, filing and six steps, rejected or not"
     );
 }
 

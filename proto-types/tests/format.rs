@@ -620,7 +620,7 @@ fn the_ledger_vector_replays_through_apply_entry_for_entry() {
     assert_eq!(v.entries[6].body.accepted_at, v.entries[7].body.accepted_at);
     assert!(matches!(
         v.entries[7].body.record,
-        proto_types::Record::Rejected(ref r) if r.rule == proto_types::Rule::NotReceiver
+        proto_types::Record::Rejected(ref r) if r.rule == proto_types::Rule::UnknownHandoff
     ));
     assert_eq!(v.keys[7], pk(4));
     assert_eq!(

@@ -1,5 +1,5 @@
-"""Schemathesis hook: signs every request to a caseledger node as HELPERS.md's API request
-signature (and ARCHITECTURE.md's API section) specify, with the pilot PLC's key, which may
+"""Schemathesis hook: signs every request to a caseledger node as docs/FORMAT.md §API request
+specifies, with the pilot PLC's key, which may
 read everything.
 
 Signing happens on the prepared request, just before it is sent, so the signature covers the
@@ -20,6 +20,7 @@ import os
 import secrets
 import struct
 import time
+import urllib.parse
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -47,8 +48,19 @@ def _load_key():
 KEY = _load_key()
 
 
-def signature_headers(method, path_and_query, body):
-    """The five x-caseledger-* headers for one request."""
+_NODE_IDS = {}
+
+
+def node_id(base):
+    """The id of the node at `base` (scheme://host:port), as it names itself in every answer."""
+    if base not in _NODE_IDS:
+        answer = _send(requests.Session(), requests.Request("GET", base + "/healthz").prepare())
+        _NODE_IDS[base] = answer.headers["x-caseledger-node"]
+    return _NODE_IDS[base]
+
+
+def signature_headers(method, path_and_query, body, node):
+    """The six x-caseledger-* headers for one request to node `node`."""
     if body is None:
         body = b""
     elif isinstance(body, str):
@@ -56,12 +68,22 @@ def signature_headers(method, path_and_query, body):
     now = str(int(time.time() * 1000))
     nonce = secrets.token_hex(16)
     text = "\n".join(
-        [method.upper(), path_and_query, ORG, KEY_ID, now, nonce, hashlib.sha256(body).hexdigest()]
+        [
+            method.upper(),
+            path_and_query,
+            ORG,
+            KEY_ID,
+            str(node),
+            now,
+            nonce,
+            hashlib.sha256(body).hexdigest(),
+        ]
     )
     signature = KEY.sign(CONTEXT + text.encode())
     return {
         "x-caseledger-org": ORG,
         "x-caseledger-key": KEY_ID,
+        "x-caseledger-node": str(node),
         "x-caseledger-time": now,
         "x-caseledger-nonce": nonce,
         "x-caseledger-signature": base64.b64encode(signature).decode(),
@@ -78,7 +100,9 @@ def _signed_send(self, request, **kwargs):
         if hasattr(body, "read"):  # a stream: read it so that it can be hashed and sent
             body = body.read()
             request.body = body
-        request.headers.update(signature_headers(request.method, path, body))
+        parts = urllib.parse.urlsplit(request.url)
+        node = node_id(f"{parts.scheme}://{parts.netloc}")
+        request.headers.update(signature_headers(request.method, path, body, node))
     return _send(self, request, **kwargs)
 
 

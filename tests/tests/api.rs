@@ -36,7 +36,7 @@ async fn call(node: &Node, method: &str, uri: &str, content_type: &str, body: Ve
         .method(method)
         .uri(uri)
         .header(header::CONTENT_TYPE, content_type);
-    for (name, value) in operator().headers(method, uri, &body) {
+    for (name, value) in operator().headers(node.ctx.id, method, uri, &body) {
         req = req.header(name, value);
     }
     let req = req.body(Body::from(body)).expect("request");
@@ -228,7 +228,7 @@ async fn every_read_endpoint_answers_with_the_applied_size() {
     let mut raw = Request::builder()
         .uri("/v1/entries?from=0&limit=3")
         .header(header::ACCEPT, caseledger_node::api::CANONICAL);
-    for (name, value) in operator().headers("GET", "/v1/entries?from=0&limit=3", b"") {
+    for (name, value) in operator().headers(n.ctx.id, "GET", "/v1/entries?from=0&limit=3", b"") {
         raw = raw.header(name, value);
     }
     let raw = raw.body(Body::empty()).expect("request");

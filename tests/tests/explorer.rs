@@ -118,6 +118,8 @@ async fn get_json(client: &Client, url: &str) -> Option<Value> {
     let (base, path) = url.split_at("http://".len() + slash);
     let r = client
         .request(reqwest::Method::GET, base, path, Vec::new())
+        .await
+        .ok()?
         .send()
         .await
         .ok()?;

@@ -100,7 +100,7 @@ async fn idle_sockets_are_capped_and_closed_and_healthz_keeps_answering_and_refu
         caseledger_client::keys::derive(7, "stranger"),
     );
     let mut req = http.get(format!("http://{}/v1/head", node.api_addr));
-    for (name, value) in stranger.headers("GET", "/v1/head", b"") {
+    for (name, value) in stranger.headers(node.id, "GET", "/v1/head", b"") {
         req = req.header(name, value);
     }
     let r = req.send().await.expect("answer");

@@ -390,7 +390,18 @@ async fn lying_node(size: u64, audited_root: String, refuse: bool) -> String {
                 async move { Json(head) }
             }),
         )
-        .route("/v1/proofs/consistency", get(proof));
+        .route("/v1/proofs/consistency", get(proof))
+        // Like a node, it names itself in every answer (signed requests are addressed to it).
+        .route("/healthz", get(|| async { "ok\n" }))
+        .layer(axum::middleware::map_response(
+            |mut r: axum::response::Response| async move {
+                r.headers_mut().insert(
+                    "x-caseledger-node",
+                    axum::http::HeaderValue::from_static("9"),
+                );
+                r
+            },
+        ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

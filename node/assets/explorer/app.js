@@ -243,21 +243,33 @@ function when(ms) {
 const days = (ms) => (ms / 86400000).toFixed(1);
 
 // ---------------------------------------------------------------- signed API requests
-// HELPERS' request signature: Ed25519 over "caseledger/v1/api-request\0" ‖ METHOD \n
-// path_and_query \n org \n key_id \n time \n nonce \n hex(sha256(body)).
+// The request signature (docs/FORMAT.md §API request): Ed25519 over
+// "caseledger/v1/api-request\0" ‖ METHOD \n path_and_query \n org \n key_id \n node \n time \n
+// nonce \n hex(sha256(body)), where node is the id of the node addressed (the one serving this
+// page, which names itself in the x-caseledger-node header of every answer).
 const session = { org: null, keyId: null, key: null, publicHex: null };
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
+let nodeId = null;
+async function servingNode() {
+  if (nodeId == null) {
+    const r = await fetch("/healthz", { cache: "no-store" });
+    nodeId = r.headers.get("x-caseledger-node");
+    if (nodeId == null) throw new Error("the node does not name itself (x-caseledger-node)");
+  }
+  return nodeId;
+}
 async function signedFetch(pathAndQuery) {
   if (!session.key) throw new Error("not signed in");
+  const node = await servingNode();
   const time = String(Date.now());
   const nonce = CL.hex(crypto.getRandomValues(new Uint8Array(16)));
-  const text = ["GET", pathAndQuery, session.org, session.keyId, time, nonce, EMPTY_SHA256].join("\n");
+  const text = ["GET", pathAndQuery, session.org, session.keyId, node, time, nonce, EMPTY_SHA256].join("\n");
   const msg = CL.concat(new TextEncoder().encode("caseledger/v1/api-request\0"), new TextEncoder().encode(text));
   const sig = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, session.key, msg));
   return fetch(pathAndQuery, {
     headers: {
-      "x-caseledger-org": session.org, "x-caseledger-key": session.keyId, "x-caseledger-time": time,
+      "x-caseledger-org": session.org, "x-caseledger-key": session.keyId, "x-caseledger-node": node, "x-caseledger-time": time,
       "x-caseledger-nonce": nonce, "x-caseledger-signature": CL.b64(sig),
     },
     cache: "no-store",

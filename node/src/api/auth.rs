@@ -26,11 +26,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
 use proto_types::api_request::{
-    is_valid_nonce, nonce_text, RequestHead, KEY_HEADER, NODE_CALLER, NONCE_HEADER, ORG_HEADER,
-    SIGNATURE_HEADER, TIME_HEADER,
+    is_valid_nonce, nonce_text, RequestHead, KEY_HEADER, NODE_CALLER, NODE_HEADER, NONCE_HEADER,
+    ORG_HEADER, SIGNATURE_HEADER, TIME_HEADER,
 };
 use proto_types::crypto::PublicKey;
-use proto_types::domain::OrgKind;
 use proto_types::ids::{KeyId, OrgId};
 use proto_types::registry::KeyError;
 use proto_types::workflow::CaseRecord;
@@ -74,9 +73,7 @@ impl Caller {
     pub fn may_read_case(&self, case: &CaseRecord) -> bool {
         match self {
             Caller::Supervisor(_) | Caller::Node(_) => true,
-            Caller::Department(o) => {
-                case.participants.contains(o) || &case.holder == o || &case.filed_by == o
-            }
+            Caller::Department(o) => case.is_party(o),
             Caller::Anonymous => false,
         }
     }
@@ -85,7 +82,7 @@ impl Caller {
     /// for the PLC and auditors).
     pub fn of_org(registry: &proto_types::Registry, org: &OrgId) -> Caller {
         match registry.organisation(org).map(|o| o.kind) {
-            Some(OrgKind::Plc | OrgKind::Auditor) => Caller::Supervisor(org.clone()),
+            Some(kind) if kind.reads_every_case() => Caller::Supervisor(org.clone()),
             _ => Caller::Department(org.clone()),
         }
     }
@@ -277,6 +274,8 @@ struct Credentials {
     status: Result<(), KeyError>,
     org: String,
     key_id: String,
+    /// The node addressed: this one (checked in [`credentials`]).
+    to: u64,
     time_ms: u64,
     nonce: String,
     nonce_value: u128,
@@ -287,6 +286,7 @@ fn has_credentials(headers: &HeaderMap) -> bool {
     [
         ORG_HEADER,
         KEY_HEADER,
+        NODE_HEADER,
         TIME_HEADER,
         NONCE_HEADER,
         SIGNATURE_HEADER,
@@ -299,7 +299,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
     let v = headers.get(name).ok_or_else(|| {
         unauthorized(
             "BAD_CREDENTIALS",
-            format!("missing header {name}: a signed request carries {ORG_HEADER}, {KEY_HEADER}, {TIME_HEADER}, {NONCE_HEADER} and {SIGNATURE_HEADER}"),
+            format!("missing header {name}: a signed request carries {ORG_HEADER}, {KEY_HEADER}, {NODE_HEADER}, {TIME_HEADER}, {NONCE_HEADER} and {SIGNATURE_HEADER}"),
         )
     })?;
     v.to_str().map_err(|_| {
@@ -322,11 +322,31 @@ fn credentials(node: &NodeCtx, headers: &HeaderMap) -> Result<Credentials, ApiEr
     if !has_credentials(headers) {
         return Err(unauthorized(
             "UNAUTHENTICATED",
-            "this route needs a signed request (headers x-caseledger-org, -key, -time, -nonce, -signature)",
+            "this route needs a signed request (headers x-caseledger-org, -key, -node, -time, -nonce, -signature)",
         ));
     }
     let org = header(headers, ORG_HEADER)?.to_owned();
     let key_id = header(headers, KEY_HEADER)?.to_owned();
+    let to = header(headers, NODE_HEADER)?;
+    let to: u64 = to.parse().map_err(|_| {
+        unauthorized(
+            "BAD_CREDENTIALS",
+            format!("{NODE_HEADER} must be the addressed node's id in decimal, not {to:?}"),
+        )
+    })?;
+    // A request signed for another node (captured on its way there, or sent to the wrong
+    // address) is not this node's to answer: every node spends its own nonces, so without
+    // this a read captured at one node could be replayed once at each of the others.
+    if to != node.id {
+        return Err(ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "MISDIRECTED_REQUEST",
+            format!(
+                "the request is signed for node {to}; this is node {} (it names itself in the {NODE_HEADER} header of every answer)",
+                node.id
+            ),
+        ));
+    }
     let time = header(headers, TIME_HEADER)?;
     let nonce = header(headers, NONCE_HEADER)?.to_owned();
     let signature = header(headers, SIGNATURE_HEADER)?.to_owned();
@@ -402,6 +422,7 @@ fn credentials(node: &NodeCtx, headers: &HeaderMap) -> Result<Credentials, ApiEr
         status,
         org,
         key_id,
+        to,
         time_ms,
         nonce,
         nonce_value,
@@ -432,6 +453,7 @@ impl Credentials {
             path_and_query,
             org: &self.org,
             key_id: &self.key_id,
+            node: self.to,
             time_ms: self.time_ms,
             nonce: &self.nonce,
         };
@@ -619,9 +641,11 @@ async fn admitted(
     Ok((Request::from_parts(parts, Body::from(bytes)), permit))
 }
 
-/// The headers of a request this node signs with its registry node key (node-to-node calls).
+/// The headers of a request this node signs with its registry node key for node `to`
+/// (node-to-node calls).
 pub fn node_headers(
     node: &NodeCtx,
+    to: u64,
     method: &str,
     path_and_query: &str,
     body: &[u8],
@@ -634,6 +658,7 @@ pub fn node_headers(
         path_and_query,
         org: NODE_CALLER,
         key_id: &key_id,
+        node: to,
         time_ms,
         nonce: &nonce,
     };
@@ -641,6 +666,7 @@ pub fn node_headers(
     vec![
         (ORG_HEADER, NODE_CALLER.to_owned()),
         (KEY_HEADER, key_id.clone()),
+        (NODE_HEADER, to.to_string()),
         (TIME_HEADER, time_ms.to_string()),
         (NONCE_HEADER, nonce),
         (SIGNATURE_HEADER, signature),
@@ -652,12 +678,13 @@ pub const SCHEME: &str = "caseledger_signed_request";
 
 const SCHEME_TEXT: &str = "Every /v1 and /admin request except `GET /v1/openapi.json` carries \
 `x-caseledger-org` (organisation id, or `@node` for a registry node key), `x-caseledger-key` \
-(key id, or the node id), `x-caseledger-time` (Unix ms), `x-caseledger-nonce` (32 lowercase hex, \
+(key id, or the node id), `x-caseledger-node` (the id of the node addressed; every answer names \
+its node in the same header), `x-caseledger-time` (Unix ms), `x-caseledger-nonce` (32 lowercase hex, \
 never reused) and `x-caseledger-signature`: base64 of the Ed25519 signature over \
-`caseledger/v1/api-request\\0` + `METHOD\\npath_and_query\\norg\\nkey_id\\ntime\\nnonce\\nhex(sha256(body))` \
+`caseledger/v1/api-request\\0` + `METHOD\\npath_and_query\\norg\\nkey_id\\nnode\\ntime\\nnonce\\nhex(sha256(body))` \
 (docs/FORMAT.md §API request). `POST /v1/entries` is authenticated by the submission's own \
 signature. 401: no, malformed, stale, replayed (UNAUTHENTICATED, BAD_CREDENTIALS, STALE_REQUEST, \
-REPLAYED_REQUEST); an unknown organisation, key or node and a bad signature get one answer \
+REPLAYED_REQUEST); 421 MISDIRECTED_REQUEST: signed for another node; an unknown organisation, key or node and a bad signature get one answer \
 (AUTHENTICATION_FAILED); a key's state (KEY_NOT_YET_VALID, KEY_EXPIRED, KEY_REVOKED) is answered \
 only to a request that verified with it; 403 FORBIDDEN: a valid caller without the right to the \
 resource.";
@@ -716,6 +743,9 @@ impl utoipa::Modify for Security {
                     continue;
                 }
                 r.entry("401".into()).or_insert_with(|| answer("UNAUTHENTICATED, BAD_CREDENTIALS, AUTHENTICATION_FAILED, KEY_NOT_YET_VALID, KEY_EXPIRED, KEY_REVOKED, STALE_REQUEST, REPLAYED_REQUEST"));
+                r.entry("421".into()).or_insert_with(|| {
+                    answer("MISDIRECTED_REQUEST: the request is signed for another node")
+                });
                 if class != Access::Submission {
                     r.entry("403".into()).or_insert_with(|| {
                         answer("FORBIDDEN: the caller may not read this resource")

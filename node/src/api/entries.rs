@@ -148,51 +148,11 @@ pub async fn receipt(node: &NodeCtx, index: u64, duplicate: bool) -> Result<Rece
     })
 }
 
-/// What the signer of a refused step is told. A signer that may not read the case the step
-/// names (or that names no case on the ledger) gets the same answer either way, so that a
-/// refusal tells no department whether a case it may not read exists, who holds it or at
-/// which stage it is (issue 15): the code `UNKNOWN_CASE`, a generic message, and the index
-/// of its rejection entry.
-async fn as_told_to_signer(
-    node: &NodeCtx,
-    sub: &Submission,
-    rule: String,
-    detail: String,
-) -> (String, String) {
-    let (Some(case_id), Some(org), Some(registry)) = (
-        sub.payload.case_id().cloned(),
-        sub.payload.signer_org().cloned(),
-        node.ledger.registry(),
-    ) else {
-        return (rule, detail);
-    };
-    let signer = Caller::of_org(&registry, &org);
-    if signer.reads_everything() {
-        return (rule, detail);
-    }
-    let store = node.store.clone();
-    let id = case_id.clone();
-    let record = blocking(move || super::cases::case_record(&store, &id)).await;
-    match record {
-        Ok(Some(case)) if signer.may_read_case(&case) => (rule, detail),
-        Ok(_) => (
-            proto_types::entry::Rule::UnknownCase.code(),
-            format!("{case_id} is not a case {org} may act on: it is not on the ledger, or {org} took no part in it"),
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "reading a case to answer a refused step");
-            (
-                proto_types::entry::Rule::UnknownCase.code(),
-                format!("{case_id} is not a case {org} may act on"),
-            )
-        }
-    }
-}
-
 /// Maps an apply result to the HTTP answer: 201 with a receipt, 200 with the same receipt for
 /// a resubmission, 409 naming the rule, with the rejection entry's index and receipt, for a
-/// broken rule, as told to the submission's signer.
-pub async fn answer(node: &NodeCtx, sub: &Submission, result: ApplyResult) -> Response {
+/// broken rule (as apply recorded it: a step on a case its signer is no party to reads as one
+/// on an unknown case, `workflow::decide`).
+pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
     match result {
         ApplyResult::Appended {
             index,
@@ -207,8 +167,7 @@ pub async fn answer(node: &NodeCtx, sub: &Submission, result: ApplyResult) -> Re
             rejected: Some((rule, detail)),
             ..
         } => {
-            let (code, message) = as_told_to_signer(node, sub, rule.code(), detail).await;
-            let mut e = ApiError::new(StatusCode::CONFLICT, &code, message);
+            let mut e = ApiError::new(StatusCode::CONFLICT, &rule.code(), detail);
             e.index = Some(index);
             // The rejection is recorded whether or not its receipt can be built: a failure
             // to build one (logged by `receipt`) leaves the 409 without it.
@@ -289,7 +248,7 @@ pub async fn submit(
     match submitted {
         Ok(result) => {
             node.metrics.observe_commit(started.elapsed().as_secs_f64());
-            let mut resp = answer(&node, &sub, result).await;
+            let mut resp = answer(&node, result).await;
             resp.headers_mut().insert(
                 super::APPLIED_HEADER,
                 axum::http::HeaderValue::from(node.ledger.head().size),

@@ -91,6 +91,19 @@ async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
     Json(openapi())
 }
 
+/// Names the answering node in every answer (`x-caseledger-node`): a client learns the id it
+/// must address its signed requests to (docs/FORMAT.md §API request).
+async fn name_node(
+    axum::extract::State(node): axum::extract::State<Arc<NodeCtx>>,
+    mut resp: axum::response::Response,
+) -> axum::response::Response {
+    resp.headers_mut().insert(
+        proto_types::api_request::NODE_HEADER,
+        axum::http::HeaderValue::from(node.id),
+    );
+    resp
+}
+
 /// The API's routes over a node.
 pub fn router(node: Arc<NodeCtx>) -> Router {
     let limit = node.limits.max_body_bytes;
@@ -101,6 +114,7 @@ pub fn router(node: Arc<NodeCtx>) -> Router {
         .layer(middleware::from_fn_with_state(node.clone(), read::reads))
         .layer(middleware::from_fn_with_state(node.clone(), auth::admit))
         .layer(middleware::map_response(error::json_errors))
+        .layer(middleware::map_response_with_state(node.clone(), name_node))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(node)
 }

@@ -43,7 +43,7 @@ async fn linearize(node: &NodeCtx) -> Result<(), ApiError> {
     match cluster::ensure_linearizable(&node.raft).await {
         Ok(_) => Ok(()),
         Err(ReadIndexError::NotLeader {
-            leader: Some((_, peer)),
+            leader: Some((leader, peer)),
         }) => {
             let url = format!("{}://{}/v1/read-index", node.api_scheme, peer.api_addr);
             let unavailable = |e: String| {
@@ -53,7 +53,9 @@ async fn linearize(node: &NodeCtx) -> Result<(), ApiError> {
                 ))
             };
             let mut req = node.http.get(&url).timeout(timeout);
-            for (name, value) in super::auth::node_headers(node, "GET", "/v1/read-index", b"") {
+            for (name, value) in
+                super::auth::node_headers(node, leader, "GET", "/v1/read-index", b"")
+            {
                 req = req.header(name, value);
             }
             let resp = req.send().await.map_err(|e| unavailable(e.to_string()))?;

@@ -82,7 +82,7 @@ pub(super) fn send<S: LedgerState>(
             if rec.case_id != case.case_id {
                 return broke(
                     Rule::UnknownHandoff,
-                    format!("handoff {r} belongs to case {}", rec.case_id),
+                    format!("handoff {r} is not a handoff of case {}", case.case_id),
                 );
             }
             Some(rec)

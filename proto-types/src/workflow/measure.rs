@@ -255,7 +255,7 @@ pub(super) fn adjust_clock<S: LedgerState>(
             if h.case_id != case.case_id {
                 return broke(
                     Rule::UnknownHandoff,
-                    format!("handoff {id} belongs to case {}", h.case_id),
+                    format!("handoff {id} is not a handoff of case {}", case.case_id),
                 );
             }
             // Only the handoff's parties sign an adjustment of its clock; an approver named

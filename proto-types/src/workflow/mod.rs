@@ -88,16 +88,31 @@ pub fn decide<S: LedgerState>(
         index,
         at,
     };
-    let rd = Reader { state };
-    let step = match &payload.action {
-        Action::CaseFiling(f) => case::file(&rd, &cx, f),
-        Action::CaseClosure(c) => case::close(&rd, &cx, c),
-        Action::Handoff(h) => handoff::send(&rd, &cx, &payload.id, h),
-        Action::Receipt(r) => closed_loop::receive(&rd, &cx, &r.handoff),
-        Action::Acceptance(a) => closed_loop::accept(&rd, &cx, &a.handoff),
-        Action::ReturnForCompletion(r) => closed_loop::return_for_completion(&rd, &cx, r),
-        Action::CoerciveMeasure(m) => measure::record(&rd, &cx, m),
-        Action::ClockAdjustment(c) => measure::adjust_clock(&rd, &cx, &payload.id, c),
+    match run(&Reader { state }, &cx, payload) {
+        Ok(changes) => Ok(CaseStep::Changes(changes)),
+        Err(Stop::Broke(rule, detail)) => {
+            let (rule, detail) = conceal(state, &cx, payload, (rule, detail))?;
+            Ok(CaseStep::Rejected(rule, detail))
+        }
+        Err(Stop::Store(e)) => Err(e),
+    }
+}
+
+/// The rules of the step `payload` takes, over the state `rd` reads.
+fn run<S: LedgerState>(
+    rd: &Reader<'_, S>,
+    cx: &Cx<'_>,
+    payload: &Payload,
+) -> Step<CaseChanges, S::Error> {
+    match &payload.action {
+        Action::CaseFiling(f) => case::file(rd, cx, f),
+        Action::CaseClosure(c) => case::close(rd, cx, c),
+        Action::Handoff(h) => handoff::send(rd, cx, &payload.id, h),
+        Action::Receipt(r) => closed_loop::receive(rd, cx, &r.handoff),
+        Action::Acceptance(a) => closed_loop::accept(rd, cx, &a.handoff),
+        Action::ReturnForCompletion(r) => closed_loop::return_for_completion(rd, cx, r),
+        Action::CoerciveMeasure(m) => measure::record(rd, cx, m),
+        Action::ClockAdjustment(c) => measure::adjust_clock(rd, cx, &payload.id, c),
         Action::Genesis(_)
         | Action::KeyLifecycle(_)
         | Action::Policy(_)
@@ -106,11 +121,107 @@ pub fn decide<S: LedgerState>(
             Rule::InvalidPayload,
             format!("{} is not a case action", payload.action.kind_name()),
         ),
+    }
+}
+
+/// What a refused step's rejection says (the entry is readable to its signer, and the API
+/// answers with it). A step that names a case its signer is no party to is decided again as if
+/// that case, and its handoffs, were not on the ledger, and that decision is recorded: a
+/// department learns from a refusal nothing about a case it may not read, not even that it
+/// exists (an unreadable case and an unknown case look the same to it). Supervisors, who read
+/// every case, get the rule the step broke. A filing under an id already taken can only be
+/// told that it is taken (`CaseExists`, naming nothing of the case).
+fn conceal<S: LedgerState>(
+    state: &S,
+    cx: &Cx<'_>,
+    payload: &Payload,
+    broken: (Rule, String),
+) -> Result<(Rule, String), S::Error> {
+    if cx.signer_kind.reads_every_case() {
+        return Ok(broken);
+    }
+    let named = match handoff_answered(payload) {
+        Some(h) => state.handoff(h)?.map(|h| h.case_id),
+        None => payload.case_id().cloned(),
     };
-    match step {
-        Ok(changes) => Ok(CaseStep::Changes(changes)),
-        Err(Stop::Broke(rule, detail)) => Ok(CaseStep::Rejected(rule, detail)),
+    let Some(case_id) = named else {
+        return Ok(broken);
+    };
+    match state.case(&case_id)? {
+        Some(case) if !case.is_party(cx.signer) => {}
+        _ => return Ok(broken),
+    }
+    let unknown = Hiding {
+        inner: state,
+        case: &case_id,
+    };
+    match run(&Reader { state: &unknown }, cx, payload) {
+        Err(Stop::Broke(rule, detail)) => Ok((rule, detail)),
         Err(Stop::Store(e)) => Err(e),
+        Ok(_) => Ok(match &payload.action {
+            Action::CaseFiling(f) => (
+                Rule::CaseExists,
+                format!("case id {} is already taken", f.case_id),
+            ),
+            _ => (Rule::UnknownCase, unknown_case(&case_id)),
+        }),
+    }
+}
+
+/// The handoff a receipt, acceptance or return answers.
+fn handoff_answered(payload: &Payload) -> Option<&HandoffId> {
+    match &payload.action {
+        Action::Receipt(r) => Some(&r.handoff),
+        Action::Acceptance(a) => Some(&a.handoff),
+        Action::ReturnForCompletion(r) => Some(&r.handoff),
+        _ => None,
+    }
+}
+
+fn unknown_case(id: &CaseId) -> String {
+    format!("case {id} is not on the ledger, or its signer is no party to it")
+}
+
+fn unknown_handoff(id: &HandoffId) -> String {
+    format!("handoff {id} is not on the ledger, or its signer is no party to its case")
+}
+
+/// The ledger as a department no party to `case` would see it: without that case and its
+/// handoffs ([`conceal`]).
+struct Hiding<'a, S> {
+    inner: &'a S,
+    case: &'a CaseId,
+}
+
+impl<S: LedgerState> LedgerState for Hiding<'_, S> {
+    type Error = S::Error;
+
+    fn head(&self) -> crate::entry::ChainHead {
+        self.inner.head()
+    }
+    fn registry(&self) -> Option<&Registry> {
+        self.inner.registry()
+    }
+    fn submission(
+        &self,
+        id: &HandoffId,
+    ) -> Result<Option<crate::apply::SubmissionRecord>, Self::Error> {
+        self.inner.submission(id)
+    }
+    fn case(&self, id: &CaseId) -> Result<Option<CaseRecord>, Self::Error> {
+        if id == self.case {
+            return Ok(None);
+        }
+        self.inner.case(id)
+    }
+    fn handoff(&self, id: &HandoffId) -> Result<Option<HandoffRecord>, Self::Error> {
+        Ok(self.inner.handoff(id)?.filter(|h| &h.case_id != self.case))
+    }
+    fn merkle_root(&self, size: u64) -> Result<crate::merkle::MerkleHash, Self::Error> {
+        self.inner.merkle_root(size)
+    }
+    fn entry_hash(&self, index: u64) -> Result<Option<crate::entry::EntryHash>, Self::Error> {
+        self.inner.entry_hash(index)
     }
 }
 
@@ -162,7 +273,7 @@ impl<S: LedgerState> Reader<'_, S> {
     /// A case that exists and is not closed.
     fn open_case(&self, id: &CaseId) -> Step<CaseRecord, S::Error> {
         match self.case(id)? {
-            None => broke(Rule::UnknownCase, format!("case {id} is not on the ledger")),
+            None => broke(Rule::UnknownCase, unknown_case(id)),
             Some(c) if c.is_closed() => broke(
                 Rule::CaseClosed,
                 format!("case {id} is closed ({})", c.stage),
@@ -174,10 +285,7 @@ impl<S: LedgerState> Reader<'_, S> {
     fn handoff(&self, id: &HandoffId) -> Step<HandoffRecord, S::Error> {
         match self.state.handoff(id).map_err(Stop::Store)? {
             Some(h) => Ok(h),
-            None => broke(
-                Rule::UnknownHandoff,
-                format!("handoff {id} is not on the ledger"),
-            ),
+            None => broke(Rule::UnknownHandoff, unknown_handoff(id)),
         }
     }
 }

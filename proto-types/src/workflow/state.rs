@@ -182,6 +182,13 @@ impl CaseRecord {
         });
     }
 
+    /// Whether `org` is a party to the case: it filed it, holds it, or took part in it (sent,
+    /// received or recorded a step). A party reads the case; nobody else but the
+    /// supervisors does ([`crate::domain::OrgKind::reads_every_case`]).
+    pub fn is_party(&self, org: &OrgId) -> bool {
+        &self.holder == org || &self.filed_by == org || self.participants.binary_search(org).is_ok()
+    }
+
     pub(crate) fn add_participant(&mut self, org: &OrgId) {
         if let Err(pos) = self.participants.binary_search(org) {
             self.participants.insert(pos, org.clone());

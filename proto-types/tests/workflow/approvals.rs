@@ -162,7 +162,8 @@ fn rejects_clock_changes_without_a_lawful_approvers_signature() {
             "a legal-aid centre signs the adjustment itself",
             in_review_clock(),
             approved(LA, review(), extend(Period::Days(15), UP_PROC), UP_PROC),
-            Rule::SignerMismatch,
+            // No party: refused as on a case that is not on the ledger (nothing leaks).
+            Rule::UnknownCase,
         ),
         (
             "an unsigned extension of custody after arrest naming the procuratorate",

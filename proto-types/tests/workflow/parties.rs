@@ -74,49 +74,51 @@ fn rejects_workflow_steps_by_departments_with_no_part_in_the_case() {
             filed(CaseType::Theft),
             measure(COURT, P1, MeasureKind::Bail),
             COURT,
-            Rule::NotCaseHolder,
+            // No party: refused as on a case that is not on the ledger (nothing leaks).
+            Rule::UnknownCase,
         ),
         (
             "an upper court releases a person the PSB detained",
             detained(),
             measure(UPPER, P1, MeasureKind::Release),
             UPPER,
-            Rule::NotCaseHolder,
+            // No party: refused as on a case that is not on the ledger (nothing leaks).
+            Rule::UnknownCase,
         ),
         (
             "a procuratorate arrests before the case reaches it",
             detained(),
             measure(PROC, P1, MeasureKind::Arrest),
             PROC,
-            Rule::NotCaseHolder,
+            Rule::UnknownCase,
         ),
         (
             "a procuratorate pauses the detention clock of a case it never received",
             detained(),
             pause_measure(PROC, MeasureKind::Detention),
             PROC,
-            Rule::NotCaseHolder,
+            Rule::UnknownCase,
         ),
         (
             "a court with no part in the case notifies legal aid",
             filed(CaseType::Theft),
             send("X", K::LegalAidNotice, COURT, LA),
             COURT,
-            Rule::NotCaseParty,
+            Rule::UnknownCase,
         ),
         (
             "a procuratorate with no part in the case orders a pre-sentence assessment",
             filed(CaseType::Theft),
             send("X", K::PreSentenceAssessment, PROC, CC),
             PROC,
-            Rule::NotCaseParty,
+            Rule::UnknownCase,
         ),
         (
             "a court with no part in the case sends a custody transfer",
             in_arrest_review(),
             custody_transfer("X", COURT, "AR"),
             COURT,
-            Rule::NotCaseParty,
+            Rule::UnknownCase,
         ),
         (
             // The finding's shape: a case past the judgment, held by an executing organ; the
@@ -128,6 +130,8 @@ fn rejects_workflow_steps_by_departments_with_no_part_in_the_case() {
             Rule::NotCaseHolder,
         ),
     ];
+    // A department no party to the case is refused as on a case that is not on the ledger
+    // (`UnknownCase`), so that the refusal tells it nothing of the case (issue 15).
     for (what, setup, op, signer, rule) in table {
         eprintln!("{what}");
         check(&setup, op, signer, rule);
@@ -143,7 +147,8 @@ fn the_approver_named_in_an_extension_does_not_sign_it() {
         &with_pt,
         extend_handoff(LA, "PT", LA),
         LA,
-        Rule::SignerMismatch,
+        // No party: refused as on a case that is not on the ledger (nothing leaks).
+        Rule::UnknownCase,
     );
 }
 
@@ -173,4 +178,57 @@ fn measures_come_from_the_holder_or_the_custodian_and_make_nobody_a_participant(
         measure(PSB, P1, MeasureKind::ResidentialSurveillance),
         Rule::NotCaseHolder,
     );
+}
+
+#[test]
+fn a_refusal_tells_a_non_party_nothing_it_would_not_learn_of_an_unknown_case() {
+    // Issue 15: a refused step's entry is readable by its signer; for a case the signer is no
+    // party to it said who held the case and at which stage. Now each such step is recorded
+    // exactly as the same step on a ledger where the case was never filed: same rule, same
+    // detail. A party still learns the rule it broke.
+    let with_pt = theft(&[send("PT", K::ProsecutionTransfer, PSB, PROC), receive("PT")]);
+    let table: Vec<(Vec<Op>, Op)> = vec![
+        (
+            filed(CaseType::Theft),
+            measure(COURT, P1, MeasureKind::Bail),
+        ),
+        (detained(), measure(UPPER, P1, MeasureKind::Release)),
+        (detained(), measure(PROC, P1, MeasureKind::Arrest)),
+        (
+            filed(CaseType::Theft),
+            send("X", K::LegalAidNotice, COURT, LA),
+        ),
+        (
+            filed(CaseType::Theft),
+            send("X", K::ProsecutionTransfer, PSB, PROC).signed_by(DH),
+        ),
+        (in_arrest_review(), custody_transfer("X", COURT, "AR")),
+        (
+            in_community_execution(),
+            send("X", K::TrialNotice, UPPER, PROC),
+        ),
+        (with_pt.clone(), extend_handoff(LA, "PT", LA)),
+        (with_pt.clone(), accept("PT").by(COURT)),
+        (with_pt, receive("PT").by(CC)),
+        (in_community_execution(), close(UPPER)),
+    ];
+    for (setup, op) in table {
+        let mut l = Ledger::new();
+        l.ok_all(&setup);
+        let on_case = l.run(&op).expect("a step");
+        let mut empty = Ledger::new();
+        let on_nothing = empty.run(&op).expect("a step");
+        let (Record::Rejected(a), Record::Rejected(b)) =
+            (&on_case.entry.body.record, &on_nothing.entry.body.record)
+        else {
+            panic!("{op:?}: both refused");
+        };
+        assert_eq!(
+            (a.rule, &a.detail),
+            (b.rule, &b.detail),
+            "{op:?}: refused as on an unknown case"
+        );
+    }
+    // A party learns the rule it broke: the PSB, which sent the case on, tries to close it.
+    check_rejected(&in_community_execution(), close(PSB), Rule::NotCaseHolder);
 }

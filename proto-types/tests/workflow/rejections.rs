@@ -32,12 +32,16 @@ fn rejects_handoffs_from_or_to_the_wrong_department() {
     check_rejected(
         &filed(CaseType::Theft),
         send("X", K::ProsecutionTransfer, PSB, PROC).signed_by(DH),
-        Rule::SignerMismatch,
+        // A department that is no party to the case: refused as on a case that is not on
+        // the ledger, so the refusal tells it nothing (issue 15).
+        Rule::UnknownCase,
     );
     check_rejected(
         &filed(CaseType::Theft),
         send("X", K::ProsecutionTransfer, DH, PROC),
-        Rule::SenderNotAllowed,
+        // A department that is no party to the case: refused as on a case that is not on
+        // the ledger, so the refusal tells it nothing (issue 15).
+        Rule::UnknownCase,
     );
     check_rejected(
         &filed(CaseType::Theft),
@@ -47,7 +51,9 @@ fn rejects_handoffs_from_or_to_the_wrong_department() {
     check_rejected(
         &filed(CaseType::Theft),
         send("X", K::CustodyTransfer, DH, DH),
-        Rule::ReceiverNotAllowed,
+        // A department that is no party to the case: refused as on a case that is not on
+        // the ledger, so the refusal tells it nothing (issue 15).
+        Rule::UnknownCase,
     );
     check_rejected(
         &in_appeal_window(),
@@ -71,7 +77,9 @@ fn rejects_handoffs_outside_their_stage_or_from_a_department_not_holding_the_cas
     check_rejected(
         &filed(CaseType::Theft),
         send("X", K::PublicProsecution, PROC, COURT),
-        Rule::IllegalStageTransition,
+        // A department that is no party to the case: refused as on a case that is not on
+        // the ledger, so the refusal tells it nothing (issue 15).
+        Rule::UnknownCase,
     );
     check_rejected(
         &in_review(),
@@ -81,7 +89,9 @@ fn rejects_handoffs_outside_their_stage_or_from_a_department_not_holding_the_cas
     check_rejected(
         &in_review(),
         send("X", K::ExecutionDeliveryCustodial, COURT, PRISON).documents(&EXECUTION_DOCUMENTS),
-        Rule::IllegalStageTransition,
+        // A department that is no party to the case: refused as on a case that is not on
+        // the ledger, so the refusal tells it nothing (issue 15).
+        Rule::UnknownCase,
     );
     check_rejected(
         &in_review(),
@@ -91,7 +101,9 @@ fn rejects_handoffs_outside_their_stage_or_from_a_department_not_holding_the_cas
     check_rejected(
         &in_first_instance(),
         send("X", K::TrialNotice, UPPER, PROC),
-        Rule::NotCaseHolder,
+        // A department that is no party to the case: refused as on a case that is not on
+        // the ledger, so the refusal tells it nothing (issue 15).
+        Rule::UnknownCase,
     );
 }
 
@@ -160,7 +172,8 @@ fn rejects_steps_of_the_closed_loop_out_of_order_or_by_others() {
     check_rejected(&sent, receive("PT").by(PSB), Rule::NotReceiver);
     check_rejected(&sent, receive("NOPE").by(PROC), Rule::UnknownHandoff);
     let received = theft(&[send("PT", K::ProsecutionTransfer, PSB, PROC), receive("PT")]);
-    check_rejected(&received, accept("PT").by(COURT), Rule::NotReceiver);
+    // The court is no party to the case: as for a handoff that is not on the ledger.
+    check_rejected(&received, accept("PT").by(COURT), Rule::UnknownHandoff);
     check_rejected(&received, receive("PT"), Rule::LoopAlreadyClosed);
     check_rejected(&in_review(), accept("PT"), Rule::LoopAlreadyClosed);
 }
@@ -333,7 +346,8 @@ fn rejects_clock_adjustments_that_do_not_fit_the_clock() {
         ),
         Rule::ClockAdjustmentRefused,
     );
-    check_rejected(&with_pt, adjust(CC, extend(PLC)), Rule::SignerMismatch);
+    // The CC is no party to the case: as for an unknown case.
+    check_rejected(&with_pt, adjust(CC, extend(PLC)), Rule::UnknownCase);
     let approved = |change| Op::Approved {
         by: PROC,
         clock: ClockRef::Handoff(id("PT")),
