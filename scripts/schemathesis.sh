@@ -90,7 +90,7 @@ import json, sys, urllib.request
 import caseledger_auth as auth
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 path = f"/v1/organisations/{auth.ORG}"
-req = urllib.request.Request(sys.argv[1] + path, headers=auth.signature_headers("GET", path, b""))
+req = urllib.request.Request(sys.argv[1] + path, headers=auth.signature_headers("GET", path, b"", auth.node_id(sys.argv[1])))
 org = json.load(urllib.request.urlopen(req))
 mine = auth.KEY.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 keys = json.dumps(org)

@@ -337,6 +337,25 @@ impl Registry {
         }
     }
 
+    /// Every public key the registry holds under `signer`'s name, whatever its state
+    /// (revoked, expired, not yet valid): to check that a caller holds a key before it is told
+    /// the key's state, which nobody else may learn.
+    pub fn keys_named(&self, signer: &Signer) -> Vec<PublicKey> {
+        match signer {
+            Signer::Org(k) => self
+                .organisations
+                .get(&k.org)
+                .and_then(|o| o.key(&k.key_id))
+                .map(|r| vec![r.public_key])
+                .unwrap_or_default(),
+            Signer::Node(id) => self
+                .nodes
+                .get(id)
+                .map(|n| n.keys.iter().map(|k| k.signing_key).collect())
+                .unwrap_or_default(),
+        }
+    }
+
     /// The nodes whose signing key is valid at `at`, with that key: who may cosign a
     /// checkpoint recorded at `at` (a removed or revoked node no longer counts).
     pub fn cosigners_at(&self, at: Timestamp) -> Vec<(NodeId, PublicKey)> {

@@ -481,6 +481,17 @@ async fn a_revoked_key_is_refused_with_403_and_nothing_is_written() {
         (a.status, a.code().as_str()),
         (StatusCode::FORBIDDEN, "KEY_REVOKED")
     );
+    // Only whoever holds the key learns that it is revoked (issue 15): the same submission
+    // signed by someone else is answered as for an unknown key.
+    let forged = filing
+        .payload
+        .clone()
+        .sign(&caseledger_client::keys::derive(9, "forger"));
+    let a = post(n, &forged).await;
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (StatusCode::UNAUTHORIZED, "AUTHENTICATION_FAILED")
+    );
     assert_eq!(n.ctx.ledger.head(), head);
     cluster.shutdown().await;
 }

@@ -9,6 +9,7 @@ use axum::{Extension, Json};
 use proto_types::apply::{verify_submission, Refusal, SignatureCheck};
 use proto_types::encoding::decode;
 use proto_types::payload::Action;
+use proto_types::registry::KeyError;
 use proto_types::{Proposal, Submission, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -99,9 +100,25 @@ fn ingress_check(node: &NodeCtx, sub: &Submission, now: Timestamp) -> Result<(),
             )));
         }
     }
-    let key = registry
-        .key_for_payload(&sub.payload, now)
-        .map_err(|e| ApiError::refused(&Refusal::Key(e)))?;
+    let key = registry.key_for_payload(&sub.payload, now).map_err(|e| {
+        // A key's state (revoked, expired, not yet valid) is told only to whoever holds the
+        // key: the signature is checked first with the keys the registry holds under the
+        // signer's name, whatever their state; anyone else gets the one answer for an
+        // unknown signer and a bad signature (issue 15).
+        let holds = registry
+            .keys_named(&sub.payload.signer)
+            .iter()
+            .any(|k| sub.verify_with(k).is_ok());
+        if holds {
+            ApiError::refused(&Refusal::Key(e))
+        } else {
+            let mut a = ApiError::refused(&Refusal::Key(KeyError::UnknownKey));
+            a.reason = Some(format!(
+                "{e}, and the signature does not verify with the key the registry holds under that name"
+            ));
+            a
+        }
+    })?;
     verify_submission(&registry, sub, now, SignatureCheck::Verify)
         .map_err(|r| ApiError::refused(&r))?;
     node.metrics
