@@ -21,16 +21,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use proto_types::apply::preverify;
-use proto_types::crypto::PublicKey;
-use proto_types::entry::Rejection;
-use proto_types::merkle::{leaf_hash, verify_consistency, MerkleHash};
+use proto_types::merkle::{verify_consistency, MerkleHash};
 use proto_types::payload::Action;
-use proto_types::registry::Registry;
-use proto_types::{
-    apply, ChainHead, Entry, EntryBody, EntryHash, LedgerState, MemState, Outcome, Proposal,
-    Record, SignatureCheck,
-};
+use proto_types::replay::{self, FaultKind};
+use proto_types::{ChainHead, LedgerState, MemState, Record};
 use serde::{Deserialize, Serialize};
 
 use crate::http::{Client, ClientError};
@@ -139,51 +133,11 @@ pub struct Replay {
     threads: usize,
 }
 
-/// A decoded entry, the key its signature verified with (if it did), its Merkle leaf hash.
-type Prepared = Result<(Entry, Option<PublicKey>, MerkleHash), String>;
+/// An entry prepared by a worker ([`replay::prepare`]).
+type Prepared = Result<replay::Prepared, FaultKind>;
 
 /// Entries a worker prepares at a time; the replay takes them in order as they come.
 const PART: usize = 128;
-
-/// Signatures per batch verification.
-const BATCH: usize = 64;
-
-/// Decodes and hash-checks one entry; its Merkle leaf hash. Decoding is strict (the bytes are
-/// the entry's only encoding), so the leaf bytes inside them are `encode(entry.body)`.
-fn decode(bytes: &[u8]) -> Result<(Entry, MerkleHash), String> {
-    let entry = Entry::from_bytes(bytes).map_err(|e| format!("undecodable entry: {e}"))?;
-    let leaf = Entry::leaf_of(bytes).ok_or("an entry shorter than its hash")?;
-    if EntryHash::of_body_bytes(leaf) != entry.hash {
-        return Err("the stored hash is not the hash of the entry's body".into());
-    }
-    Ok((entry, leaf_hash(leaf)))
-}
-
-/// Decodes, hashes and pre-verifies the signatures of part of a chunk (worker side), the
-/// signatures together ([`preverify`]: batch verification, which answers as strict
-/// verification does). An entry keeps its key only if its signature verified with it; the
-/// replay verifies the others again.
-fn prepare(part: &[Vec<u8>], registry: Option<&Registry>) -> Vec<Prepared> {
-    let decoded: Vec<Result<(Entry, MerkleHash), String>> =
-        part.iter().map(|b| decode(b)).collect();
-    let mut keys = vec![None; decoded.len()];
-    if let Some(registry) = registry {
-        let ok: Vec<usize> = (0..decoded.len()).filter(|&i| decoded[i].is_ok()).collect();
-        let subs: Vec<_> = ok
-            .iter()
-            .filter_map(|&i| decoded[i].as_ref().ok())
-            .map(|(e, _)| (e.body.record.submission(), e.body.accepted_at))
-            .collect();
-        for (&i, key) in ok.iter().zip(preverify(registry, &subs, BATCH)) {
-            keys[i] = key;
-        }
-    }
-    decoded
-        .into_iter()
-        .zip(keys)
-        .map(|(d, key)| d.map(|(entry, leaf)| (entry, key, leaf)))
-        .collect()
-}
 
 impl Replay {
     /// A replay from an empty ledger, meeting `saved` on the way if given.
@@ -233,7 +187,7 @@ impl Replay {
                         break;
                     };
                     // The replay hung up: it found a failure.
-                    if tx.send((i, prepare(part, registry))).is_err() {
+                    if tx.send((i, replay::prepare(part, registry))).is_err() {
                         break;
                     }
                 });
@@ -246,9 +200,9 @@ impl Replay {
                 while let Some(part) = ready.remove(&want) {
                     want += 1;
                     for p in part {
-                        let head = self.state.head();
-                        let (entry, key, leaf) = p.map_err(|why| (head.size, why))?;
-                        self.replay(head, entry, key, leaf)?;
+                        let at = self.size();
+                        let p = p.map_err(|kind| (at, kind.to_string()))?;
+                        self.replay(p).map_err(|why| (at, why))?;
                     }
                 }
             }
@@ -259,93 +213,22 @@ impl Replay {
         })
     }
 
-    fn replay(
-        &mut self,
-        head: ChainHead,
-        entry: Entry,
-        key: Option<PublicKey>,
-        leaf: MerkleHash,
-    ) -> Result<(), (u64, String)> {
-        let at = head.size;
-        let fail = |why: String| Err((at, why));
-        if entry.body.index != at {
-            return fail(format!(
-                "entry claims index {} at position {at}",
-                entry.body.index
-            ));
-        }
-        if entry.body.prev != head.hash {
-            return fail("prev is not the previous entry's hash (broken link)".into());
-        }
-        if at > 0 && entry.body.accepted_at < head.time {
-            return fail("time goes backwards".into());
-        }
-        // The submission moves into the proposal and back: no copy of it per entry.
-        let Entry { body, hash } = entry;
-        let EntryBody {
-            index,
-            accepted_at,
-            record,
-            prev,
-        } = body;
-        let (submission, rejected) = match record {
-            Record::Accepted(s) => (s, None),
-            Record::Rejected(Rejection {
-                submission,
-                rule,
-                detail,
-            }) => (submission, Some((rule, detail))),
-        };
-        let proposal = Proposal {
-            submission,
-            stamped_at: accepted_at,
-        };
-        let check = key.map_or(SignatureCheck::Verify, SignatureCheck::VerifiedWith);
-        let outcome = apply(&self.state, &proposal, check);
-        let submission = proposal.submission;
-        let entry = Entry {
-            body: EntryBody {
-                index,
-                accepted_at,
-                record: match rejected {
-                    None => Record::Accepted(submission),
-                    Some((rule, detail)) => Record::Rejected(Rejection {
-                        submission,
-                        rule,
-                        detail,
-                    }),
-                },
-                prev,
-            },
-            hash,
-        };
-        let checkpoint_note = match &entry.body.record {
+    /// Replays one prepared entry ([`replay::reapply`]), then counts its checkpoint and
+    /// meets the saved checkpoint if this entry ends it.
+    fn replay(&mut self, p: replay::Prepared) -> Result<(), String> {
+        let at = self.size();
+        let checkpoint_note = match &p.entry.body.record {
             Record::Accepted(sub) => match &sub.payload.action {
                 Action::Checkpoint(cp) => Some(cp.note.clone()),
                 _ => None,
             },
             Record::Rejected(_) => None,
         };
-        match outcome {
-            // The entry apply produces, compared field by field with the one decoded: the
-            // same value, so the same canonical bytes (and `leaf` is their leaf hash).
-            Ok(Outcome::Appended(a)) if a.entry == entry => self.state.commit_owned(*a, leaf),
-            Ok(Outcome::Appended(a)) => {
-                let why = match (&a.entry.body.record, &entry.body.record) {
-                    (Record::Rejected(r), _) if a.entry.body.record != entry.body.record => {
-                        format!("the rules would have recorded something else: {} ({})", r.rule.code(), r.detail)
-                    }
-                    _ if a.entry.body.record != entry.body.record => "the rules would have recorded something else (accepted vs rejected, or another rule)".to_owned(),
-                    _ => "the entry differs from what apply produces".to_owned(),
-                };
-                return fail(why);
-            }
-            Ok(Outcome::Refused(r)) => {
-                return fail(format!("the entry should have been refused: {r}"))
-            }
-            Ok(Outcome::Duplicate { index }) => return fail(format!("duplicate of entry {index}")),
-            Err(never) => match never {},
-        }
+        let hash = p.entry.hash;
+        let applied = replay::reapply(&self.state, p.entry, p.key)
+            .unwrap_or_else(|never| match never {})
+            .map_err(|kind| kind.to_string())?;
+        self.state.commit_owned(applied, p.leaf);
         if let Some(note) = checkpoint_note {
             // Accepted by apply: its root and chain head are the rebuilt tree's.
             self.checkpoints += 1;
@@ -355,7 +238,7 @@ impl Replay {
             if saved.tree_size == at + 1 {
                 let root = self.root_hex(saved.tree_size);
                 if root != saved.root || hash.to_hex() != saved.head_hash {
-                    return fail(format!("the ledger does not extend the saved checkpoint at size {}: root {root}, saved {}", saved.tree_size, saved.root));
+                    return Err(format!("the ledger does not extend the saved checkpoint at size {}: root {root}, saved {}", saved.tree_size, saved.root));
                 }
                 self.extends_saved = Some(true);
             }

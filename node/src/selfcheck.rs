@@ -1,8 +1,10 @@
 //! The self-check: a node re-verifies what it stores, at startup (the node is not ready until
 //! it is done) and then continuously in the background at a bounded rate.
 //!
-//! For every stored entry, in order: it decodes strictly, its index, `prev`, hash and time
-//! extend the chain (docs/FORMAT.md §Chain); its Merkle leaf and every subtree it completes
+//! For every stored entry, in order, with the layers of the core's replay that compare
+//! without applying again (`proto_types::replay`: bytes, chain, Merkle): it decodes strictly,
+//! its hash is its body's, its index, `prev` and time extend the chain (docs/FORMAT.md §Chain);
+//! its Merkle leaf and every subtree it completes
 //! equal the stored `merkle` nodes (§Merkle, recomputed from the entries with a compact
 //! range, so memory stays O(log n)); its index rows exist and agree (the idempotency record's
 //! index and digest, the case timeline row, the rejection or checkpoint row). Every accepted
@@ -20,10 +22,10 @@ use std::time::Duration;
 use proto_types::apply::SubmissionRecord;
 use proto_types::checkpoint::CosignedCheckpoint;
 use proto_types::encoding::decode;
-use proto_types::entry::verify_link;
-use proto_types::merkle::{leaf_hash, node_hash, MerkleHash};
+use proto_types::merkle::MerkleHash;
+use proto_types::replay::{self, CompactRange};
 use proto_types::payload::Action;
-use proto_types::{ChainHead, Entry, Record};
+use proto_types::{ChainHead, Record};
 use serde::Serialize;
 
 use crate::ledger::keys;
@@ -113,8 +115,8 @@ impl Health {
 /// One pass over the stored ledger, chunk by chunk.
 pub struct Pass {
     head: ChainHead,
-    /// Roots of the perfect subtrees covering the entries so far, by decreasing size.
-    range: Vec<(u8, MerkleHash)>,
+    /// The perfect subtrees covering the entries so far (the core's compact range).
+    range: CompactRange,
     /// Accepted checkpoint entries seen: (entry index, note).
     checkpoints: Vec<(u64, CosignedCheckpoint)>,
 }
@@ -130,7 +132,7 @@ impl Pass {
     pub fn new() -> Self {
         Self {
             head: ChainHead::EMPTY,
-            range: Vec::new(),
+            range: CompactRange::new(),
             checkpoints: Vec::new(),
         }
     }
@@ -181,33 +183,22 @@ impl Pass {
         bytes: &[u8],
     ) -> Result<Result<(), Damage>, StoreError> {
         let bad = |what: String| Ok(Err(Damage { index, what }));
-        let entry = match Entry::from_bytes(bytes) {
-            Ok(e) => e,
-            Err(e) => return bad(format!("entry {index} does not decode: {e}")),
+        // The core's replay, its bytes, chain and Merkle layers (proto_types::replay): the
+        // self-check compares what is stored, it does not apply again.
+        let replay::Decoded { entry, leaf } = match replay::decode(bytes) {
+            Ok(d) => d,
+            Err(kind) => return bad(format!("entry {index}: {kind}")),
         };
-        match verify_link(&self.head, &entry) {
+        match replay::link(&self.head, &entry) {
             Ok(h) => self.head = h,
-            Err(e) => return bad(format!("entry {index}: {}", e.fault)),
+            Err(kind) => return bad(format!("entry {index}: {kind}")),
         }
         // Merkle: the leaf and every subtree this leaf completes.
-        let mut hash = leaf_hash(&entry.body.leaf_bytes());
-        let (mut level, mut node) = (0u8, index);
-        if let Err(what) = compare_node(store, level, node, &hash)? {
-            return bad(what);
-        }
-        while node & 1 == 1 {
-            let Some((l, left)) = self.range.pop() else {
-                return bad("merkle compact range underflow".into());
-            };
-            debug_assert_eq!(l, level);
-            hash = node_hash(&left, &hash);
-            level += 1;
-            node >>= 1;
+        for (level, node, hash) in self.range.push(leaf) {
             if let Err(what) = compare_node(store, level, node, &hash)? {
                 return bad(what);
             }
         }
-        self.range.push((level, hash));
         // Index rows.
         let sub = entry.body.record.submission();
         let payload = &sub.payload;

@@ -158,6 +158,38 @@ impl Record {
             Record::Rejected(r) => &r.submission,
         }
     }
+
+    /// The rule and detail of a rejection; `None` for an accepted step.
+    pub fn rejection(&self) -> Option<(Rule, String)> {
+        match self {
+            Record::Accepted(_) => None,
+            Record::Rejected(r) => Some((r.rule, r.detail.clone())),
+        }
+    }
+
+    /// The submission and, for a rejection, its rule and detail (without copying).
+    pub fn into_parts(self) -> (Submission, Option<(Rule, String)>) {
+        match self {
+            Record::Accepted(s) => (s, None),
+            Record::Rejected(Rejection {
+                submission,
+                rule,
+                detail,
+            }) => (submission, Some((rule, detail))),
+        }
+    }
+
+    /// The record of `submission`: accepted, or rejected with a rule and detail.
+    pub fn from_parts(submission: Submission, rejected: Option<(Rule, String)>) -> Self {
+        match rejected {
+            None => Record::Accepted(submission),
+            Some((rule, detail)) => Record::Rejected(Rejection {
+                submission,
+                rule,
+                detail,
+            }),
+        }
+    }
 }
 
 /// The hashed part of an entry.

@@ -20,6 +20,7 @@ pub mod payload;
 pub mod policy;
 pub mod receipt;
 pub mod registry;
+pub mod replay;
 mod serde_bytes_fixed;
 pub mod state;
 pub mod supervision;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use proto_types::apply::{Changes, SubmissionRecord};
 use proto_types::crypto::{Digest, PublicKey};
 use proto_types::encoding::{decode, encode};
-use proto_types::entry::verify_link;
+use proto_types::replay::{self, ReplayFault};
 use proto_types::merkle::{self, MerkleHash, MerkleStore, Overlay};
 use proto_types::registry::Registry;
 use proto_types::workflow::{CaseRecord, HandoffRecord};
@@ -327,9 +327,17 @@ impl Ledger {
             registry: cache.registry,
             merkle: Overlay::new(&base),
         };
+        // The core's replay (docs: proto_types::replay): bytes and hash, then the chain and
+        // the rules entry by entry.
         let entries = entries
             .iter()
-            .map(|bytes| Entry::from_bytes(bytes).map_err(|e| corrupt("fetched entry", e)))
+            .enumerate()
+            .map(|(i, bytes)| {
+                replay::decode(bytes).map(|d| d.entry).map_err(|kind| {
+                    let index = view.head.size + i as u64;
+                    corrupt("fetched entry", ReplayFault { index, kind })
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         // Signatures first, together and on every core, against the registry as the chunk
         // starts; apply checks again any whose key has changed by its turn.
@@ -344,32 +352,20 @@ impl Ledger {
             }
         };
         for (entry, key) in entries.into_iter().zip(keys) {
-            verify_link(&view.head, &entry).map_err(|e| corrupt("fetched entry", e))?;
-            let (check, by) = match key {
-                Some(key) => (SignatureCheck::VerifiedWith(key), CheckedBy::Batch),
-                None => (SignatureCheck::Verify, CheckedBy::Apply),
+            let by = match key {
+                Some(_) => CheckedBy::Batch,
+                None => CheckedBy::Apply,
             };
-            let prop = CoreProposal {
-                submission: entry.body.record.submission().clone(),
-                stamped_at: entry.body.accepted_at,
-            };
-            match apply(&view, &prop, check)? {
-                Outcome::Appended(a) if a.entry == entry => {
+            let index = view.head.size;
+            match replay::reapply(&view, entry, key)? {
+                Ok(a) => {
                     view.stage(&a.entry, &a.changes)?;
                     self.metrics.signature_checked(by);
                     self.metrics
                         .entries_applied
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                _ => {
-                    return Err(corrupt(
-                        "fetched entry",
-                        format!(
-                            "entry {} is not what this node's apply produces from it",
-                            entry.body.index
-                        ),
-                    ))
-                }
+                Err(kind) => return Err(corrupt("fetched entry", ReplayFault { index, kind })),
             }
         }
         let cache = view.finish();
