@@ -327,6 +327,16 @@ pub fn read_be_u64(cf: Cf, key: &[u8]) -> Result<u64, StoreError> {
     Ok(u64::from_be_bytes(bytes))
 }
 
+impl StoreError {
+    /// A stored value that a higher layer could not decode: `what` names the value.
+    pub fn corrupt(what: &str, e: impl std::fmt::Display) -> Self {
+        Self::Corrupt {
+            what: what.to_owned(),
+            detail: e.to_string(),
+        }
+    }
+}
+
 /// The key of a Merkle subtree hash: level, then index big-endian.
 pub fn merkle_key(level: u8, index: u64) -> [u8; 9] {
     let mut key = [0u8; 9];

@@ -8,27 +8,54 @@ use proto_types::Payload;
 use std::collections::BTreeSet;
 
 /// `by_handoff_id`: the idempotency record of a submission id.
-pub fn submission(id: &HandoffId) -> Vec<u8> {
+pub(super) fn submission(id: &HandoffId) -> Vec<u8> {
     [b"s\0".as_slice(), id.as_str().as_bytes()].concat()
 }
 
 /// `by_handoff_id`: the state of a handoff.
-pub fn handoff(id: &HandoffId) -> Vec<u8> {
+pub(super) fn handoff(id: &HandoffId) -> Vec<u8> {
     [b"h\0".as_slice(), id.as_str().as_bytes()].concat()
 }
 
 /// `by_case`: the state of a case.
-pub fn case(id: &CaseId) -> Vec<u8> {
+pub(super) fn case(id: &CaseId) -> Vec<u8> {
     [id.as_str().as_bytes(), &[0x00]].concat()
 }
 
+/// `by_case`: the first key after every row of case `id` (its record and timeline). Case ids
+/// are printable ASCII, so `id || 0x02` sorts after all of a case's rows and before any other
+/// id.
+pub(super) fn after_case(id: &[u8]) -> Vec<u8> {
+    [id, &[0x02]].concat()
+}
+
+/// A `by_case` key read back: the case id's bytes, and whether the row is the case's record
+/// (rather than a timeline row).
+pub(super) fn case_of(key: &[u8]) -> (&[u8], bool) {
+    let id_len = key.iter().position(|b| *b < 0x20).unwrap_or(key.len());
+    let record = key.get(id_len) == Some(&0x00) && key.len() == id_len + 1;
+    (&key[..id_len], record)
+}
+
+/// `by_handoff_id`: the range of handoff state rows.
+pub(super) fn handoffs() -> (Vec<u8>, Vec<u8>) {
+    (b"h\0".to_vec(), b"h\x01".to_vec())
+}
+
+/// The ledger index that ends a timeline, organisation, rejection or checkpoint row's key.
+pub(super) fn index_of(key: &[u8]) -> Option<u64> {
+    key.get(key.len().saturating_sub(8)..)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(u64::from_be_bytes)
+}
+
 /// `by_case`: one entry of a case's timeline.
-pub fn case_entry(id: &CaseId, index: u64) -> Vec<u8> {
+pub(super) fn case_entry(id: &CaseId, index: u64) -> Vec<u8> {
     [id.as_str().as_bytes(), &[0x01], &index.to_be_bytes()].concat()
 }
 
 /// `by_case`: the range of a case's timeline rows.
-pub fn case_entries(id: &CaseId) -> (Vec<u8>, Vec<u8>) {
+pub(super) fn case_entries(id: &CaseId) -> (Vec<u8>, Vec<u8>) {
     (
         [id.as_str().as_bytes(), &[0x01]].concat(),
         [id.as_str().as_bytes(), &[0x02]].concat(),
@@ -36,32 +63,32 @@ pub fn case_entries(id: &CaseId) -> (Vec<u8>, Vec<u8>) {
 }
 
 /// `by_org`: an entry an organisation signed, sent or received.
-pub fn org_entry(org: &OrgId, index: u64) -> Vec<u8> {
+pub(super) fn org_entry(org: &OrgId, index: u64) -> Vec<u8> {
     [org.as_str().as_bytes(), &[0x00], &index.to_be_bytes()].concat()
 }
 
 /// `by_org`: a rejection entry (`~` is not an identifier character).
-pub fn rejection(index: u64) -> Vec<u8> {
+pub(super) fn rejection(index: u64) -> Vec<u8> {
     [b"~rejection\0".as_slice(), &index.to_be_bytes()].concat()
 }
 
 /// The range of rejection rows.
-pub fn rejections() -> (Vec<u8>, Vec<u8>) {
+pub(super) fn rejections() -> (Vec<u8>, Vec<u8>) {
     (b"~rejection\0".to_vec(), b"~rejection\x01".to_vec())
 }
 
 /// `by_org`: an accepted checkpoint entry (`~` is not an identifier character).
-pub fn checkpoint(index: u64) -> Vec<u8> {
+pub(super) fn checkpoint(index: u64) -> Vec<u8> {
     [b"~checkpoint\0".as_slice(), &index.to_be_bytes()].concat()
 }
 
 /// The range of checkpoint rows.
-pub fn checkpoints() -> (Vec<u8>, Vec<u8>) {
+pub(super) fn checkpoints() -> (Vec<u8>, Vec<u8>) {
     (b"~checkpoint\0".to_vec(), b"~checkpoint\x01".to_vec())
 }
 
 /// The organisations an entry concerns: signer, sender, receiver.
-pub fn orgs_of(payload: &Payload, handoffs: &[HandoffRecord]) -> BTreeSet<OrgId> {
+pub(super) fn orgs_of(payload: &Payload, handoffs: &[HandoffRecord]) -> BTreeSet<OrgId> {
     let mut out = BTreeSet::new();
     if let Some(o) = payload.signer_org() {
         out.insert(o.clone());
