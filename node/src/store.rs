@@ -174,6 +174,16 @@ pub enum StoreError {
     InjectedFailure,
 }
 
+impl StoreError {
+    /// A stored value that a higher layer could not decode: `what` names the value.
+    pub fn corrupt(what: &str, e: impl std::fmt::Display) -> Self {
+        Self::Corrupt {
+            what: what.to_owned(),
+            detail: e.to_string(),
+        }
+    }
+}
+
 /// WAL statistics, from RocksDB's own counters and from the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WalStats {
@@ -325,16 +335,6 @@ pub fn read_be_u64(cf: Cf, key: &[u8]) -> Result<u64, StoreError> {
         .try_into()
         .map_err(|_| StoreError::MalformedKey { cf, len: key.len() })?;
     Ok(u64::from_be_bytes(bytes))
-}
-
-impl StoreError {
-    /// A stored value that a higher layer could not decode: `what` names the value.
-    pub fn corrupt(what: &str, e: impl std::fmt::Display) -> Self {
-        Self::Corrupt {
-            what: what.to_owned(),
-            detail: e.to_string(),
-        }
-    }
 }
 
 /// The key of a Merkle subtree hash: level, then index big-endian.

@@ -103,3 +103,42 @@ pub(super) fn orgs_of(payload: &Payload, handoffs: &[HandoffRecord]) -> BTreeSet
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> CaseId {
+        CaseId::new(s).expect("a valid case id")
+    }
+
+    #[test]
+    fn a_case_key_reads_back_as_its_id_and_kind() {
+        fn check(key: Vec<u8>, want: (&[u8], bool)) {
+            assert_eq!(case_of(&key), want, "{key:?}");
+        }
+        check(case(&id("C-1")), (b"C-1", true));
+        check(case_entry(&id("C-1"), 7), (b"C-1", false));
+        check(case_entry(&id("C-1"), 0), (b"C-1", false));
+    }
+
+    #[test]
+    fn after_case_sorts_after_every_row_of_the_case_and_before_the_next_id() {
+        let after = after_case(b"C-1");
+        assert!(case(&id("C-1")) < after);
+        assert!(case_entry(&id("C-1"), u64::MAX) < after);
+        assert!(after < case(&id("C-1-")));
+        assert!(after < case(&id("C-2")));
+    }
+
+    #[test]
+    fn index_of_reads_the_index_that_ends_a_row_key() {
+        fn check(key: Vec<u8>, want: Option<u64>) {
+            assert_eq!(index_of(&key), want, "{key:?}");
+        }
+        check(case_entry(&id("C-1"), 42), Some(42));
+        check(rejection(u64::MAX), Some(u64::MAX));
+        check(checkpoint(9), Some(9));
+        check(b"short".to_vec(), None);
+    }
+}
