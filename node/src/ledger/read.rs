@@ -8,6 +8,10 @@
 //! it with [`crate::store::blocking`]. `Err` is a store failure or a stored value that does not
 //! decode ([`StoreError::Corrupt`]); an absent thing is `Ok(None)`. Who may see what is not
 //! decided here: the caller checks the values against its `Caller`.
+//!
+//! Invariant: outside `machine` (the writer), this is the only code that reads the index
+//! column families (`by_case`, `by_handoff_id`, `by_org`) or knows their keys; `keys` is
+//! private to `ledger`.
 
 use std::ops::Range;
 
