@@ -30,7 +30,7 @@ use proto_types::payload::{Action, CheckpointRecord, Signer};
 use proto_types::{Entry, Payload, Proposal};
 use serde::{Deserialize, Serialize};
 
-use crate::ledger::{keys, ApplyResult};
+use crate::ledger::{ApplyResult, Reader};
 use crate::node::NodeCtx;
 use crate::raft::cluster;
 use crate::store::{be_u64, blocking, Cf, Store, StoreError};
@@ -247,43 +247,9 @@ pub fn router(ctx: Arc<NodeCtx>) -> Router {
         .with_state(ctx)
 }
 
-/// The latest accepted checkpoint entry: (entry index, note), from the `~checkpoint` rows.
+/// The latest accepted checkpoint entry: (entry index, note).
 pub fn latest(store: &Store) -> Result<Option<(u64, CosignedCheckpoint)>, StoreError> {
-    let (from, until) = keys::checkpoints();
-    // The rows sort by index; the last one is the latest. Scan backwards is not exposed, so
-    // page forwards from the last known; checkpoints are few (one per thousand entries).
-    let mut last = None;
-    let mut start = from.clone();
-    loop {
-        let rows = store.scan(Cf::ByOrg, &start, Some(&until), 1024)?;
-        let Some((k, _)) = rows.last() else { break };
-        last = Some(k.clone());
-        if rows.len() < 1024 {
-            break;
-        }
-        start = [k.as_slice(), &[0]].concat();
-    }
-    let Some(key) = last else { return Ok(None) };
-    let index = crate::store::read_be_u64(Cf::ByOrg, &key[from.len()..])?;
-    note_at(store, index).map(|n| n.map(|n| (index, n)))
-}
-
-/// The note of the checkpoint entry at `index`.
-pub fn note_at(store: &Store, index: u64) -> Result<Option<CosignedCheckpoint>, StoreError> {
-    let corrupt = |d: String| StoreError::Corrupt {
-        what: format!("checkpoint entry {index}"),
-        detail: d,
-    };
-    let Some(bytes) = store.get(Cf::Ledger, &be_u64(index))? else {
-        return Ok(None);
-    };
-    let entry = Entry::from_bytes(&bytes).map_err(|e| corrupt(e.to_string()))?;
-    match &entry.body.record.submission().payload.action {
-        Action::Checkpoint(cp) => CosignedCheckpoint::parse_note(&cp.note)
-            .map(Some)
-            .map_err(|e| corrupt(e.to_string())),
-        _ => Err(corrupt("not a checkpoint entry".into())),
-    }
+    Reader::new(store).latest_checkpoint()
 }
 
 /// When to checkpoint.

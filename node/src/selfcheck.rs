@@ -19,16 +19,14 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use proto_types::apply::SubmissionRecord;
 use proto_types::checkpoint::CosignedCheckpoint;
-use proto_types::encoding::decode;
 use proto_types::merkle::MerkleHash;
 use proto_types::replay::{self, CompactRange};
 use proto_types::payload::Action;
 use proto_types::{ChainHead, Record};
 use serde::Serialize;
 
-use crate::ledger::keys;
+use crate::ledger::Reader;
 use crate::metrics::Metrics;
 use crate::store::{be_u64, blocking, merkle_key, meta_key, read_be_u64, Cf, Store, StoreError};
 
@@ -89,6 +87,17 @@ impl Health {
     /// The first damaged index, if any: reads at or after it are refused.
     pub fn damaged_from(&self) -> Option<Damage> {
         lock(&self.state).damage.clone()
+    }
+
+    /// Where reads from `from` must stop: `Err` with the damage if `from` is at or after the
+    /// first damaged index, else the exclusive end up to which reads may be served
+    /// (`u64::MAX` while nothing is damaged).
+    pub fn undamaged_until(&self, from: u64) -> Result<u64, Damage> {
+        match self.damaged_from() {
+            Some(d) if from >= d.index => Err(d),
+            Some(d) => Ok(d.index),
+            None => Ok(u64::MAX),
+        }
     }
 
     /// For `/admin/status`.
@@ -200,49 +209,10 @@ impl Pass {
             }
         }
         // Index rows.
-        let sub = entry.body.record.submission();
-        let payload = &sub.payload;
-        let key = keys::submission(&payload.id);
-        let want = SubmissionRecord {
-            id: payload.id.clone(),
-            index,
-            digest: sub.digest(),
-        };
-        match store.get(Cf::ByHandoffId, &key)? {
-            None => return bad(format!("by_handoff_id row s\\0{} is missing", payload.id)),
-            Some(v) => {
-                if decode::<SubmissionRecord>(&v).ok().as_ref() != Some(&want) {
-                    return bad(format!(
-                        "by_handoff_id row s\\0{} does not match entry {index}",
-                        payload.id
-                    ));
-                }
-            }
+        if let Some(what) = Reader::new(store).index_damage(&entry)? {
+            return bad(what);
         }
-        if let Some(case) = payload.case_id() {
-            match store.get(Cf::ByCase, &keys::case_entry(case, index))? {
-                Some(v) if v.is_empty() => {}
-                Some(_) => {
-                    return bad(format!(
-                        "by_case timeline row {case}/{index} holds unexpected bytes"
-                    ))
-                }
-                None => return bad(format!("by_case timeline row {case}/{index} is missing")),
-            }
-        }
-        let row = match (&entry.body.record, &payload.action) {
-            (Record::Rejected(_), _) => Some(("~rejection", keys::rejection(index))),
-            (Record::Accepted(_), Action::Checkpoint(_)) => {
-                Some(("~checkpoint", keys::checkpoint(index)))
-            }
-            _ => None,
-        };
-        if let Some((name, key)) = row {
-            match store.get(Cf::ByOrg, &key)? {
-                Some(v) if v.is_empty() => {}
-                _ => return bad(format!("by_org row {name}/{index} is missing or altered")),
-            }
-        }
+        let payload = &entry.body.record.submission().payload;
         if let (Record::Accepted(_), Action::Checkpoint(cp)) = (&entry.body.record, &payload.action)
         {
             match CosignedCheckpoint::parse_note(&cp.note) {

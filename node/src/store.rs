@@ -174,6 +174,16 @@ pub enum StoreError {
     InjectedFailure,
 }
 
+impl StoreError {
+    /// A stored value that a higher layer could not decode: `what` names the value.
+    pub fn corrupt(what: &str, e: impl std::fmt::Display) -> Self {
+        Self::Corrupt {
+            what: what.to_owned(),
+            detail: e.to_string(),
+        }
+    }
+}
+
 /// WAL statistics, from RocksDB's own counters and from the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WalStats {

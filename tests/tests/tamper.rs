@@ -47,7 +47,7 @@ fn change_an_index_row(store: &Store) -> u64 {
         .expect("entry 9");
     let entry = Entry::from_bytes(&bytes).expect("entry");
     let id = &entry.body.record.submission().payload.id;
-    let key = caseledger_node::ledger::keys::submission(id);
+    let key = caseledger_node::ledger::submission_key_for_test(id);
     let mut rec: proto_types::apply::SubmissionRecord = proto_types::encoding::decode(
         &store
             .get(Cf::ByHandoffId, &key)

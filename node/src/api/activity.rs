@@ -6,13 +6,13 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use proto_types::Entry;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
+use crate::ledger::Reader;
 use crate::node::NodeCtx;
-use crate::store::{blocking, Cf, StoreError};
+use crate::store::blocking;
 
 /// Most entries read per call (the newest ones).
 pub const MAX_ACTIVITY_ENTRIES: u64 = 10_000;
@@ -61,28 +61,16 @@ pub async fn activity(
     }
     let head = node.ledger.head();
     let until = head.time.as_millis();
-    let store = node.store.clone();
     // Never read into a range the self-check found damaged.
     let size = node
         .selfcheck
         .damaged_from()
         .map_or(head.size, |d| d.index.min(head.size));
     let from = size.saturating_sub(MAX_ACTIVITY_ENTRIES);
-    let times = blocking(move || {
-        let rows = store.scan_u64(Cf::Ledger, from..size, MAX_ACTIVITY_ENTRIES as usize)?;
-        rows.iter()
-            .map(|(_, bytes)| {
-                Entry::from_bytes(bytes)
-                    .map(|e| e.body.accepted_at.as_millis())
-                    .map_err(|e| StoreError::Corrupt {
-                        what: "ledger entry".to_owned(),
-                        detail: e.to_string(),
-                    })
-            })
-            .collect::<Result<Vec<u64>, StoreError>>()
-    })
-    .await
-    .map_err(|e| ApiError::internal("reading entries", e))?;
+    let reader = Reader::new(&node.store);
+    let times = blocking(move || reader.entry_times(from..size, MAX_ACTIVITY_ENTRIES as usize))
+        .await
+        .map_err(|e| ApiError::internal("reading entries", e))?;
     let start = until.saturating_sub(minutes * MINUTE_MS);
     let mut per_minute = vec![0u64; minutes as usize];
     for t in &times {

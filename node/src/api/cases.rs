@@ -8,21 +8,17 @@ use axum::extract::{Path, State};
 use axum::Extension;
 use axum::Json;
 use proto_types::clock::{alerts, due_time};
-use proto_types::encoding::decode;
-use proto_types::ids::{CaseId, HandoffId};
-use proto_types::workflow::{CaseRecord, HandoffRecord};
-use proto_types::{Entry, Record, Registry, Timestamp};
+use proto_types::ids::CaseId;
+use proto_types::workflow::HandoffRecord;
+use proto_types::{Record, Registry, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{forbidden, Caller};
 use super::error::{ApiError, ErrorBody};
-use crate::ledger::keys;
+use crate::ledger::Reader;
 use crate::node::NodeCtx;
-use crate::store::{be_u64, blocking, Cf, Store, StoreError};
-
-/// Most timeline rows read for one case.
-pub const MAX_TIMELINE: usize = 10_000;
+use crate::store::blocking;
 
 /// One entry of a case's timeline.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -65,89 +61,8 @@ pub struct CaseView {
     /// Alerts at the node's clock.
     #[schema(value_type = Vec<Object>)]
     pub alerts: Vec<serde_json::Value>,
-    /// Whether the timeline was cut at [`MAX_TIMELINE`] rows.
+    /// Whether the timeline was cut at [`crate::ledger::read::MAX_TIMELINE`] rows.
     pub truncated: bool,
-}
-
-/// A case with its entries and handoff records, read from the store.
-pub(crate) struct CaseBundle {
-    pub case: CaseRecord,
-    pub entries: Vec<Entry>,
-    pub handoffs: Vec<HandoffRecord>,
-    pub truncated: bool,
-}
-
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt {
-        what: what.to_owned(),
-        detail: e.to_string(),
-    }
-}
-
-fn handoff_record(store: &Store, id: &HandoffId) -> Result<Option<HandoffRecord>, StoreError> {
-    store
-        .get(Cf::ByHandoffId, &keys::handoff(id))?
-        .map(|v| decode(&v).map_err(|e| corrupt("handoff record", e)))
-        .transpose()
-}
-
-/// A case's record, if the case exists.
-pub(crate) fn case_record(store: &Store, id: &CaseId) -> Result<Option<CaseRecord>, StoreError> {
-    store
-        .get(Cf::ByCase, &keys::case(id))?
-        .map(|v| decode(&v).map_err(|e| corrupt("case record", e)))
-        .transpose()
-}
-
-/// Reads a case, its timeline entries (at most [`MAX_TIMELINE`]) and its handoff records.
-pub(crate) fn load_case(
-    store: &Store,
-    id: &CaseId,
-    with_entries: bool,
-) -> Result<Option<CaseBundle>, StoreError> {
-    let Some(case) = case_record(store, id)? else {
-        return Ok(None);
-    };
-    let (from, until) = keys::case_entries(id);
-    let rows = store.scan(Cf::ByCase, &from, Some(&until), MAX_TIMELINE + 1)?;
-    let truncated = rows.len() > MAX_TIMELINE;
-    let mut entries = Vec::new();
-    let mut handoffs = Vec::new();
-    for (key, _) in rows.iter().take(MAX_TIMELINE) {
-        let index = key
-            .get(key.len().saturating_sub(8)..)
-            .and_then(|b| <[u8; 8]>::try_from(b).ok())
-            .map(u64::from_be_bytes)
-            .ok_or_else(|| corrupt("case timeline key", "too short"))?;
-        let bytes = store
-            .get(Cf::Ledger, &be_u64(index))?
-            .ok_or_else(|| corrupt("case timeline", format!("entry {index} is missing")))?;
-        let entry = Entry::from_bytes(&bytes).map_err(|e| corrupt("ledger entry", e))?;
-        if let Record::Accepted(sub) = &entry.body.record {
-            if let Some(h) = handoff_record(store, &sub.payload.id)? {
-                if h.index == index {
-                    handoffs.push(h);
-                }
-            }
-        }
-        if with_entries {
-            entries.push(entry);
-        }
-    }
-    // Open handoffs are always included, even past the cut.
-    for id in &case.open_handoffs {
-        if !handoffs.iter().any(|h| &h.id == id) {
-            if let Some(h) = handoff_record(store, id)? {
-                handoffs.push(h);
-            }
-        }
-    }
-    Ok(Some(CaseBundle {
-        case,
-        entries,
-        handoffs,
-        truncated,
-    }))
 }
 
 /// A handoff as JSON: its record, `open`, `closed` and `due_at` (Unix ms, if it has a clock).
@@ -193,8 +108,8 @@ pub async fn case(
             "{case_id} is not a case this organisation took part in"
         ))
     };
-    let store = node.store.clone();
-    let record = blocking(move || case_record(&store, &id))
+    let reader = Reader::new(&node.store);
+    let record = blocking(move || reader.case(&id))
         .await
         .map_err(|e| ApiError::internal("reading a case", e))?;
     match &record {
@@ -205,8 +120,8 @@ pub async fn case(
     let id = record
         .ok_or_else(|| ApiError::not_found(format!("no case {case_id}")))?
         .case_id;
-    let store = node.store.clone();
-    let bundle = blocking(move || load_case(&store, &id, true))
+    let reader = Reader::new(&node.store);
+    let bundle = blocking(move || reader.case_bundle(&id, true))
         .await
         .map_err(|e| ApiError::internal("reading a case", e))?
         .ok_or_else(|| ApiError::not_found(format!("no case {case_id}")))?;

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use proto_types::checkpoint::CosignedCheckpoint;
@@ -14,9 +13,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{forbidden, Caller};
 use super::error::{ApiError, ErrorBody};
-use crate::ledger::keys;
+use super::query::damaged;
+use crate::ledger::Reader;
 use crate::node::NodeCtx;
-use crate::store::{be_u64, blocking, read_be_u64, Cf};
+use crate::store::blocking;
 
 /// A cosigned checkpoint entry.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -79,13 +79,10 @@ pub struct CheckpointQuery {
     pub limit: Option<u64>,
 }
 
-fn damaged(node: &NodeCtx) -> Result<(), ApiError> {
+/// 503 `DAMAGED` once the self-check found damage anywhere.
+fn undamaged(node: &NodeCtx) -> Result<(), ApiError> {
     match node.selfcheck.damaged_from() {
-        Some(d) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "DAMAGED",
-            d.to_string(),
-        )),
+        Some(d) => Err(damaged(d)),
         None => Ok(()),
     }
 }
@@ -96,9 +93,9 @@ fn damaged(node: &NodeCtx) -> Result<(), ApiError> {
 #[utoipa::path(get, path = "/v1/checkpoints/latest", tag = "checkpoints",
     responses((status = 200, body = CheckpointView), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn latest(State(node): State<Arc<NodeCtx>>) -> Result<Json<CheckpointView>, ApiError> {
-    damaged(&node)?;
-    let store = node.store.clone();
-    let found = blocking(move || crate::checkpointer::latest(&store))
+    undamaged(&node)?;
+    let reader = Reader::new(&node.store);
+    let found = blocking(move || reader.latest_checkpoint())
         .await
         .map_err(|e| ApiError::internal("reading checkpoints", e))?;
     let (index, note) = found.ok_or_else(|| ApiError::not_found("no cosigned checkpoint yet"))?;
@@ -114,25 +111,16 @@ pub async fn list(
     State(node): State<Arc<NodeCtx>>,
     Query(q): Query<CheckpointQuery>,
 ) -> Result<Json<CheckpointPage>, ApiError> {
-    damaged(&node)?;
+    undamaged(&node)?;
     let limit = super::query::page_limit(q.limit, MAX_CHECKPOINTS, MAX_CHECKPOINTS)?;
-    let store = node.store.clone();
+    let reader = Reader::new(&node.store);
     let from = q.from;
-    let found = blocking(move || {
-        let (prefix, until) = keys::checkpoints();
-        let start = [prefix.as_slice(), &be_u64(from)].concat();
-        let rows = store.scan(Cf::ByOrg, &start, Some(&until), limit as usize)?;
-        let mut out = Vec::new();
-        for (k, _) in rows {
-            let index = read_be_u64(Cf::ByOrg, &k[prefix.len()..])?;
-            if let Some(note) = crate::checkpointer::note_at(&store, index)? {
-                out.push(CheckpointView::new(index, &note));
-            }
-        }
-        Ok(out)
-    })
-    .await
-    .map_err(|e| ApiError::internal("reading checkpoints", e))?;
+    let found: Vec<CheckpointView> = blocking(move || reader.checkpoints(from, limit as usize))
+        .await
+        .map_err(|e| ApiError::internal("reading checkpoints", e))?
+        .iter()
+        .map(|(index, note)| CheckpointView::new(*index, note))
+        .collect();
     let next = (found.len() as u64 == limit)
         .then(|| found.last().map(|c| c.index + 1))
         .flatten();
@@ -162,18 +150,12 @@ pub async fn cosigned_receipt(
     Extension(caller): Extension<Caller>,
     Query(q): Query<CosignedQuery>,
 ) -> Result<Response, ApiError> {
-    if let Some(d) = node.selfcheck.damaged_from().filter(|d| q.index >= d.index) {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "DAMAGED",
-            d.to_string(),
-        ));
-    }
+    node.selfcheck.undamaged_until(q.index).map_err(damaged)?;
     let index = q.index;
     if caller.department().is_some() {
         // A department learns nothing about entries it may not read, not even their absence.
-        let store = node.store.clone();
-        let bytes = blocking(move || store.get(Cf::Ledger, &be_u64(index)))
+        let reader = Reader::new(&node.store);
+        let bytes = blocking(move || reader.entry_bytes(index))
             .await
             .map_err(|e| ApiError::internal("reading an entry", e))?;
         let entry = bytes
@@ -190,31 +172,13 @@ pub async fn cosigned_receipt(
             )));
         }
     }
-    let store = node.store.clone();
-    let receipt = blocking(move || {
-        let Some((_, note)) = crate::checkpointer::latest(&store)? else {
-            return Ok(None);
-        };
-        let size = note.checkpoint().tree_size();
-        if index >= size {
-            return Ok(None);
-        }
-        let Some(entry_bytes) = store.get(Cf::Ledger, &be_u64(index))? else {
-            return Ok(None);
-        };
-        let proof = crate::ledger::inclusion_proof(&store, index, size)?;
-        Ok(Some(proto_types::receipt::Receipt {
-            entry_bytes,
-            index,
-            proof,
-            note,
-        }))
-    })
-    .await
-    .map_err(|e| ApiError::internal("building a receipt", e))?
-    .ok_or_else(|| {
-        ApiError::not_found(format!("no cosigned checkpoint covers entry {index} yet"))
-    })?;
+    let reader = Reader::new(&node.store);
+    let receipt = blocking(move || reader.cosigned_receipt(index))
+        .await
+        .map_err(|e| ApiError::internal("building a receipt", e))?
+        .ok_or_else(|| {
+            ApiError::not_found(format!("no cosigned checkpoint covers entry {index} yet"))
+        })?;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
@@ -223,18 +187,4 @@ pub async fn cosigned_receipt(
         receipt.to_text(),
     )
         .into_response())
-}
-
-/// Reads of the damaged range: `Err(503 DAMAGED)` if `from` is at or after the first damaged
-/// index the self-check found; else the exclusive end up to which reads may be served.
-pub(crate) fn undamaged_until(node: &NodeCtx, from: u64) -> Result<u64, ApiError> {
-    match node.selfcheck.damaged_from() {
-        Some(d) if from >= d.index => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "DAMAGED",
-            d.to_string(),
-        )),
-        Some(d) => Ok(d.index),
-        None => Ok(u64::MAX),
-    }
 }

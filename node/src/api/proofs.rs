@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::Json;
-use proto_types::merkle::{self, MerkleError, MerkleHash};
+use proto_types::merkle::{MerkleError, MerkleHash};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
-use crate::ledger::StoreMerkle;
+use crate::ledger::read::Consistency;
+use crate::ledger::Reader;
 use crate::node::NodeCtx;
 use crate::store::{blocking, StoreError};
 
@@ -95,17 +96,11 @@ pub(crate) async fn inclusion(
     index: u64,
     size: u64,
 ) -> Result<(Vec<MerkleHash>, MerkleHash), ApiError> {
-    let store = node.store.clone();
-    blocking(move || {
-        let m = StoreMerkle(&store);
-        Ok((
-            merkle::inclusion_proof(&m, index, size),
-            merkle::root(&m, size),
-        ))
-    })
-    .await
-    .map_err(|e| ApiError::internal("reading Merkle nodes", e))
-    .and_then(|(p, r)| Ok((p.map_err(proof_error)?, r.map_err(proof_error)?)))
+    let reader = Reader::new(&node.store);
+    blocking(move || Ok(reader.inclusion(index, size)))
+        .await
+        .map_err(|e| ApiError::internal("reading Merkle nodes", e))?
+        .map_err(proof_error)
 }
 
 /// `GET /v1/proofs/inclusion`.
@@ -140,23 +135,20 @@ pub async fn consistency_proof(
     let second = q.second.unwrap_or_else(|| node.ledger.head().size);
     check_size(&node, second)?;
     let first = q.first;
-    let store = node.store.clone();
-    let (proof, r1, r2) = blocking(move || {
-        let m = StoreMerkle(&store);
-        Ok((
-            merkle::consistency_proof(&m, first, second),
-            merkle::root(&m, first.min(second)),
-            merkle::root(&m, second),
-        ))
-    })
-    .await
-    .map_err(|e| ApiError::internal("reading Merkle nodes", e))?;
-    let proof = proof.map_err(proof_error)?;
+    let reader = Reader::new(&node.store);
+    let Consistency {
+        proof,
+        first_root,
+        second_root,
+    } = blocking(move || Ok(reader.consistency(first, second)))
+        .await
+        .map_err(|e| ApiError::internal("reading Merkle nodes", e))?
+        .map_err(proof_error)?;
     Ok(Json(ConsistencyProof {
         first,
         second,
-        first_root: hex::encode(r1.map_err(proof_error)?.as_bytes()),
-        second_root: hex::encode(r2.map_err(proof_error)?.as_bytes()),
+        first_root: hex::encode(first_root.as_bytes()),
+        second_root: hex::encode(second_root.as_bytes()),
         proof: hexes(&proof),
     }))
 }

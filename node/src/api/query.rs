@@ -12,8 +12,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{forbidden, Caller};
 use super::error::{ApiError, ErrorBody};
+use crate::ledger::Reader;
 use crate::node::NodeCtx;
-use crate::store::{blocking, Cf};
+use crate::selfcheck::Damage;
+use crate::store::blocking;
 
 /// An entry as JSON: its index, hash, canonical bytes (hex) and decoded body.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -81,8 +83,8 @@ pub(crate) async fn may_read_entry(
     let Some(case_id) = payload.case_id().cloned() else {
         return Ok(false);
     };
-    let store = node.store.clone();
-    let case = blocking(move || super::cases::case_record(&store, &case_id))
+    let reader = Reader::new(&node.store);
+    let case = blocking(move || reader.case(&case_id))
         .await
         .map_err(|e| ApiError::internal("reading a case", e))?;
     Ok(case.is_some_and(|c| caller.may_read_case(&c)))
@@ -100,9 +102,9 @@ pub async fn entry(
     Extension(caller): Extension<Caller>,
     Path(index): Path<u64>,
 ) -> Result<Json<EntryView>, ApiError> {
-    super::checkpoints::undamaged_until(&node, index)?;
-    let store = node.store.clone();
-    let bytes = blocking(move || store.get(Cf::Ledger, &index.to_be_bytes()))
+    node.selfcheck.undamaged_until(index).map_err(damaged)?;
+    let reader = Reader::new(&node.store);
+    let bytes = blocking(move || reader.entry_bytes(index))
         .await
         .map_err(|e| ApiError::internal("reading an entry", e))?;
     let Some(bytes) = bytes else {
@@ -172,12 +174,21 @@ async fn read_entries(
         .ledger
         .head()
         .size
-        .min(super::checkpoints::undamaged_until(node, from)?);
-    let store = node.store.clone();
-    let rows = blocking(move || store.scan_u64(Cf::Ledger, from..size, limit as usize))
+        .min(node.selfcheck.undamaged_until(from).map_err(damaged)?);
+    let reader = Reader::new(&node.store);
+    let rows = blocking(move || reader.entries_bytes(from..size, limit as usize))
         .await
         .map_err(|e| ApiError::internal("reading entries", e))?;
-    Ok((size, rows.into_iter().map(|(_, b)| b).collect()))
+    Ok((size, rows))
+}
+
+/// 503 `DAMAGED`: a read reached into the range the self-check found damaged.
+pub(crate) fn damaged(d: Damage) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "DAMAGED",
+        d.to_string(),
+    )
 }
 
 /// The page size a request asked for (`default` if it did not ask), or 400 `PAGE_TOO_LARGE`

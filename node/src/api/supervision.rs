@@ -5,48 +5,18 @@ use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::{Extension, Json};
-use proto_types::encoding::decode;
 use proto_types::supervision::{monthly_ranking, summarize, MonthRanking};
 use proto_types::workflow::{CaseRecord, HandoffRecord};
-use proto_types::{Entry, Record};
+use proto_types::Record;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::cases::load_case;
 use super::error::{ApiError, ErrorBody};
-use crate::ledger::keys;
+use crate::ledger::read::Records;
+use crate::ledger::Reader;
 use crate::node::NodeCtx;
-use crate::store::{be_u64, blocking, Cf, Store, StoreError};
-
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt {
-        what: what.to_owned(),
-        detail: e.to_string(),
-    }
-}
-
-/// The next case record after `after` (exclusive), skipping timeline rows with one seek per
-/// case. Case ids are printable ASCII, so `id || 0x02` sorts after all of a case's rows and
-/// before any other id.
-fn next_case(store: &Store, after: Option<&str>) -> Result<Option<CaseRecord>, StoreError> {
-    let mut from: Vec<u8> = after
-        .map(|a| [a.as_bytes(), &[0x02]].concat())
-        .unwrap_or_default();
-    loop {
-        let Some((key, value)) = store.scan(Cf::ByCase, &from, None, 1)?.into_iter().next() else {
-            return Ok(None);
-        };
-        let id_len = key.iter().position(|b| *b < 0x20).unwrap_or(key.len());
-        if key.get(id_len) == Some(&0x00) && key.len() == id_len + 1 {
-            return decode(&value)
-                .map(Some)
-                .map_err(|e| corrupt("case record", e));
-        }
-        // Timeline rows of an id with no case record (a rejected filing): skip them.
-        from = [&key[..id_len], &[0x02]].concat();
-    }
-}
+use crate::store::blocking;
 
 /// Parameters of the overdue list.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
@@ -94,7 +64,7 @@ pub async fn overdue(
         .registry()
         .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
     let now = super::query::now_param(&node, q.now.as_deref())?;
-    let store = node.store.clone();
+    let reader = Reader::new(&node.store);
     let after = q.after;
     // A department's cursor never names a case it may not read (issue 15: it enumerated
     // every case id): its page ends at the last case it may read, and a page that found none
@@ -107,7 +77,7 @@ pub async fn overdue(
         let mut examined = 0u64;
         let mut out = Vec::new();
         while examined < limit || restricted && !found {
-            let Some(case) = next_case(&store, cursor.as_deref())? else {
+            let Some(case) = reader.next_case(cursor.as_deref())? else {
                 return Ok((examined, out, None));
             };
             examined += 1;
@@ -126,7 +96,7 @@ pub async fn overdue(
             {
                 continue;
             }
-            if let Some(b) = load_case(&store, &case.case_id, false)? {
+            if let Some(b) = reader.case_bundle(&case.case_id, false)? {
                 out.extend(proto_types::clock::alerts(
                     &b.case,
                     &b.handoffs,
@@ -210,47 +180,24 @@ pub async fn rejections(
 ) -> Result<Json<Rejections>, ApiError> {
     let max = node.limits.max_page;
     let limit = super::query::page_limit(q.limit, 100.min(max), max)?;
-    let store = node.store.clone();
+    let reader = Reader::new(&node.store);
     let from = q.from;
     // A department pages through its own rows (the entries it signed, sent or received), so
     // its cursor is the position of one of its own entries, never another's rejection.
     let own = caller.department().cloned();
-    let reader = caller.clone();
+    let viewer = caller.clone();
     let entries = blocking(move || {
         let rows = match &own {
-            Some(org) => store.scan(
-                Cf::ByOrg,
-                &keys::org_entry(org, from),
-                Some(&keys::org_entry(org, u64::MAX)),
-                limit as usize,
-            )?,
-            None => {
-                let (_, until) = keys::rejections();
-                store.scan(
-                    Cf::ByOrg,
-                    &keys::rejection(from),
-                    Some(&until),
-                    limit as usize,
-                )?
-            }
+            Some(org) => reader.org_entries(org, from, limit as usize)?,
+            None => reader.rejections(from, limit as usize)?,
         };
         let mut out = Vec::new();
-        for (key, _) in rows {
-            let index = key
-                .get(key.len().saturating_sub(8)..)
-                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .map(u64::from_be_bytes)
-                .ok_or_else(|| corrupt("rejection key", "too short"))?;
-            let bytes = store
-                .get(Cf::Ledger, &be_u64(index))?
-                .ok_or_else(|| corrupt("rejection", format!("entry {index} is missing")))?;
-            let entry = Entry::from_bytes(&bytes).map_err(|e| corrupt("ledger entry", e))?;
+        for entry in rows {
             // The detail of a refused step on a case the department may not read names facts
             // of that case (its holder, its stage): shown only to those who may read it.
             let shown = match (&entry.body.record, &own) {
                 (Record::Rejected(r), Some(_)) => match r.submission.payload.case_id() {
-                    Some(id) => super::cases::case_record(&store, id)?
-                        .is_some_and(|c| reader.may_read_case(&c)),
+                    Some(id) => reader.case(id)?.is_some_and(|c| viewer.may_read_case(&c)),
                     None => true,
                 },
                 _ => true,
@@ -341,8 +288,10 @@ pub async fn stats(
         .registry()
         .ok_or_else(|| ApiError::unavailable("the ledger has no genesis yet"))?;
     let now = super::query::now_param(&node, q.now.as_deref())?;
-    let store = node.store.clone();
-    let (cases, handoffs, _) = blocking(move || all_records(&store, usize::MAX))
+    let reader = Reader::new(&node.store);
+    let Records {
+        cases, handoffs, ..
+    } = blocking(move || reader.records(usize::MAX))
         .await
         .map_err(|e| ApiError::internal("reading cases", e))?;
     let (summary, _) = summarize(&cases, &handoffs, &registry.policy, now);
@@ -351,36 +300,6 @@ pub async fn stats(
         summary: serde_json::to_value(&summary)
             .map_err(|e| ApiError::internal("encoding stats", e))?,
     }))
-}
-
-/// Every case record (at most `max_cases`) and every handoff record; with whether the cases
-/// were cut at `max_cases`. A full scan of `by_case` records and of `by_handoff_id`'s `h` rows.
-fn all_records(
-    store: &Store,
-    max_cases: usize,
-) -> Result<(Vec<CaseRecord>, Vec<HandoffRecord>, bool), StoreError> {
-    let mut cases: Vec<CaseRecord> = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut truncated = false;
-    while let Some(c) = next_case(store, cursor.as_deref())? {
-        if cases.len() == max_cases {
-            truncated = true;
-            break;
-        }
-        cursor = Some(c.case_id.as_str().to_owned());
-        cases.push(c);
-    }
-    let mut handoffs: Vec<HandoffRecord> = Vec::new();
-    let mut from = b"h\0".to_vec();
-    loop {
-        let rows = store.scan(Cf::ByHandoffId, &from, Some(b"h\x01"), 1024)?;
-        let Some((last, _)) = rows.last() else { break };
-        from = [last.as_slice(), &[0x00]].concat();
-        for (_, v) in &rows {
-            handoffs.push(decode(v).map_err(|e| corrupt("handoff record", e))?);
-        }
-    }
-    Ok((cases, handoffs, truncated))
 }
 
 /// Most cases the dashboard reads per call.
@@ -466,8 +385,12 @@ pub async fn dashboard(
         }
     }
     let now = super::query::now_param(&node, q.now.as_deref())?;
-    let store = node.store.clone();
-    let (cases, handoffs, truncated) = blocking(move || all_records(&store, MAX_DASHBOARD_CASES))
+    let reader = Reader::new(&node.store);
+    let Records {
+        cases,
+        handoffs,
+        truncated,
+    } = blocking(move || reader.records(MAX_DASHBOARD_CASES))
         .await
         .map_err(|e| ApiError::internal("reading cases", e))?;
     let mut case_types: Vec<String> = cases.iter().map(|c| c.case_type.to_string()).collect();

@@ -47,16 +47,9 @@ pub enum ApplyResult {
     Malformed(String),
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt {
-        what: what.to_owned(),
-        detail: e.to_string(),
-    }
-}
-
 /// Reads Merkle nodes from the store (apply's overlay keeps a batch's pending nodes on top;
 /// the API's proofs read it directly).
-pub(crate) struct StoreMerkle<'a>(pub(crate) &'a Store);
+pub(super) struct StoreMerkle<'a>(pub(super) &'a Store);
 
 impl MerkleStore for StoreMerkle<'_> {
     type Error = StoreError;
@@ -67,7 +60,7 @@ impl MerkleStore for StoreMerkle<'_> {
                 let bytes: [u8; 32] = v
                     .as_slice()
                     .try_into()
-                    .map_err(|_| corrupt("merkle node", "not 32 bytes"))?;
+                    .map_err(|_| StoreError::corrupt("merkle node", "not 32 bytes"))?;
                 Ok(Some(MerkleHash::from_bytes(bytes)))
             }
         }
@@ -92,7 +85,9 @@ impl View<'_> {
     ) -> Result<Option<T>, StoreError> {
         match self.store.get_through(self.batch, cf, key)? {
             None => Ok(None),
-            Some(v) => decode(&v).map(Some).map_err(|e| corrupt(what, e)),
+            Some(v) => decode(&v)
+                .map(Some)
+                .map_err(|e| StoreError::corrupt(what, e)),
         }
     }
 
@@ -102,7 +97,7 @@ impl View<'_> {
         let leaf = entry.body.leaf_bytes();
         self.merkle
             .append_leaf(index, &leaf)
-            .map_err(|e| corrupt("merkle append", e))?;
+            .map_err(|e| StoreError::corrupt("merkle append", e))?;
         self.batch.put(Cf::Ledger, be_u64(index), entry.to_bytes());
         if let Some(s) = &changes.submission {
             self.batch
@@ -191,7 +186,7 @@ impl LedgerState for View<'_> {
         self.get_decoded(Cf::ByHandoffId, &keys::handoff(id), "handoff record")
     }
     fn merkle_root(&self, size: u64) -> Result<MerkleHash, StoreError> {
-        merkle::root(&self.merkle, size).map_err(|e| corrupt("merkle root", e))
+        merkle::root(&self.merkle, size).map_err(|e| StoreError::corrupt("merkle root", e))
     }
     fn entry_hash(&self, index: u64) -> Result<Option<proto_types::EntryHash>, StoreError> {
         match self
@@ -199,9 +194,9 @@ impl LedgerState for View<'_> {
             .get_through(self.batch, Cf::Ledger, &be_u64(index))?
         {
             None => Ok(None),
-            Some(bytes) => stored_hash(&bytes)
-                .map(Some)
-                .ok_or_else(|| corrupt("ledger entry", format!("entry {index} is too short"))),
+            Some(bytes) => stored_hash(&bytes).map(Some).ok_or_else(|| {
+                StoreError::corrupt("ledger entry", format!("entry {index} is too short"))
+            }),
         }
     }
 }
@@ -283,11 +278,13 @@ impl Ledger {
     pub fn open(store: &Store, metrics: Arc<Metrics>) -> Result<Self, StoreError> {
         let head = match store.get(Cf::SmMeta, meta_key::HEAD_HASH)? {
             None => ChainHead::EMPTY,
-            Some(v) => decode(&v).map_err(|e| corrupt("chain head", e))?,
+            Some(v) => decode(&v).map_err(|e| StoreError::corrupt("chain head", e))?,
         };
         let registry = match store.get(Cf::SmMeta, meta_key::REGISTRY)? {
             None => None,
-            Some(v) => Some(Arc::new(decode(&v).map_err(|e| corrupt("registry", e))?)),
+            Some(v) => Some(Arc::new(
+                decode(&v).map_err(|e| StoreError::corrupt("registry", e))?,
+            )),
         };
         Ok(Self {
             cache: Mutex::new(Cache { head, registry }),
@@ -335,7 +332,7 @@ impl Ledger {
             .map(|(i, bytes)| {
                 replay::decode(bytes).map(|d| d.entry).map_err(|kind| {
                     let index = view.head.size + i as u64;
-                    corrupt("fetched entry", ReplayFault { index, kind })
+                    StoreError::corrupt("fetched entry", ReplayFault { index, kind })
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -365,7 +362,7 @@ impl Ledger {
                         .entries_applied
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                Err(kind) => return Err(corrupt("fetched entry", ReplayFault { index, kind })),
+                Err(kind) => return Err(StoreError::corrupt("fetched entry", ReplayFault { index, kind })),
             }
         }
         let cache = view.finish();
@@ -498,7 +495,8 @@ impl LedgerMachine for Ledger {
                 }
                 _ => None,
             };
-            let outcome = postcard::to_allocvec(&result).map_err(|e| corrupt("apply result", e))?;
+            let outcome = postcard::to_allocvec(&result)
+                .map_err(|e| StoreError::corrupt("apply result", e))?;
             out.push(Applied {
                 ledger_index,
                 outcome,
@@ -522,7 +520,8 @@ impl LedgerMachine for Ledger {
                 .map(|(a, _)| a.clone())
                 .unwrap_or_default(),
         };
-        let state = postcard::to_allocvec(&source).map_err(|e| corrupt("snapshot source", e))?;
+        let state = postcard::to_allocvec(&source)
+            .map_err(|e| StoreError::corrupt("snapshot source", e))?;
         Ok(LedgerPointer {
             tree_size: head.size,
             head_hash: *head.hash.as_bytes(),
@@ -540,22 +539,22 @@ impl LedgerMachine for Ledger {
         let _ = batch;
         let mut size = self.head().size;
         if size < pointer.tree_size {
-            let from: SnapshotSource =
-                postcard::from_bytes(&pointer.state).map_err(|e| corrupt("snapshot source", e))?;
+            let from: SnapshotSource = postcard::from_bytes(&pointer.state)
+                .map_err(|e| StoreError::corrupt("snapshot source", e))?;
             let (_, fetcher) = self
                 .source
                 .get()
-                .ok_or_else(|| corrupt("snapshot", "no entry source configured"))?;
+                .ok_or_else(|| StoreError::corrupt("snapshot", "no entry source configured"))?;
             tracing::info!(from = size, to = pointer.tree_size, peer = %from.raft_addr, "catching up the ledger behind a snapshot");
             let fetch = |at: u64| {
                 let limit = (pointer.tree_size - at).min(super::catchup::MAX_CHUNK);
                 match fetcher.fetch(&from.raft_addr, at, limit) {
-                    Ok(chunk) if chunk.is_empty() => Err(corrupt(
+                    Ok(chunk) if chunk.is_empty() => Err(StoreError::corrupt(
                         "catch-up fetch",
                         format!("{} has no entry {at}", from.raft_addr),
                     )),
                     Ok(chunk) => Ok(chunk),
-                    Err(e) => Err(corrupt("catch-up fetch", e)),
+                    Err(e) => Err(StoreError::corrupt("catch-up fetch", e)),
                 }
             };
             // The next chunk is fetched while this one is verified and replayed.
@@ -567,7 +566,10 @@ impl LedgerMachine for Ledger {
                     let replayed = self.replay_chunk(store, &chunk);
                     let next = next.map(|h| {
                         h.join().unwrap_or_else(|_| {
-                            Err(corrupt("catch-up fetch", "the fetching thread panicked"))
+                            Err(StoreError::corrupt(
+                                "catch-up fetch",
+                                "the fetching thread panicked",
+                            ))
                         })
                     });
                     (replayed, next)
@@ -584,7 +586,7 @@ impl LedgerMachine for Ledger {
         let root = root_at(store, pointer.tree_size)?;
         let same_head = head.size > pointer.tree_size || head.hash.as_bytes() == &pointer.head_hash;
         if head.size < pointer.tree_size || !same_head || root.as_bytes() != &pointer.root {
-            return Err(corrupt(
+            return Err(StoreError::corrupt(
                 "snapshot",
                 format!(
                     "after catch-up the ledger (size {}, head {}) is not the snapshot's (size {})",
@@ -598,7 +600,7 @@ impl LedgerMachine for Ledger {
 
 /// The Merkle root of the first `size` entries, from the store.
 pub fn root_at(store: &Store, size: u64) -> Result<MerkleHash, StoreError> {
-    merkle::root(&StoreMerkle(store), size).map_err(|e| corrupt("merkle root", e))
+    merkle::root(&StoreMerkle(store), size).map_err(|e| StoreError::corrupt("merkle root", e))
 }
 
 /// `PATH(index, D[size])` from the store's Merkle nodes.
@@ -608,7 +610,7 @@ pub fn inclusion_proof(
     size: u64,
 ) -> Result<Vec<MerkleHash>, StoreError> {
     merkle::inclusion_proof(&StoreMerkle(store), index, size)
-        .map_err(|e| corrupt("inclusion proof", e))
+        .map_err(|e| StoreError::corrupt("inclusion proof", e))
 }
 
 /// Every entry of the ledger, decoded (tests and small tools; the API pages instead).
@@ -620,7 +622,9 @@ pub fn all_entries(store: &Store) -> Result<Vec<Entry>, StoreError> {
         let Some((last, _)) = chunk.last() else { break };
         from = last + 1;
         for (_, bytes) in chunk {
-            out.push(Entry::from_bytes(&bytes).map_err(|e| corrupt("ledger entry", e))?);
+            out.push(
+                Entry::from_bytes(&bytes).map_err(|e| StoreError::corrupt("ledger entry", e))?,
+            );
         }
     }
     Ok(out)

@@ -16,11 +16,18 @@ use crate::store::{Batch, Store, StoreError};
 pub mod catchup;
 #[cfg(test)]
 pub(crate) mod echo;
-pub mod keys;
+mod keys;
 mod machine;
+pub mod read;
 
-pub(crate) use machine::StoreMerkle;
 pub use machine::{all_entries, inclusion_proof, root_at, stored_hash, ApplyResult, Ledger};
+pub use read::Reader;
+
+/// The `by_handoff_id` key of a submission's idempotency record, for tests that alter that row
+/// ([`Store::tamper_for_test`]) and expect the self-check to find it. Readers use [`Reader`].
+pub fn submission_key_for_test(id: &proto_types::ids::HandoffId) -> Vec<u8> {
+    keys::submission(id)
+}
 
 /// Where an entry sits in the Raft log: the leader that proposed it and its index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
