@@ -19,6 +19,7 @@ pub mod merkle;
 pub mod payload;
 pub mod policy;
 pub mod receipt;
+pub mod records;
 pub mod registry;
 mod serde_bytes_fixed;
 pub mod state;

@@ -14,9 +14,9 @@ mod clock_approval;
 mod closed_loop;
 mod handoff;
 mod measure;
-mod state;
 
-pub use state::{
+/// The records the workflow makes, defined with the other records (their paths here still work).
+pub use crate::records::{
     CaseRecord, DocumentSummary, HandoffRecord, LoopStatus, MeasureRecord, PersonRecord, StageSpan,
 };
 
@@ -205,7 +205,7 @@ impl<S: LedgerState> LedgerState for Hiding<'_, S> {
     fn submission(
         &self,
         id: &HandoffId,
-    ) -> Result<Option<crate::apply::SubmissionRecord>, Self::Error> {
+    ) -> Result<Option<crate::records::SubmissionRecord>, Self::Error> {
         self.inner.submission(id)
     }
     fn case(&self, id: &CaseId) -> Result<Option<CaseRecord>, Self::Error> {
