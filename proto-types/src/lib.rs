@@ -18,6 +18,7 @@ pub mod ids;
 pub mod merkle;
 pub mod payload;
 pub mod policy;
+pub mod precheck;
 pub mod receipt;
 pub mod records;
 pub mod registry;
