@@ -8,16 +8,19 @@
 //! appended as a rejection entry; a bad signature or a reused id is refused and not recorded.
 
 use crate::checkpoint::CosignedCheckpoint;
-use crate::crypto::{Digest, VerifyError};
+use crate::crypto::VerifyError;
 use crate::encoding::{decode, encode, DecodeError};
-use crate::entry::{Entry, EntryBody, Record, Rejection, Rule};
+use crate::entry::{EntryBody, Record, Rejection, Rule};
 use crate::ids::HandoffId;
 use crate::payload::{Action, Signer, Submission};
 use crate::registry::{KeyError, Registry};
 use crate::state::LedgerState;
 use crate::time::Timestamp;
-use crate::workflow::{self, CaseRecord, CaseStep, HandoffRecord};
+use crate::workflow::{self, CaseStep};
 use serde::{Deserialize, Serialize};
+
+/// The records apply makes, defined with the other records (their paths here still work).
+pub use crate::records::{Applied, Changes, SubmissionRecord};
 
 /// What the leader proposes through Raft: a submission and the leader's time stamp.
 /// The Raft log carries `encode(proposal)`.
@@ -38,49 +41,6 @@ impl Proposal {
     /// Decodes a proposal strictly.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         decode(bytes)
-    }
-}
-
-/// The idempotency record of a submission id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SubmissionRecord {
-    /// The id.
-    pub id: HandoffId,
-    /// The ledger index of the entry that recorded it.
-    pub index: u64,
-    /// SHA-256 of the submission's canonical bytes.
-    pub digest: Digest,
-}
-
-/// Everything an appended entry changes, for the state to persist with it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Changes {
-    /// The registry after the entry, if it changed.
-    pub registry: Option<Registry>,
-    /// The idempotency record (every appended entry has one).
-    pub submission: Option<SubmissionRecord>,
-    /// Case records after the entry.
-    pub cases: Vec<CaseRecord>,
-    /// Handoff records after the entry.
-    pub handoffs: Vec<HandoffRecord>,
-}
-
-/// An appended entry and its effects.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
-    /// The sealed entry.
-    pub entry: Entry,
-    /// What it changes.
-    pub changes: Changes,
-}
-
-impl Applied {
-    /// The rule broken, if the entry records a rejection.
-    pub fn rejected_rule(&self) -> Option<Rule> {
-        match &self.entry.body.record {
-            Record::Rejected(r) => Some(r.rule),
-            Record::Accepted(_) => None,
-        }
     }
 }
 

@@ -1,12 +1,11 @@
 //! The state `apply` reads, as a trait, so the node can keep it in RocksDB and the auditor in
 //! memory; and [`MemState`], the in-memory implementation.
 
-use crate::apply::{Applied, SubmissionRecord};
 use crate::entry::{ChainHead, EntryHash};
 use crate::ids::{CaseId, HandoffId};
 use crate::merkle::{MemTree, MerkleHash};
+use crate::records::{Applied, CaseRecord, HandoffRecord, SubmissionRecord};
 use crate::registry::Registry;
-use crate::workflow::{CaseRecord, HandoffRecord};
 use std::collections::HashMap;
 use std::convert::Infallible;
 

@@ -6,8 +6,8 @@ use crate::clock::{alerts, Alert, AlertKind};
 use crate::domain::Stage;
 use crate::ids::OrgId;
 use crate::policy::Policy;
+use crate::records::{CaseRecord, HandoffRecord, LoopStatus};
 use crate::time::{Timestamp, DAY_MS};
-use crate::workflow::{CaseRecord, HandoffRecord, LoopStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 

@@ -6,11 +6,17 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use caseledger_client::flows::case_flow;
+use caseledger_node::ledger::ApplyResult;
 use caseledger_node::node::Node;
 use caseledger_tests::cluster::{operator, Cluster, EPOCH};
-use proto_types::ids::HandoffId;
-use proto_types::payload::{Approval, KeyLifecycle, KeyOp};
-use proto_types::{Action, Payload, Submission};
+use proto_types::domain::DocumentType;
+use proto_types::ids::{HandoffId, PersonId};
+use proto_types::payload::{
+    Approval, CaseClosure, ClockAction, ClockAdjustment, ClockRef, KeyLifecycle, KeyOp,
+    ReturnForCompletion,
+};
+use proto_types::policy::Limits;
+use proto_types::{Action, Payload, Proposal, Rule, Submission};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -380,6 +386,144 @@ async fn refusals_leave_the_head_unchanged_and_a_broken_rule_adds_only_its_rejec
         entry.body.record
     );
     cluster.shutdown().await;
+}
+
+/// Every policy limit the core enforces (`proto_types::precheck::limits`) is refused at ingress
+/// with 413 `TOO_LARGE`, nothing written, and a message naming the rule and the detail that
+/// apply records for the same submission when it reaches the ledger past ingress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_policy_limit_is_refused_at_ingress_with_413_and_the_detail_apply_would_record() {
+    let cluster = Cluster::start(1).await;
+    let n = node(&cluster);
+    let steps = case_flow(&cluster.province, 13, 0, EPOCH).1;
+    let filing = &steps[0].submission;
+    assert!(matches!(filing.payload.action, Action::CaseFiling(_)));
+    assert_eq!(post(n, filing).await.status, StatusCode::CREATED);
+    let handoff = steps
+        .iter()
+        .map(|s| &s.submission)
+        .find(|s| matches!(&s.payload.action, Action::Handoff(h) if !h.documents.is_empty()))
+        .expect("a flow sends a handoff with documents");
+    let case_id = filing
+        .payload
+        .case_id()
+        .expect("a filing names its case")
+        .clone();
+    let answered = HandoffId::new("H-answered").expect("id");
+    let closure = Action::CaseClosure(CaseClosure {
+        case_id: case_id.clone(),
+        reason: "结案".into(),
+    });
+    let ret = Action::ReturnForCompletion(ReturnForCompletion {
+        handoff: answered.clone(),
+        reason: "材料不全".into(),
+        missing: vec![DocumentType::Evidence],
+    });
+    let pause = Action::ClockAdjustment(ClockAdjustment {
+        case_id,
+        clock: ClockRef::Handoff(answered),
+        action: ClockAction::Pause {
+            reason: "鉴定".into(),
+        },
+    });
+    let limits = n
+        .ctx
+        .ledger
+        .registry()
+        .expect("genesis")
+        .policy
+        .limits
+        .clone();
+    let cases = [
+        (filing, None, "note"),
+        (filing, None, "persons"),
+        (handoff, None, "note"),
+        (handoff, None, "persons"),
+        (handoff, None, "documents"),
+        (handoff, None, "document number"),
+        (filing, Some(&ret), "reason"),
+        (filing, Some(&ret), "missing documents"),
+        (filing, Some(&closure), "reason"),
+        (filing, Some(&pause), "reason"),
+    ];
+    for (i, (template, action, field)) in cases.into_iter().enumerate() {
+        let over = resign(&cluster, template, |p| {
+            p.id = HandoffId::new(format!("over-limit-{i}")).expect("id");
+            if let Some(a) = action {
+                p.action = a.clone();
+            }
+            exceed(&mut p.action, field, &limits);
+        });
+        let head = n.ctx.ledger.head();
+        let a = post(n, &over).await;
+        assert_eq!(
+            (a.status, a.code().as_str()),
+            (StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE"),
+            "{field} of {}: {}",
+            over.payload.action.kind_name(),
+            String::from_utf8_lossy(&a.bytes)
+        );
+        assert_eq!(
+            n.ctx.ledger.head(),
+            head,
+            "a refusal at ingress writes nothing"
+        );
+        // Past ingress, the ledger records the rule and detail the 413 named.
+        let proposal = Proposal {
+            submission: over.clone(),
+            stamped_at: n.ctx.now(),
+        };
+        let result = n
+            .ctx
+            .submit(proposal)
+            .await
+            .ok()
+            .expect("the leader applies it");
+        let ApplyResult::Appended {
+            rejected: Some((rule, detail)),
+            ..
+        } = result
+        else {
+            panic!(
+                "{field} of {:?}: not a rejection: {result:?}",
+                over.payload.action
+            );
+        };
+        assert_eq!(rule, Rule::LimitExceeded, "{detail}");
+        assert!(detail.contains(field), "{detail}");
+        assert_eq!(
+            a.json()["message"],
+            Value::from(format!("{}: {detail}", rule.code()))
+        );
+    }
+    cluster.shutdown().await;
+}
+
+/// Puts `field` of `action` one over its limit (a byte of text, an item of a list).
+fn exceed(action: &mut Action, field: &str, limits: &Limits) {
+    // Bytes, not characters: "字" is three bytes.
+    let text = "字".repeat(limits.max_note_bytes as usize / 3 + 1);
+    let persons = || {
+        (0..=limits.max_persons)
+            .map(|i| PersonId::new(format!("P-{i:04}")).expect("id"))
+            .collect()
+    };
+    let documents = limits.max_documents as usize + 1;
+    match (action, field) {
+        (Action::CaseFiling(f), "note") => f.note = text,
+        (Action::CaseFiling(f), "persons") => f.persons = persons(),
+        (Action::Handoff(h), "note") => h.note = text,
+        (Action::Handoff(h), "persons") => h.persons = persons(),
+        (Action::Handoff(h), "documents") => h.documents = vec![h.documents[0].clone(); documents],
+        (Action::Handoff(h), "document number") => h.documents[0].number = text,
+        (Action::ReturnForCompletion(r), "reason") => r.reason = text,
+        (Action::ReturnForCompletion(r), "missing documents") => {
+            r.missing = vec![DocumentType::Evidence; documents]
+        }
+        (Action::CaseClosure(c), "reason") => c.reason = text,
+        (Action::ClockAdjustment(c), "reason") => c.action = ClockAction::Pause { reason: text },
+        (action, field) => panic!("no limited {field} on {action:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -65,8 +65,9 @@ pub fn parse_submission(headers: &HeaderMap, body: &[u8]) -> Result<Submission, 
     }
 }
 
-/// Ingress checks that mirror apply's (so garbage is refused before Raft): shape, limits,
-/// signature against the current registry at the node's time.
+/// Ingress checks that mirror apply's (so garbage is refused before Raft): shape, the policy's
+/// limits (the core's `precheck`), the signature against the current registry at the node's
+/// time.
 fn ingress_check(node: &NodeCtx, sub: &Submission, now: Timestamp) -> Result<(), ApiError> {
     let registry = node.ledger.registry();
     let Some(registry) = registry else {
@@ -76,30 +77,10 @@ fn ingress_check(node: &NodeCtx, sub: &Submission, now: Timestamp) -> Result<(),
             _ => Err(ApiError::refused(&Refusal::NoGenesis)),
         };
     };
-    let limits = &registry.policy.limits;
-    if let Action::Handoff(h) = &sub.payload.action {
-        if h.note.len() > limits.max_note_bytes as usize {
-            return Err(ApiError::too_large(format!(
-                "note is {} bytes; the policy allows {}",
-                h.note.len(),
-                limits.max_note_bytes
-            )));
-        }
-        if h.documents.len() > limits.max_documents as usize {
-            return Err(ApiError::too_large(format!(
-                "{} documents; the policy allows {}",
-                h.documents.len(),
-                limits.max_documents
-            )));
-        }
-        if h.persons.len() > limits.max_persons as usize {
-            return Err(ApiError::too_large(format!(
-                "{} persons; the policy allows {}",
-                h.persons.len(),
-                limits.max_persons
-            )));
-        }
-    }
+    // The policy's limits, checked by the core's own function (so with the rule and detail
+    // apply would record): refused before the signature's cost and before Raft, not recorded.
+    proto_types::precheck::limits(&registry.policy.limits, &sub.payload)
+        .map_err(|(rule, detail)| ApiError::over_limit(rule, &detail))?;
     let key = registry.key_for_payload(&sub.payload, now).map_err(|e| {
         // A key's state (revoked, expired, not yet valid) is told only to whoever holds the
         // key: the signature is checked first with the keys the registry holds under the
@@ -216,7 +197,7 @@ pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
         (status = 401, description = "AUTHENTICATION_FAILED: unknown signer or bad signature (one answer)", body = ErrorBody),
         (status = 403, description = "KEY_REVOKED, KEY_EXPIRED, KEY_NOT_YET_VALID", body = ErrorBody),
         (status = 409, description = "ID_REUSED, or the workflow rule broken: then the rejection entry's `index` and its `receipt`", body = ErrorBody),
-        (status = 413, description = "TOO_LARGE", body = ErrorBody),
+        (status = 413, description = "TOO_LARGE: the body, or a policy limit (the message names `LIMIT_EXCEEDED` and the detail apply would record); not recorded", body = ErrorBody),
         (status = 429, description = "RATE_LIMITED", body = ErrorBody),
         (status = 503, description = "UNAVAILABLE: no quorum", body = ErrorBody),
     ))]

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use proto_types::apply::Refusal;
 use proto_types::registry::KeyError;
+use proto_types::Rule;
 use serde::{Deserialize, Serialize};
 
 use super::entries::Receipt;
@@ -74,6 +75,13 @@ impl ApiError {
     /// 413.
     pub fn too_large(message: impl Into<String>) -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE", message)
+    }
+
+    /// 413 for a submission over a policy limit, refused at ingress and not recorded: the
+    /// message names the rule and the detail a rejection entry would record
+    /// (`proto_types::precheck::limits`), e.g. `LIMIT_EXCEEDED: note is 4097 bytes, …`.
+    pub fn over_limit(rule: Rule, detail: &str) -> Self {
+        Self::too_large(format!("{}: {detail}", rule.code()))
     }
 
     /// 503: no quorum, not ready, or stopping.

@@ -6,8 +6,8 @@ use crate::entry::{EntryBody, Record, Rule};
 use crate::ids::{CaseId, HandoffId, OrgId};
 use crate::payload::ClockRef;
 use crate::policy::{Period, Policy};
+use crate::records::{CaseRecord, HandoffRecord, LoopStatus};
 use crate::time::{Timestamp, DAY_MS};
-use crate::workflow::{CaseRecord, HandoffRecord, LoopStatus};
 use serde::{Deserialize, Serialize};
 
 /// Something a supervisor should see.

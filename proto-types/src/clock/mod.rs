@@ -14,12 +14,12 @@
 
 mod alert;
 
+/// The clock record, defined with the other records (its path here still works).
+pub use crate::records::{ClockState, Extension};
 pub use alert::{alerts, is_illegal_attempt, rejection_alert, Alert, AlertKind};
 
-use crate::ids::OrgId;
 use crate::policy::{Calendar, Period, Policy};
 use crate::time::{Date, Timestamp};
-use serde::{Deserialize, Serialize};
 
 /// Longest span a single period may add, in days, months and working days: about 100 years.
 /// Periods come from policy and from signed extensions; these bounds keep date arithmetic far
@@ -30,115 +30,9 @@ const MAX_WORKING_DAYS: u32 = 26_000;
 /// The longest run of non-working days searched for the next working day (ten years).
 const MAX_NON_WORKING_RUN: u32 = 3_660;
 
-/// An extension of a clock, approved by a named organisation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Extension {
-    /// How much is added to the last day.
-    pub period: Period,
-    /// The approving organisation.
-    pub approved_by: OrgId,
-    /// When it was recorded.
-    pub at: Timestamp,
-    /// The ledger index of the adjustment entry.
-    pub index: u64,
-}
-
-/// A running or stopped deadline: of a handoff on its receiver, or of a coercive measure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClockState {
-    /// The period counted.
-    pub period: Period,
-    /// The instant the count starts from (receipt, sending, measure, or the last restart).
-    pub started_at: Timestamp,
-    /// Whether the person is in custody: then a last day that is a holiday stands (Art. 105).
-    pub custody: bool,
-    /// Days before the due time at which "due soon" is raised.
-    pub warn_days: u32,
-    /// The legal basis, e.g. "Art. 172".
-    pub basis: String,
-    /// Extensions since the last restart.
-    pub extensions: Vec<Extension>,
-    /// When the current pause began, if the clock is paused.
-    pub paused_at: Option<Timestamp>,
-    /// Milliseconds of completed pauses since the last restart.
-    pub paused_ms: u64,
-    /// How many full restarts it had.
-    pub restarts: u32,
-    /// When it stopped (the loop closed, the measure ended), if it did.
-    pub stopped_at: Option<Timestamp>,
-}
-
+/// The clock engine's judgement of a clock record (the record itself is plain data,
+/// [`crate::records::ClockState`]).
 impl ClockState {
-    /// A clock counting `period` from `started_at`.
-    pub fn new(
-        period: Period,
-        started_at: Timestamp,
-        custody: bool,
-        warn_days: u32,
-        basis: &str,
-    ) -> Self {
-        Self {
-            period,
-            started_at,
-            custody,
-            warn_days,
-            basis: basis.to_owned(),
-            extensions: Vec::new(),
-            paused_at: None,
-            paused_ms: 0,
-            restarts: 0,
-            stopped_at: None,
-        }
-    }
-
-    /// Whether it still counts (not stopped; it may be paused).
-    pub fn is_running(&self) -> bool {
-        self.stopped_at.is_none()
-    }
-
-    /// Whether it is paused.
-    pub fn is_paused(&self) -> bool {
-        self.paused_at.is_some()
-    }
-
-    /// Stops it at `at`, closing an open pause.
-    pub fn stop(&mut self, at: Timestamp) {
-        if self.stopped_at.is_none() {
-            self.resume(at);
-            self.stopped_at = Some(at.max(self.started_at));
-        }
-    }
-
-    /// Pauses it at `at` (no effect if already paused).
-    pub fn pause(&mut self, at: Timestamp) {
-        if self.paused_at.is_none() {
-            self.paused_at = Some(at);
-        }
-    }
-
-    /// Ends a pause at `at`: the paused duration is added to the due time.
-    pub fn resume(&mut self, at: Timestamp) {
-        if let Some(p) = self.paused_at.take() {
-            self.paused_ms = self.paused_ms.saturating_add(at.millis_since(p));
-        }
-    }
-
-    /// Adds an extension.
-    pub fn extend(&mut self, extension: Extension) {
-        self.extensions.push(extension);
-    }
-
-    /// Restarts the count in full from `at` with `period`: earlier extensions and pauses no
-    /// longer apply.
-    pub fn restart(&mut self, at: Timestamp, period: Period) {
-        self.period = period;
-        self.started_at = at;
-        self.extensions.clear();
-        self.paused_at = None;
-        self.paused_ms = 0;
-        self.restarts = self.restarts.saturating_add(1);
-    }
-
     /// Whether the clock stopped after its due time (a late response), once stopped.
     pub fn was_late(&self, policy: &Policy) -> Option<bool> {
         self.stopped_at.map(|s| s >= due_time(self, policy, s))

@@ -2,8 +2,7 @@
 //! measures.
 
 use super::{
-    broke, check_count, check_text, close_loop, measure, CaseChanges, CaseRecord, Cx, PersonRecord,
-    Reader, StageSpan, Step,
+    broke, close_loop, measure, CaseChanges, CaseRecord, Cx, PersonRecord, Reader, StageSpan, Step,
 };
 use crate::domain::{OrgKind, Stage};
 use crate::entry::Rule;
@@ -18,9 +17,6 @@ pub(super) fn file<S: LedgerState>(
     cx: &Cx<'_>,
     f: &CaseFiling,
 ) -> Step<CaseChanges, S::Error> {
-    let limits = cx.limits();
-    check_text(limits, "note", &f.note)?;
-    check_count("persons", f.persons.len(), limits.max_persons)?;
     if cx.signer_kind != OrgKind::Psb {
         return broke(
             Rule::SenderNotAllowed,
@@ -83,7 +79,6 @@ pub(super) fn close<S: LedgerState>(
     cx: &Cx<'_>,
     c: &CaseClosure,
 ) -> Step<CaseChanges, S::Error> {
-    check_text(cx.limits(), "reason", &c.reason)?;
     let mut case = rd.open_case(&c.case_id)?;
     if &case.holder != cx.signer {
         return broke(

@@ -3,8 +3,8 @@
 //! case; a return closes the handoff and leaves the case where it was.
 
 use super::{
-    broke, case, check_count, check_text, close_loop, holder_after, measure, CaseChanges, Cx,
-    HandoffRecord, LoopStatus, Reader, Step,
+    broke, case, close_loop, holder_after, measure, CaseChanges, Cx, HandoffRecord, LoopStatus,
+    Reader, Step,
 };
 use crate::domain::{HandoffKind, Stage};
 use crate::entry::Rule;
@@ -146,12 +146,6 @@ pub(super) fn return_for_completion<S: LedgerState>(
     cx: &Cx<'_>,
     r: &ReturnForCompletion,
 ) -> Step<CaseChanges, S::Error> {
-    check_text(cx.limits(), "reason", &r.reason)?;
-    check_count(
-        "missing documents",
-        r.missing.len(),
-        cx.limits().max_documents,
-    )?;
     let (mut h, mut case) = receivers_handoff(rd, cx, &r.handoff)?;
     match h.status {
         LoopStatus::Sent => {

@@ -2,8 +2,8 @@
 //! what it answers; the clock it puts on the receiver.
 
 use super::{
-    broke, check_count, check_text, close_loop, holder_after, is_answered, measure, CaseChanges,
-    CaseRecord, Cx, DocumentSummary, HandoffRecord, LoopStatus, Reader, Step,
+    broke, close_loop, holder_after, is_answered, measure, CaseChanges, CaseRecord, Cx,
+    DocumentSummary, HandoffRecord, LoopStatus, Reader, Step,
 };
 use crate::clock::ClockState;
 use crate::domain::{HandoffKind, Stage};
@@ -14,12 +14,13 @@ use crate::policy::{HandoffRule, MaxPenalty};
 use crate::state::LedgerState;
 use std::collections::BTreeSet;
 
-/// A handoff, checked in this order: limits; the case (known, open, same type); the rule for
-/// the kind; signer = sender; sender's and receiver's kinds; for a kind not reserved to the
-/// holder, the sender a participant of the case; persons of the case; required
-/// documents; no arrest request for a detention-only case type; the handoff named in
-/// `related`; what it answers (the answered one must be accepted); stage (nothing else in
-/// transit, a legal `from` stage); holder; the supplementary-return limit.
+/// A handoff, checked in this order: limits (`crate::precheck`, before this); the case
+/// (known, open, same type); the rule for the kind; signer = sender; sender's and receiver's
+/// kinds; for a kind not reserved to the holder, the sender a participant of the case;
+/// persons of the case; required documents; no arrest request for a detention-only case
+/// type; the handoff named in `related`; what it answers (the answered one must be
+/// accepted); stage (nothing else in transit, a legal `from` stage); holder; the
+/// supplementary-return limit.
 pub(super) fn send<S: LedgerState>(
     rd: &Reader<'_, S>,
     cx: &Cx<'_>,
@@ -27,12 +28,6 @@ pub(super) fn send<S: LedgerState>(
     h: &Handoff,
 ) -> Step<CaseChanges, S::Error> {
     let limits = cx.limits();
-    check_text(limits, "note", &h.note)?;
-    check_count("persons", h.persons.len(), limits.max_persons)?;
-    check_count("documents", h.documents.len(), limits.max_documents)?;
-    for d in &h.documents {
-        check_text(limits, "document number", &d.number)?;
-    }
     let mut case = rd.open_case(&h.case_id)?;
     if h.case_type != case.case_type {
         return broke(

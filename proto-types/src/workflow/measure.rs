@@ -2,9 +2,7 @@
 //! and adjustments of clocks (extension, pause, resume, restart).
 
 use super::clock_approval::{self, ClockOf};
-use super::{
-    broke, check_text, CaseChanges, CaseRecord, Cx, MeasureRecord, PersonRecord, Reader, Step,
-};
+use super::{broke, CaseChanges, CaseRecord, Cx, MeasureRecord, PersonRecord, Reader, Step};
 use crate::clock::{extension_in_bounds, ClockState, Extension, MAX_EXTENSIONS};
 use crate::domain::{MeasureKind, OrgKind, Stage};
 use crate::entry::Rule;
@@ -223,9 +221,6 @@ pub(super) fn adjust_clock<S: LedgerState>(
     adjustment: &HandoffId,
     adj: &ClockAdjustment,
 ) -> Step<CaseChanges, S::Error> {
-    if let ClockAction::Pause { reason } = &adj.action {
-        check_text(cx.limits(), "reason", reason)?;
-    }
     let mut case = rd.open_case(&adj.case_id)?;
     let change = match clock_approval::unwrap(&adj.action) {
         Ok((change, _)) => change,

@@ -14,9 +14,9 @@ mod clock_approval;
 mod closed_loop;
 mod handoff;
 mod measure;
-mod state;
 
-pub use state::{
+/// The records the workflow makes, defined with the other records (their paths here still work).
+pub use crate::records::{
     CaseRecord, DocumentSummary, HandoffRecord, LoopStatus, MeasureRecord, PersonRecord, StageSpan,
 };
 
@@ -104,6 +104,10 @@ fn run<S: LedgerState>(
     cx: &Cx<'_>,
     payload: &Payload,
 ) -> Step<CaseChanges, S::Error> {
+    // The policy's limits come before every other rule of a step (`crate::precheck`).
+    if let Err((rule, detail)) = crate::precheck::limits(cx.limits(), payload) {
+        return broke(rule, detail);
+    }
     match &payload.action {
         Action::CaseFiling(f) => case::file(rd, cx, f),
         Action::CaseClosure(c) => case::close(rd, cx, c),
@@ -205,7 +209,7 @@ impl<S: LedgerState> LedgerState for Hiding<'_, S> {
     fn submission(
         &self,
         id: &HandoffId,
-    ) -> Result<Option<crate::apply::SubmissionRecord>, Self::Error> {
+    ) -> Result<Option<crate::records::SubmissionRecord>, Self::Error> {
         self.inner.submission(id)
     }
     fn case(&self, id: &CaseId) -> Result<Option<CaseRecord>, Self::Error> {
@@ -288,32 +292,6 @@ impl<S: LedgerState> Reader<'_, S> {
             None => broke(Rule::UnknownHandoff, unknown_handoff(id)),
         }
     }
-}
-
-/// A bounded text field.
-fn check_text<E>(limits: &Limits, what: &str, text: &str) -> Step<(), E> {
-    if text.len() > limits.max_note_bytes as usize {
-        return broke(
-            Rule::LimitExceeded,
-            format!(
-                "{what} is {} bytes, more than the {} allowed",
-                text.len(),
-                limits.max_note_bytes
-            ),
-        );
-    }
-    Ok(())
-}
-
-/// A bounded list.
-fn check_count<E>(what: &str, count: usize, max: u32) -> Step<(), E> {
-    if count > max as usize {
-        return broke(
-            Rule::LimitExceeded,
-            format!("{count} {what}, more than the {max} allowed"),
-        );
-    }
-    Ok(())
 }
 
 /// The kinds of department that hold a case in a stage ("which department holds the case

@@ -2,6 +2,8 @@
 //! case state.
 
 use super::*;
+use proto_types::payload::{Action, Payload};
+use proto_types::policy::Limits;
 
 #[test]
 fn case_filing_is_for_a_psb_and_happens_once() {
@@ -266,6 +268,88 @@ fn rejects_submissions_over_the_policy_limits() {
         },
         Rule::LimitExceeded,
     );
+}
+
+/// Every limit of the policy, through `apply`: the step is recorded as `LimitExceeded` with
+/// exactly the detail `precheck::limits` gives (what the node's ingress answers 413 with).
+#[test]
+fn every_policy_limit_is_recorded_with_the_detail_precheck_gives() {
+    let mut l = Ledger::new();
+    l.ok_all(&filed(CaseType::Theft));
+    l.ok_all(&[send("H", K::LegalAidNotice, PSB, LA), receive("H")]);
+    let limits = l.state.registry().expect("genesis").policy.limits.clone();
+    let pause = Op::Adjust {
+        by: LA,
+        clock: ClockRef::Handoff(id("H")),
+        action: ClockAction::Pause {
+            reason: "鉴定".into(),
+        },
+    };
+    let with_document =
+        |id| send(id, K::LegalAidNotice, PSB, LA).documents(&[DocumentType::Evidence]);
+    let steps = [
+        (file(CaseType::Theft, Procedure::Ordinary, &[P1]), "note"),
+        (file(CaseType::Theft, Procedure::Ordinary, &[P1]), "persons"),
+        (with_document("X1"), "note"),
+        (with_document("X2"), "persons"),
+        (with_document("X3"), "documents"),
+        (with_document("X4"), "document number"),
+        (return_for_completion("H"), "reason"),
+        (return_for_completion("H"), "missing documents"),
+        (close(PSB), "reason"),
+        (pause, "reason"),
+    ];
+    for (i, (op, field)) in steps.iter().enumerate() {
+        let (org, sub_id, mut action) = l.action(op, format!("L-{i}"));
+        exceed(&mut action, field, &limits);
+        let payload = Payload {
+            signer: signer(org),
+            id: id(&sub_id),
+            claimed_at: l.now,
+            action: action.clone(),
+        };
+        let Err((rule, detail)) = proto_types::precheck::limits(&limits, &payload) else {
+            panic!("{op:?} with too long {field}: precheck passes it");
+        };
+        assert_eq!(rule, Rule::LimitExceeded);
+        assert!(detail.contains(field), "{op:?}: {detail}");
+        let applied = l.submit(org, &sub_id, action).expect("appended");
+        let Record::Rejected(r) = &applied.entry.body.record else {
+            panic!("{op:?} with too long {field} was accepted");
+        };
+        assert_eq!(
+            (r.rule, r.detail.as_str()),
+            (rule, detail.as_str()),
+            "{op:?}"
+        );
+    }
+}
+
+/// Puts `field` of `action` one over its limit (a byte of text, an item of a list).
+fn exceed(action: &mut Action, field: &str, limits: &Limits) {
+    // Bytes, not characters: "字" is three bytes.
+    let text = "字".repeat(limits.max_note_bytes as usize / 3 + 1);
+    let persons = || {
+        (0..=limits.max_persons)
+            .map(|i| person(&format!("P-{i:04}")))
+            .collect()
+    };
+    let documents = limits.max_documents as usize + 1;
+    match (action, field) {
+        (Action::CaseFiling(f), "note") => f.note = text,
+        (Action::CaseFiling(f), "persons") => f.persons = persons(),
+        (Action::Handoff(h), "note") => h.note = text,
+        (Action::Handoff(h), "persons") => h.persons = persons(),
+        (Action::Handoff(h), "documents") => h.documents = vec![h.documents[0].clone(); documents],
+        (Action::Handoff(h), "document number") => h.documents[0].number = text,
+        (Action::ReturnForCompletion(r), "reason") => r.reason = text,
+        (Action::ReturnForCompletion(r), "missing documents") => {
+            r.missing = vec![DocumentType::Evidence; documents]
+        }
+        (Action::CaseClosure(c), "reason") => c.reason = text,
+        (Action::ClockAdjustment(c), "reason") => c.action = ClockAction::Pause { reason: text },
+        (action, field) => panic!("no limited {field} on {action:?}"),
+    }
 }
 
 #[test]
