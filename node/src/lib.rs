@@ -11,14 +11,16 @@
 pub mod api;
 pub mod checkpointer;
 pub mod config;
-pub mod explorer;
 pub mod identity;
 pub mod keyfile;
 pub mod ledger;
 pub mod metrics;
 pub mod node;
+pub mod peer;
 pub mod raft;
 pub mod selfcheck;
 pub mod serve;
+pub mod server;
+pub mod service;
 pub mod store;
 pub mod tls;

@@ -6,7 +6,7 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use caseledger_client::flows::case_flow;
-use caseledger_node::node::Node;
+use caseledger_node::server::Node;
 use caseledger_tests::cluster::{operator, Cluster, EPOCH};
 use proto_types::ids::HandoffId;
 use proto_types::payload::{Approval, KeyLifecycle, KeyOp};

@@ -350,19 +350,6 @@ pub fn router(raft: Raft, guard: Option<Arc<Guard>>, max_body_bytes: usize) -> a
         .with_state(PeerState { raft, guard })
 }
 
-/// Serves `router` (the Raft routes and the other peer-port routes) with mutual TLS on
-/// `listener` within `limits` until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    tls: &PeerTls,
-    router: axum::Router,
-    limits: crate::serve::ConnLimits,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    let handshake = limits.header_timeout.min(crate::tls::HANDSHAKE_TIMEOUT);
-    crate::serve::serve(tls.listen(listener, handshake), router, limits, shutdown).await
-}
-
 /// A 403 unless the connection's certificate is that of `claimed`, the node the request's vote
 /// names.
 fn refusal(peer: &PeerInfo, claimed: Option<NodeId>, what: &str) -> Option<Response> {

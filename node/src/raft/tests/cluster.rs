@@ -70,7 +70,8 @@ async fn spawn_node(id: NodeId, settings: &RaftSettings) -> TestNode {
             max_connections: 64,
             header_timeout: std::time::Duration::from_secs(30),
         };
-        network::serve(listener, &tls, router, limits, async {
+        let handshake = limits.header_timeout.min(crate::tls::HANDSHAKE_TIMEOUT);
+        crate::serve::serve(tls.listen(listener, handshake), router, limits, async {
             let _ = stopped.await;
         })
         .await
