@@ -1,4 +1,4 @@
-//! The peer port's HTTP, apart from the Raft messages themselves (`crate::raft::network`):
+//! The peer port's HTTP: the Raft routes ([`raft`], over `crate::raft::network`'s decisions),
 //! ledger catch-up ([`catchup`]), cosigning ([`cosign`]), the peer-port router that merges them
 //! with the Raft routes, and the per-request check that the connection's certificate still
 //! carries a pinned key ([`still_pinned`], over the pins [`RegistryPins`] reads from the
@@ -7,6 +7,9 @@
 
 pub mod catchup;
 pub mod cosign;
+pub mod raft;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
@@ -20,7 +23,7 @@ use proto_types::payload::NodeDecl;
 use crate::ledger::Ledger;
 use crate::node::NodeCtx;
 use crate::raft::membership::Guard;
-use crate::raft::network;
+use crate::raft::network::DEFAULT_MAX_BODY_BYTES;
 use crate::tls::{self, PeerInfo, Pins};
 
 /// The registry's node keys: genesis's until the ledger has applied genesis, then the ledger's
@@ -75,15 +78,11 @@ pub async fn still_pinned(
 /// Every route of the peer port: Raft's (guarded by the ledger's membership checks), ledger
 /// chunks and cosigning, each request checked by [`still_pinned`].
 pub fn router(ctx: Arc<NodeCtx>, guard: Arc<Guard>) -> Router {
-    network::router(
-        ctx.raft.clone(),
-        Some(guard),
-        network::DEFAULT_MAX_BODY_BYTES,
-    )
-    .merge(catchup::router(ctx.store.clone()))
-    .merge(cosign::router(ctx.clone()))
-    .layer(axum::middleware::from_fn_with_state(
-        ctx.peer_tls.pins(),
-        still_pinned,
-    ))
+    raft::router(ctx.raft.clone(), Some(guard), DEFAULT_MAX_BODY_BYTES)
+        .merge(catchup::router(ctx.store.clone()))
+        .merge(cosign::router(ctx.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            ctx.peer_tls.pins(),
+            still_pinned,
+        ))
 }
