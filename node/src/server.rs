@@ -126,6 +126,176 @@ fn conn_limits(limits: &ApiLimits) -> (serve::ConnLimits, serve::ConnLimits) {
     (caps(api), caps(peer))
 }
 
+/// The TLS and HTTP clients of both ports.
+struct Clients {
+    /// The peer port's mutual TLS.
+    peer_tls: tls::PeerTls,
+    /// The peer port's client (cosigning, catch-up).
+    peer_http: reqwest::Client,
+    /// The client of other nodes' APIs (forwarding, read index).
+    http: reqwest::Client,
+    /// `http` or `https`.
+    api_scheme: &'static str,
+    /// The API port's TLS, when `[tls.api]` is set.
+    api_tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl Clients {
+    /// The peer port pinned to the registry's keys (`genesis` until the ledger has one), and
+    /// the API port's TLS as configured.
+    fn new(
+        config: &NodeConfig,
+        tls_key: &SigningKey,
+        genesis: Vec<proto_types::payload::NodeDecl>,
+        ledger: Arc<Ledger>,
+    ) -> Result<Clients> {
+        let peer_tls = {
+            let identity = match &config.tls.peer.cert {
+                Some(cert) => tls::Identity::from_cert_file(cert, tls_key)?,
+                None => tls::Identity::self_signed(tls_key)?,
+            };
+            let ca = config.tls.peer.ca.as_deref().map(tls::CaBundle::read);
+            let pins = crate::peer::RegistryPins::new(genesis, ledger);
+            tls::PeerTls::new(identity, Arc::new(pins), ca.transpose()?)?
+        };
+        // Other nodes close a connection idle for `header_timeout_ms`: this node lets its own
+        // idle connections go first, rather than send on one being closed.
+        let pool_idle = Duration::from_millis(config.limits.header_timeout_ms / 2);
+        let peer_http = peer_tls.http_client(
+            reqwest::Client::builder()
+                .pool_max_idle_per_host(16)
+                .pool_idle_timeout(pool_idle),
+        )?;
+        let builder = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .pool_idle_timeout(pool_idle);
+        let (http, api_scheme, api_tls) = match &config.tls.api {
+            None => (builder.build()?, "http", None),
+            Some(api) => {
+                let ca = api.ca.as_deref().unwrap_or(&api.cert);
+                let identity = tls::Identity::from_files(&api.cert, &api.key)?;
+                (
+                    tls::api_client(ca, builder)?,
+                    "https",
+                    Some(tls::api_acceptor(identity)?),
+                )
+            }
+        };
+        Ok(Clients {
+            peer_tls,
+            peer_http,
+            http,
+            api_scheme,
+            api_tls,
+        })
+    }
+}
+
+/// Resolves once `stop` says stop.
+async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Serves the peer port (mutual TLS) and the API port (TLS when `api_tls`) until `stop`.
+fn serve_ports(
+    ctx: &Arc<NodeCtx>,
+    guard: Arc<raft::membership::Guard>,
+    config: &NodeConfig,
+    raft_listener: TcpListener,
+    api_listener: TcpListener,
+    api_tls: Option<tokio_rustls::TlsAcceptor>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let raft_router = crate::peer::router(ctx.clone(), guard);
+    let api_router = crate::api::router(ctx.clone());
+    let (api_limits, peer_limits) = conn_limits(&config.limits);
+    let peer_tls = ctx.peer_tls.clone();
+    let rx = stop.clone();
+    let peer = tokio::spawn(async move {
+        let handshake = peer_limits.header_timeout.min(tls::HANDSHAKE_TIMEOUT);
+        serve::serve(
+            peer_tls.listen(raft_listener, handshake),
+            raft_router,
+            peer_limits,
+            stopped(rx),
+        )
+        .await
+    });
+    let rx = stop.clone();
+    let api = tokio::spawn(async move {
+        match api_tls {
+            Some(acceptor) => {
+                serve::serve(
+                    tls::TlsListener::spawn(
+                        api_listener,
+                        acceptor,
+                        None,
+                        api_limits.header_timeout.min(tls::HANDSHAKE_TIMEOUT),
+                    ),
+                    api_router,
+                    api_limits,
+                    stopped(rx),
+                )
+                .await
+            }
+            None => serve::serve(api_listener, api_router, api_limits, stopped(rx)).await,
+        }
+    });
+    vec![peer, api]
+}
+
+/// The background tasks until `stop`: the self-check, the checkpointer, the membership
+/// executor and the leader watch.
+fn spawn_background(
+    ctx: &Arc<NodeCtx>,
+    config: &NodeConfig,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    tasks.push(tokio::spawn(crate::selfcheck::run(
+        ctx.store.clone(),
+        ctx.selfcheck.clone(),
+        ctx.metrics.clone(),
+        config.selfcheck,
+        stop.clone(),
+    )));
+    let schedule = crate::checkpointer::Schedule {
+        every_entries: config.checkpoint.every_entries,
+        every_ms: config.checkpoint.every_ms,
+    };
+    let cosign_peers = Arc::new(crate::peer::cosign::HttpCosignPeers {
+        http: ctx.peer_http.clone(),
+    });
+    tasks.push(tokio::spawn(crate::checkpointer::run(
+        ctx.clone(),
+        cosign_peers,
+        schedule,
+        stop.clone(),
+    )));
+    tasks.push(tokio::spawn(
+        raft::membership::Executor {
+            me: config.node_id,
+            raft: ctx.raft.clone(),
+            ledger: ctx.ledger.clone(),
+            every: Duration::from_millis(300),
+            refuse_own_demotion: config.membership.refuse_own_demotion,
+            peer_tls: ctx.peer_tls.clone(),
+        }
+        .run(stop.clone()),
+    ));
+    let metrics = ctx.metrics.clone();
+    tasks.push(tokio::spawn(cluster::watch_leader(
+        ctx.raft.clone(),
+        move |leader| {
+            metrics
+                .leader_changes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(?leader, "leader changed");
+        },
+    )));
+    tasks
+}
+
 impl Node {
     /// Starts a node on already-bound listeners (tests bind port 0).
     pub async fn start(
@@ -177,40 +347,13 @@ impl Node {
             .api_advertise
             .clone()
             .unwrap_or(api_listener.local_addr()?.to_string());
-        let peer_tls = {
-            let identity = match &config.tls.peer.cert {
-                Some(cert) => tls::Identity::from_cert_file(cert, &tls_key)?,
-                None => tls::Identity::self_signed(&tls_key)?,
-            };
-            let ca = config.tls.peer.ca.as_deref().map(tls::CaBundle::read);
-            let pins = crate::peer::RegistryPins::new(genesis_nodes(&genesis)?, ledger.clone());
-            tls::PeerTls::new(identity, Arc::new(pins), ca.transpose()?)?
-        };
-        // Other nodes close a connection idle for `header_timeout_ms`: this node lets its own
-        // idle connections go first, rather than send on one being closed.
-        let pool_idle = Duration::from_millis(config.limits.header_timeout_ms / 2);
-        let peer_http = peer_tls.http_client(
-            reqwest::Client::builder()
-                .pool_max_idle_per_host(16)
-                .pool_idle_timeout(pool_idle),
-        )?;
-        let (http, api_scheme, api_tls) = {
-            let builder = reqwest::Client::builder()
-                .pool_max_idle_per_host(64)
-                .pool_idle_timeout(pool_idle);
-            match &config.tls.api {
-                None => (builder.build()?, "http", None),
-                Some(api) => {
-                    let ca = api.ca.as_deref().unwrap_or(&api.cert);
-                    let identity = tls::Identity::from_files(&api.cert, &api.key)?;
-                    (
-                        tls::api_client(ca, builder)?,
-                        "https",
-                        Some(tls::api_acceptor(identity)?),
-                    )
-                }
-            }
-        };
+        let Clients {
+            peer_tls,
+            peer_http,
+            http,
+            api_scheme,
+            api_tls,
+        } = Clients::new(config, &tls_key, genesis_nodes(&genesis)?, ledger.clone())?;
         let source = crate::peer::catchup::HttpSource {
             runtime: tokio::runtime::Handle::current(),
             http: peer_http.clone(),
@@ -271,91 +414,22 @@ impl Node {
             cosigning: Arc::default(),
         });
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
         let guard = Arc::new(raft::membership::Guard::new(
             config.node_id,
             ctx.ledger.clone(),
             founder,
             Duration::from_millis(config.membership.execute_timeout_ms),
         ));
-        let raft_router = crate::peer::router(ctx.clone(), guard);
-        let api_router = crate::api::router(ctx.clone());
-        let (api_limits, peer_limits) = conn_limits(&config.limits);
-        let mut tasks = Vec::new();
-        let rx = stop_rx.clone();
-        tasks.push(tokio::spawn(async move {
-            let handshake = peer_limits.header_timeout.min(tls::HANDSHAKE_TIMEOUT);
-            serve::serve(
-                peer_tls.listen(raft_listener, handshake),
-                raft_router,
-                peer_limits,
-                stopped(rx),
-            )
-            .await
-        }));
-        let rx = stop_rx.clone();
-        tasks.push(tokio::spawn(async move {
-            match api_tls {
-                Some(acceptor) => {
-                    serve::serve(
-                        tls::TlsListener::spawn(
-                            api_listener,
-                            acceptor,
-                            None,
-                            api_limits.header_timeout.min(tls::HANDSHAKE_TIMEOUT),
-                        ),
-                        api_router,
-                        api_limits,
-                        stopped(rx),
-                    )
-                    .await
-                }
-                None => serve::serve(api_listener, api_router, api_limits, stopped(rx)).await,
-            }
-        }));
-        tasks.push(tokio::spawn(crate::selfcheck::run(
-            ctx.store.clone(),
-            ctx.selfcheck.clone(),
-            ctx.metrics.clone(),
-            config.selfcheck,
-            stop_rx.clone(),
-        )));
-        let schedule = crate::checkpointer::Schedule {
-            every_entries: config.checkpoint.every_entries,
-            every_ms: config.checkpoint.every_ms,
-        };
-        let cosign_peers = Arc::new(crate::peer::cosign::HttpCosignPeers {
-            http: ctx.peer_http.clone(),
-        });
-        tasks.push(tokio::spawn(crate::checkpointer::run(
-            ctx.clone(),
-            cosign_peers,
-            schedule,
-            stop_rx.clone(),
-        )));
-        tasks.push(tokio::spawn(
-            raft::membership::Executor {
-                me: config.node_id,
-                raft: raft.clone(),
-                ledger: ctx.ledger.clone(),
-                every: Duration::from_millis(300),
-                refuse_own_demotion: config.membership.refuse_own_demotion,
-                peer_tls: ctx.peer_tls.clone(),
-            }
-            .run(stop_rx.clone()),
-        ));
-        let metrics = ctx.metrics.clone();
-        tasks.push(tokio::spawn(cluster::watch_leader(
-            raft.clone(),
-            move |leader| {
-                metrics
-                    .leader_changes
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tracing::info!(?leader, "leader changed");
-            },
-        )));
+        let mut tasks = serve_ports(
+            &ctx,
+            guard,
+            config,
+            raft_listener,
+            api_listener,
+            api_tls,
+            &stop_rx,
+        );
+        tasks.extend(spawn_background(&ctx, config, &stop_rx));
         let node = Node {
             ctx,
             raft_addr,
