@@ -11,19 +11,17 @@
 //! requires, `proto_types::checkpoint::required_cosigners`) have signed, the leader submits a
 //! `Checkpoint` entry signed by its node key; every replica verifies every signature when it
 //! applies it. Learners that answer in time are included.
+//!
+//! No HTTP here: the peer port's route and client are `crate::peer::cosign`'s, which answers
+//! [`cosign`] and implements [`CosignPeers`] for [`round`].
 
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use futures::future::BoxFuture;
 use proto_types::checkpoint::{self, Checkpoint, CosignedCheckpoint, NoteSignature};
 use proto_types::ids::HandoffId;
 use proto_types::payload::{Action, CheckpointRecord, Signer};
@@ -33,10 +31,8 @@ use serde::{Deserialize, Serialize};
 use crate::ledger::{ApplyResult, Reader};
 use crate::node::NodeCtx;
 use crate::raft::cluster;
+use crate::service::submit::SubmitError;
 use crate::store::{be_u64, blocking, Cf, Store, StoreError};
-
-/// Path of the cosign endpoint on the peer port.
-pub const PATH_COSIGN: &str = "/raft/cosign";
 
 /// How long a member waits to apply up to the size the leader asks it to cosign.
 const COSIGN_WAIT: Duration = Duration::from_secs(2);
@@ -70,27 +66,6 @@ pub struct CosignRefusal {
     pub chain_head: Option<String>,
 }
 
-/// What the cosign rounds found, for `/admin/status`.
-#[derive(Debug, Default)]
-pub struct Cosigning {
-    mismatches: Mutex<BTreeMap<u64, serde_json::Value>>,
-    last: Mutex<Option<serde_json::Value>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-impl Cosigning {
-    /// Members whose root or chain head disagreed with this leader's, with what they said.
-    pub fn report(&self) -> serde_json::Value {
-        serde_json::json!({
-            "disagreeing_nodes": *lock(&self.mismatches),
-            "last_checkpoint": *lock(&self.last),
-        })
-    }
-}
-
 /// The checkpoint this node's own store holds at `size` (origin from the cluster's name, root,
 /// entry hash and time of entry `size - 1`), or `None` if it has not applied that far.
 pub fn own_checkpoint(
@@ -121,45 +96,74 @@ pub fn own_checkpoint(
     Ok(Some(cp))
 }
 
-fn refuse(status: StatusCode, code: &str, message: String, own: Option<&Checkpoint>) -> Response {
+/// Why a member refused to cosign, with the HTTP status the peer port answers it with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// `DAMAGED`: the self-check found the stored ledger damaged (503).
+    Damaged,
+    /// `MALFORMED`: the checkpoint body does not parse (400).
+    Malformed,
+    /// `NOT_YET`: no genesis, or not applied that far within the wait (409).
+    NotYet,
+    /// `ROOT_MISMATCH`: this node holds another checkpoint at that size (409).
+    RootMismatch,
+    /// `INTERNAL`: the store could not be read or the note not signed (500).
+    Internal,
+}
+
+impl RefusalKind {
+    /// The stable code the refusal carries.
+    pub fn code(self) -> &'static str {
+        match self {
+            RefusalKind::Damaged => "DAMAGED",
+            RefusalKind::Malformed => "MALFORMED",
+            RefusalKind::NotYet => "NOT_YET",
+            RefusalKind::RootMismatch => "ROOT_MISMATCH",
+            RefusalKind::Internal => "INTERNAL",
+        }
+    }
+}
+
+fn refuse(
+    kind: RefusalKind,
+    message: String,
+    own: Option<&Checkpoint>,
+) -> (RefusalKind, CosignRefusal) {
     let body = CosignRefusal {
-        code: code.into(),
+        code: kind.code().into(),
         message,
         root: own.map(|c| hex::encode(c.root().as_bytes())),
         chain_head: own.map(|c| hex::encode(c.chain_head())),
     };
-    (status, Json(body)).into_response()
+    (kind, body)
 }
 
-/// `POST /raft/cosign`: sign the leader's checkpoint if and only if it is this node's own.
-async fn cosign(State(ctx): State<Arc<NodeCtx>>, Json(req): Json<CosignRequest>) -> Response {
+/// A member's answer to the leader's `req`: its signature if and only if the checkpoint is
+/// this node's own, else why not (the peer port's `POST /raft/cosign`).
+pub async fn cosign(
+    ctx: &NodeCtx,
+    req: &CosignRequest,
+) -> Result<CosignResponse, (RefusalKind, CosignRefusal)> {
     if let Some(d) = ctx.selfcheck.damaged_from() {
-        return refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "DAMAGED",
-            d.to_string(),
-            None,
-        );
+        return Err(refuse(RefusalKind::Damaged, d.to_string(), None));
     }
     let theirs = match Checkpoint::parse_body(&req.body) {
         Ok(c) => c,
         Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "MALFORMED",
+            return Err(refuse(
+                RefusalKind::Malformed,
                 format!("checkpoint body: {e}"),
                 None,
-            )
+            ))
         }
     };
     let size = theirs.tree_size();
     let Some(registry) = ctx.ledger.registry() else {
-        return refuse(
-            StatusCode::CONFLICT,
-            "NOT_YET",
+        return Err(refuse(
+            RefusalKind::NotYet,
             "no genesis applied yet".into(),
             None,
-        );
+        ));
     };
     // A member may lag the leader by a batch or two: wait briefly for it to apply that far.
     let deadline = Instant::now() + COSIGN_WAIT;
@@ -171,46 +175,56 @@ async fn cosign(State(ctx): State<Arc<NodeCtx>>, Json(req): Json<CosignRequest>)
                 tokio::time::sleep(Duration::from_millis(20)).await
             }
             Ok(None) => {
-                return refuse(
-                    StatusCode::CONFLICT,
-                    "NOT_YET",
+                return Err(refuse(
+                    RefusalKind::NotYet,
                     format!("node {} has not applied {size} entries", ctx.id),
                     None,
-                )
+                ))
             }
             Err(e) => {
-                return refuse(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "INTERNAL",
+                return Err(refuse(
+                    RefusalKind::Internal,
                     format!("reading the store: {e}"),
                     None,
-                )
+                ))
             }
         }
     };
     if own != theirs {
         tracing::warn!(size, ours = %hex::encode(own.root().as_bytes()), "refusing to cosign a checkpoint that differs from this node's own");
-        return refuse(
-            StatusCode::CONFLICT,
-            "ROOT_MISMATCH",
+        return Err(refuse(
+            RefusalKind::RootMismatch,
             format!("node {} has another checkpoint at size {size}", ctx.id),
             Some(&own),
-        );
+        ));
     }
     let name = checkpoint::node_key_name(ctx.id);
     match checkpoint::sign(&own, &name, &ctx.node_key) {
-        Ok(sig) => Json(CosignResponse {
+        Ok(sig) => Ok(CosignResponse {
             name,
             signature: encode_signature(&sig),
-        })
-        .into_response(),
-        Err(e) => refuse(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
-            e.to_string(),
-            None,
-        ),
+        }),
+        Err(e) => Err(refuse(RefusalKind::Internal, e.to_string(), None)),
     }
+}
+
+/// What a member answered the leader's cosign request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CosignAnswer {
+    /// It signed: its signature line.
+    Signed(CosignResponse),
+    /// It refused; with its refusal when the answer could be read as one.
+    Refused(Option<CosignRefusal>),
+    /// No usable answer: the request failed, or a success's body could not be read.
+    Failed(String),
+}
+
+/// How the leader reaches the other members' cosigning (the peer port's HTTP implements it,
+/// `crate::peer::cosign::HttpCosignPeers`).
+pub trait CosignPeers: Send + Sync {
+    /// Asks the member whose peer port is at `raft_addr` to cosign `req`.
+    fn ask<'a>(&'a self, raft_addr: &'a str, req: &'a CosignRequest)
+        -> BoxFuture<'a, CosignAnswer>;
 }
 
 fn encode_signature(sig: &NoteSignature) -> String {
@@ -219,7 +233,8 @@ fn encode_signature(sig: &NoteSignature) -> String {
     STANDARD.encode(bytes)
 }
 
-fn decode_signature(name: &str, text: &str) -> Option<NoteSignature> {
+/// The signature line's bytes: standard base64 of the key hash then the signature.
+pub fn decode_signature(name: &str, text: &str) -> Option<NoteSignature> {
     let bytes = STANDARD.decode(text).ok()?;
     if bytes.len() != 68 {
         return None;
@@ -229,25 +244,7 @@ fn decode_signature(name: &str, text: &str) -> Option<NoteSignature> {
     NoteSignature::new(name, key_hash, sig).ok()
 }
 
-/// Bound on a cosign request or answer (a five-line note body and a signature).
-pub const MAX_COSIGN_BYTES: usize = 64 * 1024;
-
-async fn read_json<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Option<T> {
-    let bytes = crate::raft::network::read_bounded(resp, MAX_COSIGN_BYTES)
-        .await
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-/// The peer-port route.
-pub fn router(ctx: Arc<NodeCtx>) -> Router {
-    Router::new()
-        .route(PATH_COSIGN, post(cosign))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_COSIGN_BYTES))
-        .with_state(ctx)
-}
-
-/// The latest accepted checkpoint entry: (entry index, note).
+/// The latest accepted checkpoint entry: (entry index, note), from the `~checkpoint` rows.
 pub fn latest(store: &Store) -> Result<Option<(u64, CosignedCheckpoint)>, StoreError> {
     Reader::new(store).latest_checkpoint()
 }
@@ -264,6 +261,7 @@ pub struct Schedule {
 /// The leader's task: checkpoints on schedule until `stop`.
 pub async fn run(
     ctx: Arc<NodeCtx>,
+    peers: Arc<dyn CosignPeers>,
     schedule: Schedule,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -300,14 +298,14 @@ pub async fn run(
             continue;
         }
         last_round = Instant::now();
-        if let Err(e) = round(&ctx).await {
+        if let Err(e) = round(&ctx, peers.as_ref()).await {
             tracing::warn!(%e, "checkpoint round did not complete; retrying later");
         }
     }
 }
 
 /// One cosign round at this leader's applied head; submits the checkpoint entry on quorum.
-pub async fn round(ctx: &Arc<NodeCtx>) -> Result<u64, String> {
+pub async fn round(ctx: &Arc<NodeCtx>, peers: &dyn CosignPeers) -> Result<u64, String> {
     let registry = ctx.ledger.registry().ok_or("no genesis yet")?;
     let store = ctx.store.clone();
     // The durably written size: the in-memory head may run ahead by a batch being written.
@@ -327,60 +325,48 @@ pub async fn round(ctx: &Arc<NodeCtx>) -> Result<u64, String> {
     let members = cluster::members(&ctx.raft);
     let voters: Vec<u64> = members.iter().filter(|m| m.voter).map(|m| m.id).collect();
     let mut signed_voters = usize::from(voters.contains(&ctx.id));
-    let asks = members.iter().filter(|m| m.id != ctx.id).map(|m| {
-        let url = format!("https://{}{PATH_COSIGN}", m.peer.raft_addr);
-        let req = ctx
-            .peer_http
-            .post(url)
-            .timeout(Duration::from_secs(3))
-            .json(&CosignRequest { body: body.clone() })
-            .send();
-        async move { (m.clone(), req.await) }
-    });
+    let request = CosignRequest { body };
+    let asks = members
+        .iter()
+        .filter(|m| m.id != ctx.id)
+        .map(|m| async { (m.clone(), peers.ask(&m.peer.raft_addr, &request).await) });
     let answers = futures::future::join_all(asks).await;
     for (m, answer) in answers {
-        let resp = match answer {
-            Ok(r) => r,
-            Err(e) => {
+        match answer {
+            CosignAnswer::Failed(e) => {
                 tracing::debug!(node = m.id, %e, "cosign request failed");
-                continue;
             }
-        };
-        if resp.status().is_success() {
-            let Some(r) = read_json::<CosignResponse>(resp).await else {
-                continue;
-            };
-            let Some(sig) = decode_signature(&r.name, &r.signature) else {
-                continue;
-            };
-            if r.name != checkpoint::node_key_name(m.id)
-                || !signature_verifies(&registry, &own, &sig)
-            {
-                tracing::warn!(
-                    node = m.id,
-                    "a member's cosignature does not verify; left out"
-                );
-                continue;
+            CosignAnswer::Signed(r) => {
+                let Some(sig) = decode_signature(&r.name, &r.signature) else {
+                    continue;
+                };
+                if r.name != checkpoint::node_key_name(m.id)
+                    || !signature_verifies(&registry, &own, &sig)
+                {
+                    tracing::warn!(
+                        node = m.id,
+                        "a member's cosignature does not verify; left out"
+                    );
+                    continue;
+                }
+                if m.voter {
+                    signed_voters += 1;
+                }
+                sigs.push(sig);
             }
-            if m.voter {
-                signed_voters += 1;
-            }
-            sigs.push(sig);
-        } else {
-            let refusal = read_json::<CosignRefusal>(resp).await;
-            if refusal
-                .as_ref()
-                .is_some_and(|r| r.code == "ROOT_MISMATCH" || r.code == "DAMAGED")
-            {
-                let r = refusal.expect("checked above");
-                ctx.metrics
-                    .peer_root_mismatches
-                    .fetch_add(1, Ordering::Relaxed);
-                tracing::error!(node = m.id, size, ours = %hex::encode(own.root().as_bytes()), theirs = ?r.root, code = %r.code, "a member disagrees with this leader's checkpoint");
-                lock(&ctx.cosigning.mismatches).insert(
-                    m.id,
-                    serde_json::json!({ "size": size, "code": r.code, "root": r.root, "chain_head": r.chain_head, "message": r.message }),
-                );
+            CosignAnswer::Refused(refusal) => {
+                if let Some(r) =
+                    refusal.filter(|r| r.code == "ROOT_MISMATCH" || r.code == "DAMAGED")
+                {
+                    ctx.metrics
+                        .peer_root_mismatches
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(node = m.id, size, ours = %hex::encode(own.root().as_bytes()), theirs = ?r.root, code = %r.code, "a member disagrees with this leader's checkpoint");
+                    ctx.cosigning.record_mismatch(
+                        m.id,
+                        serde_json::json!({ "size": size, "code": r.code, "root": r.root, "chain_head": r.chain_head, "message": r.message }),
+                    );
+                }
             }
         }
     }
@@ -421,7 +407,7 @@ pub async fn round(ctx: &Arc<NodeCtx>) -> Result<u64, String> {
             ctx.metrics
                 .checkpoints_proposed
                 .fetch_add(1, Ordering::Relaxed);
-            *lock(&ctx.cosigning.last) = Some(
+            ctx.cosigning.record_last(
                 serde_json::json!({ "index": index, "tree_size": size, "signers": note.signatures().len() }),
             );
             tracing::info!(
@@ -433,8 +419,8 @@ pub async fn round(ctx: &Arc<NodeCtx>) -> Result<u64, String> {
             Ok(index)
         }
         Ok(other) => Err(format!("checkpoint at size {size} not accepted: {other:?}")),
-        Err(crate::node::SubmitError::Unavailable(m)) => Err(m),
-        Err(crate::node::SubmitError::Forwarded(_)) => Err("this node no longer leads".into()),
+        Err(SubmitError::Unavailable(m)) => Err(m),
+        Err(SubmitError::Forwarded(_)) => Err("this node no longer leads".into()),
     }
 }
 

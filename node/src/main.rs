@@ -172,7 +172,7 @@ fn main() -> ExitCode {
             cfg.log_json |= log_json;
             init_logging(cfg.log_json);
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            rt.block_on(caseledger_node::node::run(cfg, shutdown_signal()))
+            rt.block_on(caseledger_node::server::run(cfg, shutdown_signal()))
         })(),
     };
     match result {

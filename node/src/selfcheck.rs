@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use proto_types::checkpoint::CosignedCheckpoint;
 use proto_types::merkle::MerkleHash;
-use proto_types::replay::{self, CompactRange};
 use proto_types::payload::Action;
+use proto_types::replay::{self, CompactRange};
 use proto_types::{ChainHead, Record};
 use serde::Serialize;
 

@@ -9,6 +9,10 @@
 //! sockets wait in the kernel's backlog and cost this process no descriptor) until a
 //! connection ends. [`descriptor_budget`] keeps both ports' caps below the process's
 //! descriptor limit.
+//!
+//! The listener code only: called by `crate::server` (and the Raft transport's own tests),
+//! never by a service. It also makes `crate::tls::TlsListener` an axum listener, so that
+//! `crate::tls` names no axum type.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,6 +21,10 @@ use std::time::Duration;
 use axum::extract::{ConnectInfo, Request};
 use axum::serve::Listener;
 use axum::Router;
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+
+use crate::tls::{PeerInfo, TlsListener};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::{watch, Semaphore};
@@ -120,6 +128,28 @@ pub async fn serve<L>(
     drop(stop_rx);
     let _ = stop_tx.send(());
     stop_tx.closed().await;
+}
+
+// The TLS listener (`crate::tls`) served by axum: the peer's identity as connect info.
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>>
+    for PeerInfo
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
+        stream.remote_addr().clone()
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = PeerInfo;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        self.next().await
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local_info())
+    }
 }
 
 #[cfg(test)]

@@ -40,8 +40,6 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
-use crate::ledger::Ledger;
-
 /// How long a TLS handshake may take before the connection is dropped.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -68,7 +66,7 @@ pub fn pinned_key(decl: &NodeDecl) -> PublicKey {
 
 /// The node ids whose key in force (not rotated out, retired by a removal or revoked) pins
 /// `spki` (docs/FORMAT.md §Membership).
-fn matching_registry<'a>(nodes: impl Iterator<Item = &'a NodeRecord>, spki: &[u8]) -> Vec<u64> {
+pub fn matching_registry<'a>(nodes: impl Iterator<Item = &'a NodeRecord>, spki: &[u8]) -> Vec<u64> {
     nodes
         .filter(|n| {
             n.key_in_force()
@@ -90,34 +88,12 @@ pub trait Pins: Send + Sync + 'static {
     fn nodes_for(&self, spki: &[u8]) -> Vec<u64>;
 }
 
-/// The registry's node keys: genesis's until the ledger has applied genesis, then the ledger's
-/// registry as of its last applied batch (which the state machine replaces as entries apply).
-pub struct RegistryPins {
-    genesis: Vec<NodeDecl>,
-    ledger: Arc<Ledger>,
-}
-
-impl RegistryPins {
-    /// Pins read from `ledger`, falling back to the `genesis` node declarations.
-    pub fn new(genesis: Vec<NodeDecl>, ledger: Arc<Ledger>) -> Self {
-        RegistryPins { genesis, ledger }
-    }
-}
-
-fn matching<'a>(nodes: impl Iterator<Item = &'a NodeDecl>, spki: &[u8]) -> Vec<u64> {
+/// The node ids among the declarations `nodes` (genesis's) whose pinned key is `spki`.
+pub fn matching<'a>(nodes: impl Iterator<Item = &'a NodeDecl>, spki: &[u8]) -> Vec<u64> {
     nodes
         .filter(|n| ed25519_spki(pinned_key(n).as_bytes()) == spki)
         .map(|n| n.node_id)
         .collect()
-}
-
-impl Pins for RegistryPins {
-    fn nodes_for(&self, spki: &[u8]) -> Vec<u64> {
-        match self.ledger.registry() {
-            Some(reg) => matching_registry(reg.nodes.values(), spki),
-            None => matching(self.genesis.iter(), spki),
-        }
-    }
 }
 
 /// A fixed set of pins (in-process tests of the transport).
@@ -540,41 +516,6 @@ pub struct PeerInfo {
     pub spki: Option<Arc<[u8]>>,
 }
 
-/// Middleware of the peer port: every request is refused (403) unless the connection's
-/// certificate still carries a key in force for some node. A connection outlives the registry
-/// change that ends its key (a `RotateNodeKey`, a removal, a `RevokeNodeKey`), so the pin
-/// checked at the handshake is checked again on each request.
-pub async fn still_pinned(
-    axum::extract::State(pins): axum::extract::State<Arc<dyn Pins>>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<PeerInfo>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let current = peer
-        .spki
-        .as_deref()
-        .map(|spki| pins.nodes_for(spki))
-        .unwrap_or_default();
-    if current.is_empty() {
-        tracing::warn!(addr = %peer.addr, nodes = ?peer.nodes, "refused a peer request: the certificate no longer carries a key in force");
-        return (
-            axum::http::StatusCode::FORBIDDEN,
-            "the connection's certificate no longer carries a node key in force",
-        )
-            .into_response();
-    }
-    next.run(req).await
-}
-
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>>
-    for PeerInfo
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
-        stream.remote_addr().clone()
-    }
-}
-
 /// A listener that completes TLS handshakes off the accept path (a slow or hostile client
 /// cannot stall others) and yields only connections whose handshake succeeded.
 pub struct TlsListener {
@@ -652,11 +593,9 @@ impl TlsListener {
     }
 }
 
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = PeerInfo;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+impl TlsListener {
+    /// The next connection whose handshake succeeded, with who is at its other end.
+    pub async fn next(&mut self) -> (TlsStream<TcpStream>, PeerInfo) {
         match self.ready.recv().await {
             Some((stream, peer, _handshake)) => (stream, peer),
             // The accept task ended (it never does while the listener lives): stop yielding.
@@ -664,11 +603,12 @@ impl axum::serve::Listener for TlsListener {
         }
     }
 
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(PeerInfo {
+    /// The local address, as connect info (no peer).
+    pub fn local_info(&self) -> PeerInfo {
+        PeerInfo {
             addr: self.local,
             nodes: Vec::new(),
             spki: None,
-        })
+        }
     }
 }

@@ -60,8 +60,10 @@ fn recorded_otherwise(r: &Option<(Rule, String)>) -> String {
             "the rules would have recorded something else: {} ({detail})",
             rule.code()
         ),
-        None => "the rules would have recorded something else (accepted vs rejected, or another rule)"
-            .into(),
+        None => {
+            "the rules would have recorded something else (accepted vs rejected, or another rule)"
+                .into()
+        }
     }
 }
 
@@ -255,9 +257,9 @@ pub fn reapply<S: LedgerState>(
         // Compared field by field with the one decoded: the same value, so the same canonical
         // bytes (and the caller's leaf hash is theirs).
         Outcome::Appended(a) if a.entry == entry => Ok(*a),
-        Outcome::Appended(a) if a.entry.body.record != entry.body.record => {
-            Err(FaultKind::RecordedOtherwise(a.entry.body.record.rejection()))
-        }
+        Outcome::Appended(a) if a.entry.body.record != entry.body.record => Err(
+            FaultKind::RecordedOtherwise(a.entry.body.record.rejection()),
+        ),
         Outcome::Appended(_) => Err(FaultKind::Differs),
         Outcome::Refused(r) => Err(FaultKind::Refused(r.to_string())),
         Outcome::Duplicate { index } => Err(FaultKind::Duplicate(index)),

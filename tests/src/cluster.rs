@@ -1,4 +1,4 @@
-//! In-process clusters: every node is a full `caseledger_node::node::Node` with its own temp
+//! In-process clusters: every node is a full `caseledger_node::server::Node` with its own temp
 //! dir and port-0 listeners.
 
 use std::path::{Path, PathBuf};
@@ -8,7 +8,7 @@ use caseledger_client::http::{Client, Credentials};
 use caseledger_client::membership::{form_cluster, Joiner};
 use caseledger_client::pilot::Province;
 use caseledger_node::config::{ApiLimits, ClockConfig, NodeConfig, RaftTiming};
-use caseledger_node::node::Node;
+use caseledger_node::server::Node;
 use proto_types::Timestamp;
 use tokio::net::TcpListener;
 

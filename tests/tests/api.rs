@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use caseledger_client::flows::case_flow;
 use caseledger_node::ledger::ApplyResult;
-use caseledger_node::node::Node;
+use caseledger_node::server::Node;
 use caseledger_tests::cluster::{operator, Cluster, EPOCH};
 use proto_types::domain::DocumentType;
 use proto_types::ids::{HandoffId, PersonId};
@@ -473,12 +473,9 @@ async fn every_policy_limit_is_refused_at_ingress_with_413_and_the_detail_apply_
             submission: over.clone(),
             stamped_at: n.ctx.now(),
         };
-        let result = n
-            .ctx
-            .submit(proposal)
-            .await
-            .ok()
-            .expect("the leader applies it");
+        let Ok(result) = n.ctx.submit(proposal).await else {
+            panic!("the leader applies it");
+        };
         let ApplyResult::Appended {
             rejected: Some((rule, detail)),
             ..

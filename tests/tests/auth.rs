@@ -11,7 +11,7 @@ use caseledger_client::flows::case_flow;
 use caseledger_client::http::Credentials;
 use caseledger_node::api::{access, Access};
 use caseledger_node::config::ApiLimits;
-use caseledger_node::node::Node;
+use caseledger_node::server::Node;
 use caseledger_tests::cluster::{operator, Cluster, EPOCH};
 use proto_types::crypto::PublicKey;
 use proto_types::domain::MeasureKind;

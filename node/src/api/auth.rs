@@ -14,8 +14,7 @@
 //! node's operator, or a node calling another: admin routes, and reads of everything (its
 //! operator holds the whole ledger anyway).
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
@@ -33,13 +32,14 @@ use proto_types::crypto::PublicKey;
 use proto_types::ids::{KeyId, OrgId};
 use proto_types::registry::KeyError;
 use proto_types::workflow::CaseRecord;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::OwnedSemaphorePermit;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{OpenApi, RefOr, ResponseBuilder};
 
 use super::error::ApiError;
 use crate::config::ApiLimits;
 use crate::node::NodeCtx;
+use crate::service::admission::{Admission, AdmissionError};
 
 /// Who made a request, as the registry says now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +105,23 @@ fn unauthorized(code: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
+impl From<AdmissionError> for ApiError {
+    fn from(e: AdmissionError) -> Self {
+        match e {
+            AdmissionError::RateLimited {
+                message,
+                retry_after,
+            } => {
+                let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", message);
+                e.retry_after = Some(retry_after);
+                e
+            }
+            AdmissionError::Replayed => unauthorized("REPLAYED_REQUEST", e.to_string()),
+            AdmissionError::Overloaded(m) => overloaded(m),
+        }
+    }
+}
+
 fn overloaded(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "OVERLOADED", message)
 }
@@ -137,128 +154,6 @@ pub fn access(method: &Method, path: &str) -> Access {
         p if p == "/admin" || p.starts_with("/admin/") => Access::Node,
         p if p == "/v1" || p.starts_with("/v1/") => Access::Caller,
         _ => Access::Public,
-    }
-}
-
-/// The API's shared admission state: permits, nonces, rate buckets.
-pub struct Admission {
-    limits: ApiLimits,
-    permits: Arc<Semaphore>,
-    /// Nonces of organisations' requests.
-    nonces: Mutex<Nonces>,
-    /// Nonces of node keys' requests (read-index calls, forwarded submissions, the
-    /// operator's admin calls): kept apart, so that no organisation's traffic can fill the
-    /// store node-to-node calls need, nor the other way round.
-    node_nonces: Mutex<Nonces>,
-    buckets: Mutex<HashMap<String, Bucket>>,
-    refusal_log: RefusalLog,
-}
-
-impl Admission {
-    /// Admission under `limits`.
-    pub fn new(limits: ApiLimits) -> Self {
-        Self {
-            limits,
-            permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
-            nonces: Mutex::new(Nonces::new(Instant::now())),
-            node_nonces: Mutex::new(Nonces::new(Instant::now())),
-            buckets: Mutex::new(HashMap::new()),
-            refusal_log: RefusalLog::new(),
-        }
-    }
-
-    /// Charges one request to `org`'s rate: 429 `RATE_LIMITED` with the seconds to wait.
-    pub fn charge(&self, org: &str) -> Result<(), ApiError> {
-        let now = Instant::now();
-        let rate = f64::from(self.limits.rate_per_org);
-        let burst = f64::from(self.limits.rate_burst);
-        let mut buckets = lock(&self.buckets);
-        let b = buckets.entry(org.to_owned()).or_insert(Bucket {
-            tokens: burst,
-            at: now,
-        });
-        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
-        b.at = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            return Ok(());
-        }
-        let wait = ((1.0 - b.tokens) / rate).ceil().max(1.0) as u64;
-        let mut e = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
-            format!(
-                "{org} sent more than {} requests per second (burst {}); retry in {wait} s",
-                self.limits.rate_per_org, self.limits.rate_burst
-            ),
-        );
-        e.retry_after = Some(wait);
-        Err(e)
-    }
-
-    /// Remembers a nonce of `caller`'s: 401 `REPLAYED_REQUEST` if it was seen within two skew
-    /// windows.
-    fn remember(&self, caller: &Caller, nonce: u128) -> Result<(), ApiError> {
-        let window = Duration::from_millis(self.limits.clock_skew_ms.saturating_mul(2));
-        let store = match caller {
-            Caller::Node(_) => &self.node_nonces,
-            _ => &self.nonces,
-        };
-        let mut nonces = lock(store);
-        nonces.rotate(Instant::now(), window);
-        if nonces.current.contains(&nonce) || nonces.previous.contains(&nonce) {
-            return Err(unauthorized(
-                "REPLAYED_REQUEST",
-                "this request's nonce was used before: sign every request with a new nonce",
-            ));
-        }
-        if nonces.current.len() + nonces.previous.len() >= self.limits.max_nonces {
-            return Err(overloaded(
-                "too many signed requests within the freshness window; retry shortly",
-            ));
-        }
-        nonces.current.insert(nonce);
-        Ok(())
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding these locks leaves plain data that is still consistent.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
-/// Nonces seen, in two generations each `window` long: a nonce is kept at least `window`
-/// (two skew windows), which is as long as its request's time stays acceptable.
-struct Nonces {
-    current: HashSet<u128>,
-    previous: HashSet<u128>,
-    since: Instant,
-}
-
-impl Nonces {
-    fn new(now: Instant) -> Self {
-        Self {
-            current: HashSet::new(),
-            previous: HashSet::new(),
-            since: now,
-        }
-    }
-
-    fn rotate(&mut self, now: Instant, window: Duration) {
-        let age = now.duration_since(self.since);
-        if age >= window.saturating_mul(2) {
-            self.previous.clear();
-            self.current.clear();
-            self.since = now;
-        } else if age >= window {
-            self.previous = std::mem::take(&mut self.current);
-            self.since = now;
-        }
     }
 }
 
@@ -477,7 +372,7 @@ impl Credentials {
         let caller = self
             .caller
             .ok_or_else(|| authentication_failed("no caller for a verified key".into()))?;
-        admission.remember(&caller, self.nonce_value)?;
+        admission.remember(matches!(caller, Caller::Node(_)), self.nonce_value)?;
         Ok(caller)
     }
 }
@@ -541,7 +436,7 @@ pub async fn admit(State(node): State<Arc<NodeCtx>>, req: Request, next: Next) -
     };
     let status = resp.status();
     if matches!(status.as_u16(), 401 | 403 | 429) {
-        if let Some(suppressed) = node.admission.refusal_log.admit_line(Instant::now()) {
+        if let Some(suppressed) = node.admission.refusal_line(Instant::now()) {
             let refused = resp.extensions().get::<super::error::Refused>();
             tracing::warn!(
                 target: "caseledger::refusal",
@@ -560,38 +455,6 @@ pub async fn admit(State(node): State<Arc<NodeCtx>>, req: Request, next: Next) -
     resp
 }
 
-/// At most [`RefusalLog::LINES_PER_SECOND`] refusal lines a second; the lines left out are
-/// counted and the count is reported on the next line written.
-pub(crate) struct RefusalLog {
-    state: Mutex<(Instant, u32, u64)>,
-}
-
-impl RefusalLog {
-    /// Refusal lines written per second at most.
-    pub const LINES_PER_SECOND: u32 = 20;
-
-    fn new() -> Self {
-        Self {
-            state: Mutex::new((Instant::now(), 0, 0)),
-        }
-    }
-
-    /// Whether a line may be written now: `Some(lines left out since the last one)`.
-    fn admit_line(&self, now: Instant) -> Option<u64> {
-        let mut s = lock(&self.state);
-        if now.duration_since(s.0) >= Duration::from_secs(1) {
-            s.0 = now;
-            s.1 = 0;
-        }
-        if s.1 >= Self::LINES_PER_SECOND {
-            s.2 += 1;
-            return None;
-        }
-        s.1 += 1;
-        Some(std::mem::take(&mut s.2))
-    }
-}
-
 async fn admitted(
     node: &Arc<NodeCtx>,
     req: Request,
@@ -606,17 +469,12 @@ async fn admitted(
     // The body is read before a request permit is taken: a slow body holds its connection
     // (capped per port, `serve`) for at most the read timeout, never a permit.
     let bytes = read_body(&node.limits, &parts.headers, body).await?;
-    let permit = node
-        .admission
-        .permits
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| {
-            overloaded(format!(
-                "more than {} requests at once; retry shortly",
-                node.limits.max_concurrent_requests
-            ))
-        })?;
+    let permit = node.admission.try_permit().ok_or_else(|| {
+        overloaded(format!(
+            "more than {} requests at once; retry shortly",
+            node.limits.max_concurrent_requests
+        ))
+    })?;
     let caller = match creds {
         None => Caller::Anonymous,
         Some(c) => c.verify(&node.admission, &parts, &bytes)?,
@@ -641,17 +499,18 @@ async fn admitted(
     Ok((Request::from_parts(parts, Body::from(bytes)), permit))
 }
 
-/// The headers of a request this node signs with its registry node key for node `to`
+/// The headers of a request node `me` signs with its registry node key `key` for node `to`
 /// (node-to-node calls).
 pub fn node_headers(
-    node: &NodeCtx,
+    me: u64,
+    key: &ed25519_dalek::SigningKey,
     to: u64,
     method: &str,
     path_and_query: &str,
     body: &[u8],
 ) -> Vec<(&'static str, String)> {
     let nonce = nonce_text(rand::random());
-    let key_id = node.id.to_string();
+    let key_id = me.to_string();
     let time_ms = wall_clock_ms();
     let head = RequestHead {
         method,
@@ -662,7 +521,7 @@ pub fn node_headers(
         time_ms,
         nonce: &nonce,
     };
-    let signature = head.sign(&node.node_key, body);
+    let signature = head.sign(key, body);
     vec![
         (ORG_HEADER, NODE_CALLER.to_owned()),
         (KEY_HEADER, key_id.clone()),
@@ -784,32 +643,6 @@ mod tests {
     }
 
     #[test]
-    fn a_nonce_is_refused_again_within_two_windows_and_forgotten_after() {
-        let t0 = Instant::now();
-        let w = Duration::from_secs(10);
-        let mut n = Nonces::new(t0);
-        n.current.insert(1);
-        n.rotate(t0 + Duration::from_secs(9), w);
-        assert!(n.current.contains(&1));
-        n.rotate(t0 + Duration::from_secs(11), w);
-        assert!(n.previous.contains(&1), "kept one more window");
-        n.rotate(t0 + Duration::from_secs(22), w);
-        assert!(!n.previous.contains(&1) && !n.current.contains(&1));
-    }
-
-    #[test]
-    fn refusal_lines_are_rate_limited_and_count_what_they_leave_out() {
-        let log = RefusalLog::new();
-        let t0 = Instant::now();
-        for _ in 0..RefusalLog::LINES_PER_SECOND {
-            assert_eq!(log.admit_line(t0), Some(0));
-        }
-        assert_eq!(log.admit_line(t0), None);
-        assert_eq!(log.admit_line(t0), None);
-        assert_eq!(log.admit_line(t0 + Duration::from_secs(1)), Some(2));
-    }
-
-    #[test]
     fn the_rate_is_charged_per_organisation_with_a_burst() {
         let a = Admission::new(ApiLimits {
             rate_per_org: 1,
@@ -818,7 +651,7 @@ mod tests {
         });
         assert!(a.charge("LZ-PSB").is_ok());
         assert!(a.charge("LZ-PSB").is_ok());
-        let e = a.charge("LZ-PSB").expect_err("burst spent");
+        let e = ApiError::from(a.charge("LZ-PSB").expect_err("burst spent"));
         assert_eq!((e.status.as_u16(), e.code.as_str()), (429, "RATE_LIMITED"));
         assert_eq!(e.retry_after, Some(1));
         assert!(

@@ -11,45 +11,16 @@ use proto_types::encoding::decode;
 use proto_types::payload::Action;
 use proto_types::registry::KeyError;
 use proto_types::{Proposal, Submission, Timestamp};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use utoipa::ToSchema;
-
 use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
+use super::CANONICAL;
 use crate::ledger::ApplyResult;
-use crate::node::{NodeCtx, SubmitError};
-use crate::store::{be_u64, blocking, Cf};
-
-/// What a committed submission gets back: where the entry is, its bytes, and a proof that it
-/// is in the tree a signed tree head commits to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Receipt {
-    /// The ledger index of the entry.
-    pub index: u64,
-    /// Its chain hash, hex.
-    pub entry_hash: String,
-    /// Whether this answers a resubmission of an already recorded submission.
-    pub duplicate: bool,
-    /// The entry's canonical bytes (docs/FORMAT.md §Entry), hex.
-    pub entry_hex: String,
-    /// The size of the tree the proof is against.
-    pub tree_size: u64,
-    /// The Merkle root at `tree_size`, hex.
-    pub root: String,
-    /// The inclusion proof `PATH(index, D[tree_size])`, leaf side first, hex.
-    pub inclusion: Vec<String>,
-    /// The signed tree head: a C2SP checkpoint note signed by this node (`node-<id>`).
-    pub tree_head: String,
-    /// The whole receipt as a C2SP tlog-proof text (docs/FORMAT.md §Receipt), what
-    /// `proto_types::receipt::Receipt::parse` reads and `caseledger verify-receipt` checks.
-    pub proof: String,
-}
-
-/// Content type of canonical bytes.
-pub const CANONICAL: &str = "application/vnd.caseledger.canonical";
+use crate::node::NodeCtx;
+use crate::service::receipts::Receipt;
+use crate::service::submit::SubmitError;
 
 /// Parses a submission from JSON or canonical bytes (by `Content-Type`).
 pub fn parse_submission(headers: &HeaderMap, body: &[u8]) -> Result<Submission, ApiError> {
@@ -109,41 +80,10 @@ fn ingress_check(node: &NodeCtx, sub: &Submission, now: Timestamp) -> Result<(),
     Ok(())
 }
 
-/// Builds the receipt of the stored entry at `index`, against a signed tree head that covers
-/// it (shared by every request of the same applied batch).
+/// The receipt of the stored entry at `index` (`service::receipts`), as the API answers its
+/// failure (logged here).
 pub async fn receipt(node: &NodeCtx, index: u64, duplicate: bool) -> Result<Receipt, ApiError> {
-    let note = node.tree_heads.at_least(node, index + 1).await?;
-    let size = note.checkpoint().tree_size();
-    let store = node.store.clone();
-    let bytes = blocking(move || store.get(Cf::Ledger, &be_u64(index)))
-        .await
-        .map_err(|e| ApiError::internal("reading an entry", e))?
-        .ok_or_else(|| {
-            ApiError::internal("building a receipt", format!("entry {index} is not stored"))
-        })?;
-    // The stored bytes end with the entry's chain hash (docs/FORMAT.md §Entry): no decoding.
-    let entry_hash = crate::ledger::stored_hash(&bytes).ok_or_else(|| {
-        ApiError::internal("building a receipt", format!("entry {index} is too short"))
-    })?;
-    let (path, root) = super::proofs::inclusion(node, index, size).await?;
-    let text = proto_types::receipt::Receipt {
-        entry_bytes: bytes.clone(),
-        index,
-        proof: path.clone(),
-        note: note.clone(),
-    }
-    .to_text();
-    Ok(Receipt {
-        index,
-        entry_hash: entry_hash.to_hex(),
-        duplicate,
-        entry_hex: hex::encode(&bytes),
-        tree_size: size,
-        root: hex::encode(root.as_bytes()),
-        inclusion: path.iter().map(|h| hex::encode(h.as_bytes())).collect(),
-        tree_head: note.to_note_text(),
-        proof: text,
-    })
+    Ok(node.tree_heads.receipt(index, duplicate).await?)
 }
 
 /// Maps an apply result to the HTTP answer: 201 with a receipt, 200 with the same receipt for
@@ -224,7 +164,7 @@ pub async fn submit(
     if caller == Caller::Anonymous {
         if let Some(org) = sub.payload.signer_org() {
             if let Err(e) = node.admission.charge(org.as_str()) {
-                return e.into_response();
+                return ApiError::from(e).into_response();
             }
         }
     }
@@ -253,7 +193,7 @@ pub async fn submit(
             );
             resp
         }
-        Err(SubmitError::Forwarded(resp)) => resp,
+        Err(SubmitError::Forwarded(answer)) => super::forward::relay(answer),
         Err(SubmitError::Unavailable(m)) => ApiError::unavailable(m).into_response(),
     }
 }

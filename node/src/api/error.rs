@@ -9,7 +9,7 @@ use proto_types::registry::KeyError;
 use proto_types::Rule;
 use serde::{Deserialize, Serialize};
 
-use super::entries::Receipt;
+use crate::service::receipts::{Receipt, ReceiptError};
 
 /// An error answered to a client.
 #[derive(Debug, Clone)]
@@ -134,6 +134,19 @@ pub struct Refused {
     pub code: String,
     /// The logged reason: [`ApiError::reason`], else the answered message.
     pub reason: String,
+}
+
+impl From<ReceiptError> for ApiError {
+    /// An internal failure is logged here, as [`ApiError::internal`] does.
+    fn from(e: ReceiptError) -> Self {
+        match e {
+            ReceiptError::Unavailable(m) => ApiError::unavailable(m),
+            ReceiptError::OutOfRange(m) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "OUT_OF_RANGE", m)
+            }
+            ReceiptError::Internal { context, detail } => ApiError::internal(context, detail),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {

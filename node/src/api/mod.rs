@@ -12,6 +12,8 @@ mod cases;
 mod checkpoints;
 mod entries;
 mod error;
+mod explorer;
+pub mod forward;
 mod members;
 mod ops;
 mod proofs;
@@ -19,12 +21,10 @@ mod query;
 mod read;
 mod registry;
 mod supervision;
-mod tree_head;
 
-pub use auth::{access, node_headers, Access, Admission, Caller};
-pub use entries::{Receipt, CANONICAL};
+pub use crate::service::receipts::Receipt;
+pub use auth::{access, node_headers, Access, Caller};
 pub use error::{ApiError, ErrorBody};
-pub use tree_head::TreeHeads;
 
 use axum::extract::DefaultBodyLimit;
 use axum::{middleware, Json, Router};
@@ -34,6 +34,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::node::NodeCtx;
+
+/// Content type of canonical bytes.
+pub const CANONICAL: &str = "application/vnd.caseledger.canonical";
 
 /// Header carrying the ledger size this node had applied when it answered a read.
 pub const APPLIED_HEADER: &str = "x-caseledger-applied";
@@ -109,7 +112,7 @@ pub fn router(node: Arc<NodeCtx>) -> Router {
     let limit = node.limits.max_body_bytes;
     let (routes, _) = documented().split_for_parts();
     routes
-        .merge(crate::explorer::router())
+        .merge(explorer::router())
         .fallback(error::unknown_route)
         .layer(middleware::from_fn_with_state(node.clone(), read::reads))
         .layer(middleware::from_fn_with_state(node.clone(), auth::admit))

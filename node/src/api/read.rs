@@ -53,9 +53,14 @@ async fn linearize(node: &NodeCtx) -> Result<(), ApiError> {
                 ))
             };
             let mut req = node.http.get(&url).timeout(timeout);
-            for (name, value) in
-                super::auth::node_headers(node, leader, "GET", "/v1/read-index", b"")
-            {
+            for (name, value) in super::auth::node_headers(
+                node.id,
+                &node.node_key,
+                leader,
+                "GET",
+                "/v1/read-index",
+                b"",
+            ) {
                 req = req.header(name, value);
             }
             let resp = req.send().await.map_err(|e| unavailable(e.to_string()))?;

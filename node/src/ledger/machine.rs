@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use proto_types::apply::{Changes, SubmissionRecord};
 use proto_types::crypto::{Digest, PublicKey};
 use proto_types::encoding::{decode, encode};
-use proto_types::replay::{self, ReplayFault};
 use proto_types::merkle::{self, MerkleHash, MerkleStore, Overlay};
 use proto_types::registry::Registry;
+use proto_types::replay::{self, ReplayFault};
 use proto_types::workflow::{CaseRecord, HandoffRecord};
 use proto_types::{
     apply, ChainHead, Entry, LedgerState, Outcome, Proposal as CoreProposal, Record, SignatureCheck,
@@ -362,7 +362,12 @@ impl Ledger {
                         .entries_applied
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                Err(kind) => return Err(StoreError::corrupt("fetched entry", ReplayFault { index, kind })),
+                Err(kind) => {
+                    return Err(StoreError::corrupt(
+                        "fetched entry",
+                        ReplayFault { index, kind },
+                    ))
+                }
             }
         }
         let cache = view.finish();

@@ -8,7 +8,8 @@
 //!   families, one synced batch per append, vote, truncate and purge.
 //! - [`state_machine::StateMachine`]: `RaftStateMachine` delegating the ledger apply to a
 //!   [`LedgerMachine`](crate::ledger::LedgerMachine).
-//! - [`network`]: the HTTP transport, client and server side.
+//! - [`network`]: the HTTP transport: its client, and its server side as data (the routes are
+//!   `crate::peer::raft`'s).
 //!
 //! An openraft upgrade touches this folder only.
 

@@ -1,4 +1,5 @@
-//! Raft transport over HTTPS with mutual TLS (`crate::tls`): both sides in one module.
+//! Raft transport over HTTPS with mutual TLS (`crate::tls`): the client side, and the server
+//! side as data ([`PeerState`] answers a [`RaftReply`]); the routes are `crate::peer::raft`'s.
 //!
 //! Routes on the peer port: `POST` [`PATH_APPEND`], [`PATH_VOTE`], [`PATH_SNAPSHOT`] (a full
 //! snapshot: it is a pointer, so it is small). Bodies are postcard. A handled request answers
@@ -15,11 +16,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use openraft::error::{
     Fatal, NetworkError, PayloadTooLarge, RPCError, RaftError, RemoteError, ReplicationClosed,
     StreamingError, Timeout, Unreachable,
@@ -29,6 +25,8 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, VoteRequest, VoteResponse,
 };
 use openraft::{OptionalSend, Snapshot, SnapshotMeta, Vote};
+use reqwest::header;
+use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -47,7 +45,8 @@ pub const RAFT_ERROR_HEADER: &str = "x-caseledger-raft-error";
 /// Default bound on request and response bodies (16 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
-const OCTET_STREAM: &str = "application/octet-stream";
+/// Content type of Raft bodies.
+pub const OCTET_STREAM: &str = "application/octet-stream";
 
 /// Settings of the Raft transport.
 #[derive(Debug, Clone)]
@@ -331,6 +330,24 @@ impl RaftNetwork<TypeConfig> for PeerClient {
     }
 }
 
+/// What a Raft route answers, as data; the peer port's HTTP (`crate::peer::raft`) sends it:
+/// 200 with the encoded response, 500 with the encoded openraft error and
+/// [`RAFT_ERROR_HEADER`], 500 when the answer could not be encoded, 400 for an undecodable
+/// body, 403 for a refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RaftReply {
+    /// The encoded (postcard) response.
+    Response(Vec<u8>),
+    /// The encoded openraft error.
+    RaftError(Vec<u8>),
+    /// The answer could not be encoded (logged).
+    EncodingFailed,
+    /// The body does not decode: why.
+    Malformed(String),
+    /// Refused: not sent by the node it names, or not allowed by the ledger's membership.
+    Forbidden(String),
+}
+
 /// What the Raft routes share: Raft, and the membership checks of the ledger
 /// ([`super::membership::Guard`]; none only in the transport's own tests, over a ledger with
 /// no registry).
@@ -340,168 +357,123 @@ pub struct PeerState {
     guard: Option<Arc<Guard>>,
 }
 
-/// The server side: the Raft routes, bounded by `max_body_bytes`.
-pub fn router(raft: Raft, guard: Option<Arc<Guard>>, max_body_bytes: usize) -> axum::Router {
-    axum::Router::new()
-        .route(PATH_APPEND, post(append))
-        .route(PATH_VOTE, post(vote))
-        .route(PATH_SNAPSHOT, post(snapshot))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
-        .with_state(PeerState { raft, guard })
-}
-
-/// Serves `router` (the Raft routes and the other peer-port routes) with mutual TLS on
-/// `listener` within `limits` until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    tls: &PeerTls,
-    router: axum::Router,
-    limits: crate::serve::ConnLimits,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    let handshake = limits.header_timeout.min(crate::tls::HANDSHAKE_TIMEOUT);
-    crate::serve::serve(tls.listen(listener, handshake), router, limits, shutdown).await
-}
-
-/// A 403 unless the connection's certificate is that of `claimed`, the node the request's vote
-/// names.
-fn refusal(peer: &PeerInfo, claimed: Option<NodeId>, what: &str) -> Option<Response> {
+/// A refusal unless the connection's certificate is that of `claimed`, the node the request's
+/// vote names.
+fn refusal(peer: &PeerInfo, claimed: Option<NodeId>, what: &str) -> Option<RaftReply> {
     match claimed {
         Some(id) if peer.nodes.contains(&id) => None,
         _ => {
             tracing::warn!(addr = %peer.addr, nodes = ?peer.nodes, ?claimed, what, "refused a raft request sent in another node's name");
-            Some((
-                StatusCode::FORBIDDEN,
-                format!(
-                    "the {what} names node {claimed:?} but the connection's certificate is that of node(s) {:?}",
-                    peer.nodes
-                ),
-            )
-                .into_response())
+            Some(RaftReply::Forbidden(format!(
+                "the {what} names node {claimed:?} but the connection's certificate is that of node(s) {:?}",
+                peer.nodes
+            )))
         }
     }
 }
 
-fn octets(status: StatusCode, bytes: Vec<u8>) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(OCTET_STREAM))],
-        bytes,
-    )
-        .into_response()
-}
-
-fn reply<T: Serialize, E: Serialize>(result: Result<T, E>) -> Response {
+fn reply<T: Serialize, E: Serialize>(result: Result<T, E>) -> RaftReply {
     let encoded = match &result {
         Ok(value) => postcard::to_allocvec(value),
         Err(error) => postcard::to_allocvec(error),
     };
     match (result.is_ok(), encoded) {
-        (true, Ok(bytes)) => octets(StatusCode::OK, bytes),
-        (false, Ok(bytes)) => {
-            let mut resp = octets(StatusCode::INTERNAL_SERVER_ERROR, bytes);
-            resp.headers_mut()
-                .insert(RAFT_ERROR_HEADER, HeaderValue::from_static("1"));
-            resp
-        }
+        (true, Ok(bytes)) => RaftReply::Response(bytes),
+        (false, Ok(bytes)) => RaftReply::RaftError(bytes),
         (_, Err(e)) => {
             tracing::error!(error = %e, "encoding a raft response failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "encoding failed").into_response()
+            RaftReply::EncodingFailed
         }
     }
 }
 
-/// A 403 naming the membership rule a request broke.
-fn membership_refusal(peer: &PeerInfo, what: &str, why: &str) -> Response {
+/// A refusal naming the membership rule a request broke.
+fn membership_refusal(peer: &PeerInfo, what: &str, why: &str) -> RaftReply {
     tracing::warn!(addr = %peer.addr, nodes = ?peer.nodes, what, why, "refused a raft request the ledger's membership does not allow");
-    (StatusCode::FORBIDDEN, format!("{what} refused: {why}")).into_response()
+    RaftReply::Forbidden(format!("{what} refused: {why}"))
 }
 
-fn malformed(e: postcard::Error) -> Response {
-    (StatusCode::BAD_REQUEST, format!("malformed body: {e}")).into_response()
+fn malformed(e: postcard::Error) -> RaftReply {
+    RaftReply::Malformed(format!("malformed body: {e}"))
 }
 
-async fn append(
-    State(state): State<PeerState>,
-    ConnectInfo(peer): ConnectInfo<PeerInfo>,
-    body: Bytes,
-) -> Response {
-    let req = match postcard::from_bytes::<AppendEntriesRequest<TypeConfig>>(&body) {
-        Ok(req) => req,
-        Err(e) => return malformed(e),
-    };
-    if let Some(refused) = refusal(&peer, req.vote.leader_id().voted_for(), "append") {
-        return refused;
+impl PeerState {
+    /// The Raft routes' state over `raft`, checked by `guard`.
+    pub fn new(raft: Raft, guard: Option<Arc<Guard>>) -> Self {
+        PeerState { raft, guard }
     }
-    let Some(guard) = &state.guard else {
-        return reply(state.raft.append_entries(req).await);
-    };
-    match guard.append(&state.raft, req).await {
-        Ok(resp) => reply(Ok::<_, RaftError<NodeId>>(resp)),
-        Err(AppendOutcome::Raft(e)) => reply(Err::<(), _>(e)),
-        Err(AppendOutcome::Refused(why)) => membership_refusal(&peer, "append", &why),
-    }
-}
 
-async fn vote(
-    State(state): State<PeerState>,
-    ConnectInfo(peer): ConnectInfo<PeerInfo>,
-    body: Bytes,
-) -> Response {
-    let req = match postcard::from_bytes::<VoteRequest<NodeId>>(&body) {
-        Ok(req) => req,
-        Err(e) => return malformed(e),
-    };
-    let candidate = req.vote.leader_id().voted_for();
-    if let Some(refused) = refusal(&peer, candidate, "vote request") {
-        return refused;
-    }
-    if let Some(Err(why)) = state
-        .guard
-        .as_ref()
-        .zip(candidate)
-        .map(|(g, c)| g.check_candidate(c))
-    {
-        return membership_refusal(&peer, "vote request", &why);
-    }
-    reply(state.raft.vote(req).await)
-}
-
-async fn snapshot(
-    State(state): State<PeerState>,
-    ConnectInfo(peer): ConnectInfo<PeerInfo>,
-    body: Bytes,
-) -> Response {
-    let raft = state.raft;
-    type Req = (Vote<NodeId>, SnapshotMeta<NodeId, Peer>, LedgerSnapshot);
-    match postcard::from_bytes::<Req>(&body) {
-        Ok((vote, ..)) if !vote.is_committed() => (
-            StatusCode::FORBIDDEN,
-            "a snapshot is accepted only from a leader (a committed vote)",
-        )
-            .into_response(),
-        Ok((vote, meta, data)) => {
-            let leader = vote.leader_id().voted_for();
-            if let Some(refused) = refusal(&peer, leader, "snapshot") {
-                return refused;
-            }
-            if let Some((guard, leader)) = state.guard.as_ref().zip(leader) {
-                let current = super::membership::Config::of_raft(&raft);
-                if let Err(why) = guard.check_leader(leader, &current) {
-                    return membership_refusal(&peer, "snapshot", &why);
-                }
-            }
-            reply(
-                raft.install_full_snapshot(
-                    vote,
-                    Snapshot {
-                        meta,
-                        snapshot: Box::new(data),
-                    },
-                )
-                .await,
-            )
+    /// `POST` [`PATH_APPEND`] from `peer`.
+    pub async fn append(&self, peer: &PeerInfo, body: &[u8]) -> RaftReply {
+        let req = match postcard::from_bytes::<AppendEntriesRequest<TypeConfig>>(body) {
+            Ok(req) => req,
+            Err(e) => return malformed(e),
+        };
+        if let Some(refused) = refusal(peer, req.vote.leader_id().voted_for(), "append") {
+            return refused;
         }
-        Err(e) => malformed(e),
+        let Some(guard) = &self.guard else {
+            return reply(self.raft.append_entries(req).await);
+        };
+        match guard.append(&self.raft, req).await {
+            Ok(resp) => reply(Ok::<_, RaftError<NodeId>>(resp)),
+            Err(AppendOutcome::Raft(e)) => reply(Err::<(), _>(e)),
+            Err(AppendOutcome::Refused(why)) => membership_refusal(peer, "append", &why),
+        }
+    }
+
+    /// `POST` [`PATH_VOTE`] from `peer`.
+    pub async fn vote(&self, peer: &PeerInfo, body: &[u8]) -> RaftReply {
+        let req = match postcard::from_bytes::<VoteRequest<NodeId>>(body) {
+            Ok(req) => req,
+            Err(e) => return malformed(e),
+        };
+        let candidate = req.vote.leader_id().voted_for();
+        if let Some(refused) = refusal(peer, candidate, "vote request") {
+            return refused;
+        }
+        if let Some(Err(why)) = self
+            .guard
+            .as_ref()
+            .zip(candidate)
+            .map(|(g, c)| g.check_candidate(c))
+        {
+            return membership_refusal(peer, "vote request", &why);
+        }
+        reply(self.raft.vote(req).await)
+    }
+
+    /// `POST` [`PATH_SNAPSHOT`] from `peer`.
+    pub async fn snapshot(&self, peer: &PeerInfo, body: &[u8]) -> RaftReply {
+        let raft = &self.raft;
+        type Req = (Vote<NodeId>, SnapshotMeta<NodeId, Peer>, LedgerSnapshot);
+        match postcard::from_bytes::<Req>(body) {
+            Ok((vote, ..)) if !vote.is_committed() => RaftReply::Forbidden(
+                "a snapshot is accepted only from a leader (a committed vote)".into(),
+            ),
+            Ok((vote, meta, data)) => {
+                let leader = vote.leader_id().voted_for();
+                if let Some(refused) = refusal(peer, leader, "snapshot") {
+                    return refused;
+                }
+                if let Some((guard, leader)) = self.guard.as_ref().zip(leader) {
+                    let current = super::membership::Config::of_raft(raft);
+                    if let Err(why) = guard.check_leader(leader, &current) {
+                        return membership_refusal(peer, "snapshot", &why);
+                    }
+                }
+                reply(
+                    raft.install_full_snapshot(
+                        vote,
+                        Snapshot {
+                            meta,
+                            snapshot: Box::new(data),
+                        },
+                    )
+                    .await,
+                )
+            }
+            Err(e) => malformed(e),
+        }
     }
 }

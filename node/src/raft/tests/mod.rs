@@ -1,6 +1,5 @@
-//! Tests of the Raft adapter: openraft's storage suite, the ledger apply path, and a
-//! three-node cluster in one process.
+//! Tests of the Raft adapter: openraft's storage suite and the ledger apply path (the
+//! three-node cluster over the HTTP transport is `crate::peer`'s test).
 
 mod apply;
-mod cluster;
 mod storage_suite;

@@ -1,4 +1,5 @@
-//! Three nodes in one process, each with its own temp dir and mutual-TLS transport on port 0.
+//! Three nodes in one process, each with its own temp dir and mutual-TLS transport on port 0
+//! (the Raft transport: `crate::raft::network`'s client, the peer port's Raft routes).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::ledger::echo::EchoLedger;
 use crate::ledger::LedgerMachine;
-use crate::raft::network::{self, Network, TransportSettings, DEFAULT_MAX_BODY_BYTES};
+use crate::raft::network::{Network, TransportSettings, DEFAULT_MAX_BODY_BYTES};
 use crate::raft::{initialize, propose, start, NodeId, Peer, Raft, RaftSettings};
 use crate::store::{meta_key, Cf, Store};
 use crate::tls::{Identity, PeerTls, StaticPins};
@@ -64,13 +65,14 @@ async fn spawn_node(id: NodeId, settings: &RaftSettings) -> TestNode {
         .await
         .expect("start raft");
     let (stop_server, stopped) = oneshot::channel::<()>();
-    let router = network::router(raft.clone(), None, DEFAULT_MAX_BODY_BYTES);
+    let router = crate::peer::raft::router(raft.clone(), None, DEFAULT_MAX_BODY_BYTES);
     let server = tokio::spawn(async move {
         let limits = crate::serve::ConnLimits {
             max_connections: 64,
             header_timeout: std::time::Duration::from_secs(30),
         };
-        network::serve(listener, &tls, router, limits, async {
+        let handshake = limits.header_timeout.min(crate::tls::HANDSHAKE_TIMEOUT);
+        crate::serve::serve(tls.listen(listener, handshake), router, limits, async {
             let _ = stopped.await;
         })
         .await

@@ -1,0 +1,95 @@
+//! Forwarding a submission to the leader's API (`POST /v1/entries`, signed with this node's
+//! key: the leader does not charge the signer's rate again), the HTTP side of
+//! [`crate::service::submit::Forward`]; and relaying the leader's answer as it came.
+
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use ed25519_dalek::SigningKey;
+use futures::future::BoxFuture;
+use proto_types::Submission;
+
+use super::auth::node_headers;
+use super::CANONICAL;
+use crate::raft::Peer;
+use crate::service::submit::{Forward, ForwardedAnswer};
+
+/// Forwards over the API port's HTTP client (HTTPS when `[tls.api]` is set).
+pub struct HttpForward {
+    /// This node's id.
+    pub id: u64,
+    /// This node's key, which signs the forwarded request.
+    pub node_key: SigningKey,
+    /// The HTTP client for other nodes' APIs.
+    pub http: reqwest::Client,
+    /// `http` or `https`: how this node reaches other nodes' APIs (all serve alike).
+    pub api_scheme: &'static str,
+    /// How long the leader may take to answer.
+    pub timeout: Duration,
+}
+
+impl Forward for HttpForward {
+    fn forward<'a>(
+        &'a self,
+        leader_id: u64,
+        leader: &'a Peer,
+        sub: &'a Submission,
+    ) -> BoxFuture<'a, Result<ForwardedAnswer, String>> {
+        Box::pin(async move {
+            let url = format!("{}://{}/v1/entries", self.api_scheme, leader.api_addr);
+            let body = proto_types::encoding::encode(sub);
+            let mut req = self.http.post(&url);
+            for (name, value) in node_headers(
+                self.id,
+                &self.node_key,
+                leader_id,
+                "POST",
+                "/v1/entries",
+                &body,
+            ) {
+                req = req.header(name, value);
+            }
+            let r = req
+                .header(header::CONTENT_TYPE, CANONICAL)
+                .timeout(self.timeout)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| format!("forwarding to the leader at {}: {e}", leader.api_addr))?;
+            let status = r.status().as_u16();
+            let mut headers = vec![(
+                header::CONTENT_TYPE.as_str().to_owned(),
+                "application/json".to_owned(),
+            )];
+            if let Some(v) = r
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+            {
+                headers.push((header::RETRY_AFTER.as_str().to_owned(), v.to_owned()));
+            }
+            let body = r.bytes().await.unwrap_or_default().to_vec();
+            Ok(ForwardedAnswer {
+                status,
+                headers,
+                body,
+            })
+        })
+    }
+}
+
+/// The leader's answer as this node's own.
+pub fn relay(answer: ForwardedAnswer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut resp = (status, answer.body).into_response();
+    for (name, value) in answer.headers {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::try_from(name),
+            HeaderValue::try_from(value),
+        ) {
+            resp.headers_mut().insert(name, value);
+        }
+    }
+    resp
+}

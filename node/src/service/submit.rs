@@ -1,0 +1,62 @@
+//! Submitting a proposal: through Raft when this node leads, else forwarded to the leader's API
+//! through a [`Forward`] transport (the HTTP side, `crate::api::forward`, implements it). A
+//! forwarded answer comes back as plain data ([`ForwardedAnswer`]) for the API to relay.
+
+use futures::future::BoxFuture;
+use proto_types::{Proposal, Submission};
+
+use crate::ledger::ApplyResult;
+use crate::raft::{self, batcher::Batcher, Peer};
+
+/// The leader's answer to a forwarded submission, relayed as it came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardedAnswer {
+    /// Its HTTP status.
+    pub status: u16,
+    /// The headers relayed with it (`Content-Type`, and `Retry-After` when the leader set one).
+    pub headers: Vec<(String, String)>,
+    /// Its body.
+    pub body: Vec<u8>,
+}
+
+/// Why a submission got no apply result here.
+#[derive(Debug)]
+pub enum SubmitError {
+    /// The leader answered (this node forwarded the submission); relay its answer.
+    Forwarded(ForwardedAnswer),
+    /// No leader, no quorum, or the node is stopping.
+    Unavailable(String),
+}
+
+/// How a follower hands a submission to the leader.
+pub trait Forward: Send + Sync {
+    /// Sends `sub` to node `leader_id` at `leader`; `Err` says why no answer came.
+    fn forward<'a>(
+        &'a self,
+        leader_id: u64,
+        leader: &'a Peer,
+        sub: &'a Submission,
+    ) -> BoxFuture<'a, Result<ForwardedAnswer, String>>;
+}
+
+/// Proposes through Raft (`batcher`) if this node leads, else forwards to the leader.
+pub async fn submit(
+    batcher: &Batcher,
+    forward: &dyn Forward,
+    proposal: Proposal,
+) -> Result<ApplyResult, SubmitError> {
+    match batcher.propose(proposal.to_bytes()).await {
+        Ok(applied) => postcard::from_bytes(&applied.outcome)
+            .map_err(|e| SubmitError::Unavailable(format!("undecodable apply result: {e}"))),
+        Err(raft::ProposeError::NotLeader {
+            leader: Some((leader, peer)),
+        }) => match forward.forward(leader, &peer, &proposal.submission).await {
+            Ok(answer) => Err(SubmitError::Forwarded(answer)),
+            Err(m) => Err(SubmitError::Unavailable(m)),
+        },
+        Err(raft::ProposeError::NotLeader { leader: None }) => Err(SubmitError::Unavailable(
+            "no leader: the cluster has no quorum right now".into(),
+        )),
+        Err(raft::ProposeError::Unavailable(m)) => Err(SubmitError::Unavailable(m)),
+    }
+}
