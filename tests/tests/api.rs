@@ -579,6 +579,14 @@ async fn a_revoked_key_is_refused_with_403_and_nothing_is_written() {
         .expect("an organisation files")
         .clone();
     let dept = p.department(&org);
+    // The filing is recorded while the key is in force.
+    let first = post(n, filing).await;
+    assert_eq!(
+        first.status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&first.bytes)
+    );
     let op = KeyOp::RevokeKey {
         org: org.clone(),
         key_id: dept.key_ref().key_id.clone(),
@@ -617,17 +625,27 @@ async fn a_revoked_key_is_refused_with_403_and_nothing_is_written() {
         .iter()
         .any(|k| !k["revoked_at"].is_null()));
     let head = n.ctx.ledger.head();
-    let a = post(n, filing).await;
+    // A resubmission of what was recorded answers its first receipt (rule 3), revoked or not.
+    let again = post(n, filing).await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&again.bytes)
+    );
+    assert_eq!(again.json()["index"], first.json()["index"]);
+    assert_eq!(again.json()["duplicate"], Value::Bool(true));
+    // A new submission signed with the revoked key is refused, and nothing is written.
+    let mut payload = filing.payload.clone();
+    payload.id = HandoffId::new("after-revocation").expect("id");
+    let a = post(n, &payload.clone().sign(&dept.key)).await;
     assert_eq!(
         (a.status, a.code().as_str()),
         (StatusCode::FORBIDDEN, "KEY_REVOKED")
     );
     // Only whoever holds the key learns that it is revoked (issue 15): the same submission
     // signed by someone else is answered as for an unknown key.
-    let forged = filing
-        .payload
-        .clone()
-        .sign(&caseledger_client::keys::derive(9, "forger"));
+    let forged = payload.sign(&caseledger_client::keys::derive(9, "forger"));
     let a = post(n, &forged).await;
     assert_eq!(
         (a.status, a.code().as_str()),

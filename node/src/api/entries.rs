@@ -17,10 +17,11 @@ use std::time::{Duration, Instant};
 use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::CANONICAL;
-use crate::ledger::ApplyResult;
+use crate::ledger::{ApplyResult, Reader};
 use crate::node::NodeCtx;
 use crate::service::receipts::Receipt;
 use crate::service::submit::SubmitError;
+use crate::store::blocking;
 
 /// Parses a submission from JSON or canonical bytes (by `Content-Type`).
 pub fn parse_submission(headers: &HeaderMap, body: &[u8]) -> Result<Submission, ApiError> {
@@ -152,6 +153,18 @@ pub async fn submit(
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
+    // A resubmission of a recorded submission is answered with its first receipt before any
+    // check (its key may have been revoked since, or a limit lowered: it is recorded all the
+    // same). A different submission under a recorded id goes on to apply, which refuses it.
+    let store = node.store.clone();
+    let id = sub.payload.id.clone();
+    match blocking(move || Reader::new(&store).submission(&id)).await {
+        Ok(Some(first)) if first.digest == sub.digest() => {
+            return answer(&node, ApplyResult::Duplicate { index: first.index }).await;
+        }
+        Ok(_) => {}
+        Err(e) => return ApiError::internal("reading the submission index", e).into_response(),
+    }
     let now = node.now();
     if let Err(e) = ingress_check(&node, &sub, now) {
         return e.into_response();

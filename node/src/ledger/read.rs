@@ -91,6 +91,15 @@ impl Reader {
         self.store.get(Cf::Ledger, &be_u64(index))
     }
 
+    /// The idempotency record of the submission with this id, if the ledger holds one: its
+    /// entry's index and the digest of what was submitted.
+    pub fn submission(&self, id: &HandoffId) -> Result<Option<SubmissionRecord>, StoreError> {
+        self.store
+            .get(Cf::ByHandoffId, &keys::submission(id))?
+            .map(|v| decode(&v).map_err(|e| StoreError::corrupt("submission record", e)))
+            .transpose()
+    }
+
     /// Entry `index`, decoded.
     pub fn entry(&self, index: u64) -> Result<Option<Entry>, StoreError> {
         self.entry_bytes(index)?
