@@ -1,4 +1,4 @@
-//! `caseledger bench`: argument parsing over the library's `bench` module. Every benchmark is
+//! `caseledger bench`: argument parsing over the lab's `bench` module. Every benchmark is
 //! one command; each prints the machine and the commit with its figures (BENCHMARKS.md).
 
 use std::path::PathBuf;

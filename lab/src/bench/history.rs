@@ -3,9 +3,9 @@
 //!
 //! 1. **footprint in memory**: every node's RSS (`VmRSS`, and the peak `VmHWM`) at several
 //!    sizes on the way, to see whether it grows with history;
-//! 2. **audit rate**: the library's audit (what `caseledger audit` runs) over the whole ledger,
-//!    in entries/s, next to the machine's raw Ed25519 batch-verification rate on all cores
-//!    ([`super::verify_rate`]), and their ratio;
+//! 2. **audit rate**: the client library's audit (what `caseledger audit` runs) over the whole
+//!    ledger, in entries/s, next to the machine's raw Ed25519 batch-verification rate on all
+//!    cores ([`super::verify_rate`]), and their ratio;
 //! 3. **catch-up**: a fourth node (declared in genesis, never started) starts empty and is
 //!    added as a learner; the leader's log is purged behind its snapshots, so it installs a
 //!    snapshot and pulls and verifies every entry. Timed from its approved `AddLearner` entry until
