@@ -1,16 +1,13 @@
-//! The caseledger client library: keys, the province fixture, the case-flow generator,
-//! the HTTP client and the auditor. The CLI (`caseledger`) is a thin layer over it.
+//! The caseledger client library: keys, the HTTP client, signing steps, membership changes,
+//! the auditor and offline receipt checks. It starts no process: the demo, the benchmarks and
+//! their workload generators are the lab's (`caseledger-lab`), and the CLI (`caseledger`) is
+//! the `caseledger-cli` package, a thin layer over both.
 
 pub mod audit;
-pub mod bench;
 pub mod config;
-pub mod demo;
-pub mod flows;
 pub mod http;
 pub mod keys;
 pub mod membership;
-pub mod pilot;
 pub mod steps;
-pub mod table;
 pub mod tls;
 pub mod trust;

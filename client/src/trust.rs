@@ -51,31 +51,3 @@ pub fn verify_receipt_text(
     receipt::verify(&r, &r.entry_bytes, keys)?;
     Ok(r)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::pilot::Province;
-    use proto_types::Timestamp;
-
-    #[test]
-    fn reads_the_node_keys_a_genesis_pins_and_nothing_else() {
-        let p = Province::new(5, 1, 3, Timestamp::from_millis(0));
-        let json = serde_json::to_string(&p.genesis(Timestamp::from_millis(0))).expect("json");
-        let keys = node_keys_from_genesis(&json).expect("a genesis");
-        let names: Vec<&str> = keys.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["node-1", "node-2", "node-3"]);
-        assert_eq!(keys[1].1, p.nodes[1].key.verifying_key());
-        assert!(matches!(
-            node_keys_from_genesis("{}"),
-            Err(TrustError::NotASubmission(_))
-        ));
-        let (_, steps) = crate::flows::case_flow(&p, 5, 0, Timestamp::from_millis(0));
-        let filing = serde_json::to_string(&steps[0].submission).expect("json");
-        assert!(matches!(
-            node_keys_from_genesis(&filing),
-            Err(TrustError::NotGenesis("case_filing"))
-        ));
-        assert!(verify_receipt_text("not a receipt", &keys).is_err());
-    }
-}

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use caseledger_client::http::{Client, Credentials};
-use caseledger_client::membership::{form_cluster, Joiner};
-use caseledger_client::pilot::Province;
+use caseledger_lab::formation::{form_cluster, Joiner};
+use caseledger_lab::pilot::Province;
 use caseledger_node::config::{ApiLimits, ClockConfig, NodeConfig, RaftTiming};
 use caseledger_node::server::Node;
 use proto_types::Timestamp;

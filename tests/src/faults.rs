@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use caseledger_client::audit::{audit, Verdict};
-use caseledger_client::flows::{case_flow, SplitMix};
 use caseledger_client::http::{Client, SubmitOutcome};
-use caseledger_client::pilot::Province;
+use caseledger_lab::flows::{case_flow, SplitMix};
+use caseledger_lab::pilot::Province;
 use tokio::task::JoinHandle;
 
 use crate::cluster::EPOCH;

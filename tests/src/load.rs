@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use caseledger_client::flows::{case_flow, SplitMix, Step};
 use caseledger_client::http::{Client, SubmitOutcome};
-use caseledger_client::pilot::Province;
+use caseledger_lab::flows::{case_flow, SplitMix, Step};
+use caseledger_lab::pilot::Province;
 use proto_types::ids::HandoffId;
 use proto_types::Timestamp;
 use tokio::sync::Mutex;

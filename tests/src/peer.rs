@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use caseledger_client::pilot::Province;
+use caseledger_lab::pilot::Province;
 use caseledger_node::tls::{Identity, PeerTls, StaticPins};
 use ed25519_dalek::SigningKey;
 use proto_types::crypto::PublicKey;

@@ -6,8 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use caseledger_client::http::Client;
-use caseledger_client::membership::{form_cluster, Joiner};
-use caseledger_client::pilot::Province;
+use caseledger_lab::formation::{form_cluster, Joiner};
+use caseledger_lab::pilot::Province;
 use caseledger_node::config::NodeConfig;
 use serde_json::Value;
 

@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use caseledger_client::flows::case_flow;
+use caseledger_lab::flows::case_flow;
 use caseledger_node::ledger::ApplyResult;
 use caseledger_node::server::Node;
 use caseledger_tests::cluster::{operator, Cluster, EPOCH};

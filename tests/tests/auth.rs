@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
-use caseledger_client::flows::case_flow;
 use caseledger_client::http::Credentials;
+use caseledger_lab::flows::case_flow;
 use caseledger_node::api::{access, Access};
 use caseledger_node::config::ApiLimits;
 use caseledger_node::server::Node;

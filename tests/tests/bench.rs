@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use caseledger_client::bench::etcd;
+use caseledger_lab::bench::etcd;
 
 fn client_binary() -> std::path::PathBuf {
     caseledger_tests::process::node_binary().with_file_name("caseledger")

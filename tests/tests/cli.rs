@@ -728,8 +728,7 @@ mod receipts {
         }
 
         // Another cluster's genesis does not vouch for it.
-        let other =
-            caseledger_client::pilot::Province::new(8, 1, 3, caseledger_tests::cluster::EPOCH);
+        let other = caseledger_lab::pilot::Province::new(8, 1, 3, caseledger_tests::cluster::EPOCH);
         let other_dir = dir.join("other");
         let other_genesis = caseledger_tests::cluster::write_province(&other, &other_dir);
         cli.expect(

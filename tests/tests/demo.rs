@@ -10,10 +10,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use caseledger_client::demo::{node_config_path, SIM_EPOCH};
-use caseledger_client::flows::case_flow;
 use caseledger_client::http::Client;
-use caseledger_client::pilot::Province;
+use caseledger_lab::demo::{node_config_path, SIM_EPOCH};
+use caseledger_lab::flows::case_flow;
+use caseledger_lab::pilot::Province;
 use caseledger_tests::cluster::EPOCH;
 use caseledger_tests::eventually;
 use proto_types::encoding::encode;

@@ -12,8 +12,8 @@
 
 use std::time::{Duration, Instant};
 
-use caseledger_client::flows::SplitMix;
 use caseledger_client::http::Client;
+use caseledger_lab::flows::SplitMix;
 use caseledger_tests::eventually;
 use caseledger_tests::faults::{
     between, is_root, seed, soak, verify, ProxiedCluster, Tmpfs, Workload,

@@ -3,8 +3,8 @@
 //! k-of-n approvals genesis requires (an approval by a revoked key does not count).
 
 use caseledger_client::audit::check_entries;
-use caseledger_client::flows::case_flow;
-use caseledger_client::pilot::{Department, Province};
+use caseledger_lab::flows::case_flow;
+use caseledger_lab::pilot::{Department, Province};
 use caseledger_tests::cluster::EPOCH;
 use proto_types::crypto::PublicKey;
 use proto_types::ids::KeyId;

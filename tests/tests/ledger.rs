@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use caseledger_client::flows::case_flow;
-use caseledger_client::pilot::Province;
+use caseledger_lab::flows::case_flow;
+use caseledger_lab::pilot::Province;
 use caseledger_node::ledger::{
     all_entries, ApplyResult, Ledger, LedgerMachine, LogPosition, Proposal,
 };

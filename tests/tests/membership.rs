@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use caseledger_client::http::{Client, SubmitOutcome};
-use caseledger_client::membership::{self, Joiner};
+use caseledger_client::membership;
+use caseledger_lab::formation::{self, Joiner};
 use caseledger_node::raft::TypeConfig;
 use caseledger_tests::eventually;
 use caseledger_tests::process::ProcCluster;
@@ -28,7 +29,7 @@ async fn three_voters_and_a_learner() -> ProcCluster {
 
 async fn join(cluster: &ProcCluster, id: u64) {
     let n = &cluster.nodes[id as usize - 1];
-    membership::form_cluster(
+    formation::form_cluster(
         &submitter(cluster),
         &cluster.operator(),
         &cluster.province,
@@ -57,7 +58,7 @@ fn submitter(cluster: &ProcCluster) -> Client {
 
 /// An approved change of the province's node `op.node_id()`, with entry id `id`.
 fn approved(cluster: &ProcCluster, op: MemberOp, id: &str) -> Submission {
-    membership::province_change(&cluster.province, op, id, Timestamp::from_millis(0))
+    formation::province_change(&cluster.province, op, id, Timestamp::from_millis(0))
         .expect("a declared node")
 }
 

@@ -305,7 +305,7 @@ fn restore(store: &Store, saved: &[(Cf, Vec<u8>, Vec<u8>)]) {
 #[test]
 fn an_audit_of_a_hundred_thousand_entries_passes_and_a_saved_checkpoint_is_extended() {
     let province =
-        caseledger_client::pilot::Province::new(caseledger_tests::cluster::SEED, 1, 3, EPOCH);
+        caseledger_lab::pilot::Province::new(caseledger_tests::cluster::SEED, 1, 3, EPOCH);
     let mut state = MemState::new();
     let mut entries: Vec<Vec<u8>> = Vec::with_capacity(100_000);
     let push = |state: &mut MemState, sub: proto_types::Submission, entries: &mut Vec<Vec<u8>>| {
@@ -326,7 +326,7 @@ fn an_audit_of_a_hundred_thousand_entries_passes_and_a_saved_checkpoint_is_exten
     push(&mut state, province.genesis(EPOCH), &mut entries);
     let mut n = 0;
     while entries.len() < 100_000 {
-        for step in caseledger_client::flows::case_flow(&province, 11, n, EPOCH).1 {
+        for step in caseledger_lab::flows::case_flow(&province, 11, n, EPOCH).1 {
             push(&mut state, step.submission, &mut entries);
         }
         n += 1;

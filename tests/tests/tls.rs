@@ -147,7 +147,7 @@ async fn a_node_with_an_unknown_certificate_cannot_join() {
     let leader = cluster.leader().await;
     let submitter = caseledger_client::http::Client::new(cluster.api_addrs());
     let change = |op: MemberOp, id: &str| {
-        caseledger_client::membership::province_change(
+        caseledger_lab::formation::province_change(
             &cluster.province,
             op,
             id,

@@ -1,10 +1,10 @@
-//! `caseledger bench`: argument parsing over the library's `bench` module. Every benchmark is
+//! `caseledger bench`: argument parsing over the lab's `bench` module. Every benchmark is
 //! one command; each prints the machine and the commit with its figures (BENCHMARKS.md).
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use caseledger_client::bench::{etcd, history, write};
+use caseledger_lab::bench::{etcd, history, unless_interrupted, write};
 
 /// `caseledger bench`.
 #[derive(clap::Args)]
@@ -129,30 +129,6 @@ impl Common {
             },
             temporary,
         ))
-    }
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn interrupted() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        () = term => {},
-    }
-}
-
-/// Runs `fut` unless interrupted first; dropping it stops the clusters it started.
-async fn unless_interrupted(fut: impl std::future::Future<Output = Result<()>>) -> Result<()> {
-    tokio::select! {
-        r = fut => r,
-        () = interrupted() => bail!("interrupted: the clusters were stopped"),
     }
 }
 

@@ -1,10 +1,10 @@
 //! The load generator, one for every system measured: workers each POST pre-built request
-//! bodies over HTTP (one shared client, the same settings as [`crate::http::Client`]), one
-//! request at a time, spreading the workers over the system's nodes. Work comes as
-//! *sequences*: the requests of one sequence go in order from one worker (a case's steps,
-//! each depending on the one before), different sequences run concurrently. A request counts
-//! as committed when the node answers 200 or 201; its latency is the time from sending it to
-//! reading the whole answer.
+//! bodies over HTTP (one shared client, the same settings as
+//! [`caseledger_client::http::Client`]), one request at a time, spreading the workers over
+//! the system's nodes. Work comes as *sequences*: the requests of one sequence go in order
+//! from one worker (a case's steps, each depending on the one before), different sequences
+//! run concurrently. A request counts as committed when the node answers 200 or 201; its
+//! latency is the time from sending it to reading the whole answer.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -78,7 +78,7 @@ impl Level {
     }
 }
 
-/// The HTTP client every load uses: the settings of [`crate::http::Client`].
+/// The HTTP client every load uses: the settings of [`caseledger_client::http::Client`].
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))

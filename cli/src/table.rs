@@ -46,11 +46,6 @@ impl Table {
         self.rows.push(row);
     }
 
-    /// Whether it has no rows.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// A table of JSON objects: one column per key (in the order keys first appear), one
     /// row per object.
     pub fn from_objects(objects: &[Value]) -> Self {

@@ -2,10 +2,11 @@
 //! receiver's answers), `file` (a case filing) and `measure` (a coercive measure). Each is
 //! built and signed locally, submitted, and its receipt printed (and saved on request).
 
+use crate::table;
 use anyhow::{bail, Context, Result};
 use caseledger_client::http::Answer;
+use caseledger_client::keys;
 use caseledger_client::steps::{self, Identity};
-use caseledger_client::{keys, table};
 use clap::Args;
 use proto_types::crypto::Digest;
 use proto_types::domain::{CaseType, DocumentType, HandoffKind, MeasureKind, Procedure};

@@ -3,8 +3,8 @@
 //! tests and bug reports are reproducible; production deployments generate keys with
 //! `caseledger keygen` and write their own genesis file.
 
-use crate::http::Credentials;
-use crate::keys;
+use caseledger_client::http::Credentials;
+use caseledger_client::keys;
 use ed25519_dalek::SigningKey;
 use proto_types::crypto::PublicKey;
 use proto_types::domain::{Level, OrgKind};
@@ -381,5 +381,35 @@ pub fn sample_calendar() -> Calendar {
     Calendar {
         holidays,
         working_weekends,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use caseledger_client::trust::{node_keys_from_genesis, verify_receipt_text, TrustError};
+    use proto_types::Timestamp;
+
+    // The client library's `trust` read against the pilot's genesis: here, as the library
+    // cannot depend on the lab.
+    #[test]
+    fn reads_the_node_keys_a_genesis_pins_and_nothing_else() {
+        let p = Province::new(5, 1, 3, Timestamp::from_millis(0));
+        let json = serde_json::to_string(&p.genesis(Timestamp::from_millis(0))).expect("json");
+        let keys = node_keys_from_genesis(&json).expect("a genesis");
+        let names: Vec<&str> = keys.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["node-1", "node-2", "node-3"]);
+        assert_eq!(keys[1].1, p.nodes[1].key.verifying_key());
+        assert!(matches!(
+            node_keys_from_genesis("{}"),
+            Err(TrustError::NotASubmission(_))
+        ));
+        let (_, steps) = crate::flows::case_flow(&p, 5, 0, Timestamp::from_millis(0));
+        let filing = serde_json::to_string(&steps[0].submission).expect("json");
+        assert!(matches!(
+            node_keys_from_genesis(&filing),
+            Err(TrustError::NotGenesis("case_filing"))
+        ));
+        assert!(verify_receipt_text("not a receipt", &keys).is_err());
     }
 }

@@ -103,7 +103,7 @@ pub fn refused(answer: &Answer, json: bool) -> Result<u8> {
 pub fn time_text(v: &serde_json::Value) -> String {
     match v.as_u64() {
         Some(ms) => proto_types::Timestamp::from_millis(ms).to_string(),
-        None => caseledger_client::table::cell(v),
+        None => crate::table::cell(v),
     }
 }
 

@@ -14,11 +14,11 @@ use anyhow::{bail, Context, Result};
 use proto_types::time::DAY_MS;
 use proto_types::{LedgerState, Timestamp};
 
-use crate::audit::{audit, Verdict};
 use crate::flows::case_flow_with;
-use crate::http::{Client, SubmitOutcome};
-use crate::membership::{form_cluster, Joiner};
+use crate::formation::{form_cluster, Joiner};
 use crate::pilot::Province;
+use caseledger_client::audit::{audit, Verdict};
+use caseledger_client::http::{Client, SubmitOutcome};
 
 /// Simulated time at the start of every demo: 2026-01-05 00:00 UTC (a Monday).
 pub const SIM_EPOCH: Timestamp = Timestamp::from_millis(1_767_571_200_000);
@@ -265,7 +265,7 @@ pub(crate) async fn spawn_node(
 /// (with `keys/<PLC>.pem`) work against the running demo.
 fn write_client_files(dir: &Path, province: &Province, apis: &[String]) -> Result<()> {
     for (id, dept) in &province.departments {
-        crate::keys::save_pem(&dept.key, &dir.join("keys").join(format!("{id}.pem")))?;
+        caseledger_client::keys::save_pem(&dept.key, &dir.join("keys").join(format!("{id}.pem")))?;
     }
     let nodes: Vec<String> = apis.iter().map(|a| format!("{a:?}")).collect();
     let auditor = province.auditor.as_str();
@@ -509,7 +509,7 @@ pub async fn run(
         Verdict::Incomplete { reason } => println!("audit: INCOMPLETE: {reason}"),
     }
     if let Some(path) = &opts.export {
-        let n = crate::audit::export(&client, path, |_, _| {}).await?;
+        let n = caseledger_client::audit::export(&client, path, |_, _| {}).await?;
         println!("exported {n} entries to {}", path.display());
     }
     if errors.load(Ordering::Relaxed) > 0 {

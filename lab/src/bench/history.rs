@@ -3,9 +3,9 @@
 //!
 //! 1. **footprint in memory**: every node's RSS (`VmRSS`, and the peak `VmHWM`) at several
 //!    sizes on the way, to see whether it grows with history;
-//! 2. **audit rate**: the library's audit (what `caseledger audit` runs) over the whole ledger,
-//!    in entries/s, next to the machine's raw Ed25519 batch-verification rate on all cores
-//!    ([`super::verify_rate`]), and their ratio;
+//! 2. **audit rate**: the client library's audit (what `caseledger audit` runs) over the whole
+//!    ledger, in entries/s, next to the machine's raw Ed25519 batch-verification rate on all
+//!    cores ([`super::verify_rate`]), and their ratio;
 //! 3. **catch-up**: a fourth node (declared in genesis, never started) starts empty and is
 //!    added as a learner; the leader's log is purged behind its snapshots, so it installs a
 //!    snapshot and pulls and verifies every entry. Timed from its approved `AddLearner` entry until
@@ -24,11 +24,11 @@ use proto_types::encoding::encode;
 use super::load::{drive, http_client, Sequence, Stop, Work};
 use super::write::pad;
 use super::{dir_bytes, rss_kib};
-use crate::audit::{audit_nodes, Verdict};
 use crate::demo::{spawn_node, Nodes, SIM_EPOCH};
 use crate::flows::case_flow;
-use crate::http::Client;
 use crate::pilot::Province;
+use caseledger_client::audit::{audit_nodes, Verdict};
+use caseledger_client::http::Client;
 
 /// History benchmark settings.
 #[derive(Debug, Clone)]
@@ -228,7 +228,7 @@ pub async fn run(opts: HistoryOptions) -> Result<()> {
     let started = Instant::now();
     // The fresh node joins as the departments decide it (docs/FORMAT.md §Membership): an
     // approved AddLearner, which the leader carries out.
-    let join = crate::membership::province_change(
+    let join = crate::formation::province_change(
         &province,
         proto_types::payload::MemberOp::AddLearner {
             node_id: 4,
@@ -240,7 +240,7 @@ pub async fn run(opts: HistoryOptions) -> Result<()> {
         "M-JOIN-4",
         clock.now(),
     )?;
-    let added = crate::membership::submit(&leader_client, &join).await?;
+    let added = caseledger_client::membership::submit(&leader_client, &join).await?;
     let deadline = Instant::now() + Duration::from_secs(1800);
     loop {
         let theirs = status(&client, leader).await?;

@@ -191,7 +191,33 @@ impl BenchCluster {
                 .iter()
                 .map(|a| format!("http://{a}/v1/entries"))
                 .collect(),
-            content_type: crate::http::CANONICAL,
+            content_type: caseledger_client::http::CANONICAL,
         }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn interrupted() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = term => {},
+    }
+}
+
+/// Runs `fut` unless interrupted first; dropping it stops the clusters it started.
+pub async fn unless_interrupted(
+    fut: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    tokio::select! {
+        r = fut => r,
+        () = interrupted() => anyhow::bail!("interrupted: the clusters were stopped"),
     }
 }

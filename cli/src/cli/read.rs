@@ -1,9 +1,9 @@
 //! Reads: `case`, `head`, `prove`, `tail`, `overdue`, `stats`. Tables for people by default,
 //! the node's JSON with `--json`.
 
+use crate::table::{self, Table};
 use anyhow::{bail, Context, Result};
 use caseledger_client::http::Client;
-use caseledger_client::table::{self, Table};
 use clap::Args;
 use proto_types::merkle::{leaf_hash, verify_inclusion, MerkleHash};
 use proto_types::{Entry, Record};

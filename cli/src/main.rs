@@ -13,13 +13,14 @@
 mod audit_cmd;
 mod bench_cmd;
 mod cli;
+mod table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use caseledger_client::demo::{self, DemoOptions};
 use caseledger_client::keys;
+use caseledger_lab::demo::{self, DemoOptions};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -127,7 +128,7 @@ enum Cmd {
         export: Option<PathBuf>,
         /// Percent of custody cases sent for prosecution without their custody transfer (换押),
         /// on purpose: the missing custody transfers the summary counts.
-        #[arg(long, default_value_t = caseledger_client::flows::MISSING_CUSTODY_PERCENT,
+        #[arg(long, default_value_t = caseledger_lab::flows::MISSING_CUSTODY_PERCENT,
               value_parser = clap::value_parser!(u64).range(0..=100))]
         missing_custody_percent: u64,
     },
