@@ -5,8 +5,8 @@
     scripts/modgraph.py proto-types/src
 
 A module is a file (`a/b.rs` or `a/b/mod.rs` is `a::b`; `lib.rs`/`main.rs` is the root). An
-edge `a -> b` is a path `crate::…` or `super::…` (in a `use` or inline, outside `#[cfg(test)]`
-modules) in `a` that names something in `b`, resolved to the longest module path that exists.
+edge `a -> b` is a path `crate::…` or `super::…` (in a `use` or inline, outside test modules:
+`#[cfg(test)]` inline modules and files declared `#[cfg(test)] mod name;`) in `a` that names something in `b`, resolved to the longest module path that exists.
 Circles are looked for at each level of the tree: among the top-level modules (each with all
 its descendants), then among the children of each module (each with its descendants; the
 parent's own file is not one of them). A circle is a strongly connected set of two or more.
@@ -94,9 +94,21 @@ def resolve(path: list, here: tuple, modules: set):
     return best
 
 
+def test_modules(modules: dict) -> set:
+    """Modules declared `#[cfg(test)] mod name;` in their parent's file, and their descendants."""
+    tests = set()
+    for m, f in modules.items():
+        text = strip_comments(f.read_text())
+        for t in re.finditer(r"#\[cfg\(test\)\]\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;", text):
+            tests.add(m + (t.group(1),))
+    return {m for m in modules if any(m[: len(t)] == t for t in tests)}
+
+
 def graph(root: Path):
     files = sorted(root.rglob("*.rs"))
     modules = {module_of(root, f): f for f in files}
+    for t in test_modules(modules):
+        del modules[t]
     edges = {m: set() for m in modules}
     for m, f in modules.items():
         text = strip_tests(strip_comments(f.read_text()))

@@ -23,7 +23,6 @@ pub mod node;
 pub mod peer;
 pub mod raft;
 pub mod selfcheck;
-pub mod serve;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -44,7 +44,7 @@ use tokio_rustls::TlsAcceptor;
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// TLS connections accepted but not yet served (in handshake, or waiting for the server to
-/// take them): part of `serve::RESERVED_DESCRIPTORS`.
+/// take them): part of `server::serve::RESERVED_DESCRIPTORS`.
 pub const MAX_HANDSHAKES: usize = 128;
 
 /// The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow.

@@ -67,12 +67,12 @@ async fn spawn_node(id: NodeId, settings: &RaftSettings) -> TestNode {
     let (stop_server, stopped) = oneshot::channel::<()>();
     let router = crate::peer::raft::router(raft.clone(), None, DEFAULT_MAX_BODY_BYTES);
     let server = tokio::spawn(async move {
-        let limits = crate::serve::ConnLimits {
+        let limits = crate::server::serve::ConnLimits {
             max_connections: 64,
             header_timeout: std::time::Duration::from_secs(30),
         };
         let handshake = limits.header_timeout.min(crate::tls::HANDSHAKE_TIMEOUT);
-        crate::serve::serve(tls.listen(listener, handshake), router, limits, async {
+        crate::server::serve::serve(tls.listen(listener, handshake), router, limits, async {
             let _ = stopped.await;
         })
         .await

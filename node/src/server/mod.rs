@@ -2,8 +2,10 @@
 //! bootstrapping a new cluster from genesis; stopping. The only importer of
 //! [`crate::api::router`], [`crate::peer::router`] and [`crate::checkpointer::run`]: the
 //! context it builds ([`NodeCtx`]) imports none of them. Serving a router on a listener is
-//! `crate::serve`'s (the listener code), called only from here (and by the Raft transport's
+//! `serve`'s (the listener code, `server::serve`), called only from here (and by the Raft transport's
 //! own tests).
+
+pub mod serve;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -22,7 +24,6 @@ use crate::ledger::{ApplyResult, Ledger};
 use crate::metrics::Metrics;
 use crate::node::NodeCtx;
 use crate::raft::{self, cluster, network, Peer, RaftSettings};
-use crate::serve;
 use crate::service::submit::SubmitError;
 use crate::store::{blocking, Store};
 use crate::tls;
