@@ -21,6 +21,8 @@ mod query;
 mod read;
 mod registry;
 mod supervision;
+#[cfg(test)]
+mod wire_shapes;
 
 pub use crate::service::receipts::Receipt;
 pub use auth::{access, node_headers, Access, Caller};
