@@ -264,6 +264,20 @@ pub struct InclusionProof {
     pub proof: Vec<String>,
 }
 
+/// `GET /v1/supervision/overdue` (the node's `api::supervision::Overdue`). The alerts are the
+/// core's `clock` alerts as the node serializes them; `A` is what the reader reads them as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overdue<A> {
+    /// The "now" used, Unix ms.
+    pub now: u64,
+    /// Cases examined.
+    pub cases_examined: u64,
+    /// Overdue, due-soon and missing custody transfer alerts.
+    pub alerts: Vec<A>,
+    /// The case id to continue after, if more cases may follow.
+    pub next: Option<String>,
+}
+
 /// One row of a case's timeline (the node's `api::cases::TimelineItem`), without its signer,
 /// whose shape is the payload's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

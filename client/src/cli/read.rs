@@ -6,7 +6,7 @@ use caseledger_client::http::Client;
 use caseledger_client::table::{self, Table};
 use clap::Args;
 use proto_types::merkle::{leaf_hash, verify_inclusion, MerkleHash};
-use proto_types::wire::{EntryPage, EntryView, Head, InclusionProof};
+use proto_types::wire::{EntryPage, EntryView, Head, InclusionProof, Overdue};
 use proto_types::{Entry, Record, Timestamp};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -533,21 +533,20 @@ pub async fn overdue(env: &Env, args: OverdueArgs) -> Result<u8> {
     } else {
         format!("/v1/supervision/overdue?{}", query.join("&"))
     };
-    let body = match get(&client, &path, args.json).await? {
+    let body: Overdue<Value> = match get(&client, &path, args.json).await? {
         Ok(b) => b,
         Err(code) => return Ok(code),
     };
     if args.json {
-        print_json(&body)?;
+        print_json(&serde_json::to_value(&body).context("printing JSON")?)?;
     } else {
         println!(
             "now: {}   cases examined: {}",
-            time_text(&body["now"]),
-            table::cell(&body["cases_examined"])
+            Timestamp::from_millis(body.now),
+            body.cases_examined
         );
-        let alerts = body["alerts"].as_array().cloned().unwrap_or_default();
-        print!("{}", render_alerts(&alerts));
-        if let Some(next) = body["next"].as_str() {
+        print!("{}", render_alerts(&body.alerts));
+        if let Some(next) = &body.next {
             println!("more cases: ask again with --after {next}");
         }
     }

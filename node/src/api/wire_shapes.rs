@@ -10,6 +10,7 @@ use super::error::ErrorBody;
 use super::ops::Head;
 use super::proofs::InclusionProof;
 use super::query::EntryPage;
+use super::supervision::Overdue;
 use crate::service::receipts::Receipt;
 
 /// Serializes `node` and reads it back as `W`.
@@ -123,5 +124,20 @@ fn proofs_pages_and_timeline_rows_read_as_wire_shapes() {
             w.rejected.as_deref()
         ),
         (4, "acceptance", "H-1:accepted", Some("NOT_RECEIVER"))
+    );
+}
+
+#[test]
+fn the_overdue_list_reads_as_wire_overdue() {
+    let o = Overdue {
+        now: 10,
+        cases_examined: 2,
+        alerts: vec![serde_json::json!({"case_id": "LZ-1"})],
+        next: Some("LZ-1".into()),
+    };
+    let w: wire::Overdue<serde_json::Value> = as_wire(&o);
+    assert_eq!(
+        (w.now, w.cases_examined, w.alerts, w.next),
+        (10, 2, o.alerts, o.next)
     );
 }
