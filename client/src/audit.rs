@@ -29,8 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::{Client, ClientError};
 
-/// Content type of canonical bytes.
-const CANONICAL: &str = "application/vnd.caseledger.canonical";
+use proto_types::wire::{ErrorBody, ErrorCode, CANONICAL};
 
 /// The first line of an export file (docs/FORMAT.md §Export).
 pub const EXPORT_MAGIC: &[u8] = b"caseledger-export v1\n";
@@ -409,10 +408,9 @@ async fn stream_nodes(
             .await
             .map_err(|e| ClientError::Unreachable(e.to_string()))??;
         if !status.is_success() {
-            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-            let code = body["code"].as_str().unwrap_or("");
-            let message = body["message"].as_str().unwrap_or("");
-            if code == "DAMAGED" {
+            let error = serde_json::from_slice::<ErrorBody>(&bytes).ok();
+            let message = error.as_ref().map_or("", |e| e.message.as_str());
+            if error.as_ref().is_some_and(|e| e.code == ErrorCode::Damaged) {
                 return Ok(Verdict::Broken {
                     index: from,
                     reason: format!("{base} refuses entries from {from}: {message}"),

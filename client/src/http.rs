@@ -12,14 +12,15 @@ use proto_types::api_request::{
 };
 use proto_types::encoding::encode;
 use proto_types::ids::{KeyId, OrgId};
+use proto_types::wire::{ErrorBody, ErrorCode, ReceiptAnswer};
 use proto_types::Submission;
-use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Content type of canonical bytes (same as the node's).
-pub const CANONICAL: &str = "application/vnd.caseledger.canonical";
+pub use proto_types::wire::CANONICAL;
 
 /// What a node answered to a submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,28 +37,12 @@ pub enum SubmitOutcome {
         /// HTTP status.
         status: u16,
         /// Stable code.
-        code: String,
+        code: ErrorCode,
         /// Message.
         message: String,
         /// Index of a recorded rejection entry.
         index: Option<u64>,
     },
-}
-
-/// An error body.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-struct ErrorBody {
-    code: String,
-    message: String,
-    #[serde(default)]
-    index: Option<u64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct ReceiptBody {
-    index: u64,
-    #[serde(default)]
-    duplicate: bool,
 }
 
 /// A node's answer: who answered, the status, and the JSON body.
@@ -75,6 +60,22 @@ impl Answer {
     /// Whether the status is 2xx.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+
+    /// The body read as `T`, one of `proto_types::wire`'s shapes.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ClientError> {
+        T::deserialize(&self.body).map_err(|e| ClientError::Protocol {
+            node: self.node.clone(),
+            detail: format!("status {}: {e}", self.status),
+        })
+    }
+
+    /// The error body of a non-2xx answer, if the body is one.
+    pub fn error(&self) -> Option<ErrorBody> {
+        if self.is_success() {
+            return None;
+        }
+        ErrorBody::deserialize(&self.body).ok()
     }
 }
 
@@ -433,7 +434,7 @@ impl Client {
                 .await
                 .map_err(|e| ClientError::Unreachable(e.to_string()))?;
             if status == 200 || status == 201 {
-                let r: ReceiptBody =
+                let r: ReceiptAnswer =
                     serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
                         node: node.clone(),
                         detail: e.to_string(),
@@ -554,6 +555,29 @@ impl Client {
             });
         }
         Err(ClientError::Unreachable(last))
+    }
+
+    /// GETs `path` from the first node that answers and reads it as `T`, one of
+    /// `proto_types::wire`'s shapes.
+    pub async fn get_as<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let v = self.get_json(path).await?;
+        T::deserialize(&v).map_err(|e| ClientError::Protocol {
+            node: self.nodes.join(","),
+            detail: format!("{path}: {e}"),
+        })
+    }
+
+    /// GETs `path` from one given node and reads it as `T`.
+    pub async fn get_as_from<T: DeserializeOwned>(
+        &self,
+        node: usize,
+        path: &str,
+    ) -> Result<T, ClientError> {
+        let v = self.get_json_from(node, path).await?;
+        T::deserialize(&v).map_err(|e| ClientError::Protocol {
+            node: self.nodes[node % self.nodes.len()].clone(),
+            detail: format!("{path}: {e}"),
+        })
     }
 
     /// GETs a JSON document from one given node.

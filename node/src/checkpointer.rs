@@ -25,6 +25,7 @@ use futures::future::BoxFuture;
 use proto_types::checkpoint::{self, Checkpoint, CosignedCheckpoint, NoteSignature};
 use proto_types::ids::HandoffId;
 use proto_types::payload::{Action, CheckpointRecord, Signer};
+use proto_types::wire::ErrorCode;
 use proto_types::{Entry, Payload, Proposal};
 use serde::{Deserialize, Serialize};
 
@@ -56,8 +57,8 @@ pub struct CosignResponse {
 /// A member's refusal: its own view at that size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CosignRefusal {
-    /// Stable code: `ROOT_MISMATCH`, `NOT_YET`, `DAMAGED`, `MALFORMED`.
-    pub code: String,
+    /// Stable code: `ROOT_MISMATCH`, `NOT_YET`, `DAMAGED`, `MALFORMED`, `INTERNAL`.
+    pub code: ErrorCode,
     /// For people.
     pub message: String,
     /// The member's root at that size, hex, when it has one.
@@ -113,13 +114,13 @@ pub enum RefusalKind {
 
 impl RefusalKind {
     /// The stable code the refusal carries.
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> ErrorCode {
         match self {
-            RefusalKind::Damaged => "DAMAGED",
-            RefusalKind::Malformed => "MALFORMED",
-            RefusalKind::NotYet => "NOT_YET",
-            RefusalKind::RootMismatch => "ROOT_MISMATCH",
-            RefusalKind::Internal => "INTERNAL",
+            RefusalKind::Damaged => ErrorCode::Damaged,
+            RefusalKind::Malformed => ErrorCode::Malformed,
+            RefusalKind::NotYet => ErrorCode::NotYet,
+            RefusalKind::RootMismatch => ErrorCode::RootMismatch,
+            RefusalKind::Internal => ErrorCode::Internal,
         }
     }
 }
@@ -130,7 +131,7 @@ fn refuse(
     own: Option<&Checkpoint>,
 ) -> (RefusalKind, CosignRefusal) {
     let body = CosignRefusal {
-        code: kind.code().into(),
+        code: kind.code(),
         message,
         root: own.map(|c| hex::encode(c.root().as_bytes())),
         chain_head: own.map(|c| hex::encode(c.chain_head())),
@@ -355,8 +356,8 @@ pub async fn round(ctx: &Arc<NodeCtx>, peers: &dyn CosignPeers) -> Result<u64, S
                 sigs.push(sig);
             }
             CosignAnswer::Refused(refusal) => {
-                if let Some(r) =
-                    refusal.filter(|r| r.code == "ROOT_MISMATCH" || r.code == "DAMAGED")
+                if let Some(r) = refusal
+                    .filter(|r| r.code == ErrorCode::RootMismatch || r.code == ErrorCode::Damaged)
                 {
                     ctx.metrics
                         .peer_root_mismatches

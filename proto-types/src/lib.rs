@@ -27,6 +27,7 @@ mod serde_bytes_fixed;
 pub mod state;
 pub mod supervision;
 pub mod time;
+pub mod wire;
 pub mod workflow;
 
 pub use apply::{apply, Applied, Outcome, Proposal, Refusal, SignatureCheck};

@@ -77,7 +77,12 @@ pub async fn run_flows(
                                 message,
                                 ..
                             }) => {
-                                run.lock().await.errors.push((id, status, code, message));
+                                run.lock().await.errors.push((
+                                    id,
+                                    status,
+                                    code.to_string(),
+                                    message,
+                                ));
                                 break 'steps;
                             }
                             Err(_)

@@ -106,7 +106,7 @@ async fn refusal(client: &Client, sub: &Submission) -> (u16, String, String) {
             code,
             message,
             ..
-        } => (status, code, message),
+        } => (status, code.to_string(), message),
         other => panic!("{} was accepted: {other:?}", sub.payload.id),
     }
 }

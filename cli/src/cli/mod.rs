@@ -86,13 +86,14 @@ pub fn refused(answer: &Answer, json: bool) -> Result<u8> {
     if json {
         print_json(&answer.body)?;
     } else {
-        let code = answer.body["code"].as_str().unwrap_or("ERROR");
-        let message = answer.body["message"].as_str().unwrap_or("");
+        let error = answer.error();
+        let code = error.as_ref().map_or("ERROR".into(), |e| e.code.as_str());
+        let message = error.as_ref().map_or("", |e| e.message.as_str());
         eprintln!(
             "caseledger: {} answered {}: {code}: {message}",
             answer.node, answer.status
         );
-        if let Some(index) = answer.body["index"].as_u64() {
+        if let Some(index) = error.and_then(|e| e.index) {
             eprintln!("caseledger: the rejection is recorded as entry {index}");
         }
     }

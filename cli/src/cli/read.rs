@@ -6,7 +6,9 @@ use anyhow::{bail, Context, Result};
 use caseledger_client::http::Client;
 use clap::Args;
 use proto_types::merkle::{leaf_hash, verify_inclusion, MerkleHash};
-use proto_types::{Entry, Record};
+use proto_types::wire::{EntryPage, EntryView, Head, InclusionProof, Overdue};
+use proto_types::{Entry, Record, Timestamp};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -86,13 +88,18 @@ pub struct StatsArgs {
     pub json: bool,
 }
 
-/// GETs `path`; `Ok(Err(code))` when the node answered with an error (reported).
-async fn get(client: &Client, path: &str, json: bool) -> Result<Result<Value, u8>> {
+/// GETs `path` and reads it as `T` (a `proto_types::wire` shape, or a `Value` for documents
+/// rendered generically); `Ok(Err(code))` when the node answered with an error (reported).
+async fn get<T: DeserializeOwned>(
+    client: &Client,
+    path: &str,
+    json: bool,
+) -> Result<Result<T, u8>> {
     let answer = client.get_answer(path).await?;
     if !answer.is_success() {
         return Ok(Err(refused(&answer, json)?));
     }
-    Ok(Ok(answer.body))
+    Ok(Ok(answer.parse()?))
 }
 
 /// Who signed a timeline row: the organisation, or `node-<id>`.
@@ -199,14 +206,14 @@ pub async fn head(env: &Env, args: HeadArgs) -> Result<u8> {
     let mut heads = Vec::new();
     let mut t = Table::new(["node", "size", "head", "root", "time"]);
     for (i, node) in client.nodes().iter().enumerate() {
-        match client.get_json_from(i, "/v1/head").await {
+        match client.get_as_from::<Head>(i, "/v1/head").await {
             Ok(h) => {
                 t.push([
                     node.clone(),
-                    table::cell(&h["size"]),
-                    table::cell(&h["head_hash"]),
-                    table::cell(&h["root"]),
-                    time_text(&h["time_ms"]),
+                    h.size.to_string(),
+                    h.head_hash.clone(),
+                    h.root.clone(),
+                    Timestamp::from_millis(h.time_ms).to_string(),
                 ]);
                 heads.push(serde_json::json!({ "node": node, "head": h }));
             }
@@ -225,8 +232,7 @@ pub async fn head(env: &Env, args: HeadArgs) -> Result<u8> {
     Ok(if answered { OK } else { super::COULD_NOT_RUN })
 }
 
-fn hash_of(v: &Value) -> Option<MerkleHash> {
-    let text = v.as_str()?;
+fn hash_of(text: &str) -> Option<MerkleHash> {
     let mut b = [0u8; 32];
     hex::decode_to_slice(text, &mut b).ok()?;
     Some(MerkleHash::from_bytes(b))
@@ -236,46 +242,36 @@ fn hash_of(v: &Value) -> Option<MerkleHash> {
 /// the root of the head (or of `--tree-size`, as the node reports it).
 pub async fn prove(env: &Env, args: ProveArgs) -> Result<u8> {
     let client = env.client()?;
-    let head = match get(&client, "/v1/head", args.json).await? {
+    let head: Head = match get(&client, "/v1/head", args.json).await? {
         Ok(h) => h,
         Err(code) => return Ok(code),
     };
-    let size = match args.tree_size {
-        Some(s) => s,
-        None => head["size"].as_u64().context("the head has no size")?,
-    };
+    let size = args.tree_size.unwrap_or(head.size);
     let path = format!("/v1/proofs/inclusion?index={}&tree_size={size}", args.index);
-    let proof = match get(&client, &path, args.json).await? {
+    let proof: InclusionProof = match get(&client, &path, args.json).await? {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let entry = match get(&client, &format!("/v1/entries/{}", args.index), args.json).await? {
+    let path = format!("/v1/entries/{}", args.index);
+    let entry: EntryView = match get(&client, &path, args.json).await? {
         Ok(e) => e,
         Err(code) => return Ok(code),
     };
-    let bytes = hex::decode(
-        entry["canonical_hex"]
-            .as_str()
-            .context("the entry has no canonical_hex")?,
-    )
-    .context("canonical_hex is not hex")?;
+    let bytes = hex::decode(&entry.canonical_hex).context("canonical_hex is not hex")?;
     let leaf = Entry::leaf_of(&bytes).context("the entry is shorter than a hash")?;
-    let root = match (args.tree_size, hash_of(&proof["root"])) {
+    let root = match (args.tree_size, hash_of(&proof.root)) {
         (Some(_), Some(r)) => r,
         (Some(_), None) => bail!("the node's proof names no root for tree size {size}"),
-        (None, _) => hash_of(&head["root"]).context("the head has no root")?,
+        (None, _) => hash_of(&head.root).context("the head's root is not 32 bytes of hex")?,
     };
     let hashes = proof
-        .get("proof")
-        .or_else(|| proof.get("path"))
-        .and_then(Value::as_array)
-        .context("the node's answer has no proof")?
+        .proof
         .iter()
         .map(|h| hash_of(h).context("a proof hash is not 32 bytes of hex"))
         .collect::<Result<Vec<_>>>()?;
     let verdict = verify_inclusion(&leaf_hash(leaf), args.index, size, &hashes, &root);
     if args.json {
-        let mut out = proof.clone();
+        let mut out = serde_json::to_value(&proof).context("printing JSON")?;
         if let Value::Object(m) = &mut out {
             m.insert("verified".into(), Value::Bool(verdict.is_ok()));
             if let Err(e) = &verdict {
@@ -334,10 +330,9 @@ fn tail_line(row: &[String; 7]) -> String {
 /// Runs `tail`: polls the head and prints each new entry once.
 pub async fn tail(env: &Env, args: TailArgs) -> Result<u8> {
     let client = env.client()?;
-    let head = client.get_json("/v1/head").await?;
     let mut next = match args.from {
         Some(f) => f,
-        None => head["size"].as_u64().context("the head has no size")?,
+        None => client.get_as::<Head>("/v1/head").await?.size,
     };
     let mut shown = 0u64;
     let headers = [
@@ -353,28 +348,23 @@ pub async fn tail(env: &Env, args: TailArgs) -> Result<u8> {
         println!("{}", tail_line(&headers.map(String::from)));
     }
     loop {
-        let size = client.get_json("/v1/head").await?["size"]
-            .as_u64()
-            .context("the head has no size")?;
+        let size = client.get_as::<Head>("/v1/head").await?.size;
         while next < size {
             if args.count.is_some_and(|c| shown >= c) {
                 return Ok(OK);
             }
-            let page = client
-                .get_json(&format!("/v1/entries?from={next}&limit=100"))
+            let page: EntryPage = client
+                .get_as(&format!("/v1/entries?from={next}&limit=100"))
                 .await?;
-            let entries = page["entries"]
-                .as_array()
-                .context("a page without entries")?;
-            if entries.is_empty() {
+            if page.entries.is_empty() {
                 break;
             }
-            for v in entries {
+            for v in page.entries {
                 if args.count.is_some_and(|c| shown >= c) {
                     return Ok(OK);
                 }
-                let index = v["index"].as_u64().context("an entry without index")?;
-                let bytes = hex::decode(v["canonical_hex"].as_str().unwrap_or(""))
+                let index = v.index;
+                let bytes = hex::decode(&v.canonical_hex)
                     .with_context(|| format!("entry {index}: canonical_hex"))?;
                 let row = tail_row(index, &bytes)?;
                 if args.json {
@@ -543,21 +533,20 @@ pub async fn overdue(env: &Env, args: OverdueArgs) -> Result<u8> {
     } else {
         format!("/v1/supervision/overdue?{}", query.join("&"))
     };
-    let body = match get(&client, &path, args.json).await? {
+    let body: Overdue<Value> = match get(&client, &path, args.json).await? {
         Ok(b) => b,
         Err(code) => return Ok(code),
     };
     if args.json {
-        print_json(&body)?;
+        print_json(&serde_json::to_value(&body).context("printing JSON")?)?;
     } else {
         println!(
             "now: {}   cases examined: {}",
-            time_text(&body["now"]),
-            table::cell(&body["cases_examined"])
+            Timestamp::from_millis(body.now),
+            body.cases_examined
         );
-        let alerts = body["alerts"].as_array().cloned().unwrap_or_default();
-        print!("{}", render_alerts(&alerts));
-        if let Some(next) = body["next"].as_str() {
+        print!("{}", render_alerts(&body.alerts));
+        if let Some(next) = &body.next {
             println!("more cases: ask again with --after {next}");
         }
     }
@@ -567,7 +556,7 @@ pub async fn overdue(env: &Env, args: OverdueArgs) -> Result<u8> {
 /// Runs `stats`.
 pub async fn stats(env: &Env, args: StatsArgs) -> Result<u8> {
     let client = env.client()?;
-    let mut body = match get(&client, "/v1/stats", args.json).await? {
+    let mut body: Value = match get(&client, "/v1/stats", args.json).await? {
         Ok(b) => b,
         Err(code) => return Ok(code),
     };

@@ -15,6 +15,7 @@ use proto_types::payload::{
     Acceptance, CaseFiling, CoerciveMeasure, Document, Handoff, Receipt, ReturnForCompletion,
 };
 use proto_types::receipt::HEADER as RECEIPT_HEADER;
+use proto_types::wire::ReceiptAnswer;
 use proto_types::{Action, Entry, Record, Submission, Timestamp};
 use std::path::PathBuf;
 
@@ -296,27 +297,33 @@ pub fn measure_step(args: &MeasureArgs, who: &Identity) -> Submission {
     who.sign(args.id.clone(), at, Action::CoerciveMeasure(m))
 }
 
-/// The receipt text in a node's answer, if it carries one: an accepted step's answer is the
-/// receipt, a rejected step's 409 carries it as `receipt`.
-fn receipt_text(body: &serde_json::Value) -> Option<&str> {
-    let receipt = body.get("receipt").unwrap_or(body);
-    receipt
-        .get("proof")
-        .and_then(serde_json::Value::as_str)
-        .filter(|s| s.starts_with(RECEIPT_HEADER))
+/// The receipt an answer carries: the body of a 2xx, or the error body's (a 409 of a recorded
+/// rejection), if it is a tlog-proof text.
+fn receipt_of(answer: &Answer) -> Option<ReceiptAnswer> {
+    let receipt = if answer.is_success() {
+        answer.parse::<ReceiptAnswer>().ok()?
+    } else {
+        *answer.error()?.receipt?
+    };
+    receipt.proof.starts_with(RECEIPT_HEADER).then_some(receipt)
 }
 
 /// Writes the answer's receipt to `path`.
-fn save_receipt(answer: &Answer, path: &std::path::Path) -> Result<()> {
-    let text = receipt_text(&answer.body)
+fn save_receipt(
+    answer: &Answer,
+    receipt: Option<&ReceiptAnswer>,
+    path: &std::path::Path,
+) -> Result<()> {
+    let text = receipt
+        .map(|r| r.proof.as_str())
         .with_context(|| format!("{} answered without a receipt to save", answer.node))?;
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
 
-/// The rule and detail of the entry in a receipt answer, if that entry records a rejection:
-/// an identical resubmission of a refused step is answered with the rejection's receipt.
-fn rejection_in(body: &serde_json::Value) -> Option<(String, String)> {
-    let bytes = hex::decode(body.get("entry_hex")?.as_str()?).ok()?;
+/// The rule and detail of the entry in a receipt, if that entry records a rejection: an
+/// identical resubmission of a refused step is answered with the rejection's receipt.
+fn rejection_in(receipt: &ReceiptAnswer) -> Option<(String, String)> {
+    let bytes = hex::decode(&receipt.entry_hex).ok()?;
     match Entry::from_bytes(&bytes).ok()?.body.record {
         Record::Rejected(r) => Some((r.rule.code(), r.detail)),
         Record::Accepted(_) => None,
@@ -329,22 +336,23 @@ fn rejection_in(body: &serde_json::Value) -> Option<(String, String)> {
 pub async fn send(env: &Env, signing: &SigningArgs, sub: &Submission) -> Result<u8> {
     let client = env.client()?;
     let answer: Answer = client.submit_answer(sub).await?;
+    let receipt = receipt_of(&answer);
     if let Some(path) = &signing.save_receipt {
-        if answer.is_success() || receipt_text(&answer.body).is_some() {
-            save_receipt(&answer, path)?;
+        if answer.is_success() || receipt.is_some() {
+            save_receipt(&answer, receipt.as_ref(), path)?;
         }
     }
     if !answer.is_success() {
         return refused(&answer, signing.json);
     }
-    if let Some((rule, detail)) = rejection_in(&answer.body) {
+    let receipt = answer.parse::<ReceiptAnswer>()?;
+    if let Some((rule, detail)) = rejection_in(&receipt) {
         if signing.json {
             print_json(&answer.body)?;
         } else {
             eprintln!(
                 "caseledger: {} was recorded before as a rejection, entry {}: {rule}: {detail}",
-                sub.payload.id,
-                table::cell(&answer.body["index"])
+                sub.payload.id, receipt.index
             );
         }
         return Ok(FAILED);
@@ -352,8 +360,7 @@ pub async fn send(env: &Env, signing: &SigningArgs, sub: &Submission) -> Result<
     if signing.json {
         print_json(&answer.body)?;
     } else {
-        let b = &answer.body;
-        let what = if b["duplicate"].as_bool() == Some(true) {
+        let what = if receipt.duplicate {
             "already recorded"
         } else {
             "committed"
@@ -362,9 +369,9 @@ pub async fn send(env: &Env, signing: &SigningArgs, sub: &Submission) -> Result<
         t.push([
             sub.payload.id.to_string(),
             what.to_owned(),
-            table::cell(&b["index"]),
-            table::cell(&b["entry_hash"]),
-            table::cell(&b["tree_size"]),
+            receipt.index.to_string(),
+            receipt.entry_hash.clone(),
+            receipt.tree_size.to_string(),
         ]);
         print!("{}", t.render());
     }

@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use caseledger_client::trust;
 use clap::Args;
 use proto_types::{Entry, Record};
+use serde::Serialize;
 use std::path::PathBuf;
 
 use super::{print_json, FAILED, OK};
@@ -20,6 +21,22 @@ pub struct VerifyReceiptArgs {
     /// Print the verdict as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// What `verify-receipt --json` prints for a receipt that verifies (keys in name order, as
+/// before: `print_json` prints a `serde_json::Value`, whose objects sort their keys).
+#[derive(Debug, Serialize)]
+struct Verified {
+    verified: bool,
+    outcome: &'static str,
+    rule: Option<String>,
+    detail: Option<String>,
+    index: u64,
+    entry_hash: String,
+    id: String,
+    kind: &'static str,
+    tree_size: u64,
+    root: String,
 }
 
 /// Runs `verify-receipt`: 0 when it verifies, 1 when it does not, 2 when a file is unreadable.
@@ -42,46 +59,47 @@ pub fn verify_receipt(args: VerifyReceiptArgs) -> Result<u8> {
             let sub = entry.body.record.submission();
             let (outcome, rule, detail) = match &entry.body.record {
                 Record::Accepted(_) => ("accepted", None, None),
-                Record::Rejected(rej) => ("rejected", Some(rej.rule.code()), Some(&rej.detail)),
+                Record::Rejected(rej) => {
+                    ("rejected", Some(rej.rule.code()), Some(rej.detail.clone()))
+                }
             };
-            serde_json::json!({
-                "verified": true,
-                "outcome": outcome,
-                "rule": rule,
-                "detail": detail,
-                "index": r.index,
-                "entry_hash": entry.hash.to_hex(),
-                "id": sub.payload.id,
-                "kind": sub.payload.action.kind_name(),
-                "tree_size": r.note.checkpoint().tree_size(),
-                "root": hex::encode(r.note.checkpoint().root().as_bytes()),
+            Ok(Verified {
+                verified: true,
+                outcome,
+                rule,
+                detail,
+                index: r.index,
+                entry_hash: entry.hash.to_hex(),
+                id: sub.payload.id.to_string(),
+                kind: sub.payload.action.kind_name(),
+                tree_size: r.note.checkpoint().tree_size(),
+                root: hex::encode(r.note.checkpoint().root().as_bytes()),
             })
         }
-        Err(e) => serde_json::json!({ "verified": false, "error": e }),
+        Err(e) => Err(e),
     };
     if args.json {
-        print_json(&summary)?;
+        let json = match &summary {
+            Ok(v) => serde_json::to_value(v).context("printing JSON")?,
+            Err(e) => serde_json::json!({ "verified": false, "error": e }),
+        };
+        print_json(&json)?;
     } else {
-        let text = |k: &str| summary[k].as_str().unwrap_or("").to_owned();
-        match &verdict {
-            Ok(_) if summary["outcome"] == "rejected" => println!(
+        match &summary {
+            Ok(v) if v.outcome == "rejected" => println!(
                 "REJECTED at index {} by rule {}, included in the tree of size {} with root {} \
                  (the receipt verifies: the ledger refused {} {}: {})",
-                summary["index"],
-                text("rule"),
-                summary["tree_size"],
-                text("root"),
-                text("kind"),
-                text("id"),
-                text("detail")
+                v.index,
+                v.rule.as_deref().unwrap_or(""),
+                v.tree_size,
+                v.root,
+                v.kind,
+                v.id,
+                v.detail.as_deref().unwrap_or("")
             ),
-            Ok(_) => println!(
+            Ok(v) => println!(
                 "VERIFIED: entry {} ({} {}) is in the tree of size {} with root {}",
-                summary["index"],
-                text("kind"),
-                text("id"),
-                summary["tree_size"],
-                text("root")
+                v.index, v.kind, v.id, v.tree_size, v.root
             ),
             Err(e) => println!("NOT VERIFIED: {e}"),
         }

@@ -9,7 +9,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, ErrorBody, ErrorCode};
 use crate::ledger::Reader;
 use crate::node::NodeCtx;
 use crate::store::blocking;
@@ -55,7 +55,7 @@ pub async fn activity(
     if minutes == 0 || minutes > MAX_ACTIVITY_MINUTES {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "BAD_WINDOW",
+            ErrorCode::BadWindow,
             format!("minutes must be 1..={MAX_ACTIVITY_MINUTES}"),
         ));
     }

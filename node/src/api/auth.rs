@@ -36,7 +36,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{OpenApi, RefOr, ResponseBuilder};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use crate::config::ApiLimits;
 use crate::node::NodeCtx;
 use crate::service::admission::{Admission, AdmissionError};
@@ -98,10 +98,10 @@ impl Caller {
 
 /// 403: a valid caller without the right to this resource.
 pub fn forbidden(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", message)
+    ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
 }
 
-fn unauthorized(code: &str, message: impl Into<String>) -> ApiError {
+fn unauthorized(code: ErrorCode, message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
@@ -112,18 +112,26 @@ impl From<AdmissionError> for ApiError {
                 message,
                 retry_after,
             } => {
-                let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", message);
+                let mut e = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ErrorCode::RateLimited,
+                    message,
+                );
                 e.retry_after = Some(retry_after);
                 e
             }
-            AdmissionError::Replayed => unauthorized("REPLAYED_REQUEST", e.to_string()),
+            AdmissionError::Replayed => unauthorized(ErrorCode::ReplayedRequest, e.to_string()),
             AdmissionError::Overloaded(m) => overloaded(m),
         }
     }
 }
 
 fn overloaded(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "OVERLOADED", message)
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Overloaded,
+        message,
+    )
 }
 
 /// Who may call a route (the per-resource rules are the handlers').
@@ -193,13 +201,13 @@ fn has_credentials(headers: &HeaderMap) -> bool {
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
     let v = headers.get(name).ok_or_else(|| {
         unauthorized(
-            "BAD_CREDENTIALS",
+            ErrorCode::BadCredentials,
             format!("missing header {name}: a signed request carries {ORG_HEADER}, {KEY_HEADER}, {NODE_HEADER}, {TIME_HEADER}, {NONCE_HEADER} and {SIGNATURE_HEADER}"),
         )
     })?;
     v.to_str().map_err(|_| {
         unauthorized(
-            "BAD_CREDENTIALS",
+            ErrorCode::BadCredentials,
             format!("header {name} is not ASCII text"),
         )
     })
@@ -216,7 +224,7 @@ fn wall_clock_ms() -> u64 {
 fn credentials(node: &NodeCtx, headers: &HeaderMap) -> Result<Credentials, ApiError> {
     if !has_credentials(headers) {
         return Err(unauthorized(
-            "UNAUTHENTICATED",
+            ErrorCode::Unauthenticated,
             "this route needs a signed request (headers x-caseledger-org, -key, -node, -time, -nonce, -signature)",
         ));
     }
@@ -225,7 +233,7 @@ fn credentials(node: &NodeCtx, headers: &HeaderMap) -> Result<Credentials, ApiEr
     let to = header(headers, NODE_HEADER)?;
     let to: u64 = to.parse().map_err(|_| {
         unauthorized(
-            "BAD_CREDENTIALS",
+            ErrorCode::BadCredentials,
             format!("{NODE_HEADER} must be the addressed node's id in decimal, not {to:?}"),
         )
     })?;
@@ -235,7 +243,7 @@ fn credentials(node: &NodeCtx, headers: &HeaderMap) -> Result<Credentials, ApiEr
     if to != node.id {
         return Err(ApiError::new(
             StatusCode::MISDIRECTED_REQUEST,
-            "MISDIRECTED_REQUEST",
+            ErrorCode::MisdirectedRequest,
             format!(
                 "the request is signed for node {to}; this is node {} (it names itself in the {NODE_HEADER} header of every answer)",
                 node.id
@@ -247,23 +255,23 @@ fn credentials(node: &NodeCtx, headers: &HeaderMap) -> Result<Credentials, ApiEr
     let signature = header(headers, SIGNATURE_HEADER)?.to_owned();
     let time_ms: u64 = time.parse().map_err(|_| {
         unauthorized(
-            "BAD_CREDENTIALS",
+            ErrorCode::BadCredentials,
             format!("{TIME_HEADER} must be Unix milliseconds in decimal, not {time:?}"),
         )
     })?;
     if !is_valid_nonce(&nonce) {
         return Err(unauthorized(
-            "BAD_CREDENTIALS",
+            ErrorCode::BadCredentials,
             format!("{NONCE_HEADER} must be 32 lowercase hex characters"),
         ));
     }
     let nonce_value = u128::from_str_radix(&nonce, 16)
-        .map_err(|_| unauthorized("BAD_CREDENTIALS", "the nonce is not hex"))?;
+        .map_err(|_| unauthorized(ErrorCode::BadCredentials, "the nonce is not hex"))?;
     let skew = node.limits.clock_skew_ms;
     let now = wall_clock_ms();
     if time_ms.abs_diff(now) > skew {
         return Err(unauthorized(
-            "STALE_REQUEST",
+            ErrorCode::StaleRequest,
             format!(
                 "the request's time {time_ms} is more than {skew} ms from this node's clock {now}"
             ),
@@ -329,7 +337,7 @@ fn credentials(node: &NodeCtx, headers: &HeaderMap) -> Result<Credentials, ApiEr
 /// node, and a signature that does not verify (the reason is logged, not answered).
 fn authentication_failed(reason: String) -> ApiError {
     let mut e = unauthorized(
-        "AUTHENTICATION_FAILED",
+        ErrorCode::AuthenticationFailed,
         "the request's signature does not verify with a key that the registry holds for the organisation and key it names",
     );
     e.reason = Some(reason);
@@ -362,10 +370,10 @@ impl Credentials {
         // The caller holds this key: it may learn the key's state.
         self.status.map_err(|e| {
             let code = match e {
-                KeyError::NotYetValid => "KEY_NOT_YET_VALID",
-                KeyError::Expired => "KEY_EXPIRED",
-                KeyError::Revoked => "KEY_REVOKED",
-                _ => "AUTHENTICATION_FAILED",
+                KeyError::NotYetValid => ErrorCode::KeyNotYetValid,
+                KeyError::Expired => ErrorCode::KeyExpired,
+                KeyError::Revoked => ErrorCode::KeyRevoked,
+                _ => ErrorCode::AuthenticationFailed,
             };
             unauthorized(code, format!("key {}/{}: {e}", self.org, self.key_id))
         })?;
@@ -406,7 +414,7 @@ async fn read_body(limits: &ApiLimits, headers: &HeaderMap, body: Body) -> Resul
         .unwrap_or_else(|_| {
             Err(ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
-                "REQUEST_TIMEOUT",
+                ErrorCode::RequestTimeout,
                 format!(
                     "the body did not arrive within {} ms",
                     limits.read_timeout_ms
@@ -441,7 +449,7 @@ pub async fn admit(State(node): State<Arc<NodeCtx>>, req: Request, next: Next) -
             tracing::warn!(
                 target: "caseledger::refusal",
                 status = status.as_u16(),
-                code = refused.map_or("", |r| r.code.as_str()),
+                code = refused.map(|r| r.code.as_str()).unwrap_or_default().as_ref(),
                 reason = refused.map_or("", |r| r.reason.as_str()),
                 %method,
                 path = %path.chars().take(200).collect::<String>(),
@@ -652,7 +660,10 @@ mod tests {
         assert!(a.charge("LZ-PSB").is_ok());
         assert!(a.charge("LZ-PSB").is_ok());
         let e = ApiError::from(a.charge("LZ-PSB").expect_err("burst spent"));
-        assert_eq!((e.status.as_u16(), e.code.as_str()), (429, "RATE_LIMITED"));
+        assert_eq!(
+            (e.status.as_u16(), e.code.clone()),
+            (429, ErrorCode::RateLimited)
+        );
         assert_eq!(e.retry_after, Some(1));
         assert!(
             a.charge("LZ-PROC").is_ok(),

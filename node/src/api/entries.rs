@@ -106,7 +106,7 @@ pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
             rejected: Some((rule, detail)),
             ..
         } => {
-            let mut e = ApiError::new(StatusCode::CONFLICT, &rule.code(), detail);
+            let mut e = ApiError::new(StatusCode::CONFLICT, rule.into(), detail);
             e.index = Some(index);
             // The rejection is recorded whether or not its receipt can be built: a failure
             // to build one (logged by `receipt`) leaves the 409 without it.

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use proto_types::apply::Refusal;
 use proto_types::registry::KeyError;
+pub use proto_types::wire::ErrorCode;
 use proto_types::Rule;
 use serde::{Deserialize, Serialize};
 
@@ -16,8 +17,8 @@ use crate::service::receipts::{Receipt, ReceiptError};
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
-    /// Stable machine code, e.g. `BAD_SIGNATURE`.
-    pub code: String,
+    /// Stable machine code, e.g. `AUTHENTICATION_FAILED`.
+    pub code: ErrorCode,
     /// For people.
     pub message: String,
     /// The ledger index of a recorded rejection, if any.
@@ -34,8 +35,9 @@ pub struct ApiError {
 /// The JSON body of every error.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
-    /// Stable machine code.
-    pub code: String,
+    /// Stable machine code (`proto_types::wire::ErrorCode`).
+    #[schema(value_type = String)]
+    pub code: ErrorCode,
     /// For people.
     pub message: String,
     /// The ledger index of a recorded rejection entry, if the error recorded one.
@@ -50,10 +52,10 @@ pub struct ErrorBody {
 
 impl ApiError {
     /// An error with a status, code and message.
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
-            code: code.to_owned(),
+            code,
             message: message.into(),
             index: None,
             receipt: None,
@@ -64,17 +66,17 @@ impl ApiError {
 
     /// 400: the body or a parameter is malformed.
     pub fn malformed(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "MALFORMED", message)
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::Malformed, message)
     }
 
     /// 404.
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
 
     /// 413.
     pub fn too_large(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "TOO_LARGE", message)
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge, message)
     }
 
     /// 413 for a submission over a policy limit, refused at ingress and not recorded: the
@@ -86,7 +88,11 @@ impl ApiError {
 
     /// 503: no quorum, not ready, or stopping.
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE", message)
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            message,
+        )
     }
 
     /// 500: logged in full, answered without internals.
@@ -94,7 +100,7 @@ impl ApiError {
         tracing::error!(%e, "{context}");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL",
+            ErrorCode::Internal,
             format!("{context}; see the node's log"),
         )
     }
@@ -104,25 +110,29 @@ impl ApiError {
         match r {
             Refusal::NoGenesis => Self::unavailable("the ledger has no genesis yet"),
             Refusal::Key(KeyError::Revoked) => {
-                Self::new(StatusCode::FORBIDDEN, "KEY_REVOKED", r.to_string())
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::KeyRevoked, r.to_string())
             }
             Refusal::Key(KeyError::Expired) => {
-                Self::new(StatusCode::FORBIDDEN, "KEY_EXPIRED", r.to_string())
+                Self::new(StatusCode::FORBIDDEN, ErrorCode::KeyExpired, r.to_string())
             }
-            Refusal::Key(KeyError::NotYetValid) => {
-                Self::new(StatusCode::FORBIDDEN, "KEY_NOT_YET_VALID", r.to_string())
-            }
+            Refusal::Key(KeyError::NotYetValid) => Self::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::KeyNotYetValid,
+                r.to_string(),
+            ),
             // Unknown organisation, key or node, and a bad signature: one answer (issue 15).
             Refusal::Key(_) | Refusal::Signature(_) => {
                 let mut e = Self::new(
                     StatusCode::UNAUTHORIZED,
-                    "AUTHENTICATION_FAILED",
+                    ErrorCode::AuthenticationFailed,
                     "the submission's signature does not verify with a key that the registry holds for its signer",
                 );
                 e.reason = Some(r.to_string());
                 e
             }
-            Refusal::IdReused { .. } => Self::new(StatusCode::CONFLICT, "ID_REUSED", r.to_string()),
+            Refusal::IdReused { .. } => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::IdReused, r.to_string())
+            }
         }
     }
 }
@@ -131,7 +141,7 @@ impl ApiError {
 #[derive(Debug, Clone)]
 pub struct Refused {
     /// The answered code.
-    pub code: String,
+    pub code: ErrorCode,
     /// The logged reason: [`ApiError::reason`], else the answered message.
     pub reason: String,
 }
@@ -142,7 +152,7 @@ impl From<ReceiptError> for ApiError {
         match e {
             ReceiptError::Unavailable(m) => ApiError::unavailable(m),
             ReceiptError::OutOfRange(m) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "OUT_OF_RANGE", m)
+                ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::OutOfRange, m)
             }
             ReceiptError::Internal { context, detail } => ApiError::internal(context, detail),
         }
@@ -175,13 +185,13 @@ impl IntoResponse for ApiError {
 
 /// The code of an error status that axum answered itself (extractor rejections, body limit,
 /// unknown method).
-fn code_of(status: StatusCode) -> &'static str {
+fn code_of(status: StatusCode) -> ErrorCode {
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => "TOO_LARGE",
-        StatusCode::NOT_FOUND => "NOT_FOUND",
-        StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
-        s if s.is_server_error() => "INTERNAL",
-        _ => "MALFORMED",
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::TooLarge,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        s if s.is_server_error() => ErrorCode::Internal,
+        _ => ErrorCode::Malformed,
     }
 }
 

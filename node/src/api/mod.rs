@@ -21,6 +21,8 @@ mod query;
 mod read;
 mod registry;
 mod supervision;
+#[cfg(test)]
+mod wire_shapes;
 
 pub use crate::service::receipts::Receipt;
 pub use auth::{access, node_headers, Access, Caller};
@@ -35,11 +37,7 @@ use utoipa_axum::routes;
 
 use crate::node::NodeCtx;
 
-/// Content type of canonical bytes.
-pub const CANONICAL: &str = "application/vnd.caseledger.canonical";
-
-/// Header carrying the ledger size this node had applied when it answered a read.
-pub const APPLIED_HEADER: &str = "x-caseledger-applied";
+pub use proto_types::wire::{APPLIED_HEADER, CANONICAL};
 
 /// The document's top level; paths and schemas come from the routes.
 #[derive(utoipa::OpenApi)]

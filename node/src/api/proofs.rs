@@ -9,7 +9,7 @@ use proto_types::merkle::{MerkleError, MerkleHash};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, ErrorBody, ErrorCode};
 use crate::ledger::read::Consistency;
 use crate::ledger::Reader;
 use crate::node::NodeCtx;
@@ -23,7 +23,7 @@ fn proof_error(e: MerkleError<StoreError>) -> ApiError {
     match e {
         MerkleError::IndexOutOfRange { .. } | MerkleError::InvalidRange { .. } => ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
-            "OUT_OF_RANGE",
+            ErrorCode::OutOfRange,
             e.to_string(),
         ),
         other => ApiError::internal("computing a Merkle proof", other),
@@ -83,7 +83,7 @@ fn check_size(node: &NodeCtx, size: u64) -> Result<(), ApiError> {
     if size > applied {
         return Err(ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
-            "OUT_OF_RANGE",
+            ErrorCode::OutOfRange,
             format!("tree size {size} is beyond this node's {applied} entries"),
         ));
     }

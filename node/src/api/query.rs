@@ -11,7 +11,7 @@ use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{forbidden, Caller};
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, ErrorBody, ErrorCode};
 use crate::ledger::Reader;
 use crate::node::NodeCtx;
 use crate::selfcheck::Damage;
@@ -186,7 +186,7 @@ async fn read_entries(
 pub(crate) fn damaged(d: Damage) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        "DAMAGED",
+        ErrorCode::Damaged,
         d.to_string(),
     )
 }
@@ -198,7 +198,7 @@ pub(crate) fn page_limit(asked: Option<u64>, default: u64, max: u64) -> Result<u
     if limit == 0 || limit > max {
         return Err(ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
-            "PAGE_TOO_LARGE",
+            ErrorCode::PageTooLarge,
             format!("limit must be 1..={max}"),
         ));
     }

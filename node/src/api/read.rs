@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Caller;
-use super::error::{ApiError, ErrorBody};
+use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::APPLIED_HEADER;
 use crate::node::NodeCtx;
 use crate::raft::cluster::{self, ReadIndexError};
@@ -117,7 +117,7 @@ pub async fn read_index(State(node): State<Arc<NodeCtx>>) -> Result<Json<ReadInd
         })),
         Err(ReadIndexError::NotLeader { .. }) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "NOT_LEADER",
+            ErrorCode::NotLeader,
             "this node does not lead; ask the leader",
         )),
         Err(ReadIndexError::Unavailable(m)) => Err(ApiError::unavailable(m)),

@@ -1,0 +1,365 @@
+//! The API's wire vocabulary, declared once for the node that answers and the client that
+//! reads: content types, the response headers a node sets, the stable error codes
+//! ([`ErrorCode`]) and the JSON shapes of the answers the client reads (docs/FORMAT.md's API
+//! parts and docs/API.md). Plain serde data: no IO, no HTTP types.
+//!
+//! The node keeps its own response types in `node/src/api` (they carry utoipa's schema
+//! derives, which the core does not depend on); each shape here mirrors one of them field for
+//! field, and the node's tests check that what it serializes deserializes into the type here.
+//! The request headers are [`crate::api_request`]'s.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::entry::Rule;
+
+pub use crate::api_request::NODE_HEADER;
+
+/// Content type of canonical bytes: a submission's `encode(submission)`, and the framed
+/// entries of `GET /v1/entries` asked with this `Accept` (docs/FORMAT.md §Framing).
+pub const CANONICAL: &str = "application/vnd.caseledger.canonical";
+/// Content type the node also takes for canonical bytes.
+pub const OCTET_STREAM: &str = "application/octet-stream";
+/// Content type of every JSON answer, errors included.
+pub const JSON: &str = "application/json";
+/// Response header: the ledger size this node had applied when it answered a read.
+pub const APPLIED_HEADER: &str = "x-caseledger-applied";
+
+/// A stable machine code of an error answer (the `code` of [`ErrorBody`]). Serialized as its
+/// `SCREAMING_SNAKE_CASE` text ([`ErrorCode::as_str`]); a 409 of a recorded rejection carries
+/// the broken [`Rule`]'s code; a code this build does not know is kept as [`ErrorCode::Other`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// 400: the body, a header or a parameter is malformed.
+    Malformed,
+    /// 404: no such route or resource.
+    NotFound,
+    /// 405.
+    MethodNotAllowed,
+    /// 413: the body is too large (or a policy limit, named in the message).
+    TooLarge,
+    /// 400: a page larger than the node's limit was asked for.
+    PageTooLarge,
+    /// 400: an index or tree size outside the tree.
+    OutOfRange,
+    /// 400: an activity window that is empty or too wide.
+    BadWindow,
+    /// 401: the route needs a signed request and none was given.
+    Unauthenticated,
+    /// 401: unknown organisation, key or node, or a bad signature (one answer for all).
+    AuthenticationFailed,
+    /// 401: the request headers are present but malformed.
+    BadCredentials,
+    /// 401: the request's time is outside the node's clock skew window.
+    StaleRequest,
+    /// 401: the nonce was already used.
+    ReplayedRequest,
+    /// 421: the request was signed for another node.
+    MisdirectedRequest,
+    /// 408: the body was not read within the read timeout.
+    RequestTimeout,
+    /// 403: the caller may not do this.
+    Forbidden,
+    /// 403: the signing key is revoked.
+    KeyRevoked,
+    /// 403: the signing key has expired.
+    KeyExpired,
+    /// 403: the signing key is not valid yet.
+    KeyNotYetValid,
+    /// 409: the submission id was used by another submission.
+    IdReused,
+    /// 429: the organisation's rate is spent (`Retry-After`).
+    RateLimited,
+    /// 503: no concurrency permit free (`Retry-After`).
+    Overloaded,
+    /// 503: no quorum, not ready, no genesis, or stopping.
+    Unavailable,
+    /// 503: a read-index asked of a node that does not lead.
+    NotLeader,
+    /// 503: the node's self-check found the range asked for damaged.
+    Damaged,
+    /// Cosigning (peer port): the member has not applied that far.
+    NotYet,
+    /// Cosigning (peer port): the member holds another root at that size.
+    RootMismatch,
+    /// 500: see the node's log.
+    Internal,
+    /// 409: a validly signed step broke this rule and was recorded as a rejection.
+    Rejected(Rule),
+    /// A code this build does not know (a newer node's).
+    Other(String),
+}
+
+/// Every code but [`ErrorCode::Rejected`] and [`ErrorCode::Other`], with its text.
+const CODES: [(ErrorCode, &str); 27] = [
+    (ErrorCode::Malformed, "MALFORMED"),
+    (ErrorCode::NotFound, "NOT_FOUND"),
+    (ErrorCode::MethodNotAllowed, "METHOD_NOT_ALLOWED"),
+    (ErrorCode::TooLarge, "TOO_LARGE"),
+    (ErrorCode::PageTooLarge, "PAGE_TOO_LARGE"),
+    (ErrorCode::OutOfRange, "OUT_OF_RANGE"),
+    (ErrorCode::BadWindow, "BAD_WINDOW"),
+    (ErrorCode::Unauthenticated, "UNAUTHENTICATED"),
+    (ErrorCode::AuthenticationFailed, "AUTHENTICATION_FAILED"),
+    (ErrorCode::BadCredentials, "BAD_CREDENTIALS"),
+    (ErrorCode::StaleRequest, "STALE_REQUEST"),
+    (ErrorCode::ReplayedRequest, "REPLAYED_REQUEST"),
+    (ErrorCode::MisdirectedRequest, "MISDIRECTED_REQUEST"),
+    (ErrorCode::RequestTimeout, "REQUEST_TIMEOUT"),
+    (ErrorCode::Forbidden, "FORBIDDEN"),
+    (ErrorCode::KeyRevoked, "KEY_REVOKED"),
+    (ErrorCode::KeyExpired, "KEY_EXPIRED"),
+    (ErrorCode::KeyNotYetValid, "KEY_NOT_YET_VALID"),
+    (ErrorCode::IdReused, "ID_REUSED"),
+    (ErrorCode::RateLimited, "RATE_LIMITED"),
+    (ErrorCode::Overloaded, "OVERLOADED"),
+    (ErrorCode::Unavailable, "UNAVAILABLE"),
+    (ErrorCode::NotLeader, "NOT_LEADER"),
+    (ErrorCode::Damaged, "DAMAGED"),
+    (ErrorCode::NotYet, "NOT_YET"),
+    (ErrorCode::RootMismatch, "ROOT_MISMATCH"),
+    (ErrorCode::Internal, "INTERNAL"),
+];
+
+impl ErrorCode {
+    /// The code's text as answered, e.g. `AUTHENTICATION_FAILED`, or a rule's code.
+    pub fn as_str(&self) -> std::borrow::Cow<'static, str> {
+        match self {
+            ErrorCode::Rejected(rule) => rule.code().into(),
+            ErrorCode::Other(s) => s.clone().into(),
+            known => CODES
+                .iter()
+                .find(|(c, _)| c == known)
+                .map(|(_, s)| (*s).into())
+                .expect("CODES lists every variant but Rejected and Other"),
+        }
+    }
+
+    /// The code answered as `text`: a known API code, else a rule's code, else
+    /// [`ErrorCode::Other`].
+    pub fn parse(text: &str) -> Self {
+        if let Some((c, _)) = CODES.iter().find(|(_, s)| *s == text) {
+            return c.clone();
+        }
+        let de = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(text);
+        match Rule::deserialize(de) {
+            Ok(rule) => ErrorCode::Rejected(rule),
+            Err(_) => ErrorCode::Other(text.to_owned()),
+        }
+    }
+}
+
+impl From<Rule> for ErrorCode {
+    fn from(rule: Rule) -> Self {
+        ErrorCode::Rejected(rule)
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Ok(ErrorCode::parse(&text))
+    }
+}
+
+/// The JSON body of every error answer (the node's `api::error::ErrorBody`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine code.
+    pub code: ErrorCode,
+    /// For people.
+    pub message: String,
+    /// The ledger index of a recorded rejection entry, if the error recorded one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    /// The receipt of that rejection entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Box<ReceiptAnswer>>,
+}
+
+/// What a submission gets back (the node's `service::receipts::Receipt`): where the entry
+/// is, its bytes, and a proof that it is in the tree a signed tree head commits to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptAnswer {
+    /// The ledger index of the entry.
+    pub index: u64,
+    /// Its chain hash, hex.
+    pub entry_hash: String,
+    /// Whether this answers a resubmission of an already recorded submission.
+    #[serde(default)]
+    pub duplicate: bool,
+    /// The entry's canonical bytes (docs/FORMAT.md §Entry), hex.
+    pub entry_hex: String,
+    /// The size of the tree the proof is against.
+    pub tree_size: u64,
+    /// The Merkle root at `tree_size`, hex.
+    pub root: String,
+    /// The inclusion proof, leaf side first, hex.
+    pub inclusion: Vec<String>,
+    /// The signed tree head (a C2SP checkpoint note).
+    pub tree_head: String,
+    /// The whole receipt as C2SP tlog-proof text (docs/FORMAT.md §Receipt).
+    pub proof: String,
+}
+
+/// `GET /v1/head` (the node's `api::ops::Head`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    /// Entries in the ledger (tree size).
+    pub size: u64,
+    /// Hash of the last entry, hex.
+    pub head_hash: String,
+    /// Merkle root over all entries, hex.
+    pub root: String,
+    /// Ledger time of the last entry, Unix ms.
+    pub time_ms: u64,
+    /// The answering node's id.
+    pub node_id: u64,
+}
+
+/// An entry of `GET /v1/entries/{index}` and of a page (the node's `api::query::EntryView`),
+/// without its decoded form: a reader decodes `canonical_hex` itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryView {
+    /// Ledger index.
+    pub index: u64,
+    /// Chain hash, hex.
+    pub hash: String,
+    /// Canonical bytes, hex (what the hash and proofs cover).
+    pub canonical_hex: String,
+}
+
+/// `GET /v1/entries` as JSON (the node's `api::query::EntryPage`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryPage {
+    /// The entries, in index order.
+    pub entries: Vec<EntryView>,
+    /// The index to ask for next, if there may be more.
+    pub next: Option<u64>,
+    /// The ledger size when this page was read.
+    pub size: u64,
+}
+
+/// `GET /v1/proofs/inclusion` (the node's `api::proofs::InclusionProof`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InclusionProof {
+    /// The entry's index.
+    pub index: u64,
+    /// The tree size.
+    pub tree_size: u64,
+    /// The root at `tree_size`, hex.
+    pub root: String,
+    /// `PATH(index, D[tree_size])`, leaf side first, hex.
+    pub proof: Vec<String>,
+}
+
+/// `GET /v1/supervision/overdue` (the node's `api::supervision::Overdue`). The alerts are the
+/// core's `clock` alerts as the node serializes them; `A` is what the reader reads them as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overdue<A> {
+    /// The "now" used, Unix ms.
+    pub now: u64,
+    /// Cases examined.
+    pub cases_examined: u64,
+    /// Overdue, due-soon and missing custody transfer alerts.
+    pub alerts: Vec<A>,
+    /// The case id to continue after, if more cases may follow.
+    pub next: Option<String>,
+}
+
+/// One row of a case's timeline (the node's `api::cases::TimelineItem`), without its signer,
+/// whose shape is the payload's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineItem {
+    /// Ledger index.
+    pub index: u64,
+    /// The entry's kind (`handoff`, `receipt`, ...).
+    pub kind: String,
+    /// The submission id.
+    pub id: String,
+    /// Ledger time, Unix ms.
+    pub time_ms: u64,
+    /// The rule code, if the entry records a rejection.
+    pub rejected: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(code: ErrorCode, text: &str) {
+        assert_eq!(
+            serde_json::to_string(&code).expect("serializes"),
+            format!("\"{text}\""),
+            "{code:?}"
+        );
+        let back: ErrorCode = serde_json::from_str(&format!("\"{text}\"")).expect("parses");
+        assert_eq!(back, code, "{text}");
+    }
+
+    #[test]
+    fn every_error_code_serializes_to_its_documented_string() {
+        use ErrorCode as C;
+        for (code, text) in [
+            (C::Malformed, "MALFORMED"),
+            (C::NotFound, "NOT_FOUND"),
+            (C::MethodNotAllowed, "METHOD_NOT_ALLOWED"),
+            (C::TooLarge, "TOO_LARGE"),
+            (C::PageTooLarge, "PAGE_TOO_LARGE"),
+            (C::OutOfRange, "OUT_OF_RANGE"),
+            (C::BadWindow, "BAD_WINDOW"),
+            (C::Unauthenticated, "UNAUTHENTICATED"),
+            (C::AuthenticationFailed, "AUTHENTICATION_FAILED"),
+            (C::BadCredentials, "BAD_CREDENTIALS"),
+            (C::StaleRequest, "STALE_REQUEST"),
+            (C::ReplayedRequest, "REPLAYED_REQUEST"),
+            (C::MisdirectedRequest, "MISDIRECTED_REQUEST"),
+            (C::RequestTimeout, "REQUEST_TIMEOUT"),
+            (C::Forbidden, "FORBIDDEN"),
+            (C::KeyRevoked, "KEY_REVOKED"),
+            (C::KeyExpired, "KEY_EXPIRED"),
+            (C::KeyNotYetValid, "KEY_NOT_YET_VALID"),
+            (C::IdReused, "ID_REUSED"),
+            (C::RateLimited, "RATE_LIMITED"),
+            (C::Overloaded, "OVERLOADED"),
+            (C::Unavailable, "UNAVAILABLE"),
+            (C::NotLeader, "NOT_LEADER"),
+            (C::Damaged, "DAMAGED"),
+            (C::NotYet, "NOT_YET"),
+            (C::RootMismatch, "ROOT_MISMATCH"),
+            (C::Internal, "INTERNAL"),
+            (C::Rejected(Rule::UnknownCase), "UNKNOWN_CASE"),
+            (C::Rejected(Rule::LimitExceeded), "LIMIT_EXCEEDED"),
+            (C::Other("FROM_A_NEWER_NODE".into()), "FROM_A_NEWER_NODE"),
+        ] {
+            check(code, text);
+        }
+    }
+
+    #[test]
+    fn no_rule_code_is_also_an_api_code() {
+        for (_, text) in CODES {
+            let de = serde::de::value::StrDeserializer::<serde::de::value::Error>::new(text);
+            assert!(Rule::deserialize(de).is_err(), "{text} is also a rule");
+        }
+    }
+
+    #[test]
+    fn an_error_body_without_index_or_receipt_reads_and_writes_as_before() {
+        let text = r#"{"code":"DAMAGED","message":"entry 4 is damaged"}"#;
+        let body: ErrorBody = serde_json::from_str(text).expect("parses");
+        assert_eq!(body.code, ErrorCode::Damaged);
+        assert_eq!(serde_json::to_string(&body).expect("serializes"), text);
+    }
+}
