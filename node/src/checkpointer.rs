@@ -1,12 +1,12 @@
 //! Cosigned checkpoints (docs/FORMAT.md §Checkpoint) and the cross-node comparison of roots.
 //!
-//! Every `checkpoint.every_entries` entries (or `every_ms` with new entries), the leader
+//! Every `checkpoint.every_entries` entries (or `every` with new entries), the leader
 //! takes the head it has applied, signs its checkpoint note as `node-<id>`, and asks every
 //! other member (voters and learners) on the peer port, `POST /raft/cosign`, to sign the same
 //! checkpoint. A member signs only the checkpoint it computes itself from its own store at
 //! that size (origin from its entry 0, its root, its entry hash, its entry time): if the
 //! leader's differs, it answers `409 ROOT_MISMATCH` naming its own root and chain head, and the
-//! leader logs it, counts it (`caseledger_peer_root_mismatches`) and reports the member in
+//! leader logs it, counts it (`caseledger_peer_root_mismatches_total`) and reports the member in
 //! `/admin/status`. Once a majority of the voters **and** of the registry's nodes (what `apply`
 //! requires, `proto_types::checkpoint::required_cosigners`) have signed, the leader submits a
 //! `Checkpoint` entry signed by its node key; every replica verifies every signature when it
@@ -15,7 +15,6 @@
 //! No HTTP here: the peer port's route and client are `crate::peer::cosign`'s, which answers
 //! [`cosign`] and implements [`CosignPeers`] for [`round`].
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -255,8 +254,8 @@ pub fn latest(store: &Store) -> Result<Option<(u64, CosignedCheckpoint)>, StoreE
 pub struct Schedule {
     /// Entries between checkpoints.
     pub every_entries: u64,
-    /// Time between checkpoints when entries came (0: never by time).
-    pub every_ms: u64,
+    /// Time between checkpoints when entries came (zero: never by time).
+    pub every: Duration,
 }
 
 /// The leader's task: checkpoints on schedule until `stop`.
@@ -292,8 +291,8 @@ pub async fn run(
             .map_or((0, None), |(i, n)| (n.checkpoint().tree_size(), Some(*i)));
         let new_since_entry = entry_index.map_or(head, |i| head.saturating_sub(i + 1));
         let by_entries = head >= covered + schedule.every_entries && new_since_entry > 0;
-        let by_time = schedule.every_ms > 0
-            && last_round.elapsed() >= Duration::from_millis(schedule.every_ms)
+        let by_time = !schedule.every.is_zero()
+            && last_round.elapsed() >= schedule.every
             && new_since_entry > 0;
         if !(by_entries || by_time) {
             continue;
@@ -359,9 +358,7 @@ pub async fn round(ctx: &Arc<NodeCtx>, peers: &dyn CosignPeers) -> Result<u64, S
                 if let Some(r) = refusal
                     .filter(|r| r.code == ErrorCode::RootMismatch || r.code == ErrorCode::Damaged)
                 {
-                    ctx.metrics
-                        .peer_root_mismatches
-                        .fetch_add(1, Ordering::Relaxed);
+                    ctx.metrics.peer_root_mismatches.inc();
                     tracing::error!(node = m.id, size, ours = %hex::encode(own.root().as_bytes()), theirs = ?r.root, code = %r.code, "a member disagrees with this leader's checkpoint");
                     ctx.cosigning.record_mismatch(
                         m.id,
@@ -405,9 +402,7 @@ pub async fn round(ctx: &Arc<NodeCtx>, peers: &dyn CosignPeers) -> Result<u64, S
             rejected: None,
             ..
         }) => {
-            ctx.metrics
-                .checkpoints_proposed
-                .fetch_add(1, Ordering::Relaxed);
+            ctx.metrics.checkpoints_proposed.inc();
             ctx.cosigning.record_last(
                 serde_json::json!({ "index": index, "tree_size": size, "signers": note.signatures().len() }),
             );

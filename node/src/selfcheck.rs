@@ -11,11 +11,10 @@
 //! checkpoint entry's root and chain head must be the stored tree's at its size.
 //!
 //! Damage is never repaired: the first bad index (or row) is recorded, logged as an error and
-//! counted (`caseledger_selfcheck_failures`), `/readyz` fails naming it, reads of entries at or
+//! counted (`caseledger_selfcheck_failures_total`), `/readyz` fails naming it, reads of entries at or
 //! after it are refused (`503 DAMAGED`) and the node stops cosigning. An operator restores the
 //! node from a healthy replica.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -115,7 +114,7 @@ impl Health {
         let mut s = lock(&self.state);
         if s.damage.is_none() {
             tracing::error!(index = damage.index, what = %damage.what, "SELF-CHECK FAILED: {damage}; refusing reads from this index; restore this node from a healthy replica");
-            metrics.selfcheck_failures.fetch_add(1, Ordering::Relaxed);
+            metrics.selfcheck_failures.inc();
             s.damage = Some(damage);
         }
     }
@@ -331,7 +330,7 @@ async fn run_pass(
 
 /// The self-check task: a full-speed startup pass, then background passes at
 /// `config.entries_per_second` (none if 0), each starting at least
-/// `config.pass_every_seconds` after the one before, until `stop`.
+/// `config.pass_every` after the one before, until `stop`.
 pub async fn run(
     store: Store,
     health: Arc<Health>,
@@ -340,7 +339,7 @@ pub async fn run(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let rate = config.entries_per_second;
-    let every = Duration::from_secs(config.pass_every_seconds).max(Duration::from_secs(1));
+    let every = config.pass_every.max(Duration::from_secs(1));
     let started = std::time::Instant::now();
     match run_pass(&store, &health, 0, &mut stop).await {
         Ok(Some(d)) => health.record(d, &metrics),

@@ -64,9 +64,9 @@ pub fn node_config(shared: &Path, data_root: &Path, node_id: u64) -> NodeConfig 
         bootstrap: node_id == 1,
         clock: ClockConfig::default(),
         raft: RaftTiming {
-            heartbeat_ms: 50,
-            election_min_ms: 300,
-            election_max_ms: 600,
+            heartbeat: Duration::from_millis(50),
+            election_min: Duration::from_millis(300),
+            election_max: Duration::from_millis(600),
             snapshot_every: 5000,
             ..RaftTiming::default()
         },
@@ -77,7 +77,7 @@ pub fn node_config(shared: &Path, data_root: &Path, node_id: u64) -> NodeConfig 
         tls: Default::default(),
         storage: Default::default(),
         membership: caseledger_node::config::MembershipConfig {
-            execute_timeout_ms: 3000,
+            execute_timeout: Duration::from_secs(3),
             refuse_own_demotion: false,
         },
     }

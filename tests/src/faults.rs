@@ -422,9 +422,9 @@ impl ProxiedCluster {
             // A new peer connection waits for the proxy to trace it to its node while a
             // partition is on (tens of milliseconds on a busy machine): elections and
             // heartbeats get time for that.
-            cfg.raft.heartbeat_ms = 150;
-            cfg.raft.election_min_ms = 1500;
-            cfg.raft.election_max_ms = 3000;
+            cfg.raft.heartbeat = Duration::from_millis(150);
+            cfg.raft.election_min = Duration::from_millis(1500);
+            cfg.raft.election_max = Duration::from_millis(3000);
             let pos = cfg.node_id as usize - 1;
             cfg.raft_listen = raft_ports[pos].to_string();
             cfg.raft_advertise = Some(advertised[pos].clone());

@@ -207,7 +207,7 @@ async fn every_route_refuses_missing_bad_stale_replayed_unknown_revoked_expired_
             .expect("after 1970")
             .as_millis() as u64
     };
-    let skew = n.ctx.limits.clock_skew_ms;
+    let skew = n.ctx.limits.clock_skew.as_millis() as u64;
 
     for (method, path) in documented_routes(n).await {
         let uri = uri_of(&path, "NO-SUCH-CASE", 1);
@@ -531,7 +531,7 @@ async fn each_limit_is_answered_with_its_own_code() {
             max_concurrent_requests: 1,
             rate_per_org: 1,
             rate_burst: 3,
-            read_timeout_ms: 2000,
+            read_timeout: Duration::from_secs(2),
             ..ApiLimits::default()
         }
     })

@@ -157,7 +157,7 @@ async fn the_explorer_shows_the_ledger_and_verifies_proofs_in_the_browser() {
     );
     let cluster = ProcCluster::start_with(3, |c| {
         c.checkpoint.every_entries = 100;
-        c.checkpoint.every_ms = 1000;
+        c.checkpoint.every = Duration::from_secs(1);
     })
     .await;
     let client = cluster.client();

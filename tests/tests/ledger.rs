@@ -76,13 +76,12 @@ impl Replica {
 
     /// (entries applied, signatures verified, of which vouched by ingress, of which batch).
     fn signature_counts(&self) -> (u64, u64, u64, u64) {
-        let get = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
         let m = &self.metrics;
         (
-            get(&m.entries_applied),
-            get(&m.signatures_verified),
-            get(&m.signatures_vouched),
-            get(&m.signatures_batch_verified),
+            m.entries_applied.get(),
+            m.signatures_verified.get(),
+            m.signatures_vouched.get(),
+            m.signatures_batch_verified.get(),
         )
     }
 }

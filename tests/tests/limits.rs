@@ -37,7 +37,7 @@ async fn idle_sockets_are_capped_and_closed_and_healthz_keeps_answering_and_refu
     let cluster = ProcCluster::start_with(1, |c| {
         c.limits.max_connections = api_cap;
         c.limits.max_peer_connections = peer_cap;
-        c.limits.header_timeout_ms = 1000;
+        c.limits.header_timeout = Duration::from_secs(1);
     })
     .await;
     let node = &cluster.nodes[0];

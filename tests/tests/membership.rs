@@ -391,7 +391,7 @@ async fn a_leader_that_will_not_carry_out_its_own_demotion_is_escaped() {
     .expect("the demotion is approved");
     let committed = Instant::now();
     // The others stop following it once it leaves the demotion undone past
-    // `membership.execute_timeout_ms` (3 s in tests), elect a leader that carries it out.
+    // `membership.execute_timeout` (3 s in tests), elect a leader that carries it out.
     let others: Vec<usize> = (0..3).filter(|p| *p != old).collect();
     let new = eventually(
         "a leader other than the censoring one",

@@ -151,7 +151,7 @@ async fn audit_of(addrs: Vec<String>) -> Verdict {
 async fn every_kind_of_tampering_is_named_by_the_node_and_the_audit() {
     let mut cluster = Cluster::start_with(3, 3, |c| {
         c.checkpoint.every_entries = 20;
-        c.checkpoint.every_ms = 0;
+        c.checkpoint.every = Duration::ZERO;
     })
     .await;
     let client = cluster.client();
@@ -220,7 +220,7 @@ async fn every_kind_of_tampering_is_named_by_the_node_and_the_audit() {
             .await
             .expect("text");
         assert!(
-            metrics.contains("caseledger_selfcheck_failures 1"),
+            metrics.contains("caseledger_selfcheck_failures_total 1"),
             "{what}"
         );
         let verdict = audit_of(vec![cluster.addrs[victim].1.clone()]).await;

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// a Raft message is accepted).
 async fn quiet_cluster() -> Cluster {
     Cluster::start_with(3, 2, |c| {
-        c.checkpoint.every_ms = 0;
+        c.checkpoint.every = Duration::ZERO;
         c.checkpoint.every_entries = 1_000_000;
     })
     .await

@@ -15,7 +15,7 @@
 //! operator holds the whole ledger anyway).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -267,7 +267,7 @@ fn credentials(node: &NodeCtx, headers: &HeaderMap) -> Result<Credentials, ApiEr
     }
     let nonce_value = u128::from_str_radix(&nonce, 16)
         .map_err(|_| unauthorized(ErrorCode::BadCredentials, "the nonce is not hex"))?;
-    let skew = node.limits.clock_skew_ms;
+    let skew = u64::try_from(node.limits.clock_skew.as_millis()).unwrap_or(u64::MAX);
     let now = wall_clock_ms();
     if time_ms.abs_diff(now) > skew {
         return Err(unauthorized(
@@ -396,7 +396,7 @@ async fn read_body(limits: &ApiLimits, headers: &HeaderMap, body: Body) -> Resul
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
-    let timeout = Duration::from_millis(limits.read_timeout_ms);
+    let timeout = limits.read_timeout;
     let read = async {
         let mut stream = body.into_data_stream();
         let mut buf = Vec::new();
@@ -415,10 +415,7 @@ async fn read_body(limits: &ApiLimits, headers: &HeaderMap, body: Body) -> Resul
             Err(ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
                 ErrorCode::RequestTimeout,
-                format!(
-                    "the body did not arrive within {} ms",
-                    limits.read_timeout_ms
-                ),
+                format!("the body did not arrive within {} ms", timeout.as_millis()),
             ))
         })
 }

@@ -12,7 +12,7 @@ use proto_types::payload::Action;
 use proto_types::registry::KeyError;
 use proto_types::{Proposal, Submission, Timestamp};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
@@ -74,9 +74,7 @@ fn ingress_check(node: &NodeCtx, sub: &Submission, now: Timestamp) -> Result<(),
     })?;
     verify_submission(&registry, sub, now, SignatureCheck::Verify)
         .map_err(|r| ApiError::refused(&r))?;
-    node.metrics
-        .ingress_signatures
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    node.metrics.ingress_signatures.inc();
     node.ledger.vouch(sub.digest(), key);
     Ok(())
 }
@@ -188,12 +186,12 @@ pub async fn submit(
     // A leader cut off from its quorum would wait for the commit until the partition heals:
     // the submission is answered 503 instead (it may still commit later; resubmitting it is
     // safe and then answers its index).
-    let commit_timeout = Duration::from_millis(node.limits.commit_timeout_ms);
+    let commit_timeout = node.limits.commit_timeout;
     let submitted = match tokio::time::timeout(commit_timeout, node.submit(proposal)).await {
         Ok(submitted) => submitted,
         Err(_) => Err(SubmitError::Unavailable(format!(
             "not committed within {} ms: no quorum reachable; the submission may still commit, resubmit it to learn its index",
-            node.limits.commit_timeout_ms
+            commit_timeout.as_millis()
         ))),
     };
     match submitted {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
+use crate::metrics::NodeReadings;
 use crate::node::NodeCtx;
 
 /// The ledger's head as this node has applied it.
@@ -67,45 +68,23 @@ pub async fn readyz(State(node): State<Arc<NodeCtx>>) -> Response {
     }
 }
 
-/// `GET /metrics`, Prometheus text format. Public: counters and gauges, no case or
-/// organisation.
+/// `GET /metrics`, OpenMetrics text format (which Prometheus reads). Public: counters,
+/// gauges and a histogram, no case or organisation.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
-    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String)))]
+    responses((status = 200, description = "OpenMetrics text format 1.0.0", content_type = "application/openmetrics-text", body = String)))]
 pub async fn metrics(State(node): State<Arc<NodeCtx>>) -> Response {
     let wal = node.store.wal_stats();
-    let head = node.ledger.head();
-    let gauges = [
-        (
-            "caseledger_ledger_height",
-            "Entries in this node's ledger.",
-            head.size as f64,
-        ),
-        (
-            "caseledger_wal_syncs_total",
-            "RocksDB WAL fsyncs (ticker rocksdb.wal.synced).",
-            wal.synced as f64,
-        ),
-        (
-            "caseledger_wal_bytes_total",
-            "Bytes written to the WAL.",
-            wal.bytes as f64,
-        ),
-        (
-            "caseledger_acknowledged_batches_total",
-            "Synced write batches acknowledged by the store.",
-            wal.acknowledged_batches as f64,
-        ),
-        (
-            "caseledger_is_leader",
-            "1 if this node is the Raft leader.",
-            if node.is_leader() { 1.0 } else { 0.0 },
-        ),
-    ];
-    let text = node.metrics.render(&gauges);
+    let text = node.metrics.render(&NodeReadings {
+        ledger_height: node.ledger.head().size,
+        is_leader: node.is_leader(),
+        wal_syncs: wal.synced,
+        wal_bytes: wal.bytes,
+        acknowledged_batches: wal.acknowledged_batches,
+    });
     (
         [(
             axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
+            crate::metrics::CONTENT_TYPE,
         )],
         text,
     )

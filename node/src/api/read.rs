@@ -4,7 +4,6 @@
 //! applied up to the leader's commit point), so the read is linearizable.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -39,7 +38,7 @@ fn wants_consistent(query: Option<&str>) -> bool {
 
 /// Makes the next read on this node linearizable, or says why it cannot.
 async fn linearize(node: &NodeCtx) -> Result<(), ApiError> {
-    let timeout = Duration::from_millis(node.limits.commit_timeout_ms);
+    let timeout = node.limits.commit_timeout;
     match cluster::ensure_linearizable(&node.raft).await {
         Ok(_) => Ok(()),
         Err(ReadIndexError::NotLeader {

@@ -358,9 +358,7 @@ impl Ledger {
                 Ok(a) => {
                     view.stage(&a.entry, &a.changes)?;
                     self.metrics.signature_checked(by);
-                    self.metrics
-                        .entries_applied
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    self.metrics.entries_applied.inc();
                 }
                 Err(kind) => {
                     return Err(StoreError::corrupt(
@@ -464,9 +462,7 @@ impl LedgerMachine for Ledger {
                     Outcome::Appended(applied) => {
                         self.metrics.signature_checked(by);
                         view.stage(&applied.entry, &applied.changes)?;
-                        self.metrics
-                            .entries_applied
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        self.metrics.entries_applied.inc();
                         let rejected = match &applied.entry.body.record {
                             Record::Rejected(r) => {
                                 self.metrics.rejected(&r.rule.code());
@@ -481,15 +477,11 @@ impl LedgerMachine for Ledger {
                         }
                     }
                     Outcome::Duplicate { index } => {
-                        self.metrics
-                            .duplicates
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        self.metrics.duplicates.inc();
                         ApplyResult::Duplicate { index }
                     }
                     Outcome::Refused(r) => {
-                        self.metrics
-                            .refused
-                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        self.metrics.refused.inc();
                         ApplyResult::Refused(r)
                     }
                 },
@@ -508,9 +500,7 @@ impl LedgerMachine for Ledger {
             });
         }
         let cache = view.finish();
-        self.metrics
-            .apply_batches
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.metrics.apply_batches.inc();
         *lock(&self.pending) = Some(cache);
         Ok(out)
     }

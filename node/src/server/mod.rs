@@ -119,7 +119,7 @@ fn conn_limits(limits: &ApiLimits) -> (serve::ConnLimits, serve::ConnLimits) {
             "connection caps lowered to fit below the descriptor limit"
         );
     }
-    let header_timeout = Duration::from_millis(limits.header_timeout_ms);
+    let header_timeout = limits.header_timeout;
     let caps = |max_connections| serve::ConnLimits {
         max_connections,
         header_timeout,
@@ -159,9 +159,9 @@ impl Clients {
             let pins = crate::peer::RegistryPins::new(genesis, ledger);
             tls::PeerTls::new(identity, Arc::new(pins), ca.transpose()?)?
         };
-        // Other nodes close a connection idle for `header_timeout_ms`: this node lets its own
+        // Other nodes close a connection idle for `header_timeout`: this node lets its own
         // idle connections go first, rather than send on one being closed.
-        let pool_idle = Duration::from_millis(config.limits.header_timeout_ms / 2);
+        let pool_idle = config.limits.header_timeout / 2;
         let peer_http = peer_tls.http_client(
             reqwest::Client::builder()
                 .pool_max_idle_per_host(16)
@@ -262,7 +262,7 @@ fn spawn_background(
     )));
     let schedule = crate::checkpointer::Schedule {
         every_entries: config.checkpoint.every_entries,
-        every_ms: config.checkpoint.every_ms,
+        every: config.checkpoint.every,
     };
     let cosign_peers = Arc::new(crate::peer::cosign::HttpCosignPeers {
         http: ctx.peer_http.clone(),
@@ -288,9 +288,7 @@ fn spawn_background(
     tasks.push(tokio::spawn(cluster::watch_leader(
         ctx.raft.clone(),
         move |leader| {
-            metrics
-                .leader_changes
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            metrics.leader_changes.inc();
             tracing::info!(?leader, "leader changed");
         },
     )));
@@ -334,9 +332,9 @@ impl Node {
             .context("genesis declares no node")?;
         let settings = RaftSettings {
             cluster_name: "caseledger".into(),
-            heartbeat: Duration::from_millis(config.raft.heartbeat_ms),
-            election_min: Duration::from_millis(config.raft.election_min_ms),
-            election_max: Duration::from_millis(config.raft.election_max_ms),
+            heartbeat: config.raft.heartbeat,
+            election_min: config.raft.election_min,
+            election_max: config.raft.election_max,
             snapshot_every: config.raft.snapshot_every,
             ..RaftSettings::default()
         };
@@ -378,7 +376,7 @@ impl Node {
             node_key: node_key.clone(),
             http: http.clone(),
             api_scheme,
-            timeout: Duration::from_millis(config.limits.commit_timeout_ms),
+            timeout: config.limits.commit_timeout,
         });
         let tree_heads = crate::service::receipts::TreeHeads::new(
             config.node_id,
@@ -419,7 +417,7 @@ impl Node {
             config.node_id,
             ctx.ledger.clone(),
             founder,
-            Duration::from_millis(config.membership.execute_timeout_ms),
+            config.membership.execute_timeout,
         ));
         let mut tasks = serve_ports(
             &ctx,

@@ -91,7 +91,7 @@ impl Admission {
     /// Remembers a nonce (of a node key's request when `node_caller`, else of an
     /// organisation's): [`AdmissionError::Replayed`] if it was seen within two skew windows.
     pub fn remember(&self, node_caller: bool, nonce: u128) -> Result<(), AdmissionError> {
-        let window = Duration::from_millis(self.limits.clock_skew_ms.saturating_mul(2));
+        let window = self.limits.clock_skew.saturating_mul(2);
         let store = if node_caller {
             &self.node_nonces
         } else {
