@@ -151,21 +151,22 @@ pub async fn submit(
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    // A resubmission of a recorded submission is answered with its first receipt before any
-    // check (its key may have been revoked since, or a limit lowered: it is recorded all the
-    // same). A different submission under a recorded id goes on to apply, which refuses it.
-    let store = node.store.clone();
-    let id = sub.payload.id.clone();
-    match blocking(move || Reader::new(&store).submission(&id)).await {
-        Ok(Some(first)) if first.digest == sub.digest() => {
-            return answer(&node, ApplyResult::Duplicate { index: first.index }).await;
-        }
-        Ok(_) => {}
-        Err(e) => return ApiError::internal("reading the submission index", e).into_response(),
-    }
     let now = node.now();
     if let Err(e) = ingress_check(&node, &sub, now) {
-        return e.into_response();
+        // A resubmission of a recorded submission is answered with its first receipt even if
+        // it would not pass ingress now (its key revoked since, a limit lowered): it is
+        // recorded all the same (rule 3). Looked up only on a refusal, so the common path
+        // reads nothing more; an identical resubmission that passes ingress gets the same
+        // answer from apply.
+        let store = node.store.clone();
+        let id = sub.payload.id.clone();
+        return match blocking(move || Reader::new(&store).submission(&id)).await {
+            Ok(Some(first)) if first.digest == sub.digest() => {
+                answer(&node, ApplyResult::Duplicate { index: first.index }).await
+            }
+            Ok(_) => e.into_response(),
+            Err(read) => ApiError::internal("reading the submission index", read).into_response(),
+        };
     }
     // Charged once, where the submission enters the cluster, and only once its signature
     // verified (a forged submission naming an organisation drains nothing, and an unknown
