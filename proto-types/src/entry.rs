@@ -313,25 +313,33 @@ pub fn verify_link(head: &ChainHead, entry: &Entry) -> Result<ChainHead, ChainEr
         index: head.size,
         fault,
     };
-    if entry.body.index != head.size {
-        return Err(fail(ChainFault::WrongIndex {
-            expected: head.size,
-            found: entry.body.index,
-        }));
-    }
-    if entry.body.prev != head.hash {
-        return Err(fail(ChainFault::BrokenLink));
-    }
+    let next = extends(head, entry).map_err(fail)?;
     if EntryHash::of_body_bytes(&entry.body.leaf_bytes()) != entry.hash {
         return Err(fail(ChainFault::HashMismatch));
     }
-    if head.size > 0 && entry.body.accepted_at < head.time {
-        return Err(fail(ChainFault::TimeBackwards));
+    Ok(next)
+}
+
+/// The link of `entry` to `head`: its index, `prev` and time (not its own hash, which a
+/// verifier holding the entry's bytes checks over them: `crate::replay::decode`); the new head.
+pub fn extends(head: &ChainHead, entry: &Entry) -> Result<ChainHead, ChainFault> {
+    let body = &entry.body;
+    if body.index != head.size {
+        return Err(ChainFault::WrongIndex {
+            expected: head.size,
+            found: body.index,
+        });
+    }
+    if body.prev != head.hash {
+        return Err(ChainFault::BrokenLink);
+    }
+    if head.size > 0 && body.accepted_at < head.time {
+        return Err(ChainFault::TimeBackwards);
     }
     Ok(ChainHead {
         size: head.size + 1,
         hash: entry.hash,
-        time: entry.body.accepted_at,
+        time: body.accepted_at,
     })
 }
 

@@ -104,24 +104,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, FaultKind> {
 /// entry's own hash is layer 1's ([`decode`] checks it over the very bytes, without encoding
 /// the body again); [`crate::entry::verify_link`] checks all four for an entry built in memory.
 pub fn link(head: &ChainHead, entry: &Entry) -> Result<ChainHead, FaultKind> {
-    let body = &entry.body;
-    if body.index != head.size {
-        return Err(FaultKind::Chain(ChainFault::WrongIndex {
-            expected: head.size,
-            found: body.index,
-        }));
-    }
-    if body.prev != head.hash {
-        return Err(FaultKind::Chain(ChainFault::BrokenLink));
-    }
-    if head.size > 0 && body.accepted_at < head.time {
-        return Err(FaultKind::Chain(ChainFault::TimeBackwards));
-    }
-    Ok(ChainHead {
-        size: head.size + 1,
-        hash: entry.hash,
-        time: body.accepted_at,
-    })
+    crate::entry::extends(head, entry).map_err(FaultKind::Chain)
 }
 
 /// Layer 3: the right edge of a Merkle tree (its perfect subtrees, largest first), O(log n).

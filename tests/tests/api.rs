@@ -10,15 +10,19 @@ use caseledger_node::ledger::ApplyResult;
 use caseledger_node::server::Node;
 use caseledger_tests::cluster::{operator, Cluster, EPOCH};
 use proto_types::domain::DocumentType;
-use proto_types::ids::{HandoffId, PersonId};
+use proto_types::ids::HandoffId;
 use proto_types::payload::{
     Approval, CaseClosure, ClockAction, ClockAdjustment, ClockRef, KeyLifecycle, KeyOp,
     ReturnForCompletion,
 };
-use proto_types::policy::Limits;
 use proto_types::{Action, Payload, Proposal, Rule, Submission};
 use serde_json::Value;
 use tower::ServiceExt;
+
+// The same over-limit payloads as the core's test of the limit check.
+#[path = "../../proto-types/tests/common/exceed.rs"]
+mod exceed;
+use exceed::exceed;
 
 struct Answer {
     status: StatusCode,
@@ -494,33 +498,6 @@ async fn every_policy_limit_is_refused_at_ingress_with_413_and_the_detail_apply_
         );
     }
     cluster.shutdown().await;
-}
-
-/// Puts `field` of `action` one over its limit (a byte of text, an item of a list).
-fn exceed(action: &mut Action, field: &str, limits: &Limits) {
-    // Bytes, not characters: "字" is three bytes.
-    let text = "字".repeat(limits.max_note_bytes as usize / 3 + 1);
-    let persons = || {
-        (0..=limits.max_persons)
-            .map(|i| PersonId::new(format!("P-{i:04}")).expect("id"))
-            .collect()
-    };
-    let documents = limits.max_documents as usize + 1;
-    match (action, field) {
-        (Action::CaseFiling(f), "note") => f.note = text,
-        (Action::CaseFiling(f), "persons") => f.persons = persons(),
-        (Action::Handoff(h), "note") => h.note = text,
-        (Action::Handoff(h), "persons") => h.persons = persons(),
-        (Action::Handoff(h), "documents") => h.documents = vec![h.documents[0].clone(); documents],
-        (Action::Handoff(h), "document number") => h.documents[0].number = text,
-        (Action::ReturnForCompletion(r), "reason") => r.reason = text,
-        (Action::ReturnForCompletion(r), "missing documents") => {
-            r.missing = vec![DocumentType::Evidence; documents]
-        }
-        (Action::CaseClosure(c), "reason") => c.reason = text,
-        (Action::ClockAdjustment(c), "reason") => c.action = ClockAction::Pause { reason: text },
-        (action, field) => panic!("no limited {field} on {action:?}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // each test binary uses part of the fixtures
 
+pub mod exceed;
+
 use ed25519_dalek::SigningKey;
 use proto_types::crypto::{Digest, PublicKey};
 use proto_types::domain::{

@@ -2,8 +2,8 @@
 //! case state.
 
 use super::*;
-use proto_types::payload::{Action, Payload};
-use proto_types::policy::Limits;
+use crate::common::exceed::exceed;
+use proto_types::payload::Payload;
 
 #[test]
 fn case_filing_is_for_a_psb_and_happens_once() {
@@ -322,33 +322,6 @@ fn every_policy_limit_is_recorded_with_the_detail_precheck_gives() {
             (rule, detail.as_str()),
             "{op:?}"
         );
-    }
-}
-
-/// Puts `field` of `action` one over its limit (a byte of text, an item of a list).
-fn exceed(action: &mut Action, field: &str, limits: &Limits) {
-    // Bytes, not characters: "字" is three bytes.
-    let text = "字".repeat(limits.max_note_bytes as usize / 3 + 1);
-    let persons = || {
-        (0..=limits.max_persons)
-            .map(|i| person(&format!("P-{i:04}")))
-            .collect()
-    };
-    let documents = limits.max_documents as usize + 1;
-    match (action, field) {
-        (Action::CaseFiling(f), "note") => f.note = text,
-        (Action::CaseFiling(f), "persons") => f.persons = persons(),
-        (Action::Handoff(h), "note") => h.note = text,
-        (Action::Handoff(h), "persons") => h.persons = persons(),
-        (Action::Handoff(h), "documents") => h.documents = vec![h.documents[0].clone(); documents],
-        (Action::Handoff(h), "document number") => h.documents[0].number = text,
-        (Action::ReturnForCompletion(r), "reason") => r.reason = text,
-        (Action::ReturnForCompletion(r), "missing documents") => {
-            r.missing = vec![DocumentType::Evidence; documents]
-        }
-        (Action::CaseClosure(c), "reason") => c.reason = text,
-        (Action::ClockAdjustment(c), "reason") => c.action = ClockAction::Pause { reason: text },
-        (action, field) => panic!("no limited {field} on {action:?}"),
     }
 }
 
