@@ -1,10 +1,12 @@
 //! Who may call what, and how much: authentication of API callers by signed requests
 //! (docs/FORMAT.md §API request), their roles from the registry, and the request limits.
 //!
-//! One middleware, [`admit`], runs before every route: it takes a concurrency permit (503
-//! `OVERLOADED`), reads the body within the read timeout and size limit (408
-//! `REQUEST_TIMEOUT`, 413 `TOO_LARGE`), authenticates the caller (401; one code,
-//! `AUTHENTICATION_FAILED`, for an unknown organisation, key or node and a bad signature), checks the route's [`Access`] class (403 `FORBIDDEN`), charges the caller's
+//! Around every route (`api::router`, outermost first): tower-http's body size limit (413
+//! `TOO_LARGE`); [`admit`], which parses the credentials' headers and reads the body within
+//! the read timeout (408 `REQUEST_TIMEOUT`); tower's concurrency limit with load shedding (503
+//! `OVERLOADED`); [`authenticate`], which verifies the caller (401; one code,
+//! `AUTHENTICATION_FAILED`, for an unknown organisation, key or node and a bad signature),
+//! checks the route's [`Access`] class (403 `FORBIDDEN`), charges the caller's
 //! organisation's rate (429 `RATE_LIMITED`), and hands the [`Caller`] to the handler, which
 //! decides per resource (a department reads only the cases it took part in).
 //!
@@ -23,7 +25,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt as _;
 use proto_types::api_request::{
     is_valid_nonce, nonce_text, RequestHead, KEY_HEADER, NODE_CALLER, NODE_HEADER, NONCE_HEADER,
     ORG_HEADER, SIGNATURE_HEADER, TIME_HEADER,
@@ -32,7 +33,6 @@ use proto_types::crypto::PublicKey;
 use proto_types::ids::{KeyId, OrgId};
 use proto_types::registry::KeyError;
 use proto_types::workflow::CaseRecord;
-use tokio::sync::OwnedSemaphorePermit;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{OpenApi, RefOr, ResponseBuilder};
 
@@ -167,6 +167,7 @@ pub fn access(method: &Method, path: &str) -> Access {
 
 /// The credentials of a request, parsed and checked against the registry, not yet against
 /// the body.
+#[derive(Clone)]
 struct Credentials {
     /// Who the registry says it is, if it names an organisation and key (or node) it holds.
     caller: Option<Caller>,
@@ -385,43 +386,45 @@ impl Credentials {
     }
 }
 
-/// Reads the whole body within the read timeout and the size limit.
-async fn read_body(limits: &ApiLimits, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
-    let max = limits.max_body_bytes;
-    let declared = headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let too_large = || ApiError::too_large(format!("the body is larger than {max} bytes"));
-    if declared.is_some_and(|n| n > max as u64) {
-        return Err(too_large());
-    }
+/// Reads the whole body within the read timeout. The size limit is tower-http's
+/// `RequestBodyLimitLayer` (`api::router`): a declared length over it is refused before this
+/// runs, and a body that grows over it fails here as 413.
+///
+/// The timeout is for the whole body, not per frame as tower-http's `RequestBodyTimeoutLayer`
+/// has it: a client dripping a byte at a time would hold its connection for ever under that.
+async fn read_body(limits: &ApiLimits, body: Body) -> Result<Bytes, ApiError> {
     let timeout = limits.read_timeout;
-    let read = async {
-        let mut stream = body.into_data_stream();
-        let mut buf = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| ApiError::malformed(format!("reading the body: {e}")))?;
-            if buf.len() + chunk.len() > max {
-                return Err(too_large());
+    let max = limits.max_body_bytes;
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, usize::MAX)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            // The limit's error arrives wrapped once per body layer between it and here.
+            let over = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
+                e.source()
+            })
+            .any(|e| e.is::<http_body_util::LengthLimitError>());
+            if over {
+                Err(ApiError::too_large(format!(
+                    "the body is larger than {max} bytes"
+                )))
+            } else {
+                Err(ApiError::malformed(format!("reading the body: {e}")))
             }
-            buf.extend_from_slice(&chunk);
         }
-        Ok(Bytes::from(buf))
-    };
-    tokio::time::timeout(timeout, read)
-        .await
-        .unwrap_or_else(|_| {
-            Err(ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                ErrorCode::RequestTimeout,
-                format!("the body did not arrive within {} ms", timeout.as_millis()),
-            ))
-        })
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::RequestTimeout,
+            format!("the body did not arrive within {} ms", timeout.as_millis()),
+        )),
+    }
 }
 
-/// Middleware over every route: limits, authentication, the route's access class, the rate;
-/// then one log line for each 401, 403 and 429 (its own or the handler's), rate-limited.
+/// The outer middleware over every route: the credentials' headers (parsed, fresh, for this
+/// node, resolved against the registry) and then the whole body within the read timeout.
+/// Inside it (`api::router`) come the concurrency limit (a slow body holds its connection,
+/// capped per port by `serve`, for at most the read timeout, never a request slot) and then
+/// [`authenticate`]. One log line for each 401, 403 and 429 answered below it, its own or
+/// the handler's, rate-limited.
 pub async fn admit(State(node): State<Arc<NodeCtx>>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
@@ -430,19 +433,15 @@ pub async fn admit(State(node): State<Arc<NodeCtx>>, req: Request, next: Next) -
         .get(ORG_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(64).collect::<String>());
-    let (resp, caller) = match admitted(&node, req).await {
-        Ok((req, permit)) => {
-            let caller = req.extensions().get::<Caller>().cloned();
-            let resp = next.run(req).await;
-            drop(permit);
-            (resp, caller)
-        }
-        Err(e) => (e.into_response(), None),
+    let resp = match received(&node, req).await {
+        Ok(req) => next.run(req).await,
+        Err(e) => e.into_response(),
     };
     let status = resp.status();
     if matches!(status.as_u16(), 401 | 403 | 429) {
         if let Some(suppressed) = node.admission.refusal_line(Instant::now()) {
             let refused = resp.extensions().get::<super::error::Refused>();
+            let caller = resp.extensions().get::<Caller>();
             tracing::warn!(
                 target: "caseledger::refusal",
                 status = status.as_u16(),
@@ -460,10 +459,9 @@ pub async fn admit(State(node): State<Arc<NodeCtx>>, req: Request, next: Next) -
     resp
 }
 
-async fn admitted(
-    node: &Arc<NodeCtx>,
-    req: Request,
-) -> Result<(Request, OwnedSemaphorePermit), ApiError> {
+/// The request with its body read whole and its parsed [`Credentials`] (if the route takes
+/// any) in its extensions, for [`authenticate`].
+async fn received(node: &Arc<NodeCtx>, req: Request) -> Result<Request, ApiError> {
     let class = access(req.method(), req.uri().path());
     let (mut parts, body) = req.into_parts();
     let creds = match class {
@@ -471,16 +469,33 @@ async fn admitted(
         Access::Submission if !has_credentials(&parts.headers) => None,
         _ => Some(credentials(node, &parts.headers)?),
     };
-    // The body is read before a request permit is taken: a slow body holds its connection
-    // (capped per port, `serve`) for at most the read timeout, never a permit.
-    let bytes = read_body(&node.limits, &parts.headers, body).await?;
-    let permit = node.admission.try_permit().ok_or_else(|| {
-        overloaded(format!(
-            "more than {} requests at once; retry shortly",
-            node.limits.max_concurrent_requests
-        ))
-    })?;
-    let caller = match creds {
+    let bytes = read_body(&node.limits, body).await?;
+    if let Some(creds) = creds {
+        parts.extensions.insert(creds);
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The inner middleware over every route, run with a request slot: the signature over the
+/// request and its body, the route's access class, the caller's rate; the [`Caller`] goes to
+/// the handler (and onto the answer, for [`admit`]'s log line).
+pub async fn authenticate(State(node): State<Arc<NodeCtx>>, req: Request, next: Next) -> Response {
+    match authenticated(&node, req).await {
+        Ok((req, caller)) => {
+            let mut resp = next.run(req).await;
+            resp.extensions_mut().insert(caller);
+            resp
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn authenticated(node: &Arc<NodeCtx>, req: Request) -> Result<(Request, Caller), ApiError> {
+    let class = access(req.method(), req.uri().path());
+    let (mut parts, body) = req.into_parts();
+    // Whole already (`admit`): one frame, taken without a copy.
+    let bytes = read_body(&node.limits, body).await?;
+    let caller = match parts.extensions.remove::<Credentials>() {
         None => Caller::Anonymous,
         Some(c) => c.verify(&node.admission, &parts, &bytes)?,
     };
@@ -500,8 +515,14 @@ async fn admitted(
     if let Some(org) = caller.rate_key() {
         node.admission.charge(org)?;
     }
-    parts.extensions.insert(caller);
-    Ok((Request::from_parts(parts, Body::from(bytes)), permit))
+    parts.extensions.insert(caller.clone());
+    Ok((Request::from_parts(parts, Body::from(bytes)), caller))
+}
+
+/// 503 `OVERLOADED`: the answer when every request slot is taken (`api::router`'s
+/// concurrency limit).
+pub fn overloaded_answer(max: usize) -> ApiError {
+    overloaded(format!("more than {max} requests at once; retry shortly"))
 }
 
 /// The headers of a request node `me` signs with its registry node key `key` for node `to`

@@ -195,10 +195,14 @@ fn code_of(status: StatusCode) -> ErrorCode {
     }
 }
 
-/// Middleware: an error that is not JSON yet (axum's own text answers, e.g. the body limit's
-/// 413 or a query string that does not parse) becomes the JSON error body with a stable code.
-/// 415 and 422 from extractors become 400: malformed.
-pub async fn json_errors(resp: Response) -> Response {
+/// Middleware: an error that is not JSON yet (axum's and tower-http's own text answers, e.g.
+/// the body limit's 413 or a query string that does not parse) becomes the JSON error body
+/// with a stable code. 415 and 422 from extractors become 400: malformed. A 413 names the
+/// limit, `max_body` bytes.
+pub async fn json_errors(
+    axum::extract::State(max_body): axum::extract::State<usize>,
+    resp: Response,
+) -> Response {
     let status = resp.status();
     let is_json = resp
         .headers()
@@ -219,7 +223,9 @@ pub async fn json_errors(resp: Response) -> Response {
         .await
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
-    let message = if text.is_empty() {
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        format!("the body is larger than {max_body} bytes")
+    } else if text.is_empty() {
         status.canonical_reason().unwrap_or("error").to_owned()
     } else {
         text

@@ -28,9 +28,13 @@ pub use crate::service::receipts::Receipt;
 pub use auth::{access, node_headers, Access, Caller};
 pub use error::{ApiError, ErrorBody};
 
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::{middleware, Json, Router};
 use std::sync::{Arc, OnceLock};
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -105,17 +109,39 @@ async fn name_node(
     resp
 }
 
-/// The API's routes over a node.
+/// The API's routes over a node, inside its layers (outermost last): request tracing
+/// (tower-http), the node's name on every answer, errors as JSON, the body size limit
+/// (tower-http, 413), [`auth::admit`] (credentials' headers, the whole body within the read
+/// timeout), the cap on requests at once (tower's global concurrency limit with load
+/// shedding, 503), [`auth::authenticate`] (signature, access class, rate), and the read
+/// freshness of [`read::reads`].
 pub fn router(node: Arc<NodeCtx>) -> Router {
     let limit = node.limits.max_body_bytes;
+    let max_concurrent = node.limits.max_concurrent_requests.max(1);
+    let slots = tower::ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(
+            move |_: tower::BoxError| async move { auth::overloaded_answer(max_concurrent) },
+        ))
+        .load_shed()
+        .layer(GlobalConcurrencyLimitLayer::new(max_concurrent));
     let (routes, _) = documented().split_for_parts();
     routes
         .merge(explorer::router())
         .fallback(error::unknown_route)
         .layer(middleware::from_fn_with_state(node.clone(), read::reads))
+        .layer(middleware::from_fn_with_state(
+            node.clone(),
+            auth::authenticate,
+        ))
+        .layer(slots)
         .layer(middleware::from_fn_with_state(node.clone(), auth::admit))
-        .layer(middleware::map_response(error::json_errors))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::map_response_with_state(
+            limit,
+            error::json_errors,
+        ))
         .layer(middleware::map_response_with_state(node.clone(), name_node))
-        .layer(DefaultBodyLimit::max(limit))
+        .layer(TraceLayer::new_for_http())
         .with_state(node)
 }

@@ -1,13 +1,11 @@
-//! Admission: how much the API takes in. Concurrency permits, the nonces of signed requests
+//! Admission: how much the API takes in. The nonces of signed requests
 //! seen within the freshness window (docs/FORMAT.md §API request), per-organisation token
 //! buckets, and the rate of refusal log lines. Plain state and decisions, no HTTP: the API's
 //! `admit` middleware (`crate::api::auth`) asks and answers [`AdmissionError`] as HTTP.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::ApiLimits;
 
@@ -30,10 +28,10 @@ pub enum AdmissionError {
     Overloaded(String),
 }
 
-/// The API's shared admission state: permits, nonces, rate buckets.
+/// The API's shared admission state: nonces, rate buckets. (The cap on requests at once is
+/// tower's concurrency limit, in `api::router`.)
 pub struct Admission {
     limits: ApiLimits,
-    permits: Arc<Semaphore>,
     /// Nonces of organisations' requests.
     nonces: Mutex<Nonces>,
     /// Nonces of node keys' requests (read-index calls, forwarded submissions, the
@@ -49,17 +47,11 @@ impl Admission {
     pub fn new(limits: ApiLimits) -> Self {
         Self {
             limits,
-            permits: Arc::new(Semaphore::new(limits.max_concurrent_requests)),
             nonces: Mutex::new(Nonces::new(Instant::now())),
             node_nonces: Mutex::new(Nonces::new(Instant::now())),
             buckets: Mutex::new(HashMap::new()),
             refusal_log: RefusalLog::new(),
         }
-    }
-
-    /// A permit to serve one request, held until it is answered; `None` at the cap.
-    pub fn try_permit(&self) -> Option<OwnedSemaphorePermit> {
-        self.permits.clone().try_acquire_owned().ok()
     }
 
     /// Charges one request to `org`'s rate: refused with the seconds to wait when spent.
