@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use proto_types::apply::{Changes, SubmissionRecord};
 use proto_types::crypto::{Digest, PublicKey};
 use proto_types::encoding::{decode, encode};
-use proto_types::merkle::{self, MerkleHash, MerkleStore, Overlay};
+use proto_types::merkle::{self, MerkleHash, NodeWrite, Overlay};
 use proto_types::registry::Registry;
 use proto_types::replay::{self, ReplayFault};
 use proto_types::workflow::{CaseRecord, HandoffRecord};
@@ -19,6 +19,7 @@ use proto_types::{
 use serde::{Deserialize, Serialize};
 
 use super::catchup::{EntrySource, SnapshotSource};
+use super::recent::{Recent, StoreMerkle, Through, Written};
 use super::{keys, Applied, LedgerMachine, LedgerPointer, Proposal};
 use crate::metrics::{CheckedBy, Metrics};
 use crate::store::{be_u64, merkle_key, meta_key, Batch, Cf, Store, StoreError};
@@ -47,33 +48,16 @@ pub enum ApplyResult {
     Malformed(String),
 }
 
-/// Reads Merkle nodes from the store (apply's overlay keeps a batch's pending nodes on top;
-/// the API's proofs read it directly).
-pub(super) struct StoreMerkle<'a>(pub(super) &'a Store);
-
-impl MerkleStore for StoreMerkle<'_> {
-    type Error = StoreError;
-    fn get(&self, level: u8, index: u64) -> Result<Option<MerkleHash>, StoreError> {
-        match self.0.get(Cf::Merkle, &merkle_key(level, index))? {
-            None => Ok(None),
-            Some(v) => {
-                let bytes: [u8; 32] = v
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| StoreError::corrupt("merkle node", "not 32 bytes"))?;
-                Ok(Some(MerkleHash::from_bytes(bytes)))
-            }
-        }
-    }
-}
-
-/// The state `apply` reads: the store, seen through the batch being built.
+/// The state `apply` reads: the store, seen through the batch being built (Merkle nodes
+/// through the recent tail first).
 struct View<'a> {
     store: &'a Store,
     batch: &'a mut Batch,
     head: ChainHead,
     registry: Option<Arc<Registry>>,
-    merkle: Overlay<'a, StoreMerkle<'a>>,
+    merkle: Overlay<'a, Through<'a>>,
+    /// The entries staged, for the recent tail once written.
+    written: Vec<Written>,
 }
 
 impl View<'_> {
@@ -98,7 +82,9 @@ impl View<'_> {
         self.merkle
             .append_leaf(index, &leaf)
             .map_err(|e| StoreError::corrupt("merkle append", e))?;
-        self.batch.put(Cf::Ledger, be_u64(index), entry.to_bytes());
+        let bytes: Arc<[u8]> = entry.to_bytes().into();
+        self.batch.put(Cf::Ledger, be_u64(index), &bytes);
+        self.written.push((index, bytes));
         if let Some(s) = &changes.submission {
             self.batch
                 .put(Cf::ByHandoffId, keys::submission(&s.id), encode(s));
@@ -143,21 +129,28 @@ impl View<'_> {
 }
 
 impl View<'_> {
-    /// Stages the Merkle nodes and head of everything staged so far; returns the new cache.
-    fn finish(self) -> Cache {
+    /// Stages the Merkle nodes and head of everything staged so far; returns what the
+    /// ledger shows once the batch is written.
+    fn finish(self) -> Staged {
         let View {
             batch,
             head,
             registry,
             merkle,
+            written,
             ..
         } = self;
-        for (level, index, hash) in merkle.into_writes() {
-            batch.put(Cf::Merkle, merkle_key(level, index), hash.as_bytes());
+        let nodes = merkle.into_writes();
+        for (level, index, hash) in &nodes {
+            batch.put(Cf::Merkle, merkle_key(*level, *index), hash.as_bytes());
         }
         batch.put(Cf::SmMeta, meta_key::HEAD_HASH, encode(&head));
         batch.put(Cf::SmMeta, meta_key::TREE_SIZE, be_u64(head.size));
-        Cache { head, registry }
+        Staged {
+            cache: Cache { head, registry },
+            written,
+            nodes,
+        }
     }
 }
 
@@ -250,12 +243,23 @@ struct Cache {
     registry: Option<Arc<Registry>>,
 }
 
+/// What a staged batch will show once written.
+#[derive(Debug)]
+struct Staged {
+    cache: Cache,
+    written: Vec<Written>,
+    nodes: Vec<NodeWrite>,
+}
+
 /// The ledger of one node.
 pub struct Ledger {
     cache: Mutex<Cache>,
-    /// The head and registry of a batch staged but not yet written: promoted to `cache` by
-    /// `batch_written`, so readers never see a head whose entries are not on disk.
-    pending: Mutex<Option<Cache>>,
+    /// The head and registry of a batch staged but not yet written, with its entries and
+    /// Merkle nodes: promoted to `cache` and `recent` by `batch_written`, so readers never see
+    /// a head whose entries are not on disk.
+    pending: Mutex<Option<Staged>>,
+    /// The recent entries and Merkle nodes, written: receipts and apply read them from memory.
+    recent: Recent,
     /// This node's peer address and how to pull entries from peers (for snapshots).
     source: std::sync::OnceLock<(String, Arc<dyn EntrySource>)>,
     /// Submissions whose signature this node verified at ingress, by digest, with the key.
@@ -286,9 +290,12 @@ impl Ledger {
                 decode(&v).map_err(|e| StoreError::corrupt("registry", e))?,
             )),
         };
+        let recent = Recent::default();
+        recent.load_high(store)?;
         Ok(Self {
             cache: Mutex::new(Cache { head, registry }),
             pending: Mutex::new(None),
+            recent,
             source: std::sync::OnceLock::new(),
             verified: Mutex::new(HashMap::new()),
             metrics,
@@ -298,6 +305,17 @@ impl Ledger {
     /// The chain head as of the last applied batch.
     pub fn head(&self) -> ChainHead {
         lock(&self.cache).head
+    }
+
+    /// The recent tail of the ledger, written and synced (entries and Merkle nodes).
+    pub fn recent(&self) -> &Recent {
+        &self.recent
+    }
+
+    /// Shows readers a written batch: its entries and nodes first, then its head.
+    fn promote(&self, staged: Staged) {
+        self.recent.extend(staged.written, &staged.nodes);
+        *lock(&self.cache) = staged.cache;
     }
 
     /// The registry as of the last applied batch.
@@ -315,7 +333,7 @@ impl Ledger {
     /// for byte by `apply`. Written as one synced batch.
     fn replay_chunk(&self, store: &Store, entries: &[Vec<u8>]) -> Result<(), StoreError> {
         let cache = lock(&self.cache).clone();
-        let base = StoreMerkle(store);
+        let base = self.recent.over(store);
         let mut batch = Batch::new();
         let mut view = View {
             store,
@@ -323,6 +341,7 @@ impl Ledger {
             head: cache.head,
             registry: cache.registry,
             merkle: Overlay::new(&base),
+            written: Vec::new(),
         };
         // The core's replay (docs: proto_types::replay): bytes and hash, then the chain and
         // the rules entry by entry.
@@ -368,9 +387,10 @@ impl Ledger {
                 }
             }
         }
-        let cache = view.finish();
+        let staged = view.finish();
+        drop(base);
         store.write(batch)?;
-        *lock(&self.cache) = cache;
+        self.promote(staged);
         Ok(())
     }
 
@@ -429,8 +449,8 @@ impl Ledger {
 
 impl LedgerMachine for Ledger {
     fn batch_written(&self) {
-        if let Some(c) = lock(&self.pending).take() {
-            *lock(&self.cache) = c;
+        if let Some(staged) = lock(&self.pending).take() {
+            self.promote(staged);
         }
     }
 
@@ -441,13 +461,14 @@ impl LedgerMachine for Ledger {
         batch: &mut Batch,
     ) -> Result<Vec<Applied>, StoreError> {
         let cache = lock(&self.cache).clone();
-        let base = StoreMerkle(store);
+        let base = self.recent.over(store);
         let mut view = View {
             store,
             batch,
             head: cache.head,
             registry: cache.registry,
             merkle: Overlay::new(&base),
+            written: Vec::new(),
         };
         let decoded: Vec<_> = proposals
             .iter()
@@ -499,9 +520,9 @@ impl LedgerMachine for Ledger {
                 outcome,
             });
         }
-        let cache = view.finish();
+        let staged = view.finish();
         self.metrics.apply_batches.inc();
-        *lock(&self.pending) = Some(cache);
+        *lock(&self.pending) = Some(staged);
         Ok(out)
     }
 

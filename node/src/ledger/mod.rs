@@ -19,6 +19,7 @@ pub(crate) mod echo;
 mod keys;
 mod machine;
 pub mod read;
+pub mod recent;
 
 pub use machine::{all_entries, inclusion_proof, root_at, stored_hash, ApplyResult, Ledger};
 pub use read::Reader;

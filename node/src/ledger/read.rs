@@ -26,7 +26,7 @@ use proto_types::workflow::{CaseRecord, HandoffRecord};
 use proto_types::{Entry, Record};
 
 use super::keys;
-use super::machine::StoreMerkle;
+use super::recent::StoreMerkle;
 use crate::store::{be_u64, read_be_u64, Cf, Store, StoreError};
 
 /// Most timeline rows read for one case.

@@ -2,7 +2,9 @@
 //! no HTTP. The tree head is a C2SP checkpoint note signed by this node alone (key name
 //! `node-<id>`, origin `caseledger/<cluster name>`), signed once per applied batch, not once
 //! per request: the latest note is cached and re-signed only when the ledger grew. A receipt
-//! is a stored entry, its inclusion proof and a tree head covering it.
+//! is a stored entry, its inclusion proof and a tree head covering it. Both are built from the
+//! ledger's recent tail in memory (`ledger::recent`) when it holds what they need, so the
+//! receipts of a batch just applied read no RocksDB row.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -155,19 +157,26 @@ impl TreeHeads {
         if size == 0 {
             return Err(ReceiptError::Unavailable("the ledger is empty".into()));
         }
-        let store = self.store.clone();
-        let read = blocking(
-            move || -> Result<Option<(Vec<u8>, MerkleHash)>, StoreError> {
-                let reader = Reader::new(&store);
-                let Some(bytes) = reader.entry_bytes(size - 1)? else {
-                    return Ok(None);
-                };
-                let root = reader.root(size)?;
-                Ok(Some((bytes, root)))
-            },
-        )
-        .await
-        .map_err(|e| internal("reading the tree head", e))?;
+        // From the ledger's recent tail if it holds them, else from the store.
+        let recent = self.ledger.recent();
+        let read = match (recent.entry(size - 1), recent.root(size)) {
+            (Some(bytes), Some(root)) => Some((bytes.to_vec(), root)),
+            _ => {
+                let store = self.store.clone();
+                blocking(
+                    move || -> Result<Option<(Vec<u8>, MerkleHash)>, StoreError> {
+                        let reader = Reader::new(&store);
+                        let Some(bytes) = reader.entry_bytes(size - 1)? else {
+                            return Ok(None);
+                        };
+                        let root = reader.root(size)?;
+                        Ok(Some((bytes, root)))
+                    },
+                )
+                .await
+                .map_err(|e| internal("reading the tree head", e))?
+            }
+        };
         let Some((bytes, root)) = read else {
             return Ok(None);
         };
@@ -192,13 +201,18 @@ impl TreeHeads {
     pub async fn receipt(&self, index: u64, duplicate: bool) -> Result<Receipt, ReceiptError> {
         let note = self.at_least(index + 1).await?;
         let size = note.checkpoint().tree_size();
-        let store = self.store.clone();
-        let bytes = blocking(move || Reader::new(&store).entry_bytes(index))
-            .await
-            .map_err(|e| internal("reading an entry", e))?
-            .ok_or_else(|| {
-                internal("building a receipt", format!("entry {index} is not stored"))
-            })?;
+        let bytes = match self.ledger.recent().entry(index) {
+            Some(bytes) => bytes.to_vec(),
+            None => {
+                let store = self.store.clone();
+                blocking(move || Reader::new(&store).entry_bytes(index))
+                    .await
+                    .map_err(|e| internal("reading an entry", e))?
+                    .ok_or_else(|| {
+                        internal("building a receipt", format!("entry {index} is not stored"))
+                    })?
+            }
+        };
         // The stored bytes end with the entry's chain hash (docs/FORMAT.md §Entry): no decoding.
         let entry_hash = crate::ledger::stored_hash(&bytes)
             .ok_or_else(|| internal("building a receipt", format!("entry {index} is too short")))?;
@@ -223,12 +237,16 @@ impl TreeHeads {
         })
     }
 
-    /// The inclusion proof of `index` in the tree of `size`, and that tree's root.
+    /// The inclusion proof of `index` in the tree of `size`, and that tree's root: from the
+    /// ledger's recent tail if it holds the nodes, else from the store.
     async fn inclusion(
         &self,
         index: u64,
         size: u64,
     ) -> Result<(Vec<MerkleHash>, MerkleHash), ReceiptError> {
+        if let Some(found) = self.ledger.recent().inclusion(index, size) {
+            return Ok(found);
+        }
         let store = self.store.clone();
         blocking(move || Ok::<_, StoreError>(Reader::new(&store).inclusion(index, size)))
             .await
