@@ -147,6 +147,22 @@ pub async fn submit(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
+    if let Some((leader_id, leader)) = crate::service::submit::leader_elsewhere(&node.raft, node.id)
+    {
+        // To the leader as it came: decoding, the signature and the rate are the leader's.
+        let content_type = headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(proto_types::wire::JSON);
+        return match node
+            .forward
+            .forward(leader_id, &leader, content_type, body.to_vec())
+            .await
+        {
+            Ok(answer) => super::forward::relay(answer),
+            Err(m) => ApiError::unavailable(m).into_response(),
+        };
+    }
     let sub = match parse_submission(&headers, &body) {
         Ok(s) => s,
         Err(e) => return e.into_response(),
@@ -168,12 +184,11 @@ pub async fn submit(
             Err(read) => ApiError::internal("reading the submission index", read).into_response(),
         };
     }
-    // Charged once, where the submission enters the cluster, and only once its signature
-    // verified (a forged submission naming an organisation drains nothing, and an unknown
-    // signer gets no bucket): a signed request was charged to its caller already; else the
-    // submission's signer is. A follower forwards with its node key, which the leader does
-    // not charge.
-    if caller == Caller::Anonymous {
+    // Charged once, at the leader, and only once its signature verified (a forged submission
+    // naming an organisation drains nothing, and an unknown signer gets no bucket): a signed
+    // request was charged to its caller already; else (sent without request headers, or
+    // forwarded by a follower as it came) the submission's signer is.
+    if matches!(caller, Caller::Anonymous | Caller::Node(_)) {
         if let Some(org) = sub.payload.signer_org() {
             if let Err(e) = node.admission.charge(org.as_str()) {
                 return ApiError::from(e).into_response();

@@ -1,5 +1,5 @@
-//! Forwarding a submission to the leader's API (`POST /v1/entries`, signed with this node's
-//! key: the leader does not charge the signer's rate again), the HTTP side of
+//! Forwarding a submission to the leader's API (`POST /v1/entries`, as the client sent it, in
+//! a request signed with this node's key), the HTTP side of
 //! [`crate::service::submit::Forward`]; and relaying the leader's answer as it came.
 
 use std::time::Duration;
@@ -8,10 +8,9 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use ed25519_dalek::SigningKey;
 use futures::future::BoxFuture;
-use proto_types::Submission;
 
 use super::auth::node_headers;
-use super::CANONICAL;
+use super::APPLIED_HEADER;
 use crate::raft::Peer;
 use crate::service::submit::{Forward, ForwardedAnswer};
 
@@ -34,11 +33,11 @@ impl Forward for HttpForward {
         &'a self,
         leader_id: u64,
         leader: &'a Peer,
-        sub: &'a Submission,
+        content_type: &'a str,
+        body: Vec<u8>,
     ) -> BoxFuture<'a, Result<ForwardedAnswer, String>> {
         Box::pin(async move {
             let url = format!("{}://{}/v1/entries", self.api_scheme, leader.api_addr);
-            let body = proto_types::encoding::encode(sub);
             let mut req = self.http.post(&url);
             for (name, value) in node_headers(
                 self.id,
@@ -51,23 +50,23 @@ impl Forward for HttpForward {
                 req = req.header(name, value);
             }
             let r = req
-                .header(header::CONTENT_TYPE, CANONICAL)
+                .header(header::CONTENT_TYPE, content_type)
                 .timeout(self.timeout)
                 .body(body)
                 .send()
                 .await
                 .map_err(|e| format!("forwarding to the leader at {}: {e}", leader.api_addr))?;
             let status = r.status().as_u16();
+            // The leader's headers that say something about the answer; the node name and
+            // hop-by-hop headers are this node's own.
             let mut headers = vec![(
                 header::CONTENT_TYPE.as_str().to_owned(),
                 "application/json".to_owned(),
             )];
-            if let Some(v) = r
-                .headers()
-                .get(header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-            {
-                headers.push((header::RETRY_AFTER.as_str().to_owned(), v.to_owned()));
+            for name in [header::RETRY_AFTER.as_str(), APPLIED_HEADER] {
+                if let Some(v) = r.headers().get(name).and_then(|v| v.to_str().ok()) {
+                    headers.push((name.to_owned(), v.to_owned()));
+                }
             }
             let body = r.bytes().await.unwrap_or_default().to_vec();
             Ok(ForwardedAnswer {

@@ -7,7 +7,8 @@ use super::{NodeId, Peer, Raft};
 
 /// The leader this node knows of, with its address.
 pub fn leader(raft: &Raft) -> Option<(NodeId, Peer)> {
-    let m = raft.metrics().borrow().clone();
+    let metrics = raft.metrics();
+    let m = metrics.borrow();
     let id = m.current_leader?;
     let peer = m.membership_config.membership().get_node(&id).cloned()?;
     Some((id, peer))

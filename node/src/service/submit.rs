@@ -1,12 +1,17 @@
 //! Submitting a proposal: through Raft when this node leads, else forwarded to the leader's API
 //! through a [`Forward`] transport (the HTTP side, `crate::api::forward`, implements it). A
 //! forwarded answer comes back as plain data ([`ForwardedAnswer`]) for the API to relay.
+//!
+//! A follower that knows the leader forwards a submission as it came, before decoding or
+//! verifying it ([`leader_elsewhere`]): the leader decodes it, verifies its signature and
+//! charges its signer's rate, once in the cluster; every node still verifies it when it
+//! applies it.
 
 use futures::future::BoxFuture;
-use proto_types::{Proposal, Submission};
+use proto_types::Proposal;
 
 use crate::ledger::ApplyResult;
-use crate::raft::{self, batcher::Batcher, Peer};
+use crate::raft::{self, batcher::Batcher, Peer, Raft};
 
 /// The leader's answer to a forwarded submission, relayed as it came.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,13 +35,21 @@ pub enum SubmitError {
 
 /// How a follower hands a submission to the leader.
 pub trait Forward: Send + Sync {
-    /// Sends `sub` to node `leader_id` at `leader`; `Err` says why no answer came.
+    /// Sends a submission, `body` of `content_type` as the client sent it (JSON or canonical
+    /// bytes), to node `leader_id` at `leader`; `Err` says why no answer came.
     fn forward<'a>(
         &'a self,
         leader_id: u64,
         leader: &'a Peer,
-        sub: &'a Submission,
+        content_type: &'a str,
+        body: Vec<u8>,
     ) -> BoxFuture<'a, Result<ForwardedAnswer, String>>;
+}
+
+/// The leader, if this node (`me`) knows one and it is another node: where a submission that
+/// arrives here goes, as it came.
+pub fn leader_elsewhere(raft: &Raft, me: u64) -> Option<(u64, Peer)> {
+    raft::cluster::leader(raft).filter(|(id, _)| *id != me)
 }
 
 /// Proposes through Raft (`batcher`) if this node leads, else forwards to the leader.
@@ -50,7 +63,15 @@ pub async fn submit(
             .map_err(|e| SubmitError::Unavailable(format!("undecodable apply result: {e}"))),
         Err(raft::ProposeError::NotLeader {
             leader: Some((leader, peer)),
-        }) => match forward.forward(leader, &peer, &proposal.submission).await {
+        }) => match forward
+            .forward(
+                leader,
+                &peer,
+                proto_types::wire::CANONICAL,
+                proto_types::encoding::encode(&proposal.submission),
+            )
+            .await
+        {
             Ok(answer) => Err(SubmitError::Forwarded(answer)),
             Err(m) => Err(SubmitError::Unavailable(m)),
         },
