@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::{Client, ClientError};
 
-use proto_types::wire::{ErrorBody, ErrorCode, CANONICAL};
+use proto_types::wire::{ConsistencyProof, ErrorBody, ErrorCode, Head, CANONICAL};
 
 /// The first line of an export file (docs/FORMAT.md §Export).
 pub const EXPORT_MAGIC: &[u8] = b"caseledger-export v1\n";
@@ -321,23 +321,6 @@ struct Survey {
     unreachable: Vec<String>,
 }
 
-/// A node's `GET /v1/head`: what the audit compares.
-#[derive(Debug, Deserialize)]
-struct HeadAnswer {
-    size: u64,
-    head_hash: String,
-    root: String,
-}
-
-/// A node's `GET /v1/proofs/consistency` (docs/FORMAT.md §Merkle): hex hashes.
-#[derive(Debug, Deserialize)]
-struct ConsistencyAnswer {
-    first: u64,
-    second: u64,
-    second_root: String,
-    proof: Vec<String>,
-}
-
 /// Audits the ledger served by `client`'s nodes, streamed from the first that answers (the
 /// report names it), meeting `saved` on the way, and compares every node's head: a node at
 /// the audited size must report its head and root; a node behind, a root of the audited
@@ -362,7 +345,7 @@ pub async fn audit_nodes(
 }
 
 /// A node's head, read as the audit reads it.
-async fn head_of(client: &Client, node: usize) -> Result<HeadAnswer, ClientError> {
+async fn head_of(client: &Client, node: usize) -> Result<Head, ClientError> {
     let v = client.get_json_from(node, "/v1/head").await?;
     serde_json::from_value(v).map_err(|e| ClientError::Protocol {
         node: client.nodes()[node].clone(),
@@ -371,7 +354,7 @@ async fn head_of(client: &Client, node: usize) -> Result<HeadAnswer, ClientError
 }
 
 /// The first node, in the order given, that answers for its head: its position and head.
-async fn first_head(client: &Client) -> Result<(usize, HeadAnswer), ClientError> {
+async fn first_head(client: &Client) -> Result<(usize, Head), ClientError> {
     let mut silent = Vec::new();
     for i in 0..client.nodes().len() {
         match head_of(client, i).await {
@@ -538,7 +521,7 @@ async fn consistency_from(
         .get_json_from(node, &path)
         .await
         .map_err(|e| e.to_string())?;
-    let p: ConsistencyAnswer =
+    let p: ConsistencyProof =
         serde_json::from_value(v).map_err(|e| format!("not a consistency proof: {e}"))?;
     if (p.first, p.second) != (first, second) {
         return Err(format!(

@@ -51,6 +51,19 @@ impl std::fmt::Display for Damage {
     }
 }
 
+/// What the self-check has found so far, for `/admin/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SelfCheckReport {
+    /// Whether the startup pass is done.
+    pub startup_done: bool,
+    /// The first damage found, if any.
+    pub damage: Option<Damage>,
+    /// Entries verified by the last completed pass (or the current one, if further).
+    pub verified_entries: u64,
+    /// Passes completed.
+    pub passes: u64,
+}
+
 #[derive(Debug, Default)]
 struct State {
     startup_done: bool,
@@ -100,14 +113,14 @@ impl Health {
     }
 
     /// For `/admin/status`.
-    pub fn report(&self) -> serde_json::Value {
+    pub fn report(&self) -> SelfCheckReport {
         let s = lock(&self.state);
-        serde_json::json!({
-            "startup_done": s.startup_done,
-            "damage": s.damage,
-            "verified_entries": s.verified,
-            "passes": s.passes,
-        })
+        SelfCheckReport {
+            startup_done: s.startup_done,
+            damage: s.damage.clone(),
+            verified_entries: s.verified,
+            passes: s.passes,
+        }
     }
 
     fn record(&self, damage: Damage, metrics: &Metrics) {

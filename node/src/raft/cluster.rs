@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Serialize;
+
 use super::{NodeId, Peer, Raft};
 
 /// The leader this node knows of, with its address.
@@ -43,25 +45,44 @@ pub fn term(raft: &Raft) -> u64 {
     raft.metrics().borrow().current_term
 }
 
-/// A JSON view of this node's Raft state for operators.
-pub fn status(raft: &Raft) -> serde_json::Value {
+/// This node's Raft state, for operators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RaftStatus {
+    /// This node's id.
+    pub id: NodeId,
+    /// Its role, as openraft names it (`Leader`, `Follower`, ...).
+    pub state: String,
+    /// The current term.
+    pub term: u64,
+    /// The leader it knows of.
+    pub leader: Option<NodeId>,
+    /// The last log index it holds.
+    pub last_log_index: Option<u64>,
+    /// The last log index it applied.
+    pub last_applied: Option<u64>,
+    /// The voters of the membership in effect.
+    pub voters: Vec<NodeId>,
+    /// Its learners.
+    pub learners: Vec<NodeId>,
+    /// Every member's addresses.
+    pub nodes: BTreeMap<NodeId, Peer>,
+}
+
+/// This node's Raft state, for operators.
+pub fn status(raft: &Raft) -> RaftStatus {
     let m = raft.metrics().borrow().clone();
     let membership = m.membership_config.membership();
-    let voters: Vec<NodeId> = membership.voter_ids().collect();
-    let learners: Vec<NodeId> = membership.learner_ids().collect();
-    let nodes: BTreeMap<NodeId, Peer> =
-        membership.nodes().map(|(id, p)| (*id, p.clone())).collect();
-    serde_json::json!({
-        "id": m.id,
-        "state": format!("{:?}", m.state),
-        "term": m.current_term,
-        "leader": m.current_leader,
-        "last_log_index": m.last_log_index,
-        "last_applied": m.last_applied.map(|l| l.index),
-        "voters": voters,
-        "learners": learners,
-        "nodes": nodes,
-    })
+    RaftStatus {
+        id: m.id,
+        state: format!("{:?}", m.state),
+        term: m.current_term,
+        leader: m.current_leader,
+        last_log_index: m.last_log_index,
+        last_applied: m.last_applied.map(|l| l.index),
+        voters: membership.voter_ids().collect(),
+        learners: membership.learner_ids().collect(),
+        nodes: membership.nodes().map(|(id, p)| (*id, p.clone())).collect(),
+    }
 }
 
 /// Waits until a leader is known or `timeout` passes.
