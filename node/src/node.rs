@@ -37,6 +37,23 @@ pub struct NodeStatus {
     pub cosigning: serde_json::Value,
 }
 
+/// Why a node is not ready (`GET /readyz` answers it with 503).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotReady {
+    /// A failed write poisoned the store.
+    #[error("store poisoned by a failed write")]
+    StorePoisoned,
+    /// Not in a quorum, or catching up.
+    #[error(transparent)]
+    Raft(#[from] cluster::RaftUnready),
+    /// The self-check is running or found damage.
+    #[error(transparent)]
+    SelfCheck(#[from] crate::selfcheck::SelfCheckUnready),
+    /// No genesis applied yet.
+    #[error("no genesis applied yet")]
+    NoGenesis,
+}
+
 /// What the API handlers share.
 pub struct NodeCtx {
     /// This node's id.
@@ -97,14 +114,14 @@ impl NodeCtx {
     }
 
     /// Ready: in a quorum and caught up.
-    pub fn readiness(&self) -> Result<(), String> {
+    pub fn readiness(&self) -> Result<(), NotReady> {
         if self.store.is_poisoned() {
-            return Err("store poisoned by a failed write".into());
+            return Err(NotReady::StorePoisoned);
         }
         cluster::readiness(&self.raft)?;
         self.selfcheck.readiness()?;
         if self.ledger.registry().is_none() {
-            return Err("no genesis applied yet".into());
+            return Err(NotReady::NoGenesis);
         }
         Ok(())
     }

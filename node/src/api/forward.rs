@@ -13,7 +13,7 @@ use proto_types::Submission;
 use super::auth::node_headers;
 use super::CANONICAL;
 use crate::raft::Peer;
-use crate::service::submit::{Forward, ForwardedAnswer};
+use crate::service::submit::{Forward, ForwardError, ForwardedAnswer};
 
 /// Forwards over the API port's HTTP client (HTTPS when `[tls.api]` is set).
 pub struct HttpForward {
@@ -35,7 +35,7 @@ impl Forward for HttpForward {
         leader_id: u64,
         leader: &'a Peer,
         sub: &'a Submission,
-    ) -> BoxFuture<'a, Result<ForwardedAnswer, String>> {
+    ) -> BoxFuture<'a, Result<ForwardedAnswer, ForwardError>> {
         Box::pin(async move {
             let url = format!("{}://{}/v1/entries", self.api_scheme, leader.api_addr);
             let body = proto_types::encoding::encode(sub);
@@ -56,7 +56,10 @@ impl Forward for HttpForward {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| format!("forwarding to the leader at {}: {e}", leader.api_addr))?;
+                .map_err(|e| ForwardError {
+                    leader: leader.api_addr.clone(),
+                    cause: e.into(),
+                })?;
             let status = r.status().as_u16();
             let mut headers = vec![(
                 header::CONTENT_TYPE.as_str().to_owned(),

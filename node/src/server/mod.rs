@@ -457,9 +457,7 @@ impl Node {
             };
             raft::initialize(raft, BTreeMap::from([(self.ctx.id, peer)])).await?;
         }
-        cluster::wait_for_leader(raft, Duration::from_secs(30))
-            .await
-            .map_err(anyhow::Error::msg)?;
+        cluster::wait_for_leader(raft, Duration::from_secs(30)).await?;
         if self.ctx.ledger.head().size == 0 {
             let proposal = Proposal {
                 submission: self.ctx.genesis.clone(),

@@ -28,6 +28,16 @@ pub enum SubmitError {
     Unavailable(String),
 }
 
+/// Why a forwarded submission got no answer from the leader.
+#[derive(Debug, thiserror::Error)]
+#[error("forwarding to the leader at {leader}: {cause}")]
+pub struct ForwardError {
+    /// The leader's API address.
+    pub leader: String,
+    /// What failed (the transport's error).
+    pub cause: Box<dyn std::error::Error + Send + Sync>,
+}
+
 /// How a follower hands a submission to the leader.
 pub trait Forward: Send + Sync {
     /// Sends `sub` to node `leader_id` at `leader`; `Err` says why no answer came.
@@ -36,7 +46,7 @@ pub trait Forward: Send + Sync {
         leader_id: u64,
         leader: &'a Peer,
         sub: &'a Submission,
-    ) -> BoxFuture<'a, Result<ForwardedAnswer, String>>;
+    ) -> BoxFuture<'a, Result<ForwardedAnswer, ForwardError>>;
 }
 
 /// Proposes through Raft (`batcher`) if this node leads, else forwards to the leader.
@@ -52,7 +62,7 @@ pub async fn submit(
             leader: Some((leader, peer)),
         }) => match forward.forward(leader, &peer, &proposal.submission).await {
             Ok(answer) => Err(SubmitError::Forwarded(answer)),
-            Err(m) => Err(SubmitError::Unavailable(m)),
+            Err(e) => Err(SubmitError::Unavailable(e.to_string())),
         },
         Err(raft::ProposeError::NotLeader { leader: None }) => Err(SubmitError::Unavailable(
             "no leader: the cluster has no quorum right now".into(),
