@@ -1,5 +1,6 @@
 //! Plain-text tables for people (the CLI prints JSON with `--json` for programs).
 
+use serde::Serialize;
 use serde_json::Value;
 
 /// A table: headers and rows of cells, rendered with columns aligned.
@@ -108,6 +109,12 @@ pub fn cell(v: &Value) -> String {
         Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(","),
         other => other.to_string(),
     }
+}
+
+/// A typed value as one cell: the cell of its JSON form, so that a table spells a value as
+/// the node's JSON does (`PROSECUTION_REVIEW`, `RECEIVED`).
+pub fn cell_of<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v).map_or_else(|_| "-".into(), |v| cell(&v))
 }
 
 /// Key-value lines for one JSON object: `key: value`, keys aligned.

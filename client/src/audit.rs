@@ -17,11 +17,11 @@
 use reqwest::StatusCode;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use proto_types::merkle::{verify_consistency, MerkleHash};
+use proto_types::merkle::{verify_consistency, MerkleHash, ProofError};
 use proto_types::payload::Action;
 use proto_types::replay::{self, FaultKind};
 use proto_types::{ChainHead, LedgerState, MemState, Record};
@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::{Client, ClientError};
 
-use proto_types::wire::{ErrorBody, ErrorCode, CANONICAL};
+use proto_types::wire::{ConsistencyProof, ErrorBody, ErrorCode, Head, CANONICAL};
 
 /// The first line of an export file (docs/FORMAT.md §Export).
 pub const EXPORT_MAGIC: &[u8] = b"caseledger-export v1\n";
@@ -122,6 +122,55 @@ pub struct Report {
 
 pub use proto_types::framing::unframe;
 
+/// Where a replayed ledger breaks, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("entry {index}: {why}")]
+pub struct BrokenAt {
+    /// The first bad index (for a ledger shorter than the saved checkpoint: its size).
+    pub index: u64,
+    /// What is wrong there.
+    pub why: Broken,
+}
+
+/// What is wrong with a replayed ledger.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Broken {
+    /// An entry fails one of the core's replay layers (bytes, chain, Merkle, signatures,
+    /// `apply` again).
+    #[error(transparent)]
+    Fault(#[from] FaultKind),
+    /// A verification worker thread ended without preparing its part.
+    #[error("a verification worker failed")]
+    WorkerFailed,
+    /// The ledger at the saved checkpoint's size is not the saved one.
+    #[error("the ledger does not extend the saved checkpoint at size {size}: root {root}, saved {saved_root}")]
+    DoesNotExtendSaved {
+        /// The saved checkpoint's size.
+        size: u64,
+        /// The replayed root at that size, hex.
+        root: String,
+        /// The saved root, hex.
+        saved_root: String,
+    },
+    /// The ledger is shorter than the saved checkpoint.
+    #[error("the ledger has {size} entries, fewer than the {saved_size} of the saved checkpoint: history was removed")]
+    HistoryRemoved {
+        /// Entries in the ledger.
+        size: u64,
+        /// The saved checkpoint's size.
+        saved_size: u64,
+    },
+}
+
+impl From<BrokenAt> for Verdict {
+    fn from(b: BrokenAt) -> Self {
+        Verdict::Broken {
+            index: b.index,
+            reason: b.why.to_string(),
+        }
+    }
+}
+
 /// The replay: state, counters and the saved checkpoint to meet.
 pub struct Replay {
     state: MemState,
@@ -162,10 +211,10 @@ impl Replay {
         self.state.head().size
     }
 
-    /// Replays a chunk of entry bytes; the first failure as (index, reason). Worker threads
+    /// Replays a chunk of entry bytes; the first failure and its index. Worker threads
     /// (one per core) decode, hash and verify parts of the chunk against the registry as of
     /// the chunk's start while this thread replays the parts already prepared, in order.
-    pub fn feed(&mut self, chunk: &[Vec<u8>]) -> Result<(), (u64, String)> {
+    pub fn feed(&mut self, chunk: &[Vec<u8>]) -> Result<(), BrokenAt> {
         // Genesis first, alone: the rest of the chunk is then verified in batches against the
         // registry it founds instead of one by one in the replay.
         if self.state.registry().is_none() && chunk.len() > 1 {
@@ -200,13 +249,17 @@ impl Replay {
                     want += 1;
                     for p in part {
                         let at = self.size();
-                        let p = p.map_err(|kind| (at, kind.to_string()))?;
-                        self.replay(p).map_err(|why| (at, why))?;
+                        let broken = |why| BrokenAt { index: at, why };
+                        let p = p.map_err(|kind| broken(Broken::Fault(kind)))?;
+                        self.replay(p).map_err(broken)?;
                     }
                 }
             }
             if want < parts.len() {
-                return Err((self.size(), "a verification worker failed".into()));
+                return Err(BrokenAt {
+                    index: self.size(),
+                    why: Broken::WorkerFailed,
+                });
             }
             Ok(())
         })
@@ -214,7 +267,7 @@ impl Replay {
 
     /// Replays one prepared entry ([`replay::reapply`]), then counts its checkpoint and
     /// meets the saved checkpoint if this entry ends it.
-    fn replay(&mut self, p: replay::Prepared) -> Result<(), String> {
+    fn replay(&mut self, p: replay::Prepared) -> Result<(), Broken> {
         let at = self.size();
         let checkpoint_note = match &p.entry.body.record {
             Record::Accepted(sub) => match &sub.payload.action {
@@ -224,9 +277,8 @@ impl Replay {
             Record::Rejected(_) => None,
         };
         let hash = p.entry.hash;
-        let applied = replay::reapply(&self.state, p.entry, p.key)
-            .unwrap_or_else(|never| match never {})
-            .map_err(|kind| kind.to_string())?;
+        let applied =
+            replay::reapply(&self.state, p.entry, p.key).unwrap_or_else(|never| match never {})?;
         self.state.commit_owned(applied, p.leaf);
         if let Some(note) = checkpoint_note {
             // Accepted by apply: its root and chain head are the rebuilt tree's.
@@ -237,7 +289,11 @@ impl Replay {
             if saved.tree_size == at + 1 {
                 let root = self.root_hex(saved.tree_size);
                 if root != saved.root || hash.to_hex() != saved.head_hash {
-                    return Err(format!("the ledger does not extend the saved checkpoint at size {}: root {root}, saved {}", saved.tree_size, saved.root));
+                    return Err(Broken::DoesNotExtendSaved {
+                        size: saved.tree_size,
+                        root,
+                        saved_root: saved.root.clone(),
+                    });
                 }
                 self.extends_saved = Some(true);
             }
@@ -255,13 +311,19 @@ impl Replay {
     }
 
     /// Ends the replay: the saved checkpoint must have been met, or be empty.
-    pub fn finish(&mut self) -> Result<(), (u64, String)> {
+    pub fn finish(&mut self) -> Result<(), BrokenAt> {
         let size = self.size();
         if let Some(saved) = &self.saved {
             if saved.tree_size == 0 {
                 self.extends_saved = Some(true);
             } else if saved.tree_size > size {
-                return Err((size, format!("the ledger has {size} entries, fewer than the {} of the saved checkpoint: history was removed", saved.tree_size)));
+                return Err(BrokenAt {
+                    index: size,
+                    why: Broken::HistoryRemoved {
+                        size,
+                        saved_size: saved.tree_size,
+                    },
+                });
             }
         }
         Ok(())
@@ -295,8 +357,8 @@ impl Replay {
     }
 }
 
-/// Replays entries into `state`, checking each; returns the first failure as (index, reason).
-pub fn check_entries(state: &mut MemState, entries: &[Vec<u8>]) -> Result<(), (u64, String)> {
+/// Replays entries into `state`, checking each; returns the first failure and its index.
+pub fn check_entries(state: &mut MemState, entries: &[Vec<u8>]) -> Result<(), BrokenAt> {
     let mut replay = Replay {
         state: std::mem::take(state),
         ..Replay::new(None)
@@ -319,23 +381,6 @@ struct Survey {
     streamed_from: Option<String>,
     compared: Vec<String>,
     unreachable: Vec<String>,
-}
-
-/// A node's `GET /v1/head`: what the audit compares.
-#[derive(Debug, Deserialize)]
-struct HeadAnswer {
-    size: u64,
-    head_hash: String,
-    root: String,
-}
-
-/// A node's `GET /v1/proofs/consistency` (docs/FORMAT.md §Merkle): hex hashes.
-#[derive(Debug, Deserialize)]
-struct ConsistencyAnswer {
-    first: u64,
-    second: u64,
-    second_root: String,
-    proof: Vec<String>,
 }
 
 /// Audits the ledger served by `client`'s nodes, streamed from the first that answers (the
@@ -362,7 +407,7 @@ pub async fn audit_nodes(
 }
 
 /// A node's head, read as the audit reads it.
-async fn head_of(client: &Client, node: usize) -> Result<HeadAnswer, ClientError> {
+async fn head_of(client: &Client, node: usize) -> Result<Head, ClientError> {
     let v = client.get_json_from(node, "/v1/head").await?;
     serde_json::from_value(v).map_err(|e| ClientError::Protocol {
         node: client.nodes()[node].clone(),
@@ -371,7 +416,7 @@ async fn head_of(client: &Client, node: usize) -> Result<HeadAnswer, ClientError
 }
 
 /// The first node, in the order given, that answers for its head: its position and head.
-async fn first_head(client: &Client) -> Result<(usize, HeadAnswer), ClientError> {
+async fn first_head(client: &Client) -> Result<(usize, Head), ClientError> {
     let mut silent = Vec::new();
     for i in 0..client.nodes().len() {
         match head_of(client, i).await {
@@ -436,14 +481,13 @@ async fn stream_nodes(
             next = Some(tokio::spawn(fetch(upcoming)));
         }
         // Verification runs its own worker threads; the next fetch proceeds meanwhile.
-        let result = replay.feed(&chunk);
-        if let Err((index, reason)) = result {
-            return Ok(Verdict::Broken { index, reason });
+        if let Err(broken) = replay.feed(&chunk) {
+            return Ok(broken.into());
         }
         progress(replay.size(), target);
     }
-    if let Err((index, reason)) = replay.finish() {
-        return Ok(Verdict::Broken { index, reason });
+    if let Err(broken) = replay.finish() {
+        return Ok(broken.into());
     }
     let ours: ChainHead = replay.state.head();
     let root = replay.root_hex(ours.size);
@@ -520,6 +564,45 @@ async fn stream_nodes(
     })
 }
 
+/// Why a node ahead of the audited ledger did not prove that its head extends it.
+#[derive(Debug, thiserror::Error)]
+enum Unproven {
+    /// The node did not answer, or refused.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// Its answer is not a consistency proof.
+    #[error("not a consistency proof: {0}")]
+    NotAProof(serde_json::Error),
+    /// A proof between other sizes than those asked.
+    #[error("a proof from {got_first} to {got_second} where {first} to {second} was asked")]
+    OtherSizes {
+        /// The sizes asked.
+        first: u64,
+        /// The sizes asked.
+        second: u64,
+        /// The sizes proved.
+        got_first: u64,
+        /// The sizes proved.
+        got_second: u64,
+    },
+    /// A proof to another root than the node's head's.
+    #[error("a proof to root {got} where its head's root is {want}")]
+    OtherRoot {
+        /// The head's root, hex.
+        want: String,
+        /// The proof's root, hex.
+        got: String,
+    },
+    /// A hash that is not 32 bytes of hex.
+    #[error("hash {text:?}: {cause}")]
+    BadHash {
+        /// The text.
+        text: String,
+        /// Why it is not a hash.
+        cause: hex::FromHexError,
+    },
+}
+
 /// Fetches from node `node` the consistency proof from the audited tree (`first` entries,
 /// root `first_root` in hex) to the head it reported (`second`, `second_root`) and verifies
 /// it with the core's verifier (docs/FORMAT.md §Merkle). `Err`: the node could not serve a
@@ -532,29 +615,30 @@ async fn consistency_from(
     first_root: &str,
     second: u64,
     second_root: &str,
-) -> Result<Result<(), String>, String> {
+) -> Result<Result<(), ProofError>, Unproven> {
     let path = format!("/v1/proofs/consistency?first={first}&second={second}");
-    let v = client
-        .get_json_from(node, &path)
-        .await
-        .map_err(|e| e.to_string())?;
-    let p: ConsistencyAnswer =
-        serde_json::from_value(v).map_err(|e| format!("not a consistency proof: {e}"))?;
+    let v = client.get_json_from(node, &path).await?;
+    let p: ConsistencyProof = serde_json::from_value(v).map_err(Unproven::NotAProof)?;
     if (p.first, p.second) != (first, second) {
-        return Err(format!(
-            "a proof from {} to {} where {first} to {second} was asked",
-            p.first, p.second
-        ));
+        return Err(Unproven::OtherSizes {
+            first,
+            second,
+            got_first: p.first,
+            got_second: p.second,
+        });
     }
     if p.second_root != second_root {
-        return Err(format!(
-            "a proof to root {} where its head's root is {second_root}",
-            p.second_root
-        ));
+        return Err(Unproven::OtherRoot {
+            want: second_root.to_owned(),
+            got: p.second_root,
+        });
     }
-    let hash = |h: &str| -> Result<MerkleHash, String> {
+    let hash = |h: &str| -> Result<MerkleHash, Unproven> {
         let mut bytes = [0u8; 32];
-        hex::decode_to_slice(h, &mut bytes).map_err(|e| format!("hash {h:?}: {e}"))?;
+        hex::decode_to_slice(h, &mut bytes).map_err(|cause| Unproven::BadHash {
+            text: h.to_owned(),
+            cause,
+        })?;
         Ok(MerkleHash::from_bytes(bytes))
     };
     let proof = p
@@ -563,10 +647,13 @@ async fn consistency_from(
         .map(|h| hash(h))
         .collect::<Result<Vec<_>, _>>()?;
     let (first_root, second_root) = (hash(first_root)?, hash(second_root)?);
-    Ok(
-        verify_consistency(first, second, &first_root, &second_root, &proof)
-            .map_err(|e| e.to_string()),
-    )
+    Ok(verify_consistency(
+        first,
+        second,
+        &first_root,
+        &second_root,
+        &proof,
+    ))
 }
 
 /// Audits an export file (docs/FORMAT.md §Export) with no node at all.
@@ -579,27 +666,61 @@ pub fn audit_file(
     let mut replay = Replay::new(saved);
     let verdict = match stream_file(path, &mut replay, &mut progress) {
         Ok(v) => v,
-        Err(e) => Verdict::Incomplete { reason: e },
+        Err(e) => Verdict::Incomplete {
+            reason: e.to_string(),
+        },
     };
     (replay.report(verdict, Survey::default(), started), replay)
+}
+
+/// Why an export file could not be read through (what it holds is judged by the replay).
+#[derive(Debug, thiserror::Error)]
+enum ExportUnreadable {
+    /// It could not be opened.
+    #[error("opening {}: {cause}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        cause: std::io::Error,
+    },
+    /// It could not be read.
+    #[error("reading {}: {cause}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        cause: std::io::Error,
+    },
+    /// It does not begin with the export's magic line.
+    #[error("{} is not a caseledger export (no `caseledger-export v1` line)", path.display())]
+    NotAnExport {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 fn stream_file(
     path: &Path,
     replay: &mut Replay,
     progress: &mut impl FnMut(u64, u64),
-) -> Result<Verdict, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
+) -> Result<Verdict, ExportUnreadable> {
+    let read = |cause| ExportUnreadable::Read {
+        path: path.to_owned(),
+        cause,
+    };
+    let file = std::fs::File::open(path).map_err(|cause| ExportUnreadable::Open {
+        path: path.to_owned(),
+        cause,
+    })?;
     let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut r = std::io::BufReader::with_capacity(1 << 20, file);
     let mut magic = vec![0u8; EXPORT_MAGIC.len()];
-    r.read_exact(&mut magic)
-        .map_err(|e| format!("reading {}: {e}", path.display()))?;
+    r.read_exact(&mut magic).map_err(read)?;
     if magic != EXPORT_MAGIC {
-        return Err(format!(
-            "{} is not a caseledger export (no `caseledger-export v1` line)",
-            path.display()
-        ));
+        return Err(ExportUnreadable::NotAnExport {
+            path: path.to_owned(),
+        });
     }
     let mut read_bytes = EXPORT_MAGIC.len() as u64;
     loop {
@@ -609,7 +730,7 @@ fn stream_file(
             match r.read_exact(&mut len) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-                Err(e) => return Err(format!("reading {}: {e}", path.display())),
+                Err(e) => return Err(read(e)),
             }
             let n = u32::from_be_bytes(len) as usize;
             let mut bytes = vec![0u8; n];
@@ -626,8 +747,8 @@ fn stream_file(
         if chunk.is_empty() {
             break;
         }
-        if let Err((index, reason)) = replay.feed(&chunk) {
-            return Ok(Verdict::Broken { index, reason });
+        if let Err(broken) = replay.feed(&chunk) {
+            return Ok(broken.into());
         }
         // Progress by bytes, scaled to an entry estimate.
         let estimate = (replay.size() * total_bytes)
@@ -635,8 +756,8 @@ fn stream_file(
             .unwrap_or(0);
         progress(replay.size(), estimate.max(replay.size()));
     }
-    if let Err((index, reason)) = replay.finish() {
-        return Ok(Verdict::Broken { index, reason });
+    if let Err(broken) = replay.finish() {
+        return Ok(broken.into());
     }
     let head = replay.state.head();
     Ok(Verdict::Intact {

@@ -11,7 +11,9 @@ use anyhow::{bail, Result};
 use ed25519_dalek::SigningKey;
 use proto_types::ids::HandoffId;
 use proto_types::payload::{Approval, KeyRef, MemberOp, MembershipChange, Signer};
+use proto_types::wire::NodeStatus;
 use proto_types::{Action, Payload, Submission, Timestamp};
+use serde::Deserialize;
 
 use crate::http::{Client, SubmitOutcome};
 
@@ -65,17 +67,15 @@ pub async fn wait_for_membership(
     let deadline = Instant::now() + timeout;
     let mut last = serde_json::Value::Null;
     loop {
-        if let Ok(status) = operator.get_json("/admin/status").await {
-            let ids = |k: &str| -> BTreeSet<u64> {
-                status[k]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect())
-                    .unwrap_or_default()
-            };
-            if voters.is_subset(&ids("voters")) && learners.is_subset(&ids("learners")) {
-                return Ok(());
+        if let Ok(answer) = operator.get_json("/admin/status").await {
+            if let Ok(status) = NodeStatus::deserialize(&answer) {
+                if voters.iter().all(|v| status.voters.contains(v))
+                    && learners.iter().all(|l| status.learners.contains(l))
+                {
+                    return Ok(());
+                }
             }
-            last = status;
+            last = answer;
         }
         if Instant::now() > deadline {
             bail!("the approved membership (voters {voters:?}, learners {learners:?}) was not carried out within {timeout:?}; last status: {last}");

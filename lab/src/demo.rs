@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use proto_types::time::DAY_MS;
+use proto_types::wire::RunAddresses;
 use proto_types::{LedgerState, Timestamp};
 
 use crate::flows::case_flow_with;
@@ -145,12 +146,8 @@ fn run_init(bin: &Path, data_dir: &Path) -> Result<()> {
 /// the last run's).
 fn read_addresses(data_dir: &Path, pid: u32) -> Option<(String, String)> {
     let text = std::fs::read_to_string(data_dir.join("addresses.json")).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    (v["pid"].as_u64()? == u64::from(pid)).then_some(())?;
-    Some((
-        v["raft"].as_str()?.to_owned(),
-        v["api"].as_str()?.to_owned(),
-    ))
+    let run: RunAddresses = serde_json::from_str(&text).ok()?;
+    (run.pid == pid).then_some((run.raft, run.api))
 }
 
 async fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Result<T> {

@@ -21,8 +21,10 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use futures::future::BoxFuture;
-use proto_types::checkpoint::{self, Checkpoint, CosignedCheckpoint, NoteSignature};
-use proto_types::ids::HandoffId;
+use proto_types::checkpoint::{
+    self, Checkpoint, CheckpointError, CosignedCheckpoint, NoteSignature,
+};
+use proto_types::ids::{HandoffId, IdError};
 use proto_types::payload::{Action, CheckpointRecord, Signer};
 use proto_types::wire::ErrorCode;
 use proto_types::{Entry, Payload, Proposal};
@@ -304,24 +306,72 @@ pub async fn run(
     }
 }
 
+/// Why a cosign round appended no checkpoint entry.
+#[derive(Debug, thiserror::Error)]
+pub enum RoundError {
+    /// The ledger has no genesis yet.
+    #[error("no genesis yet")]
+    NoGenesis,
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The head's size is not durably written yet.
+    #[error("head not written yet")]
+    HeadNotWritten,
+    /// The checkpoint could not be signed or assembled.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// The checkpoint entry's id could not be made.
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// Too few members cosigned.
+    #[error("checkpoint at size {size}: {signatures} signatures ({signed_voters} of {voters} voters); need {need} and a voter majority")]
+    NoQuorum {
+        /// The tree size of the checkpoint.
+        size: u64,
+        /// Signatures gathered, this node's included.
+        signatures: usize,
+        /// Voters among the signers.
+        signed_voters: usize,
+        /// Voters in the membership.
+        voters: usize,
+        /// Signatures the registry's cosigners require.
+        need: usize,
+    },
+    /// The checkpoint entry was not appended as an accepted entry.
+    #[error("checkpoint at size {size} not accepted: {result:?}")]
+    NotAccepted {
+        /// The tree size of the checkpoint.
+        size: u64,
+        /// What applying it gave.
+        result: Box<ApplyResult>,
+    },
+    /// No leader, no quorum, or the node is stopping.
+    #[error("{0}")]
+    Unavailable(String),
+    /// This node no longer leads (the submission was forwarded).
+    #[error("this node no longer leads")]
+    NotLeader,
+}
+
 /// One cosign round at this leader's applied head; submits the checkpoint entry on quorum.
-pub async fn round(ctx: &Arc<NodeCtx>, peers: &dyn CosignPeers) -> Result<u64, String> {
-    let registry = ctx.ledger.registry().ok_or("no genesis yet")?;
+pub async fn round(ctx: &Arc<NodeCtx>, peers: &dyn CosignPeers) -> Result<u64, RoundError> {
+    let registry = ctx.ledger.registry().ok_or(RoundError::NoGenesis)?;
     let store = ctx.store.clone();
     // The durably written size: the in-memory head may run ahead by a batch being written.
     let size = ctx.ledger.head().size;
     let own = {
         let (store, name) = (store.clone(), registry.cluster_name.clone());
         blocking(move || own_checkpoint(&store, &name, size))
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("head not written yet")?
+            .await?
+            .ok_or(RoundError::HeadNotWritten)?
     };
     let body = own.body_text();
-    let mut sigs = vec![
-        checkpoint::sign(&own, &checkpoint::node_key_name(ctx.id), &ctx.node_key)
-            .map_err(|e| e.to_string())?,
-    ];
+    let mut sigs = vec![checkpoint::sign(
+        &own,
+        &checkpoint::node_key_name(ctx.id),
+        &ctx.node_key,
+    )?];
     let members = cluster::members(&ctx.raft);
     let voters: Vec<u64> = members.iter().filter(|m| m.voter).map(|m| m.id).collect();
     let mut signed_voters = usize::from(voters.contains(&ctx.id));
@@ -372,14 +422,16 @@ pub async fn round(ctx: &Arc<NodeCtx>, peers: &dyn CosignPeers) -> Result<u64, S
         checkpoint::required_cosigners(registry.cosigners_at(ctx.ledger.head().time).len());
     let need_voters = voters.len() / 2 + 1;
     if sigs.len() < need_registry || signed_voters < need_voters {
-        return Err(format!(
-            "checkpoint at size {size}: {} signatures ({signed_voters} of {} voters); need {need_registry} and a voter majority",
-            sigs.len(),
-            voters.len()
-        ));
+        return Err(RoundError::NoQuorum {
+            size,
+            signatures: sigs.len(),
+            signed_voters,
+            voters: voters.len(),
+            need: need_registry,
+        });
     }
-    let note = CosignedCheckpoint::new(own, sigs).map_err(|e| e.to_string())?;
-    let id = HandoffId::new(format!("CP-{size}")).map_err(|e| e.to_string())?;
+    let note = CosignedCheckpoint::new(own, sigs)?;
+    let id = HandoffId::new(format!("CP-{size}"))?;
     let now = ctx.now();
     let submission = Payload {
         signer: Signer::Node(ctx.id),
@@ -414,9 +466,12 @@ pub async fn round(ctx: &Arc<NodeCtx>, peers: &dyn CosignPeers) -> Result<u64, S
             );
             Ok(index)
         }
-        Ok(other) => Err(format!("checkpoint at size {size} not accepted: {other:?}")),
-        Err(SubmitError::Unavailable(m)) => Err(m),
-        Err(SubmitError::Forwarded(_)) => Err("this node no longer leads".into()),
+        Ok(other) => Err(RoundError::NotAccepted {
+            size,
+            result: Box::new(other),
+        }),
+        Err(SubmitError::Unavailable(m)) => Err(RoundError::Unavailable(m)),
+        Err(SubmitError::Forwarded(_)) => Err(RoundError::NotLeader),
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use ed25519_dalek::SigningKey;
 use proto_types::merkle::MerkleHash;
 use proto_types::{Proposal, Submission, Timestamp};
+use serde::Serialize;
 
 use crate::config::{ApiLimits, ClockConfig};
 use crate::ledger::{ApplyResult, Ledger};
@@ -18,6 +19,40 @@ use crate::raft::{self, cluster, Raft};
 use crate::service::submit::{Forward, SubmitError};
 use crate::store::{blocking, Store};
 use crate::tls;
+
+/// The operator's view of a node (`GET /admin/status`): its Raft state, its ledger's head,
+/// and what the self-check and the cosign rounds found.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeStatus {
+    /// Raft: id, role, term, leader, log indexes, membership.
+    #[serde(flatten)]
+    pub raft: cluster::RaftStatus,
+    /// Entries in the ledger.
+    pub ledger_size: u64,
+    /// Hash of the last entry, hex.
+    pub head_hash: String,
+    /// What the self-check found.
+    pub selfcheck: crate::selfcheck::SelfCheckReport,
+    /// What the cosign rounds found (free-form, for people).
+    pub cosigning: serde_json::Value,
+}
+
+/// Why a node is not ready (`GET /readyz` answers it with 503).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotReady {
+    /// A failed write poisoned the store.
+    #[error("store poisoned by a failed write")]
+    StorePoisoned,
+    /// Not in a quorum, or catching up.
+    #[error(transparent)]
+    Raft(#[from] cluster::RaftUnready),
+    /// The self-check is running or found damage.
+    #[error(transparent)]
+    SelfCheck(#[from] crate::selfcheck::SelfCheckUnready),
+    /// No genesis applied yet.
+    #[error("no genesis applied yet")]
+    NoGenesis,
+}
 
 /// What the API handlers share.
 pub struct NodeCtx {
@@ -79,14 +114,14 @@ impl NodeCtx {
     }
 
     /// Ready: in a quorum and caught up.
-    pub fn readiness(&self) -> Result<(), String> {
+    pub fn readiness(&self) -> Result<(), NotReady> {
         if self.store.is_poisoned() {
-            return Err("store poisoned by a failed write".into());
+            return Err(NotReady::StorePoisoned);
         }
         cluster::readiness(&self.raft)?;
         self.selfcheck.readiness()?;
         if self.ledger.registry().is_none() {
-            return Err("no genesis applied yet".into());
+            return Err(NotReady::NoGenesis);
         }
         Ok(())
     }
@@ -97,14 +132,15 @@ impl NodeCtx {
     }
 
     /// Operator's view.
-    pub fn status(&self) -> serde_json::Value {
-        let mut s = cluster::status(&self.raft);
+    pub fn status(&self) -> NodeStatus {
         let head = self.ledger.head();
-        s["ledger_size"] = head.size.into();
-        s["head_hash"] = head.hash.to_hex().into();
-        s["selfcheck"] = self.selfcheck.report();
-        s["cosigning"] = self.cosigning.report();
-        s
+        NodeStatus {
+            raft: cluster::status(&self.raft),
+            ledger_size: head.size,
+            head_hash: head.hash.to_hex(),
+            selfcheck: self.selfcheck.report(),
+            cosigning: self.cosigning.report(),
+        }
     }
 
     /// The membership the ledger approved beside the Raft membership in effect, and what the

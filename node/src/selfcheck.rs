@@ -51,6 +51,51 @@ impl std::fmt::Display for Damage {
     }
 }
 
+/// Why this node is not ready, as far as the self-check goes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelfCheckUnready {
+    /// The stored ledger is damaged.
+    #[error("{0}")]
+    Damaged(Damage),
+    /// The startup pass has not finished.
+    #[error("self-check of the stored ledger still running")]
+    Running,
+}
+
+/// A stored Merkle node that is not the hash of the entries under it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum MerkleNodeFault {
+    /// It holds another hash.
+    #[error("merkle node (level {level}, index {index}) differs from the hash of the entries")]
+    Differs {
+        /// Its level.
+        level: u8,
+        /// Its index at that level.
+        index: u64,
+    },
+    /// It is not stored.
+    #[error("merkle node (level {level}, index {index}) is missing")]
+    Missing {
+        /// Its level.
+        level: u8,
+        /// Its index at that level.
+        index: u64,
+    },
+}
+
+/// What the self-check has found so far, for `/admin/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SelfCheckReport {
+    /// Whether the startup pass is done.
+    pub startup_done: bool,
+    /// The first damage found, if any.
+    pub damage: Option<Damage>,
+    /// Entries verified by the last completed pass (or the current one, if further).
+    pub verified_entries: u64,
+    /// Passes completed.
+    pub passes: u64,
+}
+
 #[derive(Debug, Default)]
 struct State {
     startup_done: bool,
@@ -72,13 +117,13 @@ fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 
 impl Health {
     /// Ready as far as the self-check goes: the startup pass is done and found nothing.
-    pub fn readiness(&self) -> Result<(), String> {
+    pub fn readiness(&self) -> Result<(), SelfCheckUnready> {
         let s = lock(&self.state);
         if let Some(d) = &s.damage {
-            return Err(d.to_string());
+            return Err(SelfCheckUnready::Damaged(d.clone()));
         }
         if !s.startup_done {
-            return Err("self-check of the stored ledger still running".into());
+            return Err(SelfCheckUnready::Running);
         }
         Ok(())
     }
@@ -100,14 +145,14 @@ impl Health {
     }
 
     /// For `/admin/status`.
-    pub fn report(&self) -> serde_json::Value {
+    pub fn report(&self) -> SelfCheckReport {
         let s = lock(&self.state);
-        serde_json::json!({
-            "startup_done": s.startup_done,
-            "damage": s.damage,
-            "verified_entries": s.verified,
-            "passes": s.passes,
-        })
+        SelfCheckReport {
+            startup_done: s.startup_done,
+            damage: s.damage.clone(),
+            verified_entries: s.verified,
+            passes: s.passes,
+        }
     }
 
     fn record(&self, damage: Damage, metrics: &Metrics) {
@@ -203,8 +248,8 @@ impl Pass {
         }
         // Merkle: the leaf and every subtree this leaf completes.
         for (level, node, hash) in self.range.push(leaf) {
-            if let Err(what) = compare_node(store, level, node, &hash)? {
-                return bad(what);
+            if let Err(fault) = compare_node(store, level, node, &hash)? {
+                return bad(fault.to_string());
             }
         }
         // Index rows.
@@ -260,15 +305,11 @@ fn compare_node(
     level: u8,
     index: u64,
     want: &MerkleHash,
-) -> Result<Result<(), String>, StoreError> {
+) -> Result<Result<(), MerkleNodeFault>, StoreError> {
     Ok(match store.get(Cf::Merkle, &merkle_key(level, index))? {
         Some(v) if v.as_slice() == want.as_bytes() => Ok(()),
-        Some(_) => Err(format!(
-            "merkle node (level {level}, index {index}) differs from the hash of the entries"
-        )),
-        None => Err(format!(
-            "merkle node (level {level}, index {index}) is missing"
-        )),
+        Some(_) => Err(MerkleNodeFault::Differs { level, index }),
+        None => Err(MerkleNodeFault::Missing { level, index }),
     })
 }
 

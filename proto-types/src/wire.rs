@@ -6,11 +6,21 @@
 //! The node keeps its own response types in `node/src/api` (they carry utoipa's schema
 //! derives, which the core does not depend on); each shape here mirrors one of them field for
 //! field, and the node's tests check that what it serializes deserializes into the type here.
-//! The request headers are [`crate::api_request`]'s.
+//! Where an answer carries the core's own records (a case, its handoffs, its alerts), the
+//! shape here carries the same core types. [`RunAddresses`] is not an answer but the file a
+//! running node writes for its operator. The request headers are [`crate::api_request`]'s.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::clock::Alert;
+use crate::domain::Stage;
 use crate::entry::Rule;
+use crate::ids::OrgId;
+use crate::payload::{NodeAddr, Signer};
+use crate::records::{CaseRecord, HandoffRecord};
+use crate::time::Timestamp;
 
 pub use crate::api_request::NODE_HEADER;
 
@@ -264,34 +274,152 @@ pub struct InclusionProof {
     pub proof: Vec<String>,
 }
 
-/// `GET /v1/supervision/overdue` (the node's `api::supervision::Overdue`). The alerts are the
-/// core's `clock` alerts as the node serializes them; `A` is what the reader reads them as.
+/// `GET /v1/proofs/consistency` (the node's `api::proofs::ConsistencyProof`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Overdue<A> {
+pub struct ConsistencyProof {
+    /// The older tree size.
+    pub first: u64,
+    /// The newer tree size.
+    pub second: u64,
+    /// The root at `first`, hex.
+    pub first_root: String,
+    /// The root at `second`, hex.
+    pub second_root: String,
+    /// `PROOF(first, D[second])`, hex.
+    pub proof: Vec<String>,
+}
+
+/// `GET /v1/supervision/overdue` (the node's `api::supervision::Overdue`): the core's
+/// [`Alert`]s of the cases examined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overdue {
     /// The "now" used, Unix ms.
     pub now: u64,
     /// Cases examined.
     pub cases_examined: u64,
     /// Overdue, due-soon and missing custody transfer alerts.
-    pub alerts: Vec<A>,
+    pub alerts: Vec<Alert>,
     /// The case id to continue after, if more cases may follow.
     pub next: Option<String>,
 }
 
-/// One row of a case's timeline (the node's `api::cases::TimelineItem`), without its signer,
-/// whose shape is the payload's.
+/// One row of a case's timeline (the node's `api::cases::TimelineItem`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineItem {
     /// Ledger index.
     pub index: u64,
     /// The entry's kind (`handoff`, `receipt`, ...).
     pub kind: String,
+    /// Who signed it: the payload's signer.
+    pub signer: Signer,
     /// The submission id.
     pub id: String,
     /// Ledger time, Unix ms.
     pub time_ms: u64,
     /// The rule code, if the entry records a rejection.
     pub rejected: Option<String>,
+}
+
+/// `GET /v1/cases/{case_id}` (the node's `api::cases::CaseView`): a case with its timeline,
+/// handoffs and alerts at the node's clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseView {
+    /// The case record, stage history included.
+    pub case: CaseRecord,
+    /// Current stage.
+    pub stage: Stage,
+    /// Current holder.
+    pub holder: OrgId,
+    /// Every entry of the case, in ledger order.
+    pub timeline: Vec<TimelineItem>,
+    /// Every handoff of the case, in ledger order.
+    pub handoffs: Vec<HandoffView>,
+    /// The handoffs whose loop is open.
+    pub open_handoffs: Vec<HandoffView>,
+    /// Alerts at the node's clock.
+    pub alerts: Vec<Alert>,
+    /// Whether the timeline was cut at the node's limit.
+    pub truncated: bool,
+}
+
+/// A handoff of a [`CaseView`] (the node's `api::cases::handoff_json`): its record, with its
+/// loop's state and its clock's due time beside the record's fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandoffView {
+    /// The handoff record.
+    #[serde(flatten)]
+    pub record: HandoffRecord,
+    /// Whether its loop is open.
+    pub open: bool,
+    /// Whether its loop is closed.
+    pub closed: bool,
+    /// Its clock's due time at the node's clock, if it has a clock.
+    pub due_at: Option<Timestamp>,
+}
+
+/// `GET /admin/status` (the node's `node::NodeStatus`): this node's view of the cluster and
+/// of its ledger. The cosign rounds' report (`cosigning`), free-form for people, is not read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// This node's id.
+    pub id: u64,
+    /// Its Raft role (`Leader`, `Follower`, `Candidate`, `Learner`, `Shutdown`).
+    pub state: String,
+    /// The current term.
+    pub term: u64,
+    /// The leader it knows of.
+    pub leader: Option<u64>,
+    /// The last Raft log index it holds.
+    pub last_log_index: Option<u64>,
+    /// The last Raft log index it applied.
+    pub last_applied: Option<u64>,
+    /// The voters of the Raft membership in effect.
+    pub voters: Vec<u64>,
+    /// Its learners.
+    pub learners: Vec<u64>,
+    /// Every member's addresses, by node id.
+    pub nodes: BTreeMap<u64, NodeAddr>,
+    /// Entries in its ledger.
+    pub ledger_size: u64,
+    /// Hash of its last entry, hex.
+    pub head_hash: String,
+    /// What the self-check of its stored ledger found.
+    pub selfcheck: SelfCheckReport,
+}
+
+/// The self-check's part of a [`NodeStatus`] (the node's `selfcheck::SelfCheckReport`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelfCheckReport {
+    /// Whether the pass at startup finished.
+    pub startup_done: bool,
+    /// The first damage found, if any.
+    pub damage: Option<Damage>,
+    /// Entries verified by the last completed pass (or the current one, if further).
+    pub verified_entries: u64,
+    /// Passes completed.
+    pub passes: u64,
+}
+
+/// Damage the self-check found (the node's `selfcheck::Damage`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Damage {
+    /// The first bad ledger index.
+    pub index: u64,
+    /// What is wrong, naming the row or node.
+    pub what: String,
+}
+
+/// `addresses.json` in a node's data directory, written by `caseledger-node run` once it
+/// listens: where this run listens, and the process that wrote it (a restarted node's data
+/// directory holds the last run's until the new run writes its own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunAddresses {
+    /// `host:port` of its API.
+    pub api: String,
+    /// The process id of the run.
+    pub pid: u32,
+    /// `host:port` of its peer port.
+    pub raft: String,
 }
 
 #[cfg(test)]
@@ -361,5 +489,20 @@ mod tests {
         let body: ErrorBody = serde_json::from_str(text).expect("parses");
         assert_eq!(body.code, ErrorCode::Damaged);
         assert_eq!(serde_json::to_string(&body).expect("serializes"), text);
+    }
+
+    #[test]
+    fn run_addresses_write_the_keys_in_the_order_the_file_always_had() {
+        let a = RunAddresses {
+            api: "127.0.0.1:8000".into(),
+            pid: 42,
+            raft: "127.0.0.1:7000".into(),
+        };
+        let text = r#"{"api":"127.0.0.1:8000","pid":42,"raft":"127.0.0.1:7000"}"#;
+        assert_eq!(serde_json::to_string(&a).expect("serializes"), text);
+        assert_eq!(
+            serde_json::from_str::<RunAddresses>(text).expect("parses"),
+            a
+        );
     }
 }

@@ -1313,10 +1313,7 @@ mod membership {
             || async {
                 let leader = cluster.leader().await;
                 let status = cluster.nodes[leader].as_ref()?.ctx.status();
-                status["learners"]
-                    .as_array()?
-                    .contains(&serde_json::json!(4))
-                    .then_some(())
+                status.raft.learners.contains(&4).then_some(())
             },
         )
         .await;

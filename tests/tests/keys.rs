@@ -154,5 +154,5 @@ fn a_revoked_key_is_refused_its_earlier_signatures_still_audit_and_changes_need_
     };
     forged.push(body.seal().to_bytes());
     let err = check_entries(&mut MemState::new(), &forged).expect_err("forged");
-    assert_eq!(err.0, last.body.index + 1);
+    assert_eq!(err.index, last.body.index + 1);
 }

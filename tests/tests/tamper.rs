@@ -203,7 +203,13 @@ async fn every_kind_of_tampering_is_named_by_the_node_and_the_audit() {
         let why = eventually(
             "the self-check to find the damage",
             Duration::from_secs(30),
-            || async { node.ctx.readiness().err().filter(|e| e.contains("damaged")) },
+            || async {
+                node.ctx
+                    .readiness()
+                    .err()
+                    .map(|e| e.to_string())
+                    .filter(|e| e.contains("damaged"))
+            },
         )
         .await;
         let damage = node.ctx.selfcheck.damaged_from().expect("damage recorded");

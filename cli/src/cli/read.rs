@@ -3,10 +3,12 @@
 
 use crate::table::{self, Table};
 use anyhow::{bail, Context, Result};
-use caseledger_client::http::Client;
+use caseledger_client::http::{Answer, Client};
 use clap::Args;
+use proto_types::clock::{Alert, AlertKind};
 use proto_types::merkle::{leaf_hash, verify_inclusion, MerkleHash};
-use proto_types::wire::{EntryPage, EntryView, Head, InclusionProof, Overdue};
+use proto_types::payload::{ClockRef, Signer};
+use proto_types::wire::{CaseView, EntryPage, EntryView, Head, InclusionProof, Overdue};
 use proto_types::{Entry, Record, Timestamp};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -88,6 +90,15 @@ pub struct StatsArgs {
     pub json: bool,
 }
 
+/// GETs `path`; `Ok(Err(code))` when the node answered with an error (reported).
+async fn answer(client: &Client, path: &str, json: bool) -> Result<Result<Answer, u8>> {
+    let answer = client.get_answer(path).await?;
+    if !answer.is_success() {
+        return Ok(Err(refused(&answer, json)?));
+    }
+    Ok(Ok(answer))
+}
+
 /// GETs `path` and reads it as `T` (a `proto_types::wire` shape, or a `Value` for documents
 /// rendered generically); `Ok(Err(code))` when the node answered with an error (reported).
 async fn get<T: DeserializeOwned>(
@@ -95,92 +106,89 @@ async fn get<T: DeserializeOwned>(
     path: &str,
     json: bool,
 ) -> Result<Result<T, u8>> {
-    let answer = client.get_answer(path).await?;
-    if !answer.is_success() {
-        return Ok(Err(refused(&answer, json)?));
-    }
-    Ok(Ok(answer.parse()?))
+    Ok(match answer(client, path, json).await? {
+        Ok(a) => Ok(a.parse()?),
+        Err(code) => Err(code),
+    })
 }
 
 /// Who signed a timeline row: the organisation, or `node-<id>`.
-fn signer_text(v: &Value) -> String {
-    if let Some(org) = v.pointer("/org/org") {
-        return table::cell(org);
+fn signer_text(signer: &Signer) -> String {
+    match signer {
+        Signer::Org(key) => key.org.to_string(),
+        Signer::Node(n) => format!("node-{n}"),
     }
-    match v.get("node") {
-        Some(n) => format!("node-{}", table::cell(n)),
-        None => table::cell(v),
-    }
+}
+
+/// A time that may be absent, as text (`-` when absent).
+fn maybe_time(t: Option<Timestamp>) -> String {
+    t.map_or_else(|| "-".into(), |t| t.to_string())
 }
 
 /// The case as tables: its stage and holder, its stage history, its timeline of entries,
 /// its handoffs with their loop status and due times, and its alerts.
-pub fn render_case(body: &Value) -> String {
-    let c = body.get("case").unwrap_or(body);
+pub fn render_case(view: &CaseView) -> String {
+    let c = &view.case;
     let mut out = String::new();
     let mut head = Table::new(["case", "type", "procedure", "stage", "holder"]);
-    head.push(
-        [
-            &c["case_id"],
-            &c["case_type"],
-            &c["procedure"],
-            &c["stage"],
-            &c["holder"],
-        ]
-        .map(table::cell),
-    );
+    head.push([
+        c.case_id.to_string(),
+        table::cell_of(&c.case_type),
+        table::cell_of(&c.procedure),
+        c.stage.to_string(),
+        c.holder.to_string(),
+    ]);
     out.push_str(&head.render());
-    if let Some(history) = c["history"].as_array() {
-        let mut t = Table::new(["since", "stage", "holder", "index"]);
-        for s in history {
-            t.push([
-                time_text(&s["since"]),
-                table::cell(&s["stage"]),
-                table::cell(&s["holder"]),
-                table::cell(&s["index"]),
-            ]);
-        }
-        out.push_str("\nstages\n");
-        out.push_str(&t.render());
+    let mut t = Table::new(["since", "stage", "holder", "index"]);
+    for s in &c.history {
+        t.push([
+            s.since.to_string(),
+            s.stage.to_string(),
+            s.holder.to_string(),
+            s.index.to_string(),
+        ]);
     }
-    if let Some(timeline) = body["timeline"].as_array().filter(|t| !t.is_empty()) {
+    out.push_str("\nstages\n");
+    out.push_str(&t.render());
+    if !view.timeline.is_empty() {
         let mut t = Table::new(["index", "time", "kind", "signer", "id", "outcome"]);
-        for e in timeline {
-            let outcome = match e["rejected"].as_str() {
+        for e in &view.timeline {
+            let outcome = match &e.rejected {
                 Some(rule) => format!("rejected {rule}"),
                 None => "accepted".into(),
             };
             t.push([
-                table::cell(&e["index"]),
-                time_text(&e["time_ms"]),
-                table::cell(&e["kind"]),
-                signer_text(&e["signer"]),
-                table::cell(&e["id"]),
+                e.index.to_string(),
+                Timestamp::from_millis(e.time_ms).to_string(),
+                e.kind.clone(),
+                signer_text(&e.signer),
+                e.id.clone(),
                 outcome,
             ]);
         }
         out.push_str("\ntimeline\n");
         out.push_str(&t.render());
     }
-    if let Some(handoffs) = body["handoffs"].as_array().filter(|h| !h.is_empty()) {
+    if !view.handoffs.is_empty() {
         let mut t = Table::new(["sent", "id", "kind", "from", "to", "status", "due"]);
-        for h in handoffs {
+        for h in &view.handoffs {
+            let r = &h.record;
             t.push([
-                time_text(&h["sent_at"]),
-                table::cell(&h["id"]),
-                table::cell(&h["kind"]),
-                table::cell(&h["sender"]),
-                table::cell(&h["receiver"]),
-                table::cell(&h["status"]),
-                time_text(&h["due_at"]),
+                r.sent_at.to_string(),
+                r.id.to_string(),
+                table::cell_of(&r.kind),
+                r.sender.to_string(),
+                r.receiver.to_string(),
+                table::cell_of(&r.status),
+                maybe_time(h.due_at),
             ]);
         }
         out.push_str("\nhandoffs\n");
         out.push_str(&t.render());
     }
-    if let Some(alerts) = body["alerts"].as_array().filter(|a| !a.is_empty()) {
+    if !view.alerts.is_empty() {
         out.push_str("\nalerts\n");
-        out.push_str(&render_alerts(alerts));
+        out.push_str(&render_alerts(&view.alerts));
     }
     out
 }
@@ -188,14 +196,15 @@ pub fn render_case(body: &Value) -> String {
 /// Runs `case`.
 pub async fn case(env: &Env, args: CaseArgs) -> Result<u8> {
     let client = env.client()?;
-    let body = match get(&client, &format!("/v1/cases/{}", args.case_id), args.json).await? {
-        Ok(b) => b,
+    let path = format!("/v1/cases/{}", args.case_id);
+    let answer = match answer(&client, &path, args.json).await? {
+        Ok(a) => a,
         Err(code) => return Ok(code),
     };
     if args.json {
-        print_json(&body)?;
+        print_json(&answer.body)?;
     } else {
-        print!("{}", render_case(&body));
+        print!("{}", render_case(&answer.parse()?));
     }
     Ok(OK)
 }
@@ -204,6 +213,7 @@ pub async fn case(env: &Env, args: CaseArgs) -> Result<u8> {
 pub async fn head(env: &Env, args: HeadArgs) -> Result<u8> {
     let client = env.client()?;
     let mut heads = Vec::new();
+    let mut answered = false;
     let mut t = Table::new(["node", "size", "head", "root", "time"]);
     for (i, node) in client.nodes().iter().enumerate() {
         match client.get_as_from::<Head>(i, "/v1/head").await {
@@ -216,6 +226,7 @@ pub async fn head(env: &Env, args: HeadArgs) -> Result<u8> {
                     Timestamp::from_millis(h.time_ms).to_string(),
                 ]);
                 heads.push(serde_json::json!({ "node": node, "head": h }));
+                answered = true;
             }
             Err(e) => {
                 t.push([node.clone(), "unreachable".into(), e.to_string()]);
@@ -228,7 +239,7 @@ pub async fn head(env: &Env, args: HeadArgs) -> Result<u8> {
     } else {
         print!("{}", t.render());
     }
-    let answered = heads.iter().any(|h| h.get("head").is_some());
+
     Ok(if answered { OK } else { super::COULD_NOT_RUN })
 }
 
@@ -446,8 +457,16 @@ pub fn render_document(body: &Value) -> String {
     out
 }
 
+/// Which clock an alert is about: a handoff's id, or a measure and its person.
+fn clock_text(clock: &ClockRef) -> String {
+    match clock {
+        ClockRef::Handoff(id) => id.to_string(),
+        ClockRef::Measure { person, measure } => format!("{} {person}", table::cell_of(measure)),
+    }
+}
+
 /// Alerts (overdue, due soon, illegal attempts, missing custody transfers) as a table.
-pub fn render_alerts(alerts: &[Value]) -> String {
+pub fn render_alerts(alerts: &[Alert]) -> String {
     let mut t = Table::new([
         "case",
         "responsible",
@@ -458,45 +477,58 @@ pub fn render_alerts(alerts: &[Value]) -> String {
         "basis",
     ]);
     for a in alerts {
-        let (variant, inner) = match &a["kind"] {
-            Value::Object(m) => m
-                .iter()
-                .next()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .unwrap_or_default(),
-            Value::String(s) => (s.clone(), Value::Null),
-            _ => (String::new(), Value::Null),
-        };
-        let what = match inner.get("clock") {
-            Some(c) if c.get("handoff").is_some() => table::cell(&c["handoff"]),
-            Some(c) if c.get("measure").is_some() => format!(
-                "{} {}",
-                table::cell(&c["measure"]["measure"]),
-                table::cell(&c["measure"]["person"])
+        let (variant, what, due, late, basis) = match &a.kind {
+            AlertKind::DueSoon {
+                clock,
+                due_at,
+                basis,
+            } => (
+                "due_soon",
+                clock_text(clock),
+                Some(*due_at),
+                None,
+                basis.as_str(),
             ),
-            _ => inner
-                .get("handoff")
-                .or_else(|| inner.get("rule"))
-                .map(table::cell)
-                .unwrap_or_else(|| "-".into()),
+            AlertKind::Overdue {
+                clock,
+                due_at,
+                overdue_by_ms,
+                basis,
+            } => (
+                "overdue",
+                clock_text(clock),
+                Some(*due_at),
+                Some(*overdue_by_ms),
+                basis.as_str(),
+            ),
+            AlertKind::IllegalAttempt { rule, detail, .. } => {
+                ("illegal_attempt", rule.code(), None, None, detail.as_str())
+            }
+            AlertKind::MissingCustodyTransfer {
+                handoff, due_at, ..
+            } => (
+                "missing_custody_transfer",
+                handoff.to_string(),
+                Some(*due_at),
+                None,
+                "-",
+            ),
         };
-        let late = inner["overdue_by_ms"]
-            .as_u64()
-            .map(|ms| format!("{:.1} d", ms as f64 / 86_400_000.0))
-            .unwrap_or_else(|| "-".into());
-        let basis = inner
-            .get("basis")
-            .or_else(|| inner.get("detail"))
-            .map(table::cell)
-            .unwrap_or_else(|| "-".into());
         t.push([
-            table::cell(&a["case_id"]),
-            table::cell(&a["responsible"]),
-            variant,
+            a.case_id
+                .as_ref()
+                .map_or_else(|| "-".into(), ToString::to_string),
+            a.responsible
+                .as_ref()
+                .map_or_else(|| "-".into(), ToString::to_string),
+            variant.to_owned(),
             what,
-            time_text(&inner["due_at"]),
-            late,
-            basis,
+            maybe_time(due),
+            late.map_or_else(
+                || "-".into(),
+                |ms| format!("{:.1} d", ms as f64 / 86_400_000.0),
+            ),
+            basis.to_owned(),
         ]);
     }
     t.render()
@@ -533,13 +565,14 @@ pub async fn overdue(env: &Env, args: OverdueArgs) -> Result<u8> {
     } else {
         format!("/v1/supervision/overdue?{}", query.join("&"))
     };
-    let body: Overdue<Value> = match get(&client, &path, args.json).await? {
-        Ok(b) => b,
+    let answer = match answer(&client, &path, args.json).await? {
+        Ok(a) => a,
         Err(code) => return Ok(code),
     };
     if args.json {
-        print_json(&serde_json::to_value(&body).context("printing JSON")?)?;
+        print_json(&answer.body)?;
     } else {
+        let body: Overdue = answer.parse()?;
         println!(
             "now: {}   cases examined: {}",
             Timestamp::from_millis(body.now),
@@ -577,16 +610,27 @@ mod tests {
 
     #[test]
     fn a_case_renders_its_stage_holder_and_timeline() {
-        let body = serde_json::json!({
-            "case_id": "LZ-1", "case_type": "THEFT", "procedure": "ORDINARY", "stage": "PROSECUTION_REVIEW", "holder": "LZ-PROC",
+        let case = serde_json::json!({
+            "case_id": "LZ-1", "case_type": "THEFT", "procedure": "ORDINARY", "plea_leniency": false,
+            "stage": "PROSECUTION_REVIEW", "holder": "LZ-PROC", "filed_by": "LZ-PSB", "filed_index": 1,
+            "filed_at": 0, "persons": [], "supplementary_returns": 0, "arrest_decided": false,
+            "in_transit": null, "open_handoffs": [], "participants": ["LZ-PROC", "LZ-PSB"],
+            "closed_at": null, "last_index": 4,
             "history": [
                 {"stage": "INVESTIGATION", "holder": "LZ-PSB", "since": 0, "index": 1},
                 {"stage": "PROSECUTION_REVIEW", "holder": "LZ-PROC", "since": 86_400_000u64, "index": 4}
             ]
         });
-        let text = render_case(&serde_json::json!({ "case": body, "timeline": [
-            {"index": 4, "kind": "acceptance", "signer": {"org": {"org": "LZ-PROC", "key_id": "k1"}}, "id": "H-1:accepted", "time_ms": 0, "rejected": null}
-        ]}));
+        let view: CaseView = serde_json::from_value(serde_json::json!({
+            "case": case, "stage": "PROSECUTION_REVIEW", "holder": "LZ-PROC",
+            "timeline": [
+                {"index": 4, "kind": "acceptance", "signer": {"org": {"org": "LZ-PROC", "key_id": "k1"}}, "id": "H-1:accepted", "time_ms": 0, "rejected": null},
+                {"index": 5, "kind": "checkpoint", "signer": {"node": 2}, "id": "CP-5", "time_ms": 0, "rejected": "NOT_CASE_HOLDER"}
+            ],
+            "handoffs": [], "open_handoffs": [], "alerts": [], "truncated": false
+        }))
+        .expect("a case view");
+        let text = render_case(&view);
         assert!(
             text.contains("LZ-1  THEFT  ORDINARY   PROSECUTION_REVIEW  LZ-PROC"),
             "{text}"
@@ -595,6 +639,10 @@ mod tests {
             text.contains(
                 "4      1970-01-01T00:00:00.000Z  acceptance  LZ-PROC  H-1:accepted  accepted"
             ),
+            "{text}"
+        );
+        assert!(
+            text.contains("5      1970-01-01T00:00:00.000Z  checkpoint  node-2   CP-5          rejected NOT_CASE_HOLDER"),
             "{text}"
         );
         assert!(
@@ -613,14 +661,24 @@ mod tests {
         assert!(text.contains("== summary\ncases: 2"), "{text}");
         assert!(text.contains("by_stage\n               value\n"), "{text}");
         assert!(text.contains("LZ-PSB  1         3"), "{text}");
-        let alerts = [serde_json::json!({
+        let alerts: Vec<Alert> = serde_json::from_value(serde_json::json!([{
             "case_id": "LZ-1", "responsible": "LZ-CC",
             "kind": { "overdue": { "basis": "Art. 79", "clock": { "measure": { "measure": "BAIL", "person": "P-1" } }, "due_at": 0, "overdue_by_ms": 129_600_000u64 } }
-        })];
+        }, {
+            "case_id": null, "responsible": "LZ-PSB",
+            "kind": { "illegal_attempt": { "rule": "SUPPLEMENTARY_RETURN_LIMIT", "index": 9, "at": 0, "detail": "a third return" } }
+        }]))
+        .expect("alerts");
         let text = render_alerts(&alerts);
         assert!(
             text.contains(
-                "LZ-1  LZ-CC        overdue  BAIL P-1  1970-01-01T00:00:00.000Z  1.5 d    Art. 79"
+                "LZ-1  LZ-CC        overdue          BAIL P-1                    1970-01-01T00:00:00.000Z  1.5 d    Art. 79"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "-     LZ-PSB       illegal_attempt  SUPPLEMENTARY_RETURN_LIMIT  -                         -        a third return"
             ),
             "{text}"
         );

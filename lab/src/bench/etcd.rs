@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use base64::Engine as _;
 use bytes::Bytes;
+use serde::Deserialize;
 
 use super::load::{self, drive, http_client, work_of, Level, Sequence, Stop, Target};
 
@@ -66,6 +67,12 @@ impl Drop for Members {
 }
 
 /// A free loopback port (bound and released; etcd takes it right after).
+/// etcd's `GET /health` answer (etcd's shape, not ours): `"true"` when the member is healthy.
+#[derive(Deserialize)]
+struct EtcdHealth {
+    health: String,
+}
+
 fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -136,9 +143,9 @@ async fn start(opts: &EtcdOptions) -> Result<(Members, Vec<String>)> {
         loop {
             let healthy = match http.get(format!("{c}/health")).send().await {
                 Ok(r) => r
-                    .json::<serde_json::Value>()
+                    .json::<EtcdHealth>()
                     .await
-                    .is_ok_and(|v| v["health"] == "true"),
+                    .is_ok_and(|h| h.health == "true"),
                 Err(_) => false,
             };
             if healthy {

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use proto_types::encoding::encode;
+use proto_types::wire::{Head, NodeStatus};
 
 use super::load::{drive, http_client, Sequence, Stop, Work};
 use super::write::pad;
@@ -72,12 +73,11 @@ fn endless_flows(province: Arc<Province>, payload_bytes: usize) -> Work {
 }
 
 async fn head_size(client: &Client, node: usize) -> Result<u64> {
-    let h = client.get_json_from(node, "/v1/head").await?;
-    h["size"].as_u64().context("a head has a size")
+    Ok(client.get_as_from::<Head>(node, "/v1/head").await?.size)
 }
 
-async fn status(client: &Client, node: usize) -> Result<serde_json::Value> {
-    Ok(client.get_json_from(node, "/admin/status").await?)
+async fn status(client: &Client, node: usize) -> Result<NodeStatus> {
+    Ok(client.get_as_from(node, "/admin/status").await?)
 }
 
 fn rss_row(nodes: &Nodes) -> String {
@@ -212,8 +212,9 @@ pub async fn run(opts: HistoryOptions) -> Result<()> {
 
     // 3. Catch-up of a fresh node.
     println!();
-    let leader_id = status(&client, 0).await?["leader"]
-        .as_u64()
+    let leader_id = status(&client, 0)
+        .await?
+        .leader
         .context("the cluster has a leader")?;
     let leader = nodes
         .procs()
@@ -245,10 +246,10 @@ pub async fn run(opts: HistoryOptions) -> Result<()> {
     loop {
         let theirs = status(&client, leader).await?;
         if let Ok(ours) = status(&fresh_client, 0).await {
-            let applied = ours["last_applied"].as_u64().unwrap_or(0);
+            let applied = ours.last_applied.unwrap_or(0);
             // The leader's, not the fill's: a cosigned checkpoint may have been added since.
-            if ours["ledger_size"].as_u64() == theirs["ledger_size"].as_u64()
-                && applied >= theirs["last_applied"].as_u64().unwrap_or(u64::MAX)
+            if ours.ledger_size == theirs.ledger_size
+                && applied >= theirs.last_applied.unwrap_or(u64::MAX)
             {
                 break;
             }

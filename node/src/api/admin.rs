@@ -10,13 +10,13 @@ use axum::extract::State;
 use axum::Json;
 use std::sync::Arc;
 
-use crate::node::NodeCtx;
+use crate::node::{NodeCtx, NodeStatus};
 
 /// `GET /admin/status`: this node's view of the cluster.
 ///
 /// Access: registry node keys only.
 #[utoipa::path(get, path = "/admin/status", tag = "admin", responses((status = 200, body = Object)))]
-pub async fn status(State(node): State<Arc<NodeCtx>>) -> Json<serde_json::Value> {
+pub async fn status(State(node): State<Arc<NodeCtx>>) -> Json<NodeStatus> {
     Json(node.status())
 }
 

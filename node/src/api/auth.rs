@@ -165,6 +165,23 @@ pub fn access(method: &Method, path: &str) -> Access {
     }
 }
 
+/// Why a request names no key the registry holds: logged, never answered (the caller gets
+/// the answer a bad signature gets).
+#[derive(Debug, Clone, thiserror::Error)]
+enum UnknownSigner {
+    /// `@node` with a key id that is no node with a key in force.
+    #[error("node {0:?} has no key in force in the registry")]
+    Node(String),
+    /// No such organisation, or no such key of it.
+    #[error("no organisation and key {org}/{key_id} in the registry")]
+    OrgKey {
+        /// The organisation named.
+        org: String,
+        /// The key id named.
+        key_id: String,
+    },
+}
+
 /// The credentials of a request, parsed and checked against the registry, not yet against
 /// the body.
 #[derive(Clone)]
@@ -172,7 +189,7 @@ struct Credentials {
     /// Who the registry says it is, if it names an organisation and key (or node) it holds.
     caller: Option<Caller>,
     /// The key to verify with, or why there is none (for the log only).
-    key: Result<PublicKey, String>,
+    key: Result<PublicKey, UnknownSigner>,
     /// The key's state now (revoked, expired, not yet valid): answered only to a request that
     /// verified with it.
     status: Result<(), KeyError>,
@@ -291,13 +308,7 @@ fn credentials(node: &NodeCtx, headers: &HeaderMap) -> Result<Credentials, ApiEr
             Some((id, key))
         }) {
             Some((id, key)) => (Some(Caller::Node(id)), Ok(key), Ok(())),
-            None => (
-                None,
-                Err(format!(
-                    "node {key_id:?} has no key in force in the registry"
-                )),
-                Ok(()),
-            ),
+            None => (None, Err(UnknownSigner::Node(key_id.clone())), Ok(())),
         }
     } else {
         let found = OrgId::new(org.clone())
@@ -313,9 +324,10 @@ fn credentials(node: &NodeCtx, headers: &HeaderMap) -> Result<Credentials, ApiEr
             }
             None => (
                 None,
-                Err(format!(
-                    "no organisation and key {org}/{key_id} in the registry"
-                )),
+                Err(UnknownSigner::OrgKey {
+                    org: org.clone(),
+                    key_id: key_id.clone(),
+                }),
                 Ok(()),
             ),
         }
@@ -361,7 +373,7 @@ impl Credentials {
             time_ms: self.time_ms,
             nonce: &self.nonce,
         };
-        let key = self.key.map_err(authentication_failed)?;
+        let key = self.key.map_err(|e| authentication_failed(e.to_string()))?;
         head.verify(&key, body, &self.signature).map_err(|_| {
             authentication_failed(format!(
                 "the signature does not verify with key {}/{} over this request and body",

@@ -9,8 +9,9 @@ use axum::Extension;
 use axum::Json;
 use proto_types::clock::{alerts, due_time};
 use proto_types::ids::CaseId;
+use proto_types::policy::Policy;
 use proto_types::workflow::HandoffRecord;
-use proto_types::{Record, Registry, Timestamp};
+use proto_types::{Record, Timestamp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -68,14 +69,14 @@ pub struct CaseView {
 /// A handoff as JSON: its record, `open`, `closed` and `due_at` (Unix ms, if it has a clock).
 pub(crate) fn handoff_json(
     h: &HandoffRecord,
-    registry: &Registry,
+    policy: &Policy,
     now: Timestamp,
 ) -> serde_json::Value {
     let mut v = serde_json::to_value(h).unwrap_or(serde_json::Value::Null);
     let due = h
         .clock
         .as_ref()
-        .map(|c| due_time(c, &registry.policy, now).as_millis());
+        .map(|c| due_time(c, policy, now).as_millis());
     if let serde_json::Value::Object(m) = &mut v {
         m.insert("open".into(), h.is_open().into());
         m.insert("closed".into(), (!h.is_open()).into());
@@ -152,12 +153,12 @@ pub async fn case(
         .collect();
     let views: Vec<serde_json::Value> = handoffs
         .iter()
-        .map(|h| handoff_json(h, &registry, now))
+        .map(|h| handoff_json(h, &registry.policy, now))
         .collect();
     let open = handoffs
         .iter()
         .filter(|h| h.is_open())
-        .map(|h| handoff_json(h, &registry, now))
+        .map(|h| handoff_json(h, &registry.policy, now))
         .collect();
     Ok(Json(CaseView {
         stage: serde_json::to_value(bundle.case.stage).unwrap_or_default(),

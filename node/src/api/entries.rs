@@ -160,7 +160,7 @@ pub async fn submit(
             .await
         {
             Ok(answer) => super::forward::relay(answer),
-            Err(m) => ApiError::unavailable(m).into_response(),
+            Err(e) => ApiError::unavailable(e.to_string()).into_response(),
         };
     }
     let sub = match parse_submission(&headers, &body) {

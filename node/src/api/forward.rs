@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use super::auth::node_headers;
 use super::APPLIED_HEADER;
 use crate::raft::Peer;
-use crate::service::submit::{Forward, ForwardedAnswer};
+use crate::service::submit::{Forward, ForwardError, ForwardedAnswer};
 
 /// Forwards over the API port's HTTP client (HTTPS when `[tls.api]` is set).
 pub struct HttpForward {
@@ -35,7 +35,7 @@ impl Forward for HttpForward {
         leader: &'a Peer,
         content_type: &'a str,
         body: Vec<u8>,
-    ) -> BoxFuture<'a, Result<ForwardedAnswer, String>> {
+    ) -> BoxFuture<'a, Result<ForwardedAnswer, ForwardError>> {
         Box::pin(async move {
             let url = format!("{}://{}/v1/entries", self.api_scheme, leader.api_addr);
             let mut req = self.http.post(&url);
@@ -55,7 +55,10 @@ impl Forward for HttpForward {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| format!("forwarding to the leader at {}: {e}", leader.api_addr))?;
+                .map_err(|e| ForwardError {
+                    leader: leader.api_addr.clone(),
+                    cause: e.into(),
+                })?;
             let status = r.status().as_u16();
             // The leader's headers that say something about the answer; the node name and
             // hop-by-hop headers are this node's own.

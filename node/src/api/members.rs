@@ -83,26 +83,16 @@ async fn ask(node: &NodeCtx, addr: &str) -> (bool, bool, Option<String>, Option<
 /// handful), concurrently, each with a 1.5 s timeout.
 #[utoipa::path(get, path = "/v1/cluster/members", tag = "ops", responses((status = 200, body = Members)))]
 pub async fn members(State(node): State<Arc<NodeCtx>>) -> Json<Members> {
-    let status = node.status();
-    let leader = status["leader"].as_u64();
-    let ids = |k: &str| -> Vec<u64> {
-        status[k]
-            .as_array()
-            .map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect())
-            .unwrap_or_default()
-    };
-    let voters = ids("voters");
+    let status = node.status().raft;
+    let leader = status.leader;
+    let voters = status.voters;
     let mut asks = Vec::new();
-    if let Some(nodes) = status["nodes"].as_object() {
-        for (id, peer) in nodes {
-            let Ok(id) = id.parse::<u64>() else { continue };
-            let addr = peer["api_addr"].as_str().unwrap_or_default().to_owned();
-            let node = node.clone();
-            asks.push(async move {
-                let (reachable, ready, detail, ledger_size) = ask(&node, &addr).await;
-                (id, addr, reachable, ready, detail, ledger_size)
-            });
-        }
+    for (id, peer) in status.nodes {
+        let node = node.clone();
+        asks.push(async move {
+            let (reachable, ready, detail, ledger_size) = ask(&node, &peer.api_addr).await;
+            (id, peer.api_addr, reachable, ready, detail, ledger_size)
+        });
     }
     let mut members: Vec<Member> = futures::future::join_all(asks)
         .await
@@ -129,7 +119,7 @@ pub async fn members(State(node): State<Arc<NodeCtx>>) -> Json<Members> {
     Json(Members {
         node_id: node.id,
         leader,
-        term: status["term"].as_u64().unwrap_or_default(),
+        term: status.term,
         members,
     })
 }

@@ -64,7 +64,7 @@ pub async fn healthz(State(node): State<Arc<NodeCtx>>) -> Response {
 pub async fn readyz(State(node): State<Arc<NodeCtx>>) -> Response {
     match node.readiness() {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
-        Err(why) => ApiError::unavailable(why).into_response(),
+        Err(why) => ApiError::unavailable(why.to_string()).into_response(),
     }
 }
 

@@ -69,7 +69,7 @@ async fn linearize(node: &NodeCtx) -> Result<(), ApiError> {
             let index: ReadIndex = resp.json().await.map_err(|e| unavailable(e.to_string()))?;
             cluster::wait_applied(&node.raft, index.raft_index, timeout)
                 .await
-                .map_err(ApiError::unavailable)
+                .map_err(|e| ApiError::unavailable(e.to_string()))
         }
         Err(ReadIndexError::NotLeader { leader: None }) => Err(ApiError::unavailable(
             "no leader: the cluster has no quorum right now",

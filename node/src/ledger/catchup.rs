@@ -30,10 +30,39 @@ pub struct SnapshotSource {
 pub trait EntrySource: Send + Sync {
     /// One chunk: at least one entry unless `from` is at the peer's end; fewer than asked at
     /// the end or where the chunk reached [`MAX_CHUNK_BYTES`].
-    fn fetch(&self, raft_addr: &str, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, String>;
+    fn fetch(&self, raft_addr: &str, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, FetchError>;
 }
 
-pub use proto_types::framing::{frame, unframe};
+pub use proto_types::framing::{frame, unframe, FrameError};
+
+/// Why a chunk could not be fetched: the URL asked, and what went wrong there.
+#[derive(Debug, thiserror::Error)]
+#[error("{url}: {failure}")]
+pub struct FetchError {
+    /// What was asked.
+    pub url: String,
+    /// What went wrong.
+    pub failure: FetchFailure,
+}
+
+/// What went wrong fetching a chunk.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchFailure {
+    /// The request failed, or its answer could not be read (the transport's error).
+    #[error("{0}")]
+    Transport(Box<dyn std::error::Error + Send + Sync>),
+    /// The peer answered with an error status.
+    #[error("status {code} {}", reason.unwrap_or("<unknown status code>"))]
+    Status {
+        /// The status code.
+        code: u16,
+        /// Its canonical reason phrase, if it has one.
+        reason: Option<&'static str>,
+    },
+    /// The answer is not well-framed entries (docs/FORMAT.md §Framing).
+    #[error(transparent)]
+    Unframed(#[from] FrameError),
+}
 
 /// The chunk starting at `from`: at most `limit` (and [`MAX_CHUNK`]) entries' canonical bytes,
 /// stopping before the entry that would pass [`MAX_CHUNK_BYTES`] (never before the first).

@@ -10,7 +10,9 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
-use crate::ledger::catchup::{chunk, frame, unframe, EntrySource, MAX_CHUNK_BYTES};
+use crate::ledger::catchup::{
+    chunk, frame, unframe, EntrySource, FetchError, FetchFailure, MAX_CHUNK_BYTES,
+};
 use crate::raft::network::{read_bounded, DEFAULT_MAX_BODY_BYTES};
 use crate::store::{blocking, Store};
 
@@ -50,23 +52,27 @@ pub struct HttpSource {
 }
 
 impl EntrySource for HttpSource {
-    fn fetch(&self, raft_addr: &str, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, String> {
+    fn fetch(&self, raft_addr: &str, from: u64, limit: u64) -> Result<Vec<Vec<u8>>, FetchError> {
         let url = format!("https://{raft_addr}{PATH_LEDGER}?from={from}&limit={limit}");
-        self.runtime.block_on(async {
+        let fetched = self.runtime.block_on(async {
             let r = self
                 .http
                 .get(&url)
                 .timeout(std::time::Duration::from_secs(30))
                 .send()
                 .await
-                .map_err(|e| format!("{url}: {e}"))?;
+                .map_err(|e| FetchFailure::Transport(e.into()))?;
             if !r.status().is_success() {
-                return Err(format!("{url}: status {}", r.status()));
+                return Err(FetchFailure::Status {
+                    code: r.status().as_u16(),
+                    reason: r.status().canonical_reason(),
+                });
             }
             let bytes = read_bounded(r, MAX_CHUNK_BYTES)
                 .await
-                .map_err(|e| format!("{url}: {e}"))?;
-            unframe(&bytes).map_err(|e| format!("{url}: {e}"))
-        })
+                .map_err(|e| FetchFailure::Transport(e.into()))?;
+            Ok(unframe(&bytes)?)
+        });
+        fetched.map_err(|failure| FetchError { url, failure })
     }
 }

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Serialize;
+
 use super::{NodeId, Peer, Raft};
 
 /// The leader this node knows of, with its address.
@@ -19,18 +21,45 @@ pub fn is_leader(raft: &Raft, me: NodeId) -> bool {
     raft.metrics().borrow().current_leader == Some(me)
 }
 
+/// Why this node is not ready, as far as Raft goes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RaftUnready {
+    /// No leader is known: this node is not in a quorum.
+    #[error("no leader known: not in a quorum")]
+    NoLeader,
+    /// It has applied less of its log than it holds, by more than a margin.
+    #[error("catching up: applied {applied:?} of {known:?}")]
+    CatchingUp {
+        /// The last log index applied.
+        applied: Option<u64>,
+        /// The last log index held.
+        known: Option<u64>,
+    },
+}
+
+/// Why a wait on this node's Raft state ended without what was waited for.
+#[derive(Debug, thiserror::Error)]
+pub enum RaftWaitError {
+    /// It did not happen within the timeout, or Raft is shutting down.
+    #[error(transparent)]
+    Wait(#[from] openraft::metrics::WaitError),
+    /// The metrics that ended the wait for a leader name none.
+    #[error("no leader")]
+    NoLeader,
+}
+
 /// Whether a leader is known and this node has applied everything it knows to be committed.
-pub fn readiness(raft: &Raft) -> Result<(), String> {
+pub fn readiness(raft: &Raft) -> Result<(), RaftUnready> {
     let m = raft.metrics().borrow().clone();
     if m.current_leader.is_none() {
-        return Err("no leader known: not in a quorum".into());
+        return Err(RaftUnready::NoLeader);
     }
     let applied = m.last_applied.map(|l| l.index);
     let known = m.last_log_index;
     match (applied, known) {
         (Some(a), Some(k)) if a + 64 >= k => Ok(()),
         (_, None) => Ok(()),
-        (a, k) => Err(format!("catching up: applied {a:?} of {k:?}")),
+        (applied, known) => Err(RaftUnready::CatchingUp { applied, known }),
     }
 }
 
@@ -44,35 +73,56 @@ pub fn term(raft: &Raft) -> u64 {
     raft.metrics().borrow().current_term
 }
 
-/// A JSON view of this node's Raft state for operators.
-pub fn status(raft: &Raft) -> serde_json::Value {
+/// This node's Raft state, for operators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RaftStatus {
+    /// This node's id.
+    pub id: NodeId,
+    /// Its role, as openraft names it (`Leader`, `Follower`, ...).
+    pub state: String,
+    /// The current term.
+    pub term: u64,
+    /// The leader it knows of.
+    pub leader: Option<NodeId>,
+    /// The last log index it holds.
+    pub last_log_index: Option<u64>,
+    /// The last log index it applied.
+    pub last_applied: Option<u64>,
+    /// The voters of the membership in effect.
+    pub voters: Vec<NodeId>,
+    /// Its learners.
+    pub learners: Vec<NodeId>,
+    /// Every member's addresses.
+    pub nodes: BTreeMap<NodeId, Peer>,
+}
+
+/// This node's Raft state, for operators.
+pub fn status(raft: &Raft) -> RaftStatus {
     let m = raft.metrics().borrow().clone();
     let membership = m.membership_config.membership();
-    let voters: Vec<NodeId> = membership.voter_ids().collect();
-    let learners: Vec<NodeId> = membership.learner_ids().collect();
-    let nodes: BTreeMap<NodeId, Peer> =
-        membership.nodes().map(|(id, p)| (*id, p.clone())).collect();
-    serde_json::json!({
-        "id": m.id,
-        "state": format!("{:?}", m.state),
-        "term": m.current_term,
-        "leader": m.current_leader,
-        "last_log_index": m.last_log_index,
-        "last_applied": m.last_applied.map(|l| l.index),
-        "voters": voters,
-        "learners": learners,
-        "nodes": nodes,
-    })
+    RaftStatus {
+        id: m.id,
+        state: format!("{:?}", m.state),
+        term: m.current_term,
+        leader: m.current_leader,
+        last_log_index: m.last_log_index,
+        last_applied: m.last_applied.map(|l| l.index),
+        voters: membership.voter_ids().collect(),
+        learners: membership.learner_ids().collect(),
+        nodes: membership.nodes().map(|(id, p)| (*id, p.clone())).collect(),
+    }
 }
 
 /// Waits until a leader is known or `timeout` passes.
-pub async fn wait_for_leader(raft: &Raft, timeout: std::time::Duration) -> Result<NodeId, String> {
+pub async fn wait_for_leader(
+    raft: &Raft,
+    timeout: std::time::Duration,
+) -> Result<NodeId, RaftWaitError> {
     raft.wait(Some(timeout))
         .metrics(|m| m.current_leader.is_some(), "a leader")
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .current_leader
-        .ok_or_else(|| "no leader".into())
+        .ok_or(RaftWaitError::NoLeader)
 }
 
 /// Whether this Raft node was ever initialized (has a membership or log).
@@ -116,7 +166,7 @@ pub async fn ensure_linearizable(raft: &Raft) -> Result<u64, ReadIndexError> {
             let index = read.map_or(0, |l| l.index).max(last_log);
             wait_applied(raft, index, READ_INDEX_APPLY_TIMEOUT)
                 .await
-                .map_err(ReadIndexError::Unavailable)?;
+                .map_err(|e| ReadIndexError::Unavailable(e.to_string()))?;
             Ok(index)
         }
         Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f))) => {
@@ -134,15 +184,14 @@ pub async fn wait_applied(
     raft: &Raft,
     index: u64,
     timeout: std::time::Duration,
-) -> Result<(), String> {
+) -> Result<(), RaftWaitError> {
     raft.wait(Some(timeout))
         .metrics(
             move |m| m.last_applied.is_some_and(|l| l.index >= index),
             "applied up to the read index",
         )
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+        .await?;
+    Ok(())
 }
 
 /// A member of the cluster as the checkpointer needs it: id, peer address, voter or learner.

@@ -20,6 +20,7 @@ use openraft::raft::{AppendEntriesRequest, AppendEntriesResponse};
 use openraft::{ChangeMembers, EntryPayload, Membership};
 use proto_types::registry::{Member, Registry};
 
+use super::cluster::RaftWaitError;
 use super::{NodeId, Peer, Raft, TypeConfig};
 use crate::ledger::Ledger;
 
@@ -95,47 +96,81 @@ impl Config {
     }
 }
 
+/// Why a Raft membership is not one the ledger approved ([`permitted`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotPermitted {
+    /// The membership has no voter set.
+    #[error("a membership with no voter set")]
+    NoVoterSet,
+    /// A voter of its last voter set is not an approved voter.
+    #[error("node {0} is a voter the ledger has not approved")]
+    UnapprovedVoter(NodeId),
+    /// A voter of an earlier set of a joint change is neither approved nor a voter before.
+    #[error("node {0} is a voter of a joint configuration the ledger has not approved")]
+    UnapprovedJointVoter(NodeId),
+    /// A node new to the configuration is not an approved member.
+    #[error("node {0} is not a member the ledger approved")]
+    NotAMember(NodeId),
+    /// A node new to the configuration joins at another address than the ledger holds.
+    #[error("node {id} joins at {at}, the ledger approved {approved}")]
+    WrongAddress {
+        /// The node.
+        id: NodeId,
+        /// The Raft address it joins at.
+        at: String,
+        /// The Raft address the ledger holds for it.
+        approved: String,
+    },
+    /// A node moves to an address the ledger does not hold for it.
+    #[error("node {id} moves to {to}, which the ledger has not approved")]
+    UnapprovedMove {
+        /// The node.
+        id: NodeId,
+        /// The Raft address it moves to.
+        to: String,
+    },
+}
+
 /// Whether Raft membership `next` may follow `prev` under the approved membership: its last
 /// voter set holds approved voters only; an earlier set of a joint change, approved voters or
 /// voters of `prev`; a node new to the configuration is an approved member at the address the
 /// ledger holds for it (if it holds one), and a node whose address changes moves to the
 /// address the ledger holds. A node the ledger removed may stay (its removal pending), only
 /// not as a voter of the last set.
-pub fn permitted(next: &Config, prev: &Config, approved: &Approved) -> Result<(), String> {
+pub fn permitted(next: &Config, prev: &Config, approved: &Approved) -> Result<(), NotPermitted> {
     let prev_voters = prev.voters();
     let Some((last, earlier)) = next.joint.split_last() else {
-        return Err("a membership with no voter set".into());
+        return Err(NotPermitted::NoVoterSet);
     };
     if let Some(v) = last.iter().find(|v| !approved.voters.contains(v)) {
-        return Err(format!("node {v} is a voter the ledger has not approved"));
+        return Err(NotPermitted::UnapprovedVoter(*v));
     }
     for set in earlier {
         if let Some(v) = set
             .iter()
             .find(|v| !approved.voters.contains(v) && !prev_voters.contains(v))
         {
-            return Err(format!(
-                "node {v} is a voter of a joint configuration the ledger has not approved"
-            ));
+            return Err(NotPermitted::UnapprovedJointVoter(*v));
         }
     }
     for (id, peer) in &next.nodes {
         let approved_addr = approved.members.get(id);
         match (prev.nodes.get(id), approved_addr) {
-            (None, None) => return Err(format!("node {id} is not a member the ledger approved")),
+            (None, None) => return Err(NotPermitted::NotAMember(*id)),
             (None, Some(Some(addr))) if addr != peer => {
-                return Err(format!(
-                    "node {id} joins at {}, the ledger approved {}",
-                    peer.raft_addr, addr.raft_addr
-                ))
+                return Err(NotPermitted::WrongAddress {
+                    id: *id,
+                    at: peer.raft_addr.clone(),
+                    approved: addr.raft_addr.clone(),
+                })
             }
             (Some(old), approved_addr)
                 if old != peer && approved_addr.and_then(Option::as_ref) != Some(peer) =>
             {
-                return Err(format!(
-                    "node {id} moves to {}, which the ledger has not approved",
-                    peer.raft_addr
-                ));
+                return Err(NotPermitted::UnapprovedMove {
+                    id: *id,
+                    to: peer.raft_addr.clone(),
+                });
             }
             _ => {}
         }
@@ -247,6 +282,64 @@ pub struct Executor {
     pub peer_tls: crate::tls::PeerTls,
 }
 
+/// openraft's error of a membership change.
+type ChangeError =
+    openraft::error::RaftError<NodeId, openraft::error::ClientWriteError<NodeId, Peer>>;
+
+/// A node approved at an address whose peer port did not prove it is that node.
+#[derive(Debug, thiserror::Error)]
+#[error("node {id} is approved at {addr} but not added: {cause}")]
+pub struct NotProven {
+    /// The node.
+    pub id: NodeId,
+    /// The Raft address the ledger holds for it.
+    pub addr: String,
+    /// What the probe found.
+    pub cause: crate::tls::ProbeError,
+}
+
+/// Why the executor did not carry out a step.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The step demotes or removes this node and the config forbids it (tests only).
+    #[error("refusing to carry out {0:?} (membership.refuse_own_demotion)")]
+    OwnDemotionRefused(Step),
+    /// openraft refused or failed the membership change.
+    #[error("{0}")]
+    Change(ChangeError),
+    /// openraft refused or failed to add a learner.
+    #[error("adding learner {id}: {cause}")]
+    AddLearner {
+        /// The learner.
+        id: NodeId,
+        /// openraft's error.
+        cause: ChangeError,
+    },
+    /// The node at the address to move to did not prove it is the node.
+    #[error(transparent)]
+    NotProven(#[from] NotProven),
+    /// None of the approved learners proved it is the node at its address.
+    #[error("{}", join(.0))]
+    NoLearnerAdded(Vec<NotProven>),
+    /// The learners approved as voters are still too far behind.
+    #[error("learners {0:?} are approved as voters and still catching up")]
+    CatchingUp(BTreeSet<NodeId>),
+}
+
+/// The errors of every step the executor tried, none of which it could carry out.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", join(.0))]
+pub struct StepsFailed(pub Vec<StepError>);
+
+/// Errors one after the other, `; ` between.
+fn join<E: std::fmt::Display>(errors: &[E]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// How far behind the leader's log a learner may be and still be promoted.
 const PROMOTE_LAG: u64 = 64;
 
@@ -266,6 +359,7 @@ impl Executor {
                 }
                 Ok(None) => {}
                 Err(e) => {
+                    let e = e.to_string();
                     if last_error.as_ref() != Some(&e) {
                         tracing::warn!(error = %e, "an approved membership change is not carried out yet");
                     }
@@ -277,7 +371,7 @@ impl Executor {
 
     /// One comparison, and at most one step carried out: the first of [`next_steps`] that
     /// can be taken (the errors of those that could not, if none could).
-    pub async fn tick(&self) -> Result<Option<Step>, String> {
+    pub async fn tick(&self) -> Result<Option<Step>, StepsFailed> {
         let m = self.raft.metrics().borrow().clone();
         if m.current_leader != Some(self.me) {
             return Ok(None);
@@ -299,7 +393,7 @@ impl Executor {
         if errors.is_empty() {
             Ok(None)
         } else {
-            Err(errors.join("; "))
+            Err(StepsFailed(errors))
         }
     }
 
@@ -307,7 +401,7 @@ impl Executor {
         &self,
         step: &Step,
         m: &openraft::RaftMetrics<NodeId, Peer>,
-    ) -> Result<(), String> {
+    ) -> Result<(), StepError> {
         let own = match step {
             Step::Remove { voters, learners } => {
                 voters.contains(&self.me) || learners.contains(&self.me)
@@ -316,9 +410,7 @@ impl Executor {
             _ => false,
         };
         if own && self.refuse_own_demotion {
-            return Err(format!(
-                "refusing to carry out {step:?} (membership.refuse_own_demotion)"
-            ));
+            return Err(StepError::OwnDemotionRefused(step.clone()));
         }
         let change = |c: ChangeMembers<NodeId, Peer>, retain: bool| {
             let raft = self.raft.clone();
@@ -326,7 +418,7 @@ impl Executor {
                 raft.change_membership(c, retain)
                     .await
                     .map(|_| ())
-                    .map_err(|e| e.to_string())
+                    .map_err(StepError::Change)
             }
         };
         match step {
@@ -352,14 +444,14 @@ impl Executor {
                             self.raft
                                 .add_learner(*id, peer.clone(), false)
                                 .await
-                                .map_err(|e| format!("adding learner {id}: {e}"))?;
+                                .map_err(|cause| StepError::AddLearner { id: *id, cause })?;
                             added += 1;
                         }
                         Err(e) => failed.push(e),
                     }
                 }
                 if added == 0 {
-                    return Err(failed.join("; "));
+                    return Err(StepError::NoLearnerAdded(failed));
                 }
                 for e in failed {
                     tracing::warn!(error = %e, "an approved learner is not added yet");
@@ -381,9 +473,7 @@ impl Executor {
                     .copied()
                     .collect();
                 if ready.is_empty() {
-                    return Err(format!(
-                        "learners {ids:?} are approved as voters and still catching up"
-                    ));
+                    return Err(StepError::CatchingUp(ids.clone()));
                 }
                 change(ChangeMembers::AddVoterIds(ready), false).await?;
             }
@@ -391,16 +481,15 @@ impl Executor {
         Ok(())
     }
 
-    async fn probe(&self, nodes: &BTreeMap<NodeId, Peer>) -> Result<(), String> {
+    async fn probe(&self, nodes: &BTreeMap<NodeId, Peer>) -> Result<(), NotProven> {
         for (id, peer) in nodes {
             self.peer_tls
                 .probe(&peer.raft_addr, *id)
                 .await
-                .map_err(|e| {
-                    format!(
-                        "node {id} is approved at {} but not added: {e}",
-                        peer.raft_addr
-                    )
+                .map_err(|cause| NotProven {
+                    id: *id,
+                    addr: peer.raft_addr.clone(),
+                    cause,
                 })?;
         }
         Ok(())
@@ -421,8 +510,46 @@ pub struct Guard {
     lapsed: Mutex<BTreeMap<NodeId, Instant>>,
 }
 
-/// Why a peer request was refused, for the 403 body and the log.
-pub type Refusal = String;
+/// Why the peer port refused a Raft request the ledger's membership does not allow (the 403
+/// body and the log).
+#[derive(Debug, thiserror::Error)]
+pub enum MembershipRefusal {
+    /// The node has no key in force in the registry.
+    #[error("node {0} has no key in force in the registry (removed, revoked or unknown)")]
+    NoKeyInForce(NodeId),
+    /// A candidate the ledger has not approved as a voter.
+    #[error("node {0} asks for votes but the ledger has not approved it as a voter")]
+    UnapprovedCandidate(NodeId),
+    /// A leader that is not a voter of this node's configuration nor an approved voter.
+    #[error("node {0} acts as leader but is not a voter the ledger approved")]
+    UnapprovedLeader(NodeId),
+    /// A leader the ledger demoted that did not carry out its demotion in time.
+    #[error("node {node} leads though the ledger no longer approves it as a voter, and has not carried that out within {timeout:?}: not following it")]
+    LapsedLeader {
+        /// The leader.
+        node: NodeId,
+        /// How long it was followed.
+        timeout: Duration,
+    },
+    /// This node could not apply far enough to judge a membership entry.
+    #[error("could not apply up to {upto} to judge the membership at {index}: {cause}")]
+    NotApplied {
+        /// The index it waited for.
+        upto: u64,
+        /// The log index of the membership entry.
+        index: u64,
+        /// Why the wait ended.
+        cause: RaftWaitError,
+    },
+    /// A membership entry the ledger did not approve.
+    #[error("the membership at log index {index} is not what the ledger approved: {cause}")]
+    NotApproved {
+        /// The log index of the membership entry.
+        index: u64,
+        /// What the ledger did not approve.
+        cause: NotPermitted,
+    },
+}
 
 impl Guard {
     /// Checks for node `me`, whose genesis names `founder` first.
@@ -459,7 +586,7 @@ impl Guard {
     }
 
     /// A vote request from `candidate`: only an approved voter with a key in force.
-    pub fn check_candidate(&self, candidate: NodeId) -> Result<(), Refusal> {
+    pub fn check_candidate(&self, candidate: NodeId) -> Result<(), MembershipRefusal> {
         let (registry, approved) = self.approved();
         if registry.is_none() {
             return Ok(());
@@ -468,14 +595,12 @@ impl Guard {
         if approved.voters.contains(&candidate) {
             Ok(())
         } else {
-            Err(format!(
-                "node {candidate} asks for votes but the ledger has not approved it as a voter"
-            ))
+            Err(MembershipRefusal::UnapprovedCandidate(candidate))
         }
     }
 
     /// Raft messages from `sender` acting as leader, given this node's current configuration.
-    pub fn check_leader(&self, sender: NodeId, current: &Config) -> Result<(), Refusal> {
+    pub fn check_leader(&self, sender: NodeId, current: &Config) -> Result<(), MembershipRefusal> {
         let (registry, approved) = self.approved();
         if registry.is_none() {
             return Ok(());
@@ -491,16 +616,14 @@ impl Guard {
             return Ok(());
         }
         if !current.voters().contains(&sender) {
-            return Err(format!(
-                "node {sender} acts as leader but is not a voter the ledger approved"
-            ));
+            return Err(MembershipRefusal::UnapprovedLeader(sender));
         }
         let since = *self.lock().entry(sender).or_insert_with(Instant::now);
         if since.elapsed() > self.execute_timeout {
-            return Err(format!(
-                "node {sender} leads though the ledger no longer approves it as a voter, and has not carried that out within {:?}: not following it",
-                self.execute_timeout
-            ));
+            return Err(MembershipRefusal::LapsedLeader {
+                node: sender,
+                timeout: self.execute_timeout,
+            });
         }
         Ok(())
     }
@@ -579,20 +702,21 @@ impl Guard {
             {
                 super::cluster::wait_applied(raft, upto, self.apply_wait)
                     .await
-                    .map_err(|e| {
-                        AppendOutcome::Refused(format!(
-                            "could not apply up to {upto} to judge the membership at {}: {e}",
-                            entry.log_id.index
-                        ))
+                    .map_err(|cause| {
+                        AppendOutcome::Refused(MembershipRefusal::NotApplied {
+                            upto,
+                            index: entry.log_id.index,
+                            cause,
+                        })
                     })?;
             }
             let next = Config::of(m);
             let (_, approved) = self.approved();
-            permitted(&next, &prev, &approved).map_err(|e| {
-                AppendOutcome::Refused(format!(
-                    "the membership at log index {} is not what the ledger approved: {e}",
-                    entry.log_id.index
-                ))
+            permitted(&next, &prev, &approved).map_err(|cause| {
+                AppendOutcome::Refused(MembershipRefusal::NotApproved {
+                    index: entry.log_id.index,
+                    cause,
+                })
             })?;
             prev = next;
             next_membership = entries
@@ -609,17 +733,15 @@ impl Guard {
 #[derive(Debug)]
 pub enum AppendOutcome {
     /// Refused by the membership checks.
-    Refused(Refusal),
+    Refused(MembershipRefusal),
     /// Raft's own error.
     Raft(openraft::error::RaftError<NodeId>),
 }
 
-fn key_in_force(registry: Option<&Registry>, id: NodeId) -> Result<(), Refusal> {
+fn key_in_force(registry: Option<&Registry>, id: NodeId) -> Result<(), MembershipRefusal> {
     match registry.map(|r| r.nodes.get(&id).and_then(|n| n.key_in_force())) {
         None | Some(Some(_)) => Ok(()),
-        Some(None) => Err(format!(
-            "node {id} has no key in force in the registry (removed, revoked or unknown)"
-        )),
+        Some(None) => Err(MembershipRefusal::NoKeyInForce(id)),
     }
 }
 
@@ -661,9 +783,10 @@ mod tests {
         let prev = config(&[1, 2, 3], &[4]);
         let next = config(&[1, 2, 3, 4], &[]);
         let err = permitted(&next, &prev, &approved(&[1, 2, 3], &[4])).expect_err("refused");
-        assert!(
-            err.contains("node 4 is a voter the ledger has not approved"),
-            "{err}"
+        assert_eq!(err, NotPermitted::UnapprovedVoter(4));
+        assert_eq!(
+            err.to_string(),
+            "node 4 is a voter the ledger has not approved"
         );
     }
 
@@ -703,10 +826,15 @@ mod tests {
         let mut next = config(&[1], &[2]);
         next.nodes.insert(2, peer(9));
         let err = permitted(&next, &prev, &approved(&[1], &[2])).expect_err("refused");
-        assert!(err.contains("node 2 joins at"), "{err}");
+        assert!(
+            matches!(&err, NotPermitted::WrongAddress { id: 2, at, approved }
+                if *at == peer(9).raft_addr && *approved == peer(2).raft_addr),
+            "{err}"
+        );
+        assert!(err.to_string().starts_with("node 2 joins at"), "{err}");
         let err =
             permitted(&config(&[1], &[5]), &prev, &approved(&[1], &[2])).expect_err("refused");
-        assert!(err.contains("node 5 is not a member"), "{err}");
+        assert_eq!(err, NotPermitted::NotAMember(5));
     }
 
     #[test]

@@ -30,7 +30,7 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::raft::membership::{AppendOutcome, Guard};
+use crate::raft::membership::{AppendOutcome, Guard, MembershipRefusal};
 use crate::raft::{LedgerSnapshot, NodeId, Peer, Raft, TypeConfig};
 use crate::tls::{PeerInfo, PeerTls};
 
@@ -388,7 +388,9 @@ fn reply<T: Serialize, E: Serialize>(result: Result<T, E>) -> RaftReply {
 }
 
 /// A refusal naming the membership rule a request broke.
-fn membership_refusal(peer: &PeerInfo, what: &str, why: &str) -> RaftReply {
+fn membership_refusal(peer: &PeerInfo, what: &str, why: &MembershipRefusal) -> RaftReply {
+    let why = why.to_string();
+    let why = why.as_str();
     tracing::warn!(addr = %peer.addr, nodes = ?peer.nodes, what, why, "refused a raft request the ledger's membership does not allow");
     RaftReply::Forbidden(format!("{what} refused: {why}"))
 }

@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use ed25519_dalek::SigningKey;
 use proto_types::crypto::PublicKey;
 use proto_types::payload::Action;
+use proto_types::wire::RunAddresses;
 use proto_types::{Proposal, Submission};
 use tokio::net::TcpListener;
 
@@ -456,9 +457,7 @@ impl Node {
             };
             raft::initialize(raft, BTreeMap::from([(self.ctx.id, peer)])).await?;
         }
-        cluster::wait_for_leader(raft, Duration::from_secs(30))
-            .await
-            .map_err(anyhow::Error::msg)?;
+        cluster::wait_for_leader(raft, Duration::from_secs(30)).await?;
         if self.ctx.ledger.head().size == 0 {
             let proposal = Proposal {
                 submission: self.ctx.genesis.clone(),
@@ -497,15 +496,18 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()>) -> Resu
     let node = Node::start(&config, raft_listener, api_listener).await?;
     tracing::info!(node_id = config.node_id, raft = %node.raft_addr, api = %node.api_addr, "node running");
     // Where this run listens, for operators and for tests that start on port 0.
-    let addrs = serde_json::json!({ "raft": node.raft_addr, "api": node.api_addr, "pid": std::process::id() });
-    std::fs::write(config.data_dir.join("addresses.json"), addrs.to_string()).with_context(
-        || {
-            format!(
-                "writing {}",
-                config.data_dir.join("addresses.json").display()
-            )
-        },
-    )?;
+    let addrs = RunAddresses {
+        api: node.api_addr.clone(),
+        pid: std::process::id(),
+        raft: node.raft_addr.clone(),
+    };
+    let addrs = serde_json::to_string(&addrs).context("encoding addresses.json")?;
+    std::fs::write(config.data_dir.join("addresses.json"), addrs).with_context(|| {
+        format!(
+            "writing {}",
+            config.data_dir.join("addresses.json").display()
+        )
+    })?;
     let store = node.ctx.store.clone();
     let poisoned = tokio::select! {
         () = shutdown => false,

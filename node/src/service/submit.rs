@@ -33,6 +33,16 @@ pub enum SubmitError {
     Unavailable(String),
 }
 
+/// Why a forwarded submission got no answer from the leader.
+#[derive(Debug, thiserror::Error)]
+#[error("forwarding to the leader at {leader}: {cause}")]
+pub struct ForwardError {
+    /// The leader's API address.
+    pub leader: String,
+    /// What failed (the transport's error).
+    pub cause: Box<dyn std::error::Error + Send + Sync>,
+}
+
 /// How a follower hands a submission to the leader.
 pub trait Forward: Send + Sync {
     /// Sends a submission, `body` of `content_type` as the client sent it (JSON or canonical
@@ -43,7 +53,7 @@ pub trait Forward: Send + Sync {
         leader: &'a Peer,
         content_type: &'a str,
         body: Vec<u8>,
-    ) -> BoxFuture<'a, Result<ForwardedAnswer, String>>;
+    ) -> BoxFuture<'a, Result<ForwardedAnswer, ForwardError>>;
 }
 
 /// The leader, if this node (`me`) knows one and it is another node: where a submission that
@@ -73,7 +83,7 @@ pub async fn submit(
             .await
         {
             Ok(answer) => Err(SubmitError::Forwarded(answer)),
-            Err(m) => Err(SubmitError::Unavailable(m)),
+            Err(e) => Err(SubmitError::Unavailable(e.to_string())),
         },
         Err(raft::ProposeError::NotLeader { leader: None }) => Err(SubmitError::Unavailable(
             "no leader: the cluster has no quorum right now".into(),

@@ -81,12 +81,19 @@ fn rule_for(clock: ClockOf<'_>, responsible_kind: OrgKind) -> ApprovalRule {
     }
 }
 
+/// An `Approved` clock action inside another: malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an approval of an approval")]
+pub(super) struct NestedApproval;
+
 /// The change an adjustment makes and the approval it carries, if any. An `Approved` inside
 /// an `Approved` is malformed.
-pub(super) fn unwrap(action: &ClockAction) -> Result<(&ClockAction, Option<&Approval>), String> {
+pub(super) fn unwrap(
+    action: &ClockAction,
+) -> Result<(&ClockAction, Option<&Approval>), NestedApproval> {
     match action {
         ClockAction::Approved { change, approval } => match change.as_ref() {
-            ClockAction::Approved { .. } => Err("an approval of an approval".into()),
+            ClockAction::Approved { .. } => Err(NestedApproval),
             inner => Ok((inner, Some(approval))),
         },
         other => Ok((other, None)),
@@ -109,7 +116,7 @@ pub(super) fn check<E>(
 ) -> Step<(), E> {
     let (change, approval) = match unwrap(&adj.action) {
         Ok(x) => x,
-        Err(why) => return broke(Rule::InvalidPayload, why),
+        Err(why) => return broke(Rule::InvalidPayload, why.to_string()),
     };
     if matches!(
         change,

@@ -224,7 +224,7 @@ pub(super) fn adjust_clock<S: LedgerState>(
     let mut case = rd.open_case(&adj.case_id)?;
     let change = match clock_approval::unwrap(&adj.action) {
         Ok((change, _)) => change,
-        Err(why) => return broke(Rule::InvalidPayload, why),
+        Err(why) => return broke(Rule::InvalidPayload, why.to_string()),
     };
     if let ClockAction::Extend {
         approved_by,
