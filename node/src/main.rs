@@ -10,6 +10,11 @@ use anyhow::{Context, Result};
 use caseledger_node::config::NodeConfig;
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc's malloc: the write path allocates per request and per entry
+/// (BENCHMARKS.md §1, the lean write path's levers).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "caseledger-node",
