@@ -524,8 +524,11 @@ async fn authenticated(node: &Arc<NodeCtx>, req: Request) -> Result<(Request, Ca
         }
         _ => {}
     }
-    if let Some(org) = caller.rate_key() {
-        node.admission.charge(org)?;
+    // A submission is charged to its signer, at the leader, once verified (`entries::submit`).
+    if class != Access::Submission {
+        if let Some(org) = caller.rate_key() {
+            node.admission.charge(org)?;
+        }
     }
     parts.extensions.insert(caller.clone());
     Ok((Request::from_parts(parts, Body::from(bytes)), caller))

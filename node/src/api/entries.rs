@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use proto_types::apply::{verify_submission, Refusal, SignatureCheck};
 use proto_types::encoding::decode;
 use proto_types::payload::Action;
@@ -14,7 +14,6 @@ use proto_types::{Proposal, Submission, Timestamp};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::CANONICAL;
 use crate::ledger::{ApplyResult, Reader};
@@ -140,15 +139,9 @@ pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
         (status = 429, description = "RATE_LIMITED", body = ErrorBody),
         (status = 503, description = "UNAVAILABLE: no quorum", body = ErrorBody),
     ))]
-pub async fn submit(
-    State(node): State<Arc<NodeCtx>>,
-    Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn submit(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
-    if let Some((leader_id, leader)) = crate::service::submit::leader_elsewhere(&node.raft, node.id)
-    {
+    if let Some((_, leader)) = crate::service::submit::leader_elsewhere(&node.raft, node.id) {
         // To the leader as it came: decoding, the signature and the rate are the leader's.
         let content_type = headers
             .get(axum::http::header::CONTENT_TYPE)
@@ -156,7 +149,7 @@ pub async fn submit(
             .unwrap_or(proto_types::wire::JSON);
         return match node
             .forward
-            .forward(leader_id, &leader, content_type, body.to_vec())
+            .forward(&leader, content_type, body.to_vec())
             .await
         {
             Ok(answer) => super::forward::relay(answer),
@@ -184,15 +177,13 @@ pub async fn submit(
             Err(read) => ApiError::internal("reading the submission index", read).into_response(),
         };
     }
-    // Charged once, at the leader, and only once its signature verified (a forged submission
-    // naming an organisation drains nothing, and an unknown signer gets no bucket): a signed
-    // request was charged to its caller already; else (sent without request headers, or
-    // forwarded by a follower as it came) the submission's signer is.
-    if matches!(caller, Caller::Anonymous | Caller::Node(_)) {
-        if let Some(org) = sub.payload.signer_org() {
-            if let Err(e) = node.admission.charge(org.as_str()) {
-                return ApiError::from(e).into_response();
-            }
+    // Charged once, to the submission's signer, at the leader, and only once its signature
+    // verified (a forged submission naming an organisation drains nothing, and an unknown
+    // signer gets no bucket); `authenticate` charges no caller for this route, so a signed
+    // request is not charged twice, nor one a follower forwarded.
+    if let Some(org) = sub.payload.signer_org() {
+        if let Err(e) = node.admission.charge(org.as_str()) {
+            return ApiError::from(e).into_response();
         }
     }
     let proposal = Proposal {

@@ -1,25 +1,20 @@
-//! Forwarding a submission to the leader's API (`POST /v1/entries`, as the client sent it, in
-//! a request signed with this node's key), the HTTP side of
-//! [`crate::service::submit::Forward`]; and relaying the leader's answer as it came.
+//! Forwarding a submission to the leader's API (`POST /v1/entries`, the body as the client sent
+//! it), the HTTP side of [`crate::service::submit::Forward`]; and relaying the leader's answer
+//! as it came. The request carries no credentials of this node: a submission is authenticated
+//! by its own signature, and the leader charges its signer, as for a client that sent it there.
 
 use std::time::Duration;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use ed25519_dalek::SigningKey;
 use futures::future::BoxFuture;
 
-use super::auth::node_headers;
 use super::APPLIED_HEADER;
 use crate::raft::Peer;
 use crate::service::submit::{Forward, ForwardError, ForwardedAnswer};
 
 /// Forwards over the API port's HTTP client (HTTPS when `[tls.api]` is set).
 pub struct HttpForward {
-    /// This node's id.
-    pub id: u64,
-    /// This node's key, which signs the forwarded request.
-    pub node_key: SigningKey,
     /// The HTTP client for other nodes' APIs.
     pub http: reqwest::Client,
     /// `http` or `https`: how this node reaches other nodes' APIs (all serve alike).
@@ -31,25 +26,15 @@ pub struct HttpForward {
 impl Forward for HttpForward {
     fn forward<'a>(
         &'a self,
-        leader_id: u64,
         leader: &'a Peer,
         content_type: &'a str,
         body: Vec<u8>,
     ) -> BoxFuture<'a, Result<ForwardedAnswer, ForwardError>> {
         Box::pin(async move {
             let url = format!("{}://{}/v1/entries", self.api_scheme, leader.api_addr);
-            let mut req = self.http.post(&url);
-            for (name, value) in node_headers(
-                self.id,
-                &self.node_key,
-                leader_id,
-                "POST",
-                "/v1/entries",
-                &body,
-            ) {
-                req = req.header(name, value);
-            }
-            let r = req
+            let r = self
+                .http
+                .post(&url)
                 .header(header::CONTENT_TYPE, content_type)
                 .timeout(self.timeout)
                 .body(body)

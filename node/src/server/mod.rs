@@ -373,8 +373,6 @@ impl Node {
         )
         .await?;
         let forward = Arc::new(crate::api::forward::HttpForward {
-            id: config.node_id,
-            node_key: node_key.clone(),
             http: http.clone(),
             api_scheme,
             timeout: config.limits.commit_timeout,

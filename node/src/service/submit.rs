@@ -46,10 +46,9 @@ pub struct ForwardError {
 /// How a follower hands a submission to the leader.
 pub trait Forward: Send + Sync {
     /// Sends a submission, `body` of `content_type` as the client sent it (JSON or canonical
-    /// bytes), to node `leader_id` at `leader`; `Err` says why no answer came.
+    /// bytes), to the leader at `leader`; `Err` says why no answer came.
     fn forward<'a>(
         &'a self,
-        leader_id: u64,
         leader: &'a Peer,
         content_type: &'a str,
         body: Vec<u8>,
@@ -72,10 +71,9 @@ pub async fn submit(
         Ok(applied) => postcard::from_bytes(&applied.outcome)
             .map_err(|e| SubmitError::Unavailable(format!("undecodable apply result: {e}"))),
         Err(raft::ProposeError::NotLeader {
-            leader: Some((leader, peer)),
+            leader: Some((_, peer)),
         }) => match forward
             .forward(
-                leader,
                 &peer,
                 proto_types::wire::CANONICAL,
                 proto_types::encoding::encode(&proposal.submission),
