@@ -58,6 +58,65 @@ struct View<'a> {
     merkle: Overlay<'a, Through<'a>>,
     /// The entries staged, for the recent tail once written.
     written: Vec<Written>,
+    /// Case and handoff records written before this batch, decoded.
+    hot: &'a HotRecords,
+    /// The case and handoff records this batch stages, by key.
+    records: Records,
+}
+
+/// Case and handoff records by their `by_case` / `by_handoff_id` key.
+#[derive(Debug, Default)]
+struct Records {
+    cases: HashMap<Vec<u8>, CaseRecord>,
+    handoffs: HashMap<Vec<u8>, HandoffRecord>,
+}
+
+/// The case and handoff records apply read or wrote lately, as written: apply's reads of the
+/// records a workflow step touches come from memory (issue 18, "a lean apply"). Filled by
+/// reads of the store and by written batches only, so it never holds what is not on disk.
+#[derive(Debug, Default)]
+struct HotRecords(Mutex<Records>);
+
+/// How many records of each kind [`HotRecords`] keeps before it starts over.
+const HOT_RECORDS: usize = 20_000;
+
+impl HotRecords {
+    fn get<T: Clone>(&self, pick: impl Fn(&Records) -> Option<&T>) -> Option<T> {
+        pick(&lock(&self.0)).cloned()
+    }
+
+    fn put(&self, key: Vec<u8>, value: Hot) {
+        let mut r = lock(&self.0);
+        match value {
+            Hot::Case(c) => {
+                if r.cases.len() >= HOT_RECORDS {
+                    r.cases.clear();
+                }
+                r.cases.insert(key, c);
+            }
+            Hot::Handoff(h) => {
+                if r.handoffs.len() >= HOT_RECORDS {
+                    r.handoffs.clear();
+                }
+                r.handoffs.insert(key, h);
+            }
+        }
+    }
+
+    /// Takes in the records of a written batch.
+    fn extend(&self, written: Records) {
+        for (k, c) in written.cases {
+            self.put(k, Hot::Case(c));
+        }
+        for (k, h) in written.handoffs {
+            self.put(k, Hot::Handoff(h));
+        }
+    }
+}
+
+enum Hot {
+    Case(CaseRecord),
+    Handoff(HandoffRecord),
 }
 
 impl View<'_> {
@@ -90,12 +149,14 @@ impl View<'_> {
                 .put(Cf::ByHandoffId, keys::submission(&s.id), encode(s));
         }
         for c in &changes.cases {
-            self.batch
-                .put(Cf::ByCase, keys::case(&c.case_id), encode(c));
+            let key = keys::case(&c.case_id);
+            self.batch.put(Cf::ByCase, &key, encode(c));
+            self.records.cases.insert(key, c.clone());
         }
         for h in &changes.handoffs {
-            self.batch
-                .put(Cf::ByHandoffId, keys::handoff(&h.id), encode(h));
+            let key = keys::handoff(&h.id);
+            self.batch.put(Cf::ByHandoffId, &key, encode(h));
+            self.records.handoffs.insert(key, h.clone());
         }
         let payload = &entry.body.record.submission().payload;
         if let Some(case) = payload.case_id() {
@@ -138,6 +199,7 @@ impl View<'_> {
             registry,
             merkle,
             written,
+            records,
             ..
         } = self;
         let nodes = merkle.into_writes();
@@ -150,6 +212,7 @@ impl View<'_> {
             cache: Cache { head, registry },
             written,
             nodes,
+            records,
         }
     }
 }
@@ -170,13 +233,36 @@ impl LedgerState for View<'_> {
         self.get_decoded(Cf::ByHandoffId, &keys::submission(id), "submission record")
     }
     fn case(&self, id: &proto_types::ids::CaseId) -> Result<Option<CaseRecord>, StoreError> {
-        self.get_decoded(Cf::ByCase, &keys::case(id), "case record")
+        let key = keys::case(id);
+        if let Some(c) = self.records.cases.get(&key) {
+            return Ok(Some(c.clone()));
+        }
+        if let Some(c) = self.hot.get(|r| r.cases.get(&key)) {
+            return Ok(Some(c));
+        }
+        let found: Option<CaseRecord> = self.get_decoded(Cf::ByCase, &key, "case record")?;
+        if let Some(c) = &found {
+            self.hot.put(key, Hot::Case(c.clone()));
+        }
+        Ok(found)
     }
     fn handoff(
         &self,
         id: &proto_types::ids::HandoffId,
     ) -> Result<Option<HandoffRecord>, StoreError> {
-        self.get_decoded(Cf::ByHandoffId, &keys::handoff(id), "handoff record")
+        let key = keys::handoff(id);
+        if let Some(h) = self.records.handoffs.get(&key) {
+            return Ok(Some(h.clone()));
+        }
+        if let Some(h) = self.hot.get(|r| r.handoffs.get(&key)) {
+            return Ok(Some(h));
+        }
+        let found: Option<HandoffRecord> =
+            self.get_decoded(Cf::ByHandoffId, &key, "handoff record")?;
+        if let Some(h) = &found {
+            self.hot.put(key, Hot::Handoff(h.clone()));
+        }
+        Ok(found)
     }
     fn merkle_root(&self, size: u64) -> Result<MerkleHash, StoreError> {
         merkle::root(&self.merkle, size).map_err(|e| StoreError::corrupt("merkle root", e))
@@ -249,6 +335,7 @@ struct Staged {
     cache: Cache,
     written: Vec<Written>,
     nodes: Vec<NodeWrite>,
+    records: Records,
 }
 
 /// The ledger of one node.
@@ -260,6 +347,8 @@ pub struct Ledger {
     pending: Mutex<Option<Staged>>,
     /// The recent entries and Merkle nodes, written: receipts and apply read them from memory.
     recent: Recent,
+    /// The case and handoff records apply touched lately, written.
+    hot: HotRecords,
     /// This node's peer address and how to pull entries from peers (for snapshots).
     source: std::sync::OnceLock<(String, Arc<dyn EntrySource>)>,
     /// Submissions whose signature this node verified at ingress, by digest, with the key.
@@ -296,6 +385,7 @@ impl Ledger {
             cache: Mutex::new(Cache { head, registry }),
             pending: Mutex::new(None),
             recent,
+            hot: HotRecords::default(),
             source: std::sync::OnceLock::new(),
             verified: Mutex::new(HashMap::new()),
             metrics,
@@ -315,6 +405,7 @@ impl Ledger {
     /// Shows readers a written batch: its entries and nodes first, then its head.
     fn promote(&self, staged: Staged) {
         self.recent.extend(staged.written, &staged.nodes);
+        self.hot.extend(staged.records);
         *lock(&self.cache) = staged.cache;
     }
 
@@ -342,6 +433,8 @@ impl Ledger {
             registry: cache.registry,
             merkle: Overlay::new(&base),
             written: Vec::new(),
+            hot: &self.hot,
+            records: Records::default(),
         };
         // The core's replay (docs: proto_types::replay): bytes and hash, then the chain and
         // the rules entry by entry.
@@ -469,6 +562,8 @@ impl LedgerMachine for Ledger {
             registry: cache.registry,
             merkle: Overlay::new(&base),
             written: Vec::new(),
+            hot: &self.hot,
+            records: Records::default(),
         };
         let decoded: Vec<_> = proposals
             .iter()
