@@ -1,5 +1,5 @@
-//! Forwarding a submission to the leader's API (`POST /v1/entries`, as the client sent it, in
-//! a request signed with this node's key), the HTTP side of
+//! Forwarding a submission or a batch to the leader's API (`POST /v1/entries` or
+//! `POST /v1/entries/batch`, as the client sent it, in a request signed with this node's key), the HTTP side of
 //! [`crate::service::submit::Forward`]; and relaying the leader's answer as it came.
 
 use std::time::Duration;
@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use super::auth::node_headers;
 use super::APPLIED_HEADER;
 use crate::raft::Peer;
-use crate::service::submit::{Forward, ForwardError, ForwardedAnswer};
+use crate::service::submit::{Forward, ForwardError, ForwardedAnswer, Route};
 
 /// Forwards over the API port's HTTP client (HTTPS when `[tls.api]` is set).
 pub struct HttpForward {
@@ -33,20 +33,17 @@ impl Forward for HttpForward {
         &'a self,
         leader_id: u64,
         leader: &'a Peer,
+        route: Route,
         content_type: &'a str,
         body: Vec<u8>,
     ) -> BoxFuture<'a, Result<ForwardedAnswer, ForwardError>> {
         Box::pin(async move {
-            let url = format!("{}://{}/v1/entries", self.api_scheme, leader.api_addr);
+            let path = route.path();
+            let url = format!("{}://{}{path}", self.api_scheme, leader.api_addr);
             let mut req = self.http.post(&url);
-            for (name, value) in node_headers(
-                self.id,
-                &self.node_key,
-                leader_id,
-                "POST",
-                "/v1/entries",
-                &body,
-            ) {
+            for (name, value) in
+                node_headers(self.id, &self.node_key, leader_id, "POST", path, &body)
+            {
                 req = req.header(name, value);
             }
             let r = req
