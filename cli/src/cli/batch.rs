@@ -1,6 +1,6 @@
 //! `submit --batch FILE`: the signed submissions of a file sent as one batch
 //! (`POST /v1/entries/batch`, docs/FORMAT.md §Batch), one line printed per submission; and the
-//! file's format, which every signing command's `--out` appends to.
+//! file's format, which every signing command's `--append-to` appends to.
 
 use anyhow::{Context, Result};
 use caseledger_client::http::ClientError;

@@ -45,7 +45,7 @@ pub struct SigningArgs {
     /// Append the signed submission to this file as one JSON line instead of submitting it
     /// (a batch file for `submit --batch`).
     #[arg(long)]
-    pub out: Option<PathBuf>,
+    pub append_to: Option<PathBuf>,
 }
 
 impl SigningArgs {
@@ -85,9 +85,9 @@ pub struct SubmitArgs {
     #[arg(long, conflicts_with_all = ["case", "case_type", "procedure", "kind", "to", "person", "custody", "doc", "efile_manifest", "related", "note"])]
     pub from_file: Option<PathBuf>,
     /// Submit the signed submissions of FILE as one batch instead (JSON lines, or JSON values
-    /// one after another as `--out` appends them, or a JSON array); prints one line per
+    /// one after another as `--append-to` appends them, or a JSON array); prints one line per
     /// submission (docs/CLI.md).
-    #[arg(long, conflicts_with_all = ["id", "from_file", "case", "case_type", "procedure", "kind", "to", "person", "custody", "doc", "efile_manifest", "related", "save_receipt", "out"])]
+    #[arg(long, conflicts_with_all = ["id", "from_file", "case", "case_type", "procedure", "kind", "to", "person", "custody", "doc", "efile_manifest", "related", "save_receipt", "append_to"])]
     pub batch: Option<PathBuf>,
     /// With `--batch`: verify every receipt of the set against the node keys this genesis
     /// file pins (exit 1 if one does not verify).
@@ -348,7 +348,7 @@ fn rejection_in(receipt: &ReceiptAnswer) -> Option<(String, String)> {
 /// the rejection entry's receipt, or a resubmission of it) still has its receipt saved, and
 /// exits 1.
 pub async fn send(env: &Env, signing: &SigningArgs, sub: &Submission) -> Result<u8> {
-    if let Some(out) = &signing.out {
+    if let Some(out) = &signing.append_to {
         super::batch::append(out, sub)?;
         println!(
             "{} signed and appended to {}",
