@@ -34,6 +34,11 @@ enum BenchCmd {
         /// etcd value size, bytes.
         #[arg(long, default_value_t = 500)]
         etcd_value_bytes: usize,
+        /// Submissions per request: 1 sends each alone (`POST /v1/entries`); B > 1 sends B
+        /// in one `POST /v1/entries/batch` (and etcd transactions of B puts); figures count
+        /// submissions. 4 is the batched table of BENCHMARKS.md.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+        batch: u64,
     },
     /// Throughput and p99 against cluster size and payload size, in one run.
     Scaling {
@@ -126,6 +131,7 @@ impl Common {
                 node_bin,
                 payload_bytes: 0,
                 presign_rate: self.presign_rate,
+                batch: 1,
             },
             temporary,
         ))
@@ -141,9 +147,11 @@ pub async fn bench(args: BenchArgs) -> Result<u8> {
             payload_bytes,
             etcd,
             etcd_value_bytes,
+            batch,
         } => {
             let (mut opts, temporary) = common.write_options("write")?;
             opts.nodes = nodes;
+            opts.batch = batch as usize;
             opts.payload_bytes = payload_bytes;
             let root = opts.dir.clone();
             opts.dir = root.join("caseledger");
@@ -157,6 +165,7 @@ pub async fn bench(args: BenchArgs) -> Result<u8> {
                     dir: root.join("etcd"),
                     value_bytes: etcd_value_bytes,
                     prebuild_rate: opts.presign_rate,
+                    batch: opts.batch,
                 })
             } else {
                 None

@@ -11,8 +11,9 @@ use proto_types::api_request::{
     SIGNATURE_HEADER, TIME_HEADER,
 };
 use proto_types::encoding::encode;
+use proto_types::framing::frame;
 use proto_types::ids::{KeyId, OrgId};
-use proto_types::wire::{ErrorBody, ErrorCode, ReceiptAnswer};
+use proto_types::wire::{ErrorBody, ErrorCode, ReceiptAnswer, ReceiptSet};
 use proto_types::Submission;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -92,6 +93,16 @@ pub enum ClientError {
         node: String,
         /// What was wrong.
         detail: String,
+    },
+    /// A node answered with an error (a whole batch refused: malformed, too many, ...).
+    #[error("{node} answered {status}: {} {}", error.code, error.message)]
+    Refused {
+        /// Which node.
+        node: String,
+        /// HTTP status.
+        status: u16,
+        /// The error body.
+        error: ErrorBody,
     },
 }
 
@@ -507,6 +518,41 @@ impl Client {
             }
         })
         .await
+    }
+
+    /// Submits a batch (docs/FORMAT.md §Batch: each submission's canonical bytes, framed) to
+    /// `POST /v1/entries/batch` and returns the answer as it is, trying another node when one
+    /// is down or has no quorum.
+    pub async fn submit_batch_answer(&self, subs: &[Submission]) -> Result<Answer, ClientError> {
+        let body = frame(&subs.iter().map(encode).collect::<Vec<_>>());
+        self.first_answer(|node| {
+            let sent = self
+                .http
+                .post(format!("{node}/v1/entries/batch"))
+                .header("content-type", CANONICAL)
+                .body(body.clone())
+                .send();
+            async move {
+                sent.await
+                    .map_err(|e| ClientError::Unreachable(e.to_string()))
+            }
+        })
+        .await
+    }
+
+    /// Submits a batch and reads its receipt set: one tree head and each submission's
+    /// outcome, in order (verify it with `crate::trust::verify_receipt_set`). A batch refused
+    /// whole (malformed, too many submissions, too large) is [`ClientError::Refused`].
+    pub async fn submit_batch(&self, subs: &[Submission]) -> Result<ReceiptSet, ClientError> {
+        let answer = self.submit_batch_answer(subs).await?;
+        if let Some(error) = answer.error() {
+            return Err(ClientError::Refused {
+                node: answer.node,
+                status: answer.status,
+                error,
+            });
+        }
+        answer.parse()
     }
 
     /// GETs `path` and returns the answer as it is (any status with a JSON body), trying

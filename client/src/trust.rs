@@ -4,7 +4,8 @@
 use ed25519_dalek::VerifyingKey;
 use proto_types::checkpoint::node_key_name;
 use proto_types::receipt::{self, Receipt, ReceiptError};
-use proto_types::{Action, Submission};
+use proto_types::wire::{BatchOutcome, ReceiptSet, ReceiptSetError};
+use proto_types::{Action, Entry, Submission};
 
 /// Why trusted keys could not be read from a genesis file.
 #[derive(Debug, thiserror::Error)]
@@ -50,4 +51,51 @@ pub fn verify_receipt_text(
     let r = Receipt::parse(text)?;
     receipt::verify(&r, &r.entry_bytes, keys)?;
     Ok(r)
+}
+
+/// Why an item of a receipt set does not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum SetItemError {
+    /// The item's fields do not make a receipt.
+    #[error(transparent)]
+    Set(#[from] ReceiptSetError),
+    /// Its receipt does not verify (docs/FORMAT.md §Receipt).
+    #[error(transparent)]
+    Receipt(#[from] ReceiptError),
+    /// The set's `tree_size` or `root` is not its tree head's.
+    #[error("the set's tree size or root is not its tree head's")]
+    HeadMismatch,
+    /// The item's `entry_hash` is not its entry's.
+    #[error("item {0}: entry_hash is not its entry's hash")]
+    HashMismatch(u64),
+}
+
+/// Verifies every item of a batch's receipt set against `keys` (the node keys a genesis
+/// pins): each recorded item's entry and inclusion path against the set's one signed tree
+/// head, as a single receipt is verified. One result per item, in order: its receipt, or
+/// `None` for a refused item (nothing recorded, nothing to prove).
+pub fn verify_receipt_set(
+    set: &ReceiptSet,
+    keys: &[(String, VerifyingKey)],
+) -> Vec<Result<Option<Receipt>, SetItemError>> {
+    set.results
+        .iter()
+        .map(|item| {
+            if item.outcome == BatchOutcome::Refused {
+                return Ok(None);
+            }
+            let r = set.receipt(item)?;
+            let cp = r.note.checkpoint();
+            if cp.tree_size() != set.tree_size || hex::encode(cp.root().as_bytes()) != set.root {
+                return Err(SetItemError::HeadMismatch);
+            }
+            receipt::verify(&r, &r.entry_bytes, keys)?;
+            let entry = Entry::from_bytes(&r.entry_bytes)
+                .map_err(|e| ReceiptError::Entry(e.to_string()))?;
+            if item.entry_hash.as_deref() != Some(entry.hash.to_hex().as_str()) {
+                return Err(SetItemError::HashMismatch(item.position));
+            }
+            Ok(Some(r))
+        })
+        .collect()
 }

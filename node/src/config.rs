@@ -315,6 +315,9 @@ pub struct ApiLimits {
     pub max_body_bytes: usize,
     /// Largest page of entries, rejections or overdue cases (400 `PAGE_TOO_LARGE`).
     pub max_page: u64,
+    /// Most submissions in one batch (`POST /v1/entries/batch`; 413 `TOO_LARGE`). The batch's
+    /// body is bounded by `max_body_bytes` as every body is.
+    pub max_batch_submissions: usize,
     /// How long a submission may wait for commit (on the leader, or on a follower forwarding
     /// it to the leader); then 503 `UNAVAILABLE`.
     #[serde(with = "humantime_serde")]
@@ -352,6 +355,7 @@ impl Default for ApiLimits {
         Self {
             max_body_bytes: 256 * 1024,
             max_page: 1000,
+            max_batch_submissions: 256,
             commit_timeout: Duration::from_secs(10),
             max_concurrent_requests: 4096,
             rate_per_org: 50_000,
@@ -421,6 +425,7 @@ impl NodeConfig {
         }
         let l = &self.limits;
         if l.max_page == 0
+            || l.max_batch_submissions == 0
             || l.max_concurrent_requests == 0
             || l.rate_per_org == 0
             || l.rate_burst == 0
@@ -431,7 +436,7 @@ impl NodeConfig {
             || l.max_peer_connections == 0
             || l.header_timeout.is_zero()
         {
-            bail!("limits: max_page, max_concurrent_requests, rate_per_org, rate_burst, read_timeout, clock_skew, max_nonces, max_connections, max_peer_connections and header_timeout must be positive");
+            bail!("limits: max_page, max_batch_submissions, max_concurrent_requests, rate_per_org, rate_burst, read_timeout, clock_skew, max_nonces, max_connections, max_peer_connections and header_timeout must be positive");
         }
         Ok(())
     }

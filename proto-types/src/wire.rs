@@ -223,6 +223,118 @@ pub struct ReceiptAnswer {
     pub proof: String,
 }
 
+/// What one submission of a batch came to (`POST /v1/entries/batch`, docs/FORMAT.md §Batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BatchOutcome {
+    /// Appended now as an accepted entry (the single route's 201).
+    Appended,
+    /// Recorded before: the first entry's index (the single route's 200). `code` names the
+    /// rule if that entry is a rejection.
+    Duplicate,
+    /// Validly signed, broke a workflow rule: appended now as a rejection entry (the single
+    /// route's 409 with an index); `code` is the rule's.
+    Rejected,
+    /// Refused and not recorded (a bad signature, an unknown or revoked key, a policy limit,
+    /// a reused id, the signer's rate): `code` is the single route's.
+    Refused,
+}
+
+/// One submission's result in a [`ReceiptSet`] (the node's `api::batch::BatchItem`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchItem {
+    /// Its position in the batch, from 0.
+    pub position: u64,
+    /// What it came to.
+    pub outcome: BatchOutcome,
+    /// The stable code: the single route's error code of a refusal, the rule of a rejection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<ErrorCode>,
+    /// For people: why it was refused, or the rejection's detail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The ledger index of its entry (every outcome but `REFUSED`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    /// Its entry's chain hash, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_hash: Option<String>,
+    /// Its entry's canonical bytes (docs/FORMAT.md §Entry), hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_hex: Option<String>,
+    /// `PATH(index, D[tree_size])` against the set's tree head, leaf side first, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inclusion: Option<Vec<String>>,
+}
+
+/// The answer to a batch (the node's `api::batch::ReceiptSet`): one signed tree head for the
+/// whole batch and, per submission in batch order, its outcome and, for each recorded one,
+/// its entry and inclusion path against that tree head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptSet {
+    /// The signed tree head (a C2SP checkpoint note, docs/FORMAT.md §Receipt), covering every
+    /// index of `results`.
+    pub tree_head: String,
+    /// Its tree size.
+    pub tree_size: u64,
+    /// Its Merkle root, hex.
+    pub root: String,
+    /// One per submission, in batch order.
+    pub results: Vec<BatchItem>,
+}
+
+/// Why a [`ReceiptSet`] item is no receipt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReceiptSetError {
+    /// The item records no entry (`REFUSED`).
+    #[error("item {0} records no entry")]
+    NotRecorded(u64),
+    /// A field is missing or not hex of the right length.
+    #[error("item {position}: {what}")]
+    Malformed {
+        /// The item's position.
+        position: u64,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// The tree head does not parse.
+    #[error("tree head: {0}")]
+    TreeHead(#[from] crate::checkpoint::CheckpointError),
+}
+
+impl ReceiptSet {
+    /// The receipt (docs/FORMAT.md §Receipt) of a recorded item: its entry, index and
+    /// inclusion path with the set's tree head, for `receipt::verify` (and `to_text` gives the
+    /// tlog-proof a single submission's answer carries).
+    pub fn receipt(&self, item: &BatchItem) -> Result<crate::receipt::Receipt, ReceiptSetError> {
+        let position = item.position;
+        let malformed = |what| ReceiptSetError::Malformed { position, what };
+        let (Some(index), Some(entry_hex), Some(inclusion)) =
+            (item.index, &item.entry_hex, &item.inclusion)
+        else {
+            return Err(ReceiptSetError::NotRecorded(position));
+        };
+        let entry_bytes = hex::decode(entry_hex).map_err(|_| malformed("entry_hex is not hex"))?;
+        let proof = inclusion
+            .iter()
+            .map(|h| {
+                let bytes: [u8; 32] = hex::decode(h)
+                    .ok()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or(malformed("an inclusion hash is not 32 bytes of hex"))?;
+                Ok(crate::merkle::MerkleHash::from_bytes(bytes))
+            })
+            .collect::<Result<Vec<_>, ReceiptSetError>>()?;
+        let note = crate::checkpoint::CosignedCheckpoint::parse_note(&self.tree_head)?;
+        Ok(crate::receipt::Receipt {
+            entry_bytes,
+            index,
+            proof,
+            note,
+        })
+    }
+}
+
 /// `GET /v1/head` (the node's `api::ops::Head`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Head {

@@ -302,6 +302,11 @@ fn vectors() -> serde_json::Value {
             "signer": signer_name(&s.payload.signer),
             "submission_hex": hex::encode(encode(s)),
         })).collect::<Vec<_>>(),
+        "batch": {
+            "about": "the body of POST /v1/entries/batch with Content-Type application/vnd.caseledger.canonical: the worked example's submission, then the handoff's, each after its length as a 4-byte big-endian integer (§Batch)",
+            "submissions_hex": [hex::encode(encode(&receipt)), hex::encode(encode(&sub))],
+            "framed_hex": hex::encode(proto_types::framing::frame(&[encode(&receipt), encode(&sub)])),
+        },
         "primitives": [
             primitive("Timestamp", 0.into(), &Timestamp::from_millis(0)),
             primitive("Timestamp", 127.into(), &Timestamp::from_millis(127)),

@@ -1167,6 +1167,19 @@ def check_format(c: Checks, v: dict) -> None:
         c.runs("checkpoint: one signature meets quorum 1", lambda: verify_note(one_line, cosigners, 1))
         c.raises("checkpoint: no known key", NoteError, lambda: verify_note(note, {"node-9": keys["node-1"]}, 1))
 
+    # §Batch: the framed batch splits into its submissions, each of which decodes fully.
+    framed = bytes.fromhex(v["batch"]["framed_hex"])
+    frames, at = [], 0
+    while at < len(framed):
+        if at + 4 > len(framed):
+            break
+        n = int.from_bytes(framed[at : at + 4], "big")
+        frames.append(framed[at + 4 : at + 4 + n])
+        at += 4 + n
+    c.check("batch: the frames are the submissions", [f.hex() for f in frames] == v["batch"]["submissions_hex"] and at == len(framed))
+    for i, f in enumerate(frames):
+        c.runs(f"batch: submission {i} decodes", lambda f=f: decode(Submission, f))
+
     # §Actions: every kind decodes fully and verifies; approvals too.
     for a in v["actions"]:
         what = f"action {a['name']}"

@@ -1352,3 +1352,78 @@ mod membership {
         cluster.shutdown().await;
     }
 }
+
+mod batch {
+    use super::*;
+
+    /// Signs a filing of case `n` into the batch file (`--append-to`), submitting nothing.
+    async fn file_into(cli: &Cli, batch: &Path, n: u32) {
+        let (id, case, person) = (format!("B-F-{n}"), format!("LZ-B-{n}"), format!("P-B-{n}"));
+        let b = batch.to_string_lossy();
+        let args = [
+            "file",
+            "--id",
+            &id,
+            "--case",
+            &case,
+            "--case-type",
+            "THEFT",
+            "--procedure",
+            "ORDINARY",
+            "--person",
+            &person,
+            "--at",
+            "1767574800000",
+            "--append-to",
+            &b,
+        ];
+        let out = cli.sign("LZ-PSB", &args).await;
+        assert!(out.contains("appended"), "{out}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn signed_steps_appended_to_a_file_are_submitted_as_one_batch_and_every_receipt_verifies()
+    {
+        let cluster = Cluster::start(3).await;
+        let cli = Cli::new(&cluster);
+        let batch = cli.dir.path().join("batch.jsonl");
+        for n in 0..3 {
+            file_into(&cli, &batch, n).await;
+        }
+        let (b, g) = (batch.to_string_lossy(), cli.genesis.to_string_lossy());
+        let head = cluster.nodes[0]
+            .as_ref()
+            .expect("runs")
+            .ctx
+            .ledger
+            .head()
+            .size;
+        assert_eq!(
+            head,
+            cluster.converged(head).await.size,
+            "nothing submitted by --append-to"
+        );
+        let out = cli
+            .expect(0, &["submit", "--batch", &b, "--genesis", &g])
+            .await;
+        assert_eq!(out.matches("APPENDED").count(), 3, "{out}");
+        assert_eq!(out.matches("verified").count(), 3, "{out}");
+        // Again: the same entries, as duplicates.
+        let again = cli
+            .expect(0, &["submit", "--batch", &b, "--genesis", &g])
+            .await;
+        assert_eq!(again.matches("DUPLICATE").count(), 3, "{again}");
+        // A refused submission in the file: exit 1, its line names the code.
+        let mut text = std::fs::read_to_string(&batch).expect("read");
+        text = text.replacen("\"LZ-PSB\"", "\"LZ-PROC\"", 1);
+        std::fs::write(&batch, text).expect("write");
+        let out = cli.run(&["submit", "--batch", &b]).await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert!(
+            stdout.contains("REFUSED") && stdout.contains("AUTHENTICATION_FAILED"),
+            "{stdout}"
+        );
+        cluster.shutdown().await;
+    }
+}

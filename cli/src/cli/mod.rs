@@ -5,6 +5,7 @@
 //! found, or a verification failed), [`COULD_NOT_RUN`] 2 (bad usage, unreadable files, no
 //! node answered).
 
+pub mod batch;
 pub mod membership;
 pub mod read;
 pub mod sign;

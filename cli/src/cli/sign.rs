@@ -42,6 +42,10 @@ pub struct SigningArgs {
     /// Print the node's answer as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Append the signed submission to this file as one JSON line instead of submitting it
+    /// (a batch file for `submit --batch`).
+    #[arg(long)]
+    pub append_to: Option<PathBuf>,
 }
 
 impl SigningArgs {
@@ -75,25 +79,34 @@ impl SigningArgs {
 #[derive(Args, Debug, Clone)]
 pub struct SubmitArgs {
     /// The handoff's id (client-chosen, unique; resubmitting the same bytes is idempotent).
-    #[arg(long)]
-    pub id: HandoffId,
+    #[arg(long, required_unless_present = "batch")]
+    pub id: Option<HandoffId>,
     /// A JSON file holding the handoff (the ledger's field names) instead of the flags below.
     #[arg(long, conflicts_with_all = ["case", "case_type", "procedure", "kind", "to", "person", "custody", "doc", "efile_manifest", "related", "note"])]
     pub from_file: Option<PathBuf>,
+    /// Submit the signed submissions of FILE as one batch instead (JSON lines, or JSON values
+    /// one after another as `--append-to` appends them, or a JSON array); prints one line per
+    /// submission (docs/CLI.md).
+    #[arg(long, conflicts_with_all = ["id", "from_file", "case", "case_type", "procedure", "kind", "to", "person", "custody", "doc", "efile_manifest", "related", "save_receipt", "append_to"])]
+    pub batch: Option<PathBuf>,
+    /// With `--batch`: verify every receipt of the set against the node keys this genesis
+    /// file pins (exit 1 if one does not verify).
+    #[arg(long, requires = "batch")]
+    pub genesis: Option<PathBuf>,
     /// The case.
-    #[arg(long, required_unless_present = "from_file")]
+    #[arg(long, required_unless_present_any = ["from_file", "batch"])]
     pub case: Option<CaseId>,
     /// The case's type, e.g. THEFT.
-    #[arg(long, value_parser = steps::parse_case_type, required_unless_present = "from_file")]
+    #[arg(long, value_parser = steps::parse_case_type, required_unless_present_any = ["from_file", "batch"])]
     pub case_type: Option<CaseType>,
     /// The procedure: ORDINARY, SUMMARY or EXPEDITED.
-    #[arg(long, value_parser = steps::parse_procedure, required_unless_present = "from_file")]
+    #[arg(long, value_parser = steps::parse_procedure, required_unless_present_any = ["from_file", "batch"])]
     pub procedure: Option<Procedure>,
     /// What is handed over, e.g. PROSECUTION_TRANSFER.
-    #[arg(long, value_parser = steps::parse_handoff_kind, required_unless_present = "from_file")]
+    #[arg(long, value_parser = steps::parse_handoff_kind, required_unless_present_any = ["from_file", "batch"])]
     pub kind: Option<HandoffKind>,
     /// The receiving organisation.
-    #[arg(long, required_unless_present = "from_file")]
+    #[arg(long, required_unless_present_any = ["from_file", "batch"])]
     pub to: Option<OrgId>,
     /// A person concerned (opaque id), repeatable.
     #[arg(long)]
@@ -105,7 +118,7 @@ pub struct SubmitArgs {
     #[arg(long, value_parser = steps::parse_document)]
     pub doc: Vec<Document>,
     /// SHA-256 of the electronic case file's manifest (hex).
-    #[arg(long, value_parser = steps::parse_digest, required_unless_present = "from_file")]
+    #[arg(long, value_parser = steps::parse_digest, required_unless_present_any = ["from_file", "batch"])]
     pub efile_manifest: Option<Digest>,
     /// The handoff this one accompanies or answers.
     #[arg(long)]
@@ -240,7 +253,8 @@ pub struct MeasureArgs {
 /// The signed submission of `submit`.
 pub fn submit_step(args: &SubmitArgs, who: &Identity) -> Result<Submission> {
     let h = args.handoff(who.org())?;
-    Ok(who.sign(args.id.clone(), args.signing.at(), Action::Handoff(h)))
+    let id = args.id.clone().context("--id is required")?;
+    Ok(who.sign(id, args.signing.at(), Action::Handoff(h)))
 }
 
 /// The signed submission of `receive` (`accept` when `accept` is true).
@@ -334,6 +348,15 @@ fn rejection_in(receipt: &ReceiptAnswer) -> Option<(String, String)> {
 /// the rejection entry's receipt, or a resubmission of it) still has its receipt saved, and
 /// exits 1.
 pub async fn send(env: &Env, signing: &SigningArgs, sub: &Submission) -> Result<u8> {
+    if let Some(out) = &signing.append_to {
+        super::batch::append(out, sub)?;
+        println!(
+            "{} signed and appended to {}",
+            sub.payload.id,
+            out.display()
+        );
+        return Ok(OK);
+    }
     let client = env.client()?;
     let answer: Answer = client.submit_answer(sub).await?;
     let receipt = receipt_of(&answer);
@@ -380,6 +403,9 @@ pub async fn send(env: &Env, signing: &SigningArgs, sub: &Submission) -> Result<
 
 /// Runs `submit`.
 pub async fn submit(env: &Env, args: SubmitArgs) -> Result<u8> {
+    if let Some(file) = &args.batch {
+        return super::batch::submit(env, file, args.genesis.as_deref(), args.signing.json).await;
+    }
     let who = args.signing.identity(env)?;
     send(env, &args.signing, &submit_step(&args, &who)?).await
 }

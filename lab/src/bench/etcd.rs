@@ -30,6 +30,9 @@ pub struct EtcdOptions {
     pub value_bytes: usize,
     /// Puts pre-built per level and second of the level.
     pub prebuild_rate: u64,
+    /// Puts per request: 1 is `POST /v3/kv/put`; more is one `POST /v3/kv/txn` of that many
+    /// puts (`success` of `requestPut`s, no compare), counted as that many.
+    pub batch: usize,
 }
 
 /// The `etcd` binary on `PATH` (or Debian's `/usr/bin/etcd`), if installed.
@@ -171,27 +174,41 @@ async fn start(opts: &EtcdOptions) -> Result<(Members, Vec<String>)> {
     Ok((members, clients))
 }
 
-/// `count` single-put sequences with unique keys under `prefix` and `value_bytes` values.
-fn puts(prefix: &str, count: u64, value_bytes: usize) -> Vec<Sequence> {
+/// `count` puts with unique keys under `prefix` and `value_bytes` values, one sequence each:
+/// a put's JSON body, or with `batch` above 1 a transaction's of `batch` puts.
+fn puts(prefix: &str, count: u64, value_bytes: usize, batch: usize) -> Vec<Sequence> {
     let b64 = base64::engine::general_purpose::STANDARD;
-    (0..count)
-        .map(|n| {
-            let key = format!("/bench/{prefix}/{n:010}");
-            // Varied bytes, like a signed payload (no compression helps either side).
-            let mut value = Vec::with_capacity(value_bytes);
-            let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-            while value.len() < value_bytes {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                value.extend_from_slice(&x.to_le_bytes());
-            }
-            value.truncate(value_bytes);
-            let body = serde_json::json!({
-                "key": b64.encode(key),
-                "value": b64.encode(&value),
-            });
-            vec![Bytes::from(body.to_string())]
+    let puts = (0..count).map(|n| {
+        let key = format!("/bench/{prefix}/{n:010}");
+        // Varied bytes, like a signed payload (no compression helps either side).
+        let mut value = Vec::with_capacity(value_bytes);
+        let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        while value.len() < value_bytes {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            value.extend_from_slice(&x.to_le_bytes());
+        }
+        value.truncate(value_bytes);
+        serde_json::json!({
+            "key": b64.encode(key),
+            "value": b64.encode(&value),
+        })
+    });
+    if batch <= 1 {
+        return puts.map(|p| vec![Bytes::from(p.to_string())]).collect();
+    }
+    let puts: Vec<serde_json::Value> = puts.collect();
+    puts.chunks(batch)
+        .filter(|c| c.len() == batch)
+        .map(|c| {
+            let ops: Vec<_> = c
+                .iter()
+                .map(|p| serde_json::json!({ "requestPut": p }))
+                .collect();
+            vec![Bytes::from(
+                serde_json::json!({ "success": ops }).to_string(),
+            )]
         })
         .collect()
 }
@@ -210,16 +227,29 @@ pub async fn run(opts: &EtcdOptions, levels: &[usize], seconds: u64) -> Result<V
         opts.value_bytes,
         opts.value_bytes * 4 / 3 + 60
     );
-    let target = Target {
-        urls: clients.iter().map(|c| format!("{c}/v3/kv/put")).collect(),
-        content_type: "application/json",
+    let target = if opts.batch > 1 {
+        println!(
+            "batched: {} puts per transaction (POST /v3/kv/txn); committed and per second count puts, latencies transactions",
+            opts.batch
+        );
+        Target {
+            urls: clients.iter().map(|c| format!("{c}/v3/kv/txn")).collect(),
+            content_type: "application/json",
+            count: load::Count::Each(opts.batch as u64),
+        }
+    } else {
+        Target {
+            urls: clients.iter().map(|c| format!("{c}/v3/kv/put")).collect(),
+            content_type: "application/json",
+            count: load::Count::One,
+        }
     };
     let http = http_client();
     load::print_header();
     let mut out = Vec::new();
     for &c in levels {
         let want = seconds * opts.prebuild_rate + c as u64 * 40;
-        let work = work_of(puts(&format!("c{c}"), want, opts.value_bytes));
+        let work = work_of(puts(&format!("c{c}"), want, opts.value_bytes, opts.batch));
         let pids: Vec<u32> = members.0.iter().map(Child::id).collect();
         let cpu = super::cpu_seconds(&pids);
         let mut level = drive(

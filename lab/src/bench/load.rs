@@ -4,7 +4,9 @@
 //! the system's nodes. Work comes as *sequences*: the requests of one sequence go in order
 //! from one worker (a case's steps, each depending on the one before), different sequences
 //! run concurrently. A request counts as committed when the node answers 200 or 201; its
-//! latency is the time from sending it to reading the whole answer.
+//! latency is the time from sending it to reading the whole answer. A request may carry
+//! several submissions ([`Count`]): the committed figures count submissions, the latencies
+//! requests.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +24,49 @@ pub struct Target {
     pub urls: Vec<String>,
     /// The bodies' content type.
     pub content_type: &'static str,
+    /// How many submissions a committed request counts for.
+    pub count: Count,
+}
+
+/// How many submissions a committed request counts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// Each request is one submission.
+    One,
+    /// Each request carries this many (e.g. an etcd transaction of that many puts).
+    Each(u64),
+    /// The answer is a batch's receipt set (`proto_types::wire::ReceiptSet`): its recorded
+    /// submissions count (`APPENDED`, `DUPLICATE`); a rejected or refused one is an error.
+    ReceiptSet,
+}
+
+impl Count {
+    /// The submissions a 200/201 answer `body` counts for, or why one of them failed.
+    fn of(self, body: &[u8]) -> Result<u64, String> {
+        match self {
+            Count::One => Ok(1),
+            Count::Each(n) => Ok(n),
+            Count::ReceiptSet => {
+                use proto_types::wire::{BatchOutcome, ReceiptSet};
+                let set: ReceiptSet =
+                    serde_json::from_slice(body).map_err(|e| format!("not a receipt set: {e}"))?;
+                let mut n = 0;
+                for r in &set.results {
+                    match r.outcome {
+                        BatchOutcome::Appended | BatchOutcome::Duplicate => n += 1,
+                        other => {
+                            return Err(format!(
+                                "submission {} of a batch: {other:?} {}",
+                                r.position,
+                                r.code.as_ref().map(ToString::to_string).unwrap_or_default()
+                            ))
+                        }
+                    }
+                }
+                Ok(n)
+            }
+        }
+    }
 }
 
 /// When a level ends.
@@ -46,11 +91,13 @@ pub fn work_of(sequences: Vec<Sequence>) -> Work {
 pub struct Level {
     /// Workers in flight.
     pub concurrency: usize,
-    /// Requests committed.
+    /// Submissions committed (a batch's count each).
     pub committed: u64,
+    /// Requests committed.
+    pub requests: u64,
     /// Wall time of the level, seconds.
     pub seconds: f64,
-    /// Committed requests per second.
+    /// Committed submissions per second.
     pub per_second: f64,
     /// Latency percentiles of committed requests, milliseconds.
     pub p50_ms: f64,
@@ -64,13 +111,13 @@ pub struct Level {
     pub first_error: Option<String>,
     /// Whether the work ran out before the level's end (the figure is then a lower bound).
     pub exhausted: bool,
-    /// CPU time (user + system) the servers spent per committed request, milliseconds, summed
+    /// CPU time (user + system) the servers spent per committed submission, milliseconds, summed
     /// over every server process: less sensitive to a shared machine's noise than a rate.
     pub server_cpu_ms: Option<f64>,
 }
 
 impl Level {
-    /// Charges `cpu_seconds` of the servers' CPU time to this level's committed requests.
+    /// Charges `cpu_seconds` of the servers' CPU time to this level's committed submissions.
     pub fn charge_cpu(&mut self, cpu_seconds: f64) {
         if self.committed > 0 {
             self.server_cpu_ms = Some(cpu_seconds * 1000.0 / self.committed as f64);
@@ -132,6 +179,7 @@ pub async fn drive(
         let (http, shared, work) = (http.clone(), shared.clone(), work.clone());
         let url = target.urls[w % target.urls.len()].clone();
         let content_type = target.content_type;
+        let count = target.count;
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let done = |shared: &Shared| {
@@ -159,7 +207,9 @@ pub async fn drive(
                         Ok(r) => {
                             let status = r.status();
                             match r.bytes().await {
-                                Ok(_) if status.as_u16() == 200 || status.as_u16() == 201 => Ok(()),
+                                Ok(b) if status.as_u16() == 200 || status.as_u16() == 201 => {
+                                    count.of(&b).map_err(|e| format!("{url}: {e}"))
+                                }
                                 Ok(b) => Err(format!(
                                     "{url}: {status}: {}",
                                     String::from_utf8_lossy(&b[..b.len().min(300)])
@@ -170,9 +220,9 @@ pub async fn drive(
                         Err(e) => Err(format!("{url}: {e}")),
                     };
                     match outcome {
-                        Ok(()) => {
+                        Ok(n) => {
                             latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-                            shared.committed.fetch_add(1, Ordering::Relaxed);
+                            shared.committed.fetch_add(n, Ordering::Relaxed);
                         }
                         Err(why) => {
                             shared.errors.fetch_add(1, Ordering::Relaxed);
@@ -209,11 +259,13 @@ pub async fn drive(
     let seconds = started.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
     let first_error = shared.first_error.lock().ok().and_then(|mut f| f.take());
+    let committed = shared.committed.load(Ordering::Relaxed);
     Level {
         concurrency,
-        committed: latencies.len() as u64,
+        committed,
+        requests: latencies.len() as u64,
         seconds,
-        per_second: latencies.len() as f64 / seconds.max(1e-9),
+        per_second: committed as f64 / seconds.max(1e-9),
         p50_ms: percentile(&latencies, 0.50),
         p99_ms: percentile(&latencies, 0.99),
         p999_ms: percentile(&latencies, 0.999),

@@ -192,6 +192,22 @@ impl BenchCluster {
                 .map(|a| format!("http://{a}/v1/entries"))
                 .collect(),
             content_type: caseledger_client::http::CANONICAL,
+            count: load::Count::One,
+        }
+    }
+
+    /// Where the load generator submits batches: every node's `POST /v1/entries/batch`,
+    /// canonical framing; each answer counts its recorded submissions.
+    pub(crate) fn batches(&self) -> load::Target {
+        load::Target {
+            urls: self
+                .nodes
+                .apis()
+                .iter()
+                .map(|a| format!("http://{a}/v1/entries/batch"))
+                .collect(),
+            content_type: caseledger_client::http::CANONICAL,
+            count: load::Count::ReceiptSet,
         }
     }
 }

@@ -4,7 +4,10 @@
 //! a time, step after step, as a department's system would, and sends to "its" node (followers
 //! forward to the leader). Reports committed entries/s and latency percentiles per level;
 //! optionally the same levels against a 3-member etcd cluster with the same load generator
-//! ([`super::etcd`]), and the scaling curve over cluster and payload sizes.
+//! ([`super::etcd`]), and the scaling curve over cluster and payload sizes. With
+//! [`WriteOptions::batch`] above 1, each request carries that many submissions
+//! (`POST /v1/entries/batch`: the next step of each of that many cases) and etcd's each that
+//! many puts in one transaction; the figures count submissions (puts), the latencies requests.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -41,6 +44,9 @@ pub struct WriteOptions {
     pub payload_bytes: usize,
     /// Entries pre-signed per level and second of the level: the most the level can commit.
     pub presign_rate: u64,
+    /// Submissions per request (1: one `POST /v1/entries` each, as a department's system
+    /// sends them; more: `POST /v1/entries/batch`).
+    pub batch: usize,
 }
 
 /// A cluster's results.
@@ -175,6 +181,32 @@ fn presign(
     (out, steps, bytes, handoffs, handoff_bytes)
 }
 
+/// Groups case flows `b` at a time into sequences of batches: request `j` of a group frames
+/// step `j` of each of its flows that has one (docs/FORMAT.md §Batch), so every step still
+/// follows the one before it. `b` of 1 leaves the flows as they are.
+fn batched(flows: Vec<Sequence>, b: usize) -> Vec<Sequence> {
+    if b <= 1 {
+        return flows;
+    }
+    let mut out = Vec::with_capacity(flows.len().div_ceil(b));
+    let mut flows = flows.into_iter();
+    loop {
+        let group: Vec<Sequence> = flows.by_ref().take(b).collect();
+        if group.is_empty() {
+            return out;
+        }
+        let depth = group.iter().map(Vec::len).max().unwrap_or(0);
+        out.push(
+            (0..depth)
+                .map(|j| {
+                    let steps: Vec<&Bytes> = group.iter().filter_map(|f| f.get(j)).collect();
+                    Bytes::from(proto_types::framing::frame(&steps))
+                })
+                .collect(),
+        );
+    }
+}
+
 /// Runs every level against one new cluster of `opts.nodes` processes.
 pub async fn run_caseledger(opts: &WriteOptions) -> Result<WriteRun> {
     if opts.nodes == 0 {
@@ -182,12 +214,22 @@ pub async fn run_caseledger(opts: &WriteOptions) -> Result<WriteRun> {
     }
     let cluster = super::start_cluster(&opts.dir, &opts.node_bin, opts.nodes, opts.nodes).await?;
     let (province, nodes) = (&cluster.province, &cluster.nodes);
-    let target = cluster.submissions();
+    let target = if opts.batch > 1 {
+        cluster.batches()
+    } else {
+        cluster.submissions()
+    };
     let http = http_client();
     println!(
         "caseledger: {} caseledger-node processes on loopback, each its own RocksDB dir, fsync on",
         opts.nodes
     );
+    if opts.batch > 1 {
+        println!(
+            "batched: {} submissions per request (POST /v1/entries/batch, the next step of {} cases); committed and per second count submissions, latencies requests",
+            opts.batch, opts.batch
+        );
+    }
     load::print_header();
     let mut next_case = 0u64;
     let mut levels = Vec::new();
@@ -206,7 +248,7 @@ pub async fn run_caseledger(opts: &WriteOptions) -> Result<WriteRun> {
         let mut level = drive(
             &http,
             &target,
-            work_of(sequences),
+            work_of(batched(sequences, opts.batch)),
             c,
             Stop::After(Duration::from_secs(opts.seconds)),
             |_| {},

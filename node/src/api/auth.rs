@@ -154,7 +154,7 @@ pub enum Access {
 pub fn access(method: &Method, path: &str) -> Access {
     match path {
         "/healthz" | "/readyz" | "/metrics" | "/v1/openapi.json" => Access::Public,
-        "/v1/entries" if method == Method::POST => Access::Submission,
+        "/v1/entries" | "/v1/entries/batch" if method == Method::POST => Access::Submission,
         "/v1/entries" | "/v1/stats" | "/v1/stats/activity" | "/v1/supervision/dashboard" => {
             Access::Supervisor
         }
@@ -671,6 +671,7 @@ mod tests {
         check(Method::GET, "/healthz", Access::Public);
         check(Method::GET, "/v1/openapi.json", Access::Public);
         check(Method::POST, "/v1/entries", Access::Submission);
+        check(Method::POST, "/v1/entries/batch", Access::Submission);
         check(Method::GET, "/v1/entries", Access::Supervisor);
         check(Method::GET, "/v1/entries/3", Access::Caller);
         check(Method::GET, "/v1/stats", Access::Supervisor);

@@ -39,7 +39,11 @@ pub fn parse_submission(headers: &HeaderMap, body: &[u8]) -> Result<Submission, 
 /// Ingress checks that mirror apply's (so garbage is refused before Raft): shape, the policy's
 /// limits (the core's `precheck`), the signature against the current registry at the node's
 /// time.
-fn ingress_check(node: &NodeCtx, sub: &Submission, now: Timestamp) -> Result<(), ApiError> {
+pub(super) fn ingress_check(
+    node: &NodeCtx,
+    sub: &Submission,
+    now: Timestamp,
+) -> Result<(), ApiError> {
     let registry = node.ledger.registry();
     let Some(registry) = registry else {
         // Only a genesis can be proposed into an empty ledger.
@@ -149,7 +153,12 @@ pub async fn submit(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, body: 
             .unwrap_or(proto_types::wire::JSON);
         return match node
             .forward
-            .forward(&leader, content_type, body.to_vec())
+            .forward(
+                &leader,
+                crate::service::submit::Route::Single,
+                content_type,
+                body.to_vec(),
+            )
             .await
         {
             Ok(answer) => super::forward::relay(answer),

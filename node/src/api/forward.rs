@@ -1,7 +1,8 @@
-//! Forwarding a submission to the leader's API (`POST /v1/entries`, the body as the client sent
-//! it), the HTTP side of [`crate::service::submit::Forward`]; and relaying the leader's answer
-//! as it came. The request carries no credentials of this node: a submission is authenticated
-//! by its own signature, and the leader charges its signer, as for a client that sent it there.
+//! Forwarding a submission or a batch to the leader's API (`POST /v1/entries` or
+//! `POST /v1/entries/batch`, the body as the client sent it), the HTTP side of
+//! [`crate::service::submit::Forward`]; and relaying the leader's answer as it came. The request
+//! carries no credentials of this node: a submission is authenticated by its own signature,
+//! and the leader charges its signer, as for a client that sent it there.
 
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use futures::future::BoxFuture;
 
 use super::APPLIED_HEADER;
 use crate::raft::Peer;
-use crate::service::submit::{Forward, ForwardError, ForwardedAnswer};
+use crate::service::submit::{Forward, ForwardError, ForwardedAnswer, Route};
 
 /// Forwards over the API port's HTTP client (HTTPS when `[tls.api]` is set).
 pub struct HttpForward {
@@ -27,11 +28,13 @@ impl Forward for HttpForward {
     fn forward<'a>(
         &'a self,
         leader: &'a Peer,
+        route: Route,
         content_type: &'a str,
         body: Vec<u8>,
     ) -> BoxFuture<'a, Result<ForwardedAnswer, ForwardError>> {
         Box::pin(async move {
-            let url = format!("{}://{}/v1/entries", self.api_scheme, leader.api_addr);
+            let path = route.path();
+            let url = format!("{}://{}{path}", self.api_scheme, leader.api_addr);
             let r = self
                 .http
                 .post(&url)

@@ -8,6 +8,7 @@
 mod activity;
 mod admin;
 mod auth;
+mod batch;
 mod cases;
 mod checkpoints;
 mod entries;
@@ -55,6 +56,7 @@ struct ApiDoc;
 pub fn documented() -> OpenApiRouter<Arc<NodeCtx>> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(entries::submit, query::entries))
+        .routes(routes!(batch::submit_batch))
         .routes(routes!(query::entry))
         .routes(routes!(ops::head))
         .routes(routes!(members::members))

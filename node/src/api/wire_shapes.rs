@@ -480,3 +480,74 @@ fn the_node_status_reads_as_wire_node_status() {
         }
     );
 }
+
+#[test]
+fn a_receipt_set_reads_as_wire_receipt_set_with_every_outcome() {
+    use super::batch::{BatchItem, BatchOutcome, ReceiptSet};
+    let item = |position, outcome| BatchItem {
+        position,
+        outcome,
+        code: None,
+        message: None,
+        index: None,
+        entry_hash: None,
+        entry_hex: None,
+        inclusion: None,
+    };
+    let set = ReceiptSet {
+        tree_head: "note".into(),
+        tree_size: 9,
+        root: "cd".repeat(32),
+        results: vec![
+            BatchItem {
+                index: Some(7),
+                entry_hash: Some("ab".repeat(32)),
+                entry_hex: Some("01".into()),
+                inclusion: Some(vec!["ef".repeat(32)]),
+                ..item(0, BatchOutcome::Appended)
+            },
+            BatchItem {
+                index: Some(3),
+                code: Some(ErrorCode::Rejected(Rule::UnknownCase)),
+                message: Some("no such case".into()),
+                ..item(1, BatchOutcome::Duplicate)
+            },
+            BatchItem {
+                index: Some(8),
+                code: Some(ErrorCode::Rejected(Rule::NotReceiver)),
+                ..item(2, BatchOutcome::Rejected)
+            },
+            BatchItem {
+                code: Some(ErrorCode::AuthenticationFailed),
+                message: Some("bad signature".into()),
+                ..item(3, BatchOutcome::Refused)
+            },
+        ],
+    };
+    let w: wire::ReceiptSet = as_wire(&set);
+    assert_eq!((w.tree_head.as_str(), w.tree_size), ("note", 9));
+    assert_eq!(w.root, set.root);
+    let outcomes: Vec<_> = w.results.iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            wire::BatchOutcome::Appended,
+            wire::BatchOutcome::Duplicate,
+            wire::BatchOutcome::Rejected,
+            wire::BatchOutcome::Refused
+        ]
+    );
+    assert_eq!(
+        w.results[0].inclusion.as_deref(),
+        Some(&["ef".repeat(32)][..])
+    );
+    assert_eq!(
+        w.results[1].code,
+        Some(ErrorCode::Rejected(Rule::UnknownCase))
+    );
+    assert_eq!(w.results[3].code, Some(ErrorCode::AuthenticationFailed));
+    assert_eq!(w.results[3].index, None);
+    let json = serde_json::to_value(&set).expect("serializes");
+    assert_eq!(json["results"][0]["outcome"], "APPENDED");
+    assert!(json["results"][3].get("index").is_none(), "{json}");
+}

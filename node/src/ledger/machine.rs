@@ -92,13 +92,13 @@ impl HotRecords {
                 if r.cases.len() >= HOT_RECORDS {
                     r.cases.clear();
                 }
-                r.cases.insert(key, c);
+                r.cases.insert(key, *c);
             }
             Hot::Handoff(h) => {
                 if r.handoffs.len() >= HOT_RECORDS {
                     r.handoffs.clear();
                 }
-                r.handoffs.insert(key, h);
+                r.handoffs.insert(key, *h);
             }
         }
     }
@@ -106,17 +106,17 @@ impl HotRecords {
     /// Takes in the records of a written batch.
     fn extend(&self, written: Records) {
         for (k, c) in written.cases {
-            self.put(k, Hot::Case(c));
+            self.put(k, Hot::Case(Box::new(c)));
         }
         for (k, h) in written.handoffs {
-            self.put(k, Hot::Handoff(h));
+            self.put(k, Hot::Handoff(Box::new(h)));
         }
     }
 }
 
 enum Hot {
-    Case(CaseRecord),
-    Handoff(HandoffRecord),
+    Case(Box<CaseRecord>),
+    Handoff(Box<HandoffRecord>),
 }
 
 impl View<'_> {
@@ -242,7 +242,7 @@ impl LedgerState for View<'_> {
         }
         let found: Option<CaseRecord> = self.get_decoded(Cf::ByCase, &key, "case record")?;
         if let Some(c) = &found {
-            self.hot.put(key, Hot::Case(c.clone()));
+            self.hot.put(key, Hot::Case(Box::new(c.clone())));
         }
         Ok(found)
     }
@@ -260,7 +260,7 @@ impl LedgerState for View<'_> {
         let found: Option<HandoffRecord> =
             self.get_decoded(Cf::ByHandoffId, &key, "handoff record")?;
         if let Some(h) = &found {
-            self.hot.put(key, Hot::Handoff(h.clone()));
+            self.hot.put(key, Hot::Handoff(Box::new(h.clone())));
         }
         Ok(found)
     }

@@ -10,6 +10,10 @@
 //!
 //! Each proposal's submitter gets its own [`Applied`] (or the batch's error) back; the ledger
 //! applies a batch's proposals in order, exactly as if they had been proposed one by one.
+//!
+//! Proposals arrive in groups ([`Batcher::propose_all`]: the submissions of one batch request)
+//! and a group is never split: it goes whole into one Raft entry, with whatever else is
+//! queued (a group larger than the limits goes alone).
 
 use std::sync::Arc;
 
@@ -41,10 +45,13 @@ impl Default for BatchSettings {
 
 type Reply = oneshot::Sender<Result<Applied, ProposeError>>;
 
+/// Proposals that go into one Raft entry together, each with its reply.
+type Group = Vec<(Vec<u8>, Reply)>;
+
 /// The leader-side queue of proposals. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Batcher {
-    tx: mpsc::UnboundedSender<(Vec<u8>, Reply)>,
+    tx: mpsc::UnboundedSender<Group>,
 }
 
 impl Batcher {
@@ -57,20 +64,40 @@ impl Batcher {
 
     /// Proposes one proposal (canonical bytes) in the next batch and waits until it is applied.
     pub async fn propose(&self, proposal: Vec<u8>) -> Result<Applied, ProposeError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send((proposal, reply))
-            .map_err(|_| ProposeError::Unavailable("the node is stopping".into()))?;
-        rx.await
-            .map_err(|_| ProposeError::Unavailable("the node is stopping".into()))?
+        let mut applied = self.propose_all(vec![proposal]).await?;
+        applied
+            .pop()
+            .ok_or_else(|| ProposeError::Unavailable("the node is stopping".into()))
+    }
+
+    /// Proposes `proposals` (canonical bytes) together, in one Raft entry, and waits until
+    /// they are applied: one [`Applied`] each, in order, or the entry's error.
+    pub async fn propose_all(&self, proposals: Vec<Vec<u8>>) -> Result<Vec<Applied>, ProposeError> {
+        let stopping = || ProposeError::Unavailable("the node is stopping".into());
+        if proposals.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (group, waits): (Group, Vec<_>) = proposals
+            .into_iter()
+            .map(|p| {
+                let (reply, rx) = oneshot::channel();
+                ((p, reply), rx)
+            })
+            .unzip();
+        self.tx.send(group).map_err(|_| stopping())?;
+        let mut out = Vec::with_capacity(waits.len());
+        for rx in waits {
+            out.push(rx.await.map_err(|_| stopping())??);
+        }
+        Ok(out)
     }
 }
 
-async fn run(
-    raft: Raft,
-    settings: BatchSettings,
-    mut rx: mpsc::UnboundedReceiver<(Vec<u8>, Reply)>,
-) {
+fn group_bytes(g: &Group) -> usize {
+    g.iter().map(|(p, _)| p.len()).sum()
+}
+
+async fn run(raft: Raft, settings: BatchSettings, mut rx: mpsc::UnboundedReceiver<Group>) {
     let slots = Arc::new(Semaphore::new(settings.in_flight.max(1)));
     let mut carried = None;
     loop {
@@ -85,17 +112,20 @@ async fn run(
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
-        let mut bytes = first.0.len();
-        let mut batch = vec![first];
+        let mut bytes = group_bytes(&first);
+        let mut batch = first;
         while batch.len() < settings.max_proposals {
             match rx.try_recv() {
-                Ok(p) if bytes + p.0.len() > settings.max_bytes => {
-                    carried = Some(p);
+                Ok(g)
+                    if bytes + group_bytes(&g) > settings.max_bytes
+                        || batch.len() + g.len() > settings.max_proposals =>
+                {
+                    carried = Some(g);
                     break;
                 }
-                Ok(p) => {
-                    bytes += p.0.len();
-                    batch.push(p);
+                Ok(g) => {
+                    bytes += group_bytes(&g);
+                    batch.extend(g);
                 }
                 Err(_) => break,
             }

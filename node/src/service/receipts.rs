@@ -44,6 +44,32 @@ pub struct Receipt {
     pub proof: String,
 }
 
+/// A stored entry and its inclusion path in the tree of a signed tree head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryProof {
+    /// Its ledger index.
+    pub index: u64,
+    /// Its chain hash.
+    pub hash: proto_types::EntryHash,
+    /// Its canonical bytes (docs/FORMAT.md §Entry).
+    pub bytes: Vec<u8>,
+    /// `PATH(index, D[tree_size])`, leaf side first.
+    pub path: Vec<MerkleHash>,
+    /// The root the path leads to.
+    pub root: MerkleHash,
+}
+
+/// The entries of a batch under one signed tree head ([`TreeHeads::proofs`]).
+#[derive(Debug, Clone)]
+pub struct SetProofs {
+    /// The signed tree head.
+    pub note: CosignedCheckpoint,
+    /// Its root.
+    pub root: MerkleHash,
+    /// The entries, in the order asked.
+    pub entries: Vec<EntryProof>,
+}
+
 /// Why no tree head or receipt could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReceiptError {
@@ -201,6 +227,51 @@ impl TreeHeads {
     pub async fn receipt(&self, index: u64, duplicate: bool) -> Result<Receipt, ReceiptError> {
         let note = self.at_least(index + 1).await?;
         let size = note.checkpoint().tree_size();
+        let proof = self.entry_proof(index, size).await?;
+        let text = proto_types::receipt::Receipt {
+            entry_bytes: proof.bytes.clone(),
+            index,
+            proof: proof.path.clone(),
+            note: note.clone(),
+        }
+        .to_text();
+        Ok(Receipt {
+            index,
+            entry_hash: proof.hash.to_hex(),
+            duplicate,
+            entry_hex: hex::encode(&proof.bytes),
+            tree_size: size,
+            root: hex::encode(proof.root.as_bytes()),
+            inclusion: proof
+                .path
+                .iter()
+                .map(|h| hex::encode(h.as_bytes()))
+                .collect(),
+            tree_head: note.to_note_text(),
+            proof: text,
+        })
+    }
+
+    /// The proofs of a batch's entries (docs/FORMAT.md §Batch): one signed tree head covering
+    /// every index of `indexes` (and at least the current head), and each entry with its
+    /// inclusion path against it, in the order asked.
+    pub async fn proofs(&self, indexes: &[u64]) -> Result<SetProofs, ReceiptError> {
+        let min_size = indexes.iter().max().map_or(1, |i| i + 1);
+        let note = self.at_least(min_size).await?;
+        let size = note.checkpoint().tree_size();
+        let mut entries = Vec::with_capacity(indexes.len());
+        for &index in indexes {
+            entries.push(self.entry_proof(index, size).await?);
+        }
+        Ok(SetProofs {
+            root: *note.checkpoint().root(),
+            note,
+            entries,
+        })
+    }
+
+    /// The stored entry at `index` and its inclusion path in the tree of `size`.
+    async fn entry_proof(&self, index: u64, size: u64) -> Result<EntryProof, ReceiptError> {
         let bytes = match self.ledger.recent().entry(index) {
             Some(bytes) => bytes.to_vec(),
             None => {
@@ -214,26 +285,15 @@ impl TreeHeads {
             }
         };
         // The stored bytes end with the entry's chain hash (docs/FORMAT.md §Entry): no decoding.
-        let entry_hash = crate::ledger::stored_hash(&bytes)
+        let hash = crate::ledger::stored_hash(&bytes)
             .ok_or_else(|| internal("building a receipt", format!("entry {index} is too short")))?;
         let (path, root) = self.inclusion(index, size).await?;
-        let text = proto_types::receipt::Receipt {
-            entry_bytes: bytes.clone(),
+        Ok(EntryProof {
             index,
-            proof: path.clone(),
-            note: note.clone(),
-        }
-        .to_text();
-        Ok(Receipt {
-            index,
-            entry_hash: entry_hash.to_hex(),
-            duplicate,
-            entry_hex: hex::encode(&bytes),
-            tree_size: size,
-            root: hex::encode(root.as_bytes()),
-            inclusion: path.iter().map(|h| hex::encode(h.as_bytes())).collect(),
-            tree_head: note.to_note_text(),
-            proof: text,
+            hash,
+            bytes,
+            path,
+            root,
         })
     }
 

@@ -43,13 +43,33 @@ pub struct ForwardError {
     pub cause: Box<dyn std::error::Error + Send + Sync>,
 }
 
-/// How a follower hands a submission to the leader.
+/// Which submission route a forwarded body goes to on the leader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// One submission (`POST /v1/entries`).
+    Single,
+    /// A batch of submissions (`POST /v1/entries/batch`).
+    Batch,
+}
+
+impl Route {
+    /// The route's path on the leader's API.
+    pub fn path(self) -> &'static str {
+        match self {
+            Route::Single => "/v1/entries",
+            Route::Batch => "/v1/entries/batch",
+        }
+    }
+}
+
+/// How a follower hands a submission, or a batch of them, to the leader.
 pub trait Forward: Send + Sync {
-    /// Sends a submission, `body` of `content_type` as the client sent it (JSON or canonical
-    /// bytes), to the leader at `leader`; `Err` says why no answer came.
+    /// Sends `body` of `content_type` as the client sent it (JSON or canonical bytes) to
+    /// `route` of the leader at `leader`; `Err` says why no answer came.
     fn forward<'a>(
         &'a self,
         leader: &'a Peer,
+        route: Route,
         content_type: &'a str,
         body: Vec<u8>,
     ) -> BoxFuture<'a, Result<ForwardedAnswer, ForwardError>>;
@@ -75,6 +95,7 @@ pub async fn submit(
         }) => match forward
             .forward(
                 &peer,
+                Route::Single,
                 proto_types::wire::CANONICAL,
                 proto_types::encoding::encode(&proposal.submission),
             )
@@ -86,6 +107,35 @@ pub async fn submit(
         Err(raft::ProposeError::NotLeader { leader: None }) => Err(SubmitError::Unavailable(
             "no leader: the cluster has no quorum right now".into(),
         )),
+        Err(raft::ProposeError::Unavailable(m)) => Err(SubmitError::Unavailable(m)),
+    }
+}
+
+/// Proposes `proposals` together through Raft (one Raft entry, `Batcher::propose_all`) on
+/// this node, the leader: one apply result each, in order. A batch is not forwarded from here:
+/// its refused items were answered and its accepted ones charged already, so if leadership
+/// moved since the request came in, the whole batch is answered unavailable (resubmitting it
+/// is safe: what did commit answers as duplicates).
+pub async fn submit_all(
+    batcher: &Batcher,
+    proposals: &[Proposal],
+) -> Result<Vec<ApplyResult>, SubmitError> {
+    let bytes = proposals.iter().map(Proposal::to_bytes).collect();
+    match batcher.propose_all(bytes).await {
+        Ok(applied) => applied
+            .iter()
+            .map(|a| {
+                postcard::from_bytes(&a.outcome)
+                    .map_err(|e| SubmitError::Unavailable(format!("undecodable apply result: {e}")))
+            })
+            .collect(),
+        Err(raft::ProposeError::NotLeader { leader }) => Err(SubmitError::Unavailable(format!(
+            "leadership moved ({}) while the batch was checked; resend it",
+            leader.map_or_else(
+                || "no leader now".to_owned(),
+                |(id, _)| format!("to node {id}")
+            )
+        ))),
         Err(raft::ProposeError::Unavailable(m)) => Err(SubmitError::Unavailable(m)),
     }
 }
