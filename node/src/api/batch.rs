@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use proto_types::encoding::decode;
 use proto_types::framing::unframe;
 use proto_types::{Entry, Proposal, Record, Submission};
@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::Instant;
 use utoipa::ToSchema;
 
-use super::auth::Caller;
 use super::entries::ingress_check;
 use super::error::{ApiError, ErrorBody, ErrorCode};
 use super::CANONICAL;
@@ -257,25 +256,12 @@ fn item_of(position: usize, result: ApplyResult) -> BatchItem {
     ))]
 pub async fn submit_batch(
     State(node): State<Arc<NodeCtx>>,
-    Extension(_caller): Extension<Caller>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    if let Some((_, leader)) = crate::service::submit::leader_elsewhere(&node.raft, node.id) {
-        // To the leader as it came: decoding, the signatures and the rates are the leader's.
-        let content_type = headers
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(proto_types::wire::JSON);
-        return match node
-            .forward
-            .forward(&leader, Route::Batch, content_type, body.to_vec())
-            .await
-        {
-            Ok(answer) => super::forward::relay(answer),
-            Err(e) => ApiError::unavailable(e.to_string()).into_response(),
-        };
+    if let Some(answer) = super::forward::to_leader(&node, Route::Batch, &headers, &body).await {
+        return answer;
     }
     let subs = match parse_batch(&headers, &body, node.limits.max_batch_submissions) {
         Ok(s) => s,

@@ -145,25 +145,9 @@ pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
     ))]
 pub async fn submit(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
-    if let Some((_, leader)) = crate::service::submit::leader_elsewhere(&node.raft, node.id) {
-        // To the leader as it came: decoding, the signature and the rate are the leader's.
-        let content_type = headers
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(proto_types::wire::JSON);
-        return match node
-            .forward
-            .forward(
-                &leader,
-                crate::service::submit::Route::Single,
-                content_type,
-                body.to_vec(),
-            )
-            .await
-        {
-            Ok(answer) => super::forward::relay(answer),
-            Err(e) => ApiError::unavailable(e.to_string()).into_response(),
-        };
+    let route = crate::service::submit::Route::Single;
+    if let Some(answer) = super::forward::to_leader(&node, route, &headers, &body).await {
+        return answer;
     }
     let sub = match parse_submission(&headers, &body) {
         Ok(s) => s,

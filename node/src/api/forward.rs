@@ -6,11 +6,13 @@
 
 use std::time::Duration;
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::future::BoxFuture;
 
+use super::ApiError;
 use super::APPLIED_HEADER;
+use crate::node::NodeCtx;
 use crate::raft::Peer;
 use crate::service::submit::{Forward, ForwardError, ForwardedAnswer, Route};
 
@@ -67,6 +69,32 @@ impl Forward for HttpForward {
             })
         })
     }
+}
+
+/// The body of a submission route sent to the leader as it came, and its answer, if another
+/// node leads: decoding, the signatures and the rates are the leader's. `None` if this node
+/// leads or knows no leader (it then takes the submission itself).
+pub async fn to_leader(
+    node: &NodeCtx,
+    route: Route,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Response> {
+    let (_, leader) = crate::service::submit::leader_elsewhere(&node.raft, node.id)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(proto_types::wire::JSON);
+    Some(
+        match node
+            .forward
+            .forward(&leader, route, content_type, body.to_vec())
+            .await
+        {
+            Ok(answer) => relay(answer),
+            Err(e) => ApiError::unavailable(e.to_string()).into_response(),
+        },
+    )
 }
 
 /// The leader's answer as this node's own.
