@@ -504,11 +504,16 @@ impl Client {
     /// Submits and returns the node's answer as it is (status and JSON body), trying another
     /// node when one is down or has no quorum. What the CLI prints and saves as a receipt.
     pub async fn submit_answer(&self, sub: &Submission) -> Result<Answer, ClientError> {
-        let body = encode(sub);
+        self.post_canonical("/v1/entries", encode(sub)).await
+    }
+
+    /// POSTs canonical bytes to `path` and returns the first node's answer as it is, trying
+    /// another node when one is down or has no quorum.
+    async fn post_canonical(&self, path: &str, body: Vec<u8>) -> Result<Answer, ClientError> {
         self.first_answer(|node| {
             let sent = self
                 .http
-                .post(format!("{node}/v1/entries"))
+                .post(format!("{node}{path}"))
                 .header("content-type", CANONICAL)
                 .body(body.clone())
                 .send();
@@ -525,19 +530,7 @@ impl Client {
     /// is down or has no quorum.
     pub async fn submit_batch_answer(&self, subs: &[Submission]) -> Result<Answer, ClientError> {
         let body = frame(&subs.iter().map(encode).collect::<Vec<_>>());
-        self.first_answer(|node| {
-            let sent = self
-                .http
-                .post(format!("{node}/v1/entries/batch"))
-                .header("content-type", CANONICAL)
-                .body(body.clone())
-                .send();
-            async move {
-                sent.await
-                    .map_err(|e| ClientError::Unreachable(e.to_string()))
-            }
-        })
-        .await
+        self.post_canonical("/v1/entries/batch", body).await
     }
 
     /// Submits a batch and reads its receipt set: one tree head and each submission's

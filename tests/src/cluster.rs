@@ -98,6 +98,27 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// `sub` re-signed after `change`, with the key of its signer's organisation.
+    pub fn resign(
+        &self,
+        sub: &proto_types::Submission,
+        change: impl FnOnce(&mut proto_types::Payload),
+    ) -> proto_types::Submission {
+        let mut payload = sub.payload.clone();
+        change(&mut payload);
+        let org = payload.signer_org().expect("an organisation signs").clone();
+        payload.sign(&self.province.department(&org).key)
+    }
+
+    /// The genesis node keys by their note key names (`node-<id>`), as receipts are verified.
+    pub fn node_keys(&self) -> Vec<(String, ed25519_dalek::VerifyingKey)> {
+        self.province
+            .nodes
+            .iter()
+            .map(|n| (format!("node-{}", n.decl.node_id), n.key.verifying_key()))
+            .collect()
+    }
+
     /// Starts `n` nodes: node 1 bootstraps and proposes genesis, the others join as learners
     /// and are promoted to voters.
     pub async fn start(n: u64) -> Cluster {

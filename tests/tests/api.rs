@@ -97,23 +97,6 @@ fn node(cluster: &Cluster) -> &Node {
     cluster.nodes[0].as_ref().expect("node 1 runs")
 }
 
-/// Re-signs `sub` after `change`, with the key of its signer.
-fn resign(cluster: &Cluster, sub: &Submission, change: impl FnOnce(&mut Payload)) -> Submission {
-    let mut payload = sub.payload.clone();
-    change(&mut payload);
-    let org = payload.signer_org().expect("an organisation signs").clone();
-    payload.sign(&cluster.province.department(&org).key)
-}
-
-fn node_keys(cluster: &Cluster) -> Vec<(String, ed25519_dalek::VerifyingKey)> {
-    cluster
-        .province
-        .nodes
-        .iter()
-        .map(|n| (format!("node-{}", n.decl.node_id), n.key.verifying_key()))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn committed_submissions_get_receipts_that_verify_and_a_resubmission_gets_the_same_entry() {
     let cluster = Cluster::start(1).await;
@@ -130,7 +113,7 @@ async fn committed_submissions_get_receipts_that_verify_and_a_resubmission_gets_
         );
         receipts.push(a.json());
     }
-    let keys = node_keys(&cluster);
+    let keys = cluster.node_keys();
     for r in &receipts {
         let text = r["proof"].as_str().expect("a tlog-proof text");
         let parsed = proto_types::receipt::Receipt::parse(text).expect("the receipt parses");
@@ -289,9 +272,7 @@ async fn refusals_leave_the_head_unchanged_and_a_broken_rule_adds_only_its_rejec
     );
 
     let mut forged = steps[3].submission.clone();
-    let other = resign(&cluster, &forged, |p| {
-        p.claimed_at = p.claimed_at.plus_millis(1)
-    });
+    let other = cluster.resign(&forged, |p| p.claimed_at = p.claimed_at.plus_millis(1));
     forged.signature = other.signature;
     let a = post(n, &forged).await;
     assert_eq!(
@@ -299,7 +280,7 @@ async fn refusals_leave_the_head_unchanged_and_a_broken_rule_adds_only_its_rejec
         (StatusCode::UNAUTHORIZED, "AUTHENTICATION_FAILED")
     );
 
-    let reused = resign(&cluster, &steps[0].submission, |p| {
+    let reused = cluster.resign(&steps[0].submission, |p| {
         p.claimed_at = p.claimed_at.plus_millis(1)
     });
     let a = post(n, &reused).await;
@@ -320,7 +301,7 @@ async fn refusals_leave_the_head_unchanged_and_a_broken_rule_adds_only_its_rejec
         .policy
         .limits
         .max_note_bytes as usize;
-    let long = resign(&cluster, &handoff.submission, |p| {
+    let long = cluster.resign(&handoff.submission, |p| {
         if let Action::Handoff(h) = &mut p.action {
             h.note = "x".repeat(max + 1);
         }
@@ -352,7 +333,7 @@ async fn refusals_leave_the_head_unchanged_and_a_broken_rule_adds_only_its_rejec
     assert_eq!(n.ctx.ledger.head(), head, "no refusal may write");
 
     // A second filing of the same case under a new id: validly signed, breaks a rule.
-    let refiled = resign(&cluster, &steps[0].submission, |p| {
+    let refiled = cluster.resign(&steps[0].submission, |p| {
         p.id = HandoffId::new("refiling-1").expect("id")
     });
     let a = post(n, &refiled).await;
@@ -378,7 +359,7 @@ async fn refusals_leave_the_head_unchanged_and_a_broken_rule_adds_only_its_rejec
     let parsed = proto_types::receipt::Receipt::parse(text).expect("the receipt parses");
     let bytes = hex::decode(receipt["entry_hex"].as_str().expect("entry hex")).expect("hex");
     assert_eq!(
-        proto_types::receipt::verify(&parsed, &bytes, &node_keys(&cluster)),
+        proto_types::receipt::verify(&parsed, &bytes, &cluster.node_keys()),
         Ok(())
     );
     assert_eq!(parsed.note.checkpoint().tree_size(), head.size + 1);
@@ -451,7 +432,7 @@ async fn every_policy_limit_is_refused_at_ingress_with_413_and_the_detail_apply_
         (filing, Some(&pause), "reason"),
     ];
     for (i, (template, action, field)) in cases.into_iter().enumerate() {
-        let over = resign(&cluster, template, |p| {
+        let over = cluster.resign(template, |p| {
             p.id = HandoffId::new(format!("over-limit-{i}")).expect("id");
             if let Some(a) = action {
                 p.action = a.clone();

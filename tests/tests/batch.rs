@@ -12,24 +12,7 @@ use caseledger_tests::cluster::{Cluster, EPOCH};
 use proto_types::framing::frame;
 use proto_types::ids::HandoffId;
 use proto_types::wire::{BatchOutcome, ErrorCode, ReceiptSet};
-use proto_types::{Action, Payload, Submission};
-
-/// Re-signs `sub` after `change`, with the key of its signer.
-fn resign(cluster: &Cluster, sub: &Submission, change: impl FnOnce(&mut Payload)) -> Submission {
-    let mut payload = sub.payload.clone();
-    change(&mut payload);
-    let org = payload.signer_org().expect("an organisation signs").clone();
-    payload.sign(&cluster.province.department(&org).key)
-}
-
-fn node_keys(cluster: &Cluster) -> Vec<(String, ed25519_dalek::VerifyingKey)> {
-    cluster
-        .province
-        .nodes
-        .iter()
-        .map(|n| (format!("node-{}", n.decl.node_id), n.key.verifying_key()))
-        .collect()
-}
+use proto_types::{Action, Submission};
 
 /// A client of the one node at position `pos`.
 fn client_of(cluster: &Cluster, pos: usize) -> Client {
@@ -77,11 +60,10 @@ async fn a_mixed_batch_answers_each_submission_alone_and_writes_only_the_valid_a
     };
 
     let mut forged = steps[2].submission.clone();
-    forged.signature = resign(&cluster, &forged, |p| {
-        p.claimed_at = p.claimed_at.plus_millis(1)
-    })
-    .signature;
-    let refiled = resign(&cluster, &steps[0].submission, |p| {
+    forged.signature = cluster
+        .resign(&forged, |p| p.claimed_at = p.claimed_at.plus_millis(1))
+        .signature;
+    let refiled = cluster.resign(&steps[0].submission, |p| {
         p.id = HandoffId::new("batch-refiling-1").expect("id")
     });
     let handoff = steps
@@ -98,7 +80,7 @@ async fn a_mixed_batch_answers_each_submission_alone_and_writes_only_the_valid_a
         .policy
         .limits
         .max_note_bytes as usize;
-    let long = resign(&cluster, &handoff.submission, |p| {
+    let long = cluster.resign(&handoff.submission, |p| {
         p.id = HandoffId::new("batch-long-note").expect("id");
         if let Action::Handoff(h) = &mut p.action {
             h.note = "x".repeat(max_note + 1);
@@ -158,7 +140,7 @@ async fn a_mixed_batch_answers_each_submission_alone_and_writes_only_the_valid_a
 
     // One tree head for the batch, covering every index; every item's path verifies.
     assert!(set.tree_size >= before + 2);
-    let keys = node_keys(&cluster);
+    let keys = cluster.node_keys();
     let verified = verify_receipt_set(&set, &keys);
     for (i, v) in verified.iter().enumerate() {
         match v {

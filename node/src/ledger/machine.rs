@@ -85,38 +85,32 @@ impl HotRecords {
         pick(&lock(&self.0)).cloned()
     }
 
-    fn put(&self, key: Vec<u8>, value: Hot) {
-        let mut r = lock(&self.0);
-        match value {
-            Hot::Case(c) => {
-                if r.cases.len() >= HOT_RECORDS {
-                    r.cases.clear();
-                }
-                r.cases.insert(key, *c);
-            }
-            Hot::Handoff(h) => {
-                if r.handoffs.len() >= HOT_RECORDS {
-                    r.handoffs.clear();
-                }
-                r.handoffs.insert(key, *h);
-            }
-        }
+    fn put_case(&self, key: Vec<u8>, case: CaseRecord) {
+        insert_bounded(&mut lock(&self.0).cases, key, case);
+    }
+
+    fn put_handoff(&self, key: Vec<u8>, handoff: HandoffRecord) {
+        insert_bounded(&mut lock(&self.0).handoffs, key, handoff);
     }
 
     /// Takes in the records of a written batch.
     fn extend(&self, written: Records) {
+        let mut r = lock(&self.0);
         for (k, c) in written.cases {
-            self.put(k, Hot::Case(Box::new(c)));
+            insert_bounded(&mut r.cases, k, c);
         }
         for (k, h) in written.handoffs {
-            self.put(k, Hot::Handoff(Box::new(h)));
+            insert_bounded(&mut r.handoffs, k, h);
         }
     }
 }
 
-enum Hot {
-    Case(Box<CaseRecord>),
-    Handoff(Box<HandoffRecord>),
+/// Inserts, starting over when [`HOT_RECORDS`] are held.
+fn insert_bounded<V>(map: &mut HashMap<Vec<u8>, V>, key: Vec<u8>, value: V) {
+    if map.len() >= HOT_RECORDS && !map.contains_key(&key) {
+        map.clear();
+    }
+    map.insert(key, value);
 }
 
 impl View<'_> {
@@ -242,7 +236,7 @@ impl LedgerState for View<'_> {
         }
         let found: Option<CaseRecord> = self.get_decoded(Cf::ByCase, &key, "case record")?;
         if let Some(c) = &found {
-            self.hot.put(key, Hot::Case(Box::new(c.clone())));
+            self.hot.put_case(key, c.clone());
         }
         Ok(found)
     }
@@ -260,7 +254,7 @@ impl LedgerState for View<'_> {
         let found: Option<HandoffRecord> =
             self.get_decoded(Cf::ByHandoffId, &key, "handoff record")?;
         if let Some(h) = &found {
-            self.hot.put(key, Hot::Handoff(Box::new(h.clone())));
+            self.hot.put_handoff(key, h.clone());
         }
         Ok(found)
     }

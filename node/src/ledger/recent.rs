@@ -319,7 +319,12 @@ mod tests {
         feed(&recent, &tree, &leaves, 2000, n, 50);
         assert_eq!(recent.entry(999), None);
         assert_eq!(recent.entry(2000).as_deref(), Some(leaves[2000].as_slice()));
+        // The newest leaf's proof needs only nodes written since the gap: from memory.
+        let (path, root) = recent.inclusion(n - 1, n).expect("from memory");
+        assert_eq!(path, tree.inclusion_proof(n - 1, n).expect("proof"));
+        assert_eq!(root, tree.root_at(n).expect("root"));
         // A proof that needs a node of the gap is a miss, never a wrong answer.
+        assert_eq!(recent.inclusion(2000, n), None);
         for index in [2000, 2500, n - 1] {
             if let Some((path, root)) = recent.inclusion(index, n) {
                 assert_eq!(path, tree.inclusion_proof(index, n).expect("proof"));

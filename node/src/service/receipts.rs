@@ -228,26 +228,29 @@ impl TreeHeads {
         let note = self.at_least(index + 1).await?;
         let size = note.checkpoint().tree_size();
         let proof = self.entry_proof(index, size).await?;
+        let entry_hex = hex::encode(&proof.bytes);
+        let inclusion = proof
+            .path
+            .iter()
+            .map(|h| hex::encode(h.as_bytes()))
+            .collect();
+        let tree_head = note.to_note_text();
         let text = proto_types::receipt::Receipt {
-            entry_bytes: proof.bytes.clone(),
+            entry_bytes: proof.bytes,
             index,
-            proof: proof.path.clone(),
-            note: note.clone(),
+            proof: proof.path,
+            note,
         }
         .to_text();
         Ok(Receipt {
             index,
             entry_hash: proof.hash.to_hex(),
             duplicate,
-            entry_hex: hex::encode(&proof.bytes),
+            entry_hex,
             tree_size: size,
             root: hex::encode(proof.root.as_bytes()),
-            inclusion: proof
-                .path
-                .iter()
-                .map(|h| hex::encode(h.as_bytes()))
-                .collect(),
-            tree_head: note.to_note_text(),
+            inclusion,
+            tree_head,
             proof: text,
         })
     }
