@@ -182,7 +182,7 @@ pub struct Replay {
 }
 
 /// An entry prepared by a worker ([`replay::prepare`]).
-type Prepared = Result<replay::Prepared, FaultKind>;
+type Prepared<'a> = Result<replay::Prepared<'a>, FaultKind>;
 
 /// Entries a worker prepares at a time; the replay takes them in order as they come.
 const PART: usize = 128;
@@ -267,7 +267,7 @@ impl Replay {
 
     /// Replays one prepared entry ([`replay::reapply`]), then counts its checkpoint and
     /// meets the saved checkpoint if this entry ends it.
-    fn replay(&mut self, p: replay::Prepared) -> Result<(), Broken> {
+    fn replay(&mut self, p: replay::Prepared<'_>) -> Result<(), Broken> {
         let at = self.size();
         let checkpoint_note = match &p.entry.body.record {
             Record::Accepted(sub) => match &sub.payload.action {
@@ -277,8 +277,8 @@ impl Replay {
             Record::Rejected(_) => None,
         };
         let hash = p.entry.hash;
-        let applied =
-            replay::reapply(&self.state, p.entry, p.key).unwrap_or_else(|never| match never {})?;
+        let applied = replay::reapply(&self.state, p.entry, p.bytes, p.key)
+            .unwrap_or_else(|never| match never {})?;
         self.state.commit_owned(applied, p.leaf);
         if let Some(note) = checkpoint_note {
             // Accepted by apply: its root and chain head are the rebuilt tree's.

@@ -26,8 +26,8 @@ use std::sync::Arc;
 
 use rocksdb::statistics::Ticker;
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode,
-    Options, ReadOptions, WriteBatch, WriteOptions, DB,
+    BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, Direction,
+    IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions, DB,
 };
 use tokio::sync::watch;
 
@@ -409,11 +409,19 @@ impl Store {
             // One block cache for every column family, holding the index and filter blocks
             // too: RocksDB otherwise keeps every table's index in memory, which grows with the
             // ledger. Bloom filters spare point lookups of absent keys (new handoff ids) a read.
+            // Index and filters are partitioned (4 KiB partitions under a small pinned top
+            // level): a lookup loads the partition it needs, not a table's whole filter, which
+            // on a large table (hundreds of KiB) the bounded cache would evict and re-read
+            // from the file, checksum and all, on every few lookups.
             let mut table = BlockBasedOptions::default();
             table.set_block_cache(&cache);
             table.set_cache_index_and_filter_blocks(true);
             table.set_pin_l0_filter_and_index_blocks_in_cache(true);
             table.set_bloom_filter(10.0, false);
+            table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
+            table.set_partition_filters(true);
+            table.set_metadata_block_size(4096);
+            table.set_pin_top_level_index_and_filter(true);
             let mut cf_opts = Options::default();
             cf_opts.set_block_based_table_factory(&table);
             cf_opts.set_write_buffer_size((budget.write_buffers / 4).max(1 << 20));

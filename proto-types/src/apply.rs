@@ -276,14 +276,18 @@ pub fn apply<S: LedgerState>(
             })
         }
     };
-    let entry = EntryBody {
+    let (entry, bytes) = EntryBody {
         index: head.size,
         accepted_at: at,
         record,
         prev: head.hash,
     }
-    .seal();
-    Ok(Outcome::Appended(Box::new(Applied { entry, changes })))
+    .seal_encoded();
+    Ok(Outcome::Appended(Box::new(Applied {
+        entry,
+        bytes,
+        changes,
+    })))
 }
 
 fn apply_genesis<S: LedgerState>(state: &S, sub: &Submission, at: Timestamp) -> Outcome {
@@ -300,13 +304,13 @@ fn apply_genesis<S: LedgerState>(state: &S, sub: &Submission, at: Timestamp) -> 
         return Outcome::Refused(r);
     }
     let head = state.head();
-    let entry = EntryBody {
+    let (entry, bytes) = EntryBody {
         index: head.size,
         accepted_at: at,
         record: Record::Accepted(sub.clone()),
         prev: head.hash,
     }
-    .seal();
+    .seal_encoded();
     let changes = Changes {
         registry: Some(registry),
         submission: Some(SubmissionRecord {
@@ -316,7 +320,11 @@ fn apply_genesis<S: LedgerState>(state: &S, sub: &Submission, at: Timestamp) -> 
         }),
         ..Changes::default()
     };
-    Outcome::Appended(Box::new(Applied { entry, changes }))
+    Outcome::Appended(Box::new(Applied {
+        entry,
+        bytes,
+        changes,
+    }))
 }
 
 fn decide_policy(

@@ -39,9 +39,9 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Appends the postcard encoding of `value` (no version byte) to `out`.
 pub(crate) fn encode_into<T: Serialize>(value: &T, out: &mut Vec<u8>) {
-    let bytes = postcard::to_allocvec(value)
+    postcard::to_extend(value, std::mem::take(out))
+        .map(|done| *out = done)
         .expect("postcard encodes every caseledger type: no maps with non-string keys, no unsized sequences");
-    out.extend_from_slice(&bytes);
 }
 
 /// Decodes canonical bytes strictly (see the module doc).

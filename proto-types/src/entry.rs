@@ -213,8 +213,18 @@ impl EntryBody {
 
     /// Seals the body with its hash.
     pub fn seal(self) -> Entry {
-        let hash = EntryHash::of_body_bytes(&self.leaf_bytes());
-        Entry { body: self, hash }
+        self.seal_encoded().0
+    }
+
+    /// Seals the body with its hash, and the entry's canonical bytes (`to_bytes()`), from one
+    /// encoding of the body: an entry's bytes are its leaf bytes followed by its hash's.
+    pub fn seal_encoded(self) -> (Entry, Vec<u8>) {
+        let mut bytes = self.leaf_bytes();
+        let hash = EntryHash::of_body_bytes(&bytes);
+        let at = bytes.len();
+        crate::encoding::encode_into(&hash, &mut bytes);
+        debug_assert_eq!(bytes.len() - at, ENCODED_HASH_LEN);
+        (Entry { body: self, hash }, bytes)
     }
 }
 

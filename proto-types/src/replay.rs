@@ -151,11 +151,14 @@ impl CompactRange {
 }
 
 /// An entry ready for [`reapply`]: decoded, with the key its signature verified with (if it
-/// did in [`prepare`]; [`reapply`] verifies the others itself) and its leaf hash.
+/// did in [`prepare`]; [`reapply`] verifies the others itself), its leaf hash and the bytes
+/// it was decoded from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prepared {
+pub struct Prepared<'a> {
     /// The entry.
     pub entry: Entry,
+    /// Its canonical bytes, as received.
+    pub bytes: &'a [u8],
     /// The key its signature verified with, if it did.
     pub key: Option<PublicKey>,
     /// Its Merkle leaf hash.
@@ -167,10 +170,10 @@ pub struct Prepared {
 /// registry as the run starts; `None` before genesis). An entry keeps its key only if its
 /// signature verified with it; [`reapply`] verifies the others again, and `apply` trusts a key
 /// only if it is still the signer's at the entry's own time.
-pub fn prepare<B: AsRef<[u8]>>(
-    run: &[B],
+pub fn prepare<'a, B: AsRef<[u8]>>(
+    run: &'a [B],
     registry: Option<&Registry>,
-) -> Vec<Result<Prepared, FaultKind>> {
+) -> Vec<Result<Prepared<'a>, FaultKind>> {
     let decoded: Vec<Result<Decoded, FaultKind>> = run.iter().map(|b| decode(b.as_ref())).collect();
     let mut keys = vec![None; decoded.len()];
     if let Some(registry) = registry {
@@ -187,9 +190,11 @@ pub fn prepare<B: AsRef<[u8]>>(
     decoded
         .into_iter()
         .zip(keys)
-        .map(|(d, key)| {
+        .zip(run)
+        .map(|((d, key), bytes)| {
             d.map(|d| Prepared {
                 entry: d.entry,
+                bytes: bytes.as_ref(),
                 key,
                 leaf: d.leaf,
             })
@@ -198,8 +203,9 @@ pub fn prepare<B: AsRef<[u8]>>(
 }
 
 /// Layer 5: checks that `entry` extends the chain of `state` and is exactly what `apply`
-/// records for its submission at its recorded time; what to commit to `state`. `key` is the
-/// key its signature already verified with, if any.
+/// records for its submission at its recorded time: the entry `apply` seals has the very
+/// `bytes` it was decoded from. What to commit to `state`. `key` is the key its signature
+/// already verified with, if any.
 ///
 /// # Errors
 ///
@@ -207,6 +213,7 @@ pub fn prepare<B: AsRef<[u8]>>(
 pub fn reapply<S: LedgerState>(
     state: &S,
     entry: Entry,
+    bytes: &[u8],
     key: Option<PublicKey>,
 ) -> Result<Result<Applied, FaultKind>, S::Error> {
     if let Err(fault) = link(&state.head(), &entry) {
@@ -237,9 +244,9 @@ pub fn reapply<S: LedgerState>(
         hash,
     };
     Ok(match outcome {
-        // Compared field by field with the one decoded: the same value, so the same canonical
-        // bytes (and the caller's leaf hash is theirs).
-        Outcome::Appended(a) if a.entry == entry => Ok(*a),
+        // The bytes apply encoded are the bytes received (so the caller's leaf hash is theirs);
+        // otherwise the decoded entry says what differs.
+        Outcome::Appended(a) if a.bytes == bytes => Ok(*a),
         Outcome::Appended(a) if a.entry.body.record != entry.body.record => Err(
             FaultKind::RecordedOtherwise(a.entry.body.record.rejection()),
         ),

@@ -18,6 +18,7 @@ use crate::cluster::EPOCH;
 use crate::linearizability::{self, FinalLedger, History, Read, Write};
 use crate::process::ProcCluster;
 use crate::proxy::FaultProxy;
+use caseledger_node::config::NodeConfig;
 
 /// The seed of a fault test: `CASELEDGER_FAULT_SEED` if set, else drawn from the clock.
 /// Printed, so a failure can be replayed.
@@ -407,6 +408,19 @@ pub struct ProxiedCluster {
 impl ProxiedCluster {
     /// Starts `n` node processes, each advertising its proxy's address as its Raft address.
     pub async fn start(n: u64, seed: u64) -> ProxiedCluster {
+        Self::start_declared(n, n, seed, |_| {}).await
+    }
+
+    /// Declares `declared` nodes in genesis and starts the first `running` of them behind
+    /// proxies, with `tune` applied to their configs after the proxies' settings; the others
+    /// can be started later ([`ProcCluster::launch`]), without a proxy.
+    pub async fn start_declared(
+        declared: u64,
+        running: u64,
+        seed: u64,
+        mut tune: impl FnMut(&mut NodeConfig),
+    ) -> ProxiedCluster {
+        let n = running;
         let mut proxies = Vec::new();
         let mut raft_ports = Vec::new();
         for i in 0..n {
@@ -418,7 +432,7 @@ impl ProxiedCluster {
             raft_ports.push(port);
         }
         let advertised: Vec<String> = proxies.iter().map(|p| p.addr.to_string()).collect();
-        let cluster = ProcCluster::start_with(n, |cfg| {
+        let cluster = ProcCluster::start_declared(declared, running, |cfg| {
             // A new peer connection waits for the proxy to trace it to its node while a
             // partition is on (tens of milliseconds on a busy machine): elections and
             // heartbeats get time for that.
@@ -428,6 +442,7 @@ impl ProxiedCluster {
             let pos = cfg.node_id as usize - 1;
             cfg.raft_listen = raft_ports[pos].to_string();
             cfg.raft_advertise = Some(advertised[pos].clone());
+            tune(cfg);
         })
         .await;
         let c = ProxiedCluster { cluster, proxies };

@@ -80,15 +80,20 @@ fn write_bench_reports_every_level_and_etcd_beside_it_when_installed() {
     }
     let out = bench(&args);
     let tables = rows(&out);
-    assert_eq!(tables.len(), if with_etcd { 2 } else { 1 }, "{out}");
+    // Single submissions, then batches of 4 (the default), each beside etcd's.
+    assert_eq!(tables.len(), if with_etcd { 4 } else { 2 }, "{out}");
     for table in &tables {
         let levels: Vec<u64> = table.iter().map(|r| r.0).collect();
         assert_eq!(levels, vec![1, 4], "{out}");
         assert!(table.iter().all(|r| r.1 > 0 && r.2 == 0), "{out}");
     }
     assert!(out.contains("bytes per signed submission"), "{out}");
+    assert!(out.contains("batched: 4 submissions per request"), "{out}");
+    assert!(out.contains("ceiling of a batched run"), "{out}");
     if with_etcd {
-        assert!(out.contains("side by side"), "{out}");
+        assert!(out.contains("side by side, single submissions"), "{out}");
+        assert!(out.contains("side by side, batches of 4"), "{out}");
+        assert!(out.contains("load generator CPU ms per entry"), "{out}");
     }
 }
 

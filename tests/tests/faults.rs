@@ -282,3 +282,129 @@ async fn a_node_on_a_full_disk_stops_and_catches_up_once_space_is_freed() {
         verified.size
     );
 }
+
+/// A fresh node killed -9 while it pulls the ledger behind a snapshot comes back clean: what
+/// it serves at any moment, before the kill, after the restart and at the end, is a prefix of
+/// the cluster's ledger (the chunks it wrote are whole), and it finishes the catch-up to the
+/// very same ledger, which an audit of it alone finds intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_catch_up_restarts_clean_and_finishes() {
+    let seed = seed("catch-up kill");
+    // Snapshots often, so the leader's log is purged and the newcomer must pull the ledger.
+    let small_snapshots = |cfg: &mut caseledger_node::config::NodeConfig| {
+        cfg.raft.snapshot_every = 300;
+    };
+    let mut proxied = ProxiedCluster::start_declared(4, 3, seed, small_snapshots).await;
+    let client = proxied.cluster.client();
+    let flows = caseledger_tests::load::flows(
+        &proxied.cluster.province,
+        seed,
+        300,
+        caseledger_tests::cluster::EPOCH,
+    );
+    let run = caseledger_tests::load::run_flows(&client, flows, 16, seed, None).await;
+    assert!(run.errors.is_empty(), "{:?}", run.errors);
+    let filled = run.acked.iter().map(|a| a.index).max().expect("acked") + 1;
+    assert!(filled > 2500, "a ledger of several chunks: {filled}");
+
+    // The newcomer's pulls from the voters go through their proxies, slowed down so the
+    // catch-up lasts long enough to be interrupted.
+    for p in &proxied.proxies {
+        p.set_faults(Faults {
+            delay_ms: Some((15, 30)),
+            ..Faults::default()
+        });
+    }
+    proxied.cluster.launch(4, small_snapshots).await;
+    let newcomer = &proxied.cluster.nodes[3];
+    let join = caseledger_lab::formation::province_change(
+        &proxied.cluster.province,
+        proto_types::payload::MemberOp::AddLearner {
+            node_id: 4,
+            addr: proto_types::payload::NodeAddr {
+                raft_addr: newcomer.raft_addr.clone(),
+                api_addr: newcomer.api_addr.clone(),
+            },
+        },
+        "M-JOIN-4",
+        proto_types::Timestamp::from_millis(0),
+    )
+    .expect("a declared node");
+    caseledger_client::membership::submit(&client, &join)
+        .await
+        .expect("the learner is approved");
+
+    let mut seen = Vec::new();
+    let head_of_4 = |client: &Client| {
+        let client = client.clone();
+        async move {
+            client
+                .get_as_from::<proto_types::wire::Head>(3, "/v1/head")
+                .await
+                .ok()
+        }
+    };
+    let client = proxied.cluster.client();
+    let at_kill = eventually("node 4 part-way through its catch-up", PATIENCE, || {
+        let head = head_of_4(&client);
+        async move { head.await.filter(|h| h.size > 0 && h.size + 500 < filled) }
+    })
+    .await;
+    proxied.cluster.kill9(3);
+    let killed_at = at_kill.size;
+    eprintln!(
+        "{}: killed node 4 at ledger size {killed_at} of {filled}",
+        wall_clock()
+    );
+    seen.push(at_kill);
+
+    proxied.cluster.restart(3);
+    proxied.tell_proxies();
+    // Still slowed for a while: what it serves while it resumes is a prefix too.
+    let resume_until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < resume_until {
+        if let Some(h) = head_of_4(&client).await {
+            seen.push(h);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    proxied.heal();
+    let leader = proxied.cluster.leader().await;
+    let last = eventually("node 4 caught up", PATIENCE, || {
+        let client = client.clone();
+        let head = head_of_4(&client);
+        async move {
+            let theirs = client
+                .get_as_from::<proto_types::wire::Head>(leader, "/v1/head")
+                .await
+                .ok()?;
+            head.await
+                .filter(|h| h.size >= filled && h.size >= theirs.size)
+        }
+    })
+    .await;
+    seen.push(last.clone());
+
+    let cluster_ledger = caseledger_tests::faults::ledger_of(&client, leader).await;
+    for h in &seen {
+        assert_eq!(
+            Some(&h.head_hash),
+            cluster_ledger.hashes.get(h.size as usize - 1),
+            "node 4 served a head at size {} that is not the cluster's",
+            h.size
+        );
+    }
+    let alone = Client::new([proxied.cluster.nodes[3].api_addr.clone()])
+        .with_credentials(proxied.cluster.province.auditor_credentials());
+    let (verdict, _) = caseledger_client::audit::audit(&alone, |_, _| {}).await;
+    assert!(
+        matches!(verdict, caseledger_client::audit::Verdict::Intact { .. }),
+        "{verdict:?}"
+    );
+    eprintln!(
+        "catch-up kill: seed {seed}: node 4 killed at {} of {filled} entries, resumed, caught up to {}; {} heads seen, all the cluster's",
+        killed_at,
+        last.size,
+        seen.len()
+    );
+}

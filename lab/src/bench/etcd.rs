@@ -251,7 +251,7 @@ pub async fn run(opts: &EtcdOptions, levels: &[usize], seconds: u64) -> Result<V
         let want = seconds * opts.prebuild_rate + c as u64 * 40;
         let work = work_of(puts(&format!("c{c}"), want, opts.value_bytes, opts.batch));
         let pids: Vec<u32> = members.0.iter().map(Child::id).collect();
-        let cpu = super::cpu_seconds(&pids);
+        let cpu = load::cpu_now(&pids);
         let mut level = drive(
             &http,
             &target,
@@ -261,7 +261,8 @@ pub async fn run(opts: &EtcdOptions, levels: &[usize], seconds: u64) -> Result<V
             |_| {},
         )
         .await;
-        level.charge_cpu(super::cpu_seconds(&pids) - cpu);
+        let (server, client) = load::cpu_now(&pids);
+        level.charge_cpu(server - cpu.0, client - cpu.1);
         load::print_level(&level);
         out.push(level);
     }

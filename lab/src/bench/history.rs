@@ -186,14 +186,19 @@ pub async fn run(opts: HistoryOptions) -> Result<()> {
     // 2. Audit rate next to the raw verification rate.
     println!();
     let seconds = Duration::from_secs_f64(opts.verify_seconds);
+    println!("processors: {}", super::verify_rate::topology());
+    let one =
+        tokio::task::spawn_blocking(move || super::verify_rate::measure_on(1, seconds)).await?;
     let raw = tokio::task::spawn_blocking(move || super::verify_rate::measure(seconds)).await?;
-    println!(
-        "raw Ed25519 on {} threads: {:.0} signatures/s in batches of {}, {:.0}/s one by one (verify_strict)",
-        raw.threads,
-        raw.batch_per_second,
-        super::verify_rate::BATCH,
-        raw.strict_per_second
-    );
+    for r in [&one, &raw] {
+        println!(
+            "raw Ed25519 on {} thread(s): {:.0} signatures/s in batches of {}, {:.0}/s one by one (verify_strict)",
+            r.threads,
+            r.batch_per_second,
+            super::verify_rate::BATCH,
+            r.strict_per_second
+        );
+    }
     let (report, _) = audit_nodes(&client, None, |_, _| {}).await;
     let audit_rate = report.entries as f64 / (report.elapsed_ms.max(1) as f64 / 1000.0);
     match &report.verdict {

@@ -114,15 +114,29 @@ pub struct Level {
     /// CPU time (user + system) the servers spent per committed submission, milliseconds, summed
     /// over every server process: less sensitive to a shared machine's noise than a rate.
     pub server_cpu_ms: Option<f64>,
+    /// CPU time the load generator (this process) spent per committed submission,
+    /// milliseconds: what the servers did not have on a machine the two share.
+    pub client_cpu_ms: Option<f64>,
 }
 
 impl Level {
-    /// Charges `cpu_seconds` of the servers' CPU time to this level's committed submissions.
-    pub fn charge_cpu(&mut self, cpu_seconds: f64) {
+    /// Charges `server` seconds of the servers' CPU time and `client` seconds of the load
+    /// generator's to this level's committed submissions.
+    pub fn charge_cpu(&mut self, server: f64, client: f64) {
         if self.committed > 0 {
-            self.server_cpu_ms = Some(cpu_seconds * 1000.0 / self.committed as f64);
+            self.server_cpu_ms = Some(server * 1000.0 / self.committed as f64);
+            self.client_cpu_ms = Some(client * 1000.0 / self.committed as f64);
         }
     }
+}
+
+/// CPU seconds of `servers` and of this process so far: what [`Level::charge_cpu`] takes the
+/// difference of.
+pub fn cpu_now(servers: &[u32]) -> (f64, f64) {
+    (
+        super::cpu_seconds(servers),
+        super::cpu_seconds(&[std::process::id()]),
+    )
 }
 
 /// The HTTP client every load uses: the settings of [`caseledger_client::http::Client`].
@@ -273,13 +287,14 @@ pub async fn drive(
         first_error,
         exhausted: shared.exhausted.load(Ordering::Relaxed),
         server_cpu_ms: None,
+        client_cpu_ms: None,
     }
 }
 
 /// The table header [`print_level`] fills.
 pub fn print_header() {
     println!(
-        "{:>11} {:>10} {:>11} {:>9} {:>9} {:>9} {:>7} {:>14}",
+        "{:>11} {:>10} {:>11} {:>9} {:>9} {:>9} {:>7} {:>14} {:>14}",
         "concurrency",
         "committed",
         "per second",
@@ -287,14 +302,15 @@ pub fn print_header() {
         "p99 ms",
         "p99.9 ms",
         "errors",
-        "server CPU ms"
+        "server CPU ms",
+        "client CPU ms"
     );
 }
 
 /// One row of the table.
 pub fn print_level(l: &Level) {
     println!(
-        "{:>11} {:>10} {:>11.0} {:>9.2} {:>9.2} {:>9.2} {:>7} {:>14}{}",
+        "{:>11} {:>10} {:>11.0} {:>9.2} {:>9.2} {:>9.2} {:>7} {:>14} {:>14}{}",
         l.concurrency,
         l.committed,
         l.per_second,
@@ -303,6 +319,8 @@ pub fn print_level(l: &Level) {
         l.p999_ms,
         l.errors,
         l.server_cpu_ms
+            .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.3}")),
+        l.client_cpu_ms
             .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.3}")),
         if l.exhausted {
             "  (ran out of pre-signed work: a lower bound)"

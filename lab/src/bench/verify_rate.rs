@@ -32,6 +32,33 @@ struct Corpus {
     keys: Vec<VerifyingKey>,
 }
 
+/// How the kernel says the processors share cores: "each processor its own core" when no
+/// processor lists a hyper-thread sibling (`/sys/devices/system/cpu/cpuN/topology`), else the
+/// sibling lists. A virtual machine sees what its hypervisor shows it.
+pub fn topology() -> String {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let siblings: Vec<String> = (0..threads)
+        .filter_map(|n| {
+            std::fs::read_to_string(format!(
+                "/sys/devices/system/cpu/cpu{n}/topology/thread_siblings_list"
+            ))
+            .ok()
+        })
+        .map(|s| s.trim().to_owned())
+        .collect();
+    if siblings.is_empty() {
+        return format!("{threads} processors, topology unknown");
+    }
+    if siblings.iter().all(|s| !s.contains([',', '-'])) {
+        format!("{threads} processors, each its own core (no hyper-thread siblings)")
+    } else {
+        format!(
+            "{threads} processors, hyper-thread siblings {}",
+            siblings.join(" ")
+        )
+    }
+}
+
 fn corpus() -> Corpus {
     let signers: Vec<SigningKey> = (0u8..8)
         .map(|i| SigningKey::from_bytes(&[i + 1; 32]))
@@ -74,9 +101,14 @@ fn on_all_cores(threads: usize, duration: Duration, work: impl Fn() -> u64 + Syn
     done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
 
-/// Measures both rates, `duration` each.
+/// Measures both rates on one thread per core, `duration` each.
 pub fn measure(duration: Duration) -> VerifyRate {
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    measure_on(threads, duration)
+}
+
+/// Measures both rates on `threads` threads, `duration` each.
+pub fn measure_on(threads: usize, duration: Duration) -> VerifyRate {
     let c = corpus();
     let messages: Vec<&[u8]> = c.messages.iter().map(Vec::as_slice).collect();
     let batch_per_second = on_all_cores(threads, duration, || {

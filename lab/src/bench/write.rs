@@ -244,7 +244,7 @@ pub async fn run_caseledger(opts: &WriteOptions) -> Result<WriteRun> {
         all_handoffs += handoffs;
         all_handoff_bytes += handoff_bytes;
         let pids: Vec<u32> = nodes.procs().iter().map(NodeProc::pid).collect();
-        let cpu = super::cpu_seconds(&pids);
+        let cpu = load::cpu_now(&pids);
         let mut level = drive(
             &http,
             &target,
@@ -254,7 +254,8 @@ pub async fn run_caseledger(opts: &WriteOptions) -> Result<WriteRun> {
             |_| {},
         )
         .await;
-        level.charge_cpu(super::cpu_seconds(&pids) - cpu);
+        let (server, client) = load::cpu_now(&pids);
+        level.charge_cpu(server - cpu.0, client - cpu.1);
         load::print_level(&level);
         levels.push(level);
     }
@@ -271,31 +272,105 @@ pub async fn run_caseledger(opts: &WriteOptions) -> Result<WriteRun> {
     Ok(run)
 }
 
+/// One table of `caseledger bench write`: caseledger's levels at `batch` submissions per
+/// request, and etcd's at as many puts per request if it ran.
+struct Table {
+    batch: usize,
+    ours: WriteRun,
+    theirs: Option<Vec<Level>>,
+}
+
 /// `caseledger bench write`: caseledger's levels, then (with `etcd`) the same levels against
-/// etcd, both tables and the ratio.
+/// etcd. With `opts.batch` above 1, two tables in the same run: single submissions against
+/// single puts, then batches of `opts.batch` against transactions of as many puts (each
+/// pre-signed at `batch` times the rate), and the ceiling of a batched run beside them: the
+/// machine's raw batch-verify rate on every core, divided among the nodes that each verify
+/// every signature.
 pub async fn run(opts: WriteOptions, etcd: Option<super::etcd::EtcdOptions>) -> Result<()> {
     super::print_header("write");
-    let ours = run_caseledger(&opts).await?;
-    let Some(etcd_opts) = etcd else {
-        return Ok(());
+    let batches = if opts.batch > 1 {
+        vec![1, opts.batch]
+    } else {
+        vec![1]
     };
+    let mut tables = Vec::new();
+    for batch in batches {
+        let part = format!("batch-{batch}");
+        let rate = opts.presign_rate * batch as u64;
+        let ours_opts = WriteOptions {
+            batch,
+            presign_rate: rate,
+            dir: opts.dir.join(&part),
+            ..opts.clone()
+        };
+        let ours = run_caseledger(&ours_opts).await?;
+        let theirs = match &etcd {
+            None => None,
+            Some(e) => {
+                println!();
+                let e = super::etcd::EtcdOptions {
+                    batch,
+                    prebuild_rate: rate,
+                    dir: e.dir.join(&part),
+                    ..e.clone()
+                };
+                Some(super::etcd::run(&e, &opts.levels, opts.seconds).await?)
+            }
+        };
+        println!();
+        tables.push(Table {
+            batch,
+            ours,
+            theirs,
+        });
+    }
+    if opts.batch > 1 {
+        let raw = super::verify_rate::measure(Duration::from_secs(3));
+        println!(
+            "ceiling of a batched run: raw batch-verify rate {:.0} signatures/s on {} threads / {} nodes = {:.0} entries/s",
+            raw.batch_per_second,
+            raw.threads,
+            opts.nodes,
+            raw.batch_per_second / opts.nodes.max(1) as f64
+        );
+    }
+    for t in &tables {
+        if let Some(theirs) = &t.theirs {
+            side_by_side(t, theirs);
+        }
+    }
+    Ok(())
+}
+
+/// The side-by-side table of one [`Table`]: rates, their ratio, latencies and CPU per entry.
+fn side_by_side(t: &Table, theirs: &[Level]) {
+    let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"));
     println!();
-    let theirs = super::etcd::run(&etcd_opts, &opts.levels, opts.seconds).await?;
-    println!();
-    println!("side by side (same load generator, same levels and duration, same run):");
+    if t.batch == 1 {
+        println!("side by side, single submissions against single puts (same load generator, same levels and duration, same run):");
+    } else {
+        println!(
+            "side by side, batches of {} submissions against etcd transactions of {} puts (per second counts submissions and puts; latencies are per request):",
+            t.batch, t.batch
+        );
+    }
     println!(
-        "{:>11} {:>13} {:>10} {:>7} {:>13} {:>13} {:>13} {:>13}",
+        "{:>11} {:>13} {:>10} {:>7} {:>13} {:>13} {:>17} {:>17} {:>10} {:>13}",
         "concurrency",
         "caseledger/s",
         "etcd/s",
         "ratio",
         "p50 cl / etcd",
         "p99 cl / etcd",
+        "server CPU ms cl",
+        "server CPU ms etcd",
         "etcd ref/s",
         "etcd vs ref"
     );
-    for (a, b) in ours.levels.iter().zip(&theirs) {
-        let reference = ETCD_REFERENCE.iter().find(|r| r.0 == a.concurrency);
+    for (a, b) in t.ours.levels.iter().zip(theirs) {
+        let reference = ETCD_REFERENCE
+            .iter()
+            .find(|r| r.0 == a.concurrency && t.batch == 1);
         let (ref_rate, verdict) = match reference {
             Some(r) => {
                 let dev = (b.per_second - r.1) / r.1 * 100.0;
@@ -309,7 +384,7 @@ pub async fn run(opts: WriteOptions, etcd: Option<super::etcd::EtcdOptions>) -> 
             None => ("-".into(), "-".into()),
         };
         println!(
-            "{:>11} {:>13.0} {:>10.0} {:>6.2}x {:>6.1}/{:<6.1} {:>6.1}/{:<6.1} {:>13} {:>13}",
+            "{:>11} {:>13.0} {:>10.0} {:>6.2}x {:>6.1}/{:<6.1} {:>6.1}/{:<6.1} {:>17} {:>17} {:>10} {:>13}",
             a.concurrency,
             a.per_second,
             b.per_second,
@@ -318,11 +393,29 @@ pub async fn run(opts: WriteOptions, etcd: Option<super::etcd::EtcdOptions>) -> 
             b.p50_ms,
             a.p99_ms,
             b.p99_ms,
+            ms(a.server_cpu_ms),
+            ms(b.server_cpu_ms),
             ref_rate,
             verdict
         );
     }
-    Ok(())
+    println!(
+        "load generator CPU ms per entry: caseledger {} / etcd {} (at each level: {})",
+        ms(mean(t.ours.levels.iter().filter_map(|l| l.client_cpu_ms))),
+        ms(mean(theirs.iter().filter_map(|l| l.client_cpu_ms))),
+        t.ours
+            .levels
+            .iter()
+            .zip(theirs)
+            .map(|(a, b)| format!("{} / {}", ms(a.client_cpu_ms), ms(b.client_cpu_ms)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (n, sum) = values.fold((0u32, 0.0), |(n, s), v| (n + 1, s + v));
+    (n > 0).then(|| sum / f64::from(n))
 }
 
 /// Scaling settings: every cluster size with every payload size, in one run.

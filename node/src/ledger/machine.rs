@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use proto_types::apply::{Changes, SubmissionRecord};
+use proto_types::apply::{Applied as CoreApplied, SubmissionRecord};
 use proto_types::crypto::{Digest, PublicKey};
 use proto_types::encoding::{decode, encode};
 use proto_types::merkle::{self, MerkleHash, NodeWrite, Overlay};
@@ -128,24 +128,31 @@ impl View<'_> {
         }
     }
 
-    /// Stages everything an appended entry changes.
-    fn stage(&mut self, entry: &Entry, changes: &Changes) -> Result<(), StoreError> {
+    /// Stages everything an appended entry changes: its bytes as `apply` sealed them (never
+    /// encoded again here).
+    fn stage(&mut self, applied: CoreApplied) -> Result<(), StoreError> {
+        let CoreApplied {
+            entry,
+            bytes,
+            changes,
+        } = applied;
         let index = entry.body.index;
-        let leaf = entry.body.leaf_bytes();
+        let leaf = Entry::leaf_of(&bytes)
+            .ok_or_else(|| StoreError::corrupt("sealed entry", format!("{} bytes", bytes.len())))?;
         self.merkle
-            .append_leaf(index, &leaf)
+            .append_leaf(index, leaf)
             .map_err(|e| StoreError::corrupt("merkle append", e))?;
-        let bytes: Arc<[u8]> = entry.to_bytes().into();
+        let bytes: Arc<[u8]> = bytes.into();
         self.batch.put(Cf::Ledger, be_u64(index), &bytes);
         self.written.push((index, bytes));
         if let Some(s) = &changes.submission {
             self.batch
                 .put(Cf::ByHandoffId, keys::submission(&s.id), encode(s));
         }
-        for c in &changes.cases {
+        for c in changes.cases {
             let key = keys::case(&c.case_id);
-            self.batch.put(Cf::ByCase, &key, encode(c));
-            self.records.cases.insert(key, c.clone());
+            self.batch.put(Cf::ByCase, &key, encode(&c));
+            self.records.cases.insert(key, c);
         }
         for h in &changes.handoffs {
             let key = keys::handoff(&h.id);
@@ -316,6 +323,57 @@ fn preverify_on_all_cores(
     })
 }
 
+/// A chunk of fetched entries made ready for [`Ledger::replay_chunk`] off the replay thread
+/// (the core's replay layers 1-4, docs: `proto_types::replay`): decoded, their hashes
+/// checked, and their signatures verified together on every core against the registry of an
+/// earlier point of the ledger (apply trusts such a key only if it is still the signer's at
+/// the entry's turn, and verifies again otherwise).
+struct Prepared {
+    /// The ledger index of the first entry.
+    from: u64,
+    /// The canonical bytes as fetched.
+    entries: Vec<Vec<u8>>,
+    /// Each decoded.
+    decoded: Vec<Entry>,
+    /// The key each signature verified with, if it did.
+    keys: Vec<Option<PublicKey>>,
+}
+
+/// Prepares the chunk `entries` starting at ledger index `from`; `registry` is the one as of
+/// some earlier point (`None` before genesis: apply then verifies each signature itself).
+fn prepare_chunk(
+    from: u64,
+    entries: Vec<Vec<u8>>,
+    registry: Option<&Registry>,
+) -> Result<Prepared, StoreError> {
+    let decoded = entries
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| {
+            replay::decode(bytes).map(|d| d.entry).map_err(|kind| {
+                let index = from + i as u64;
+                StoreError::corrupt("fetched entry", ReplayFault { index, kind })
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let keys = match registry {
+        None => vec![None; decoded.len()],
+        Some(registry) => {
+            let subs: Vec<_> = decoded
+                .iter()
+                .map(|e| (e.body.record.submission(), e.body.accepted_at))
+                .collect();
+            preverify_on_all_cores(registry, &subs)
+        }
+    };
+    Ok(Prepared {
+        from,
+        entries,
+        decoded,
+        keys,
+    })
+}
+
 /// What the ledger keeps in memory: only the head and the registry (both small).
 #[derive(Debug, Clone)]
 struct Cache {
@@ -414,9 +472,9 @@ impl Ledger {
         let _ = self.source.set((own_raft_addr, source));
     }
 
-    /// Replays entries fetched from a peer: each must extend the chain and be reproduced byte
-    /// for byte by `apply`. Written as one synced batch.
-    fn replay_chunk(&self, store: &Store, entries: &[Vec<u8>]) -> Result<(), StoreError> {
+    /// Replays a prepared chunk fetched from a peer: each entry must extend the chain and be
+    /// reproduced byte for byte by `apply`. Written as one synced batch.
+    fn replay_chunk(&self, store: &Store, chunk: Prepared) -> Result<(), StoreError> {
         let cache = lock(&self.cache).clone();
         let base = self.recent.over(store);
         let mut batch = Batch::new();
@@ -430,39 +488,30 @@ impl Ledger {
             hot: &self.hot,
             records: Records::default(),
         };
-        // The core's replay (docs: proto_types::replay): bytes and hash, then the chain and
-        // the rules entry by entry.
-        let entries = entries
-            .iter()
-            .enumerate()
-            .map(|(i, bytes)| {
-                replay::decode(bytes).map(|d| d.entry).map_err(|kind| {
-                    let index = view.head.size + i as u64;
-                    StoreError::corrupt("fetched entry", ReplayFault { index, kind })
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        // Signatures first, together and on every core, against the registry as the chunk
-        // starts; apply checks again any whose key has changed by its turn.
-        let keys = match view.registry.as_deref() {
-            None => vec![None; entries.len()],
-            Some(registry) => {
-                let subs: Vec<_> = entries
-                    .iter()
-                    .map(|e| (e.body.record.submission(), e.body.accepted_at))
-                    .collect();
-                preverify_on_all_cores(registry, &subs)
-            }
-        };
-        for (entry, key) in entries.into_iter().zip(keys) {
+        if view.head.size != chunk.from {
+            return Err(StoreError::corrupt(
+                "catch-up",
+                format!(
+                    "a chunk from {} prepared for a ledger of {}",
+                    chunk.from, view.head.size
+                ),
+            ));
+        }
+        let Prepared {
+            entries,
+            decoded,
+            keys,
+            ..
+        } = chunk;
+        for ((entry, key), bytes) in decoded.into_iter().zip(keys).zip(&entries) {
             let by = match key {
                 Some(_) => CheckedBy::Batch,
                 None => CheckedBy::Apply,
             };
             let index = view.head.size;
-            match replay::reapply(&view, entry, key)? {
+            match replay::reapply(&view, entry, bytes, key)? {
                 Ok(a) => {
-                    view.stage(&a.entry, &a.changes)?;
+                    view.stage(a)?;
                     self.metrics.signature_checked(by);
                     self.metrics.entries_applied.inc();
                 }
@@ -571,8 +620,6 @@ impl LedgerMachine for Ledger {
                 Ok(prop) => match apply(&view, &prop, check)? {
                     Outcome::Appended(applied) => {
                         self.metrics.signature_checked(by);
-                        view.stage(&applied.entry, &applied.changes)?;
-                        self.metrics.entries_applied.inc();
                         let rejected = match &applied.entry.body.record {
                             Record::Rejected(r) => {
                                 self.metrics.rejected(&r.rule.code());
@@ -580,11 +627,14 @@ impl LedgerMachine for Ledger {
                             }
                             Record::Accepted(_) => None,
                         };
-                        ApplyResult::Appended {
+                        let result = ApplyResult::Appended {
                             index: applied.entry.body.index,
                             hash: *applied.entry.hash.as_bytes(),
                             rejected,
-                        }
+                        };
+                        view.stage(*applied)?;
+                        self.metrics.entries_applied.inc();
+                        result
                     }
                     Outcome::Duplicate { index } => {
                         self.metrics.duplicates.inc();
@@ -635,6 +685,10 @@ impl LedgerMachine for Ledger {
         })
     }
 
+    fn behind(&self, pointer: &LedgerPointer) -> bool {
+        self.head().size < pointer.tree_size
+    }
+
     fn install_snapshot(
         &self,
         store: &Store,
@@ -662,13 +716,19 @@ impl LedgerMachine for Ledger {
                     Err(e) => Err(StoreError::corrupt("catch-up fetch", e)),
                 }
             };
-            // The next chunk is fetched while this one is verified and replayed.
-            let mut chunk = fetch(size)?;
+            let prepare = |at: u64, registry: Option<Arc<Registry>>| {
+                fetch(at).and_then(|entries| prepare_chunk(at, entries, registry.as_deref()))
+            };
+            // The next chunk is fetched, decoded and its signatures verified (against the
+            // registry as this one starts) while this one is replayed.
+            let mut chunk = prepare(size, self.registry())?;
             while size < pointer.tree_size {
-                let after = size + chunk.len() as u64;
+                let after = chunk.from + chunk.entries.len() as u64;
+                let registry = self.registry();
                 let (replayed, next) = std::thread::scope(|scope| {
-                    let next = (after < pointer.tree_size).then(|| scope.spawn(|| fetch(after)));
-                    let replayed = self.replay_chunk(store, &chunk);
+                    let next = (after < pointer.tree_size)
+                        .then(|| scope.spawn(|| prepare(after, registry)));
+                    let replayed = self.replay_chunk(store, chunk);
                     let next = next.map(|h| {
                         h.join().unwrap_or_else(|_| {
                             Err(StoreError::corrupt(

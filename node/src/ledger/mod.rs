@@ -109,15 +109,21 @@ pub trait LedgerMachine: Send + Sync + 'static {
         batch: &mut Batch,
     ) -> Result<(), StoreError>;
 
-    /// Ledger indexes this node lacks after installing a snapshot, as `[from, to)`.
-    ///
     /// Called once the batch filled by the last `apply_batch` is written and synced: only now
     /// may the ledger show readers the new head (the Merkle nodes and entries it names exist).
     fn batch_written(&self) {}
 
-    /// Hook for the catch-up task (later work): while this is `Some`, the node pulls these
-    /// entries from a peer in bounded chunks, verifies them against the snapshot's head and
-    /// root, writes them, and only then serves reads.
+    /// Whether the ledger lacks entries that the installed snapshot `pointer` covers: an
+    /// installation interrupted by a crash, which the state machine finishes
+    /// ([`LedgerMachine::install_snapshot`] again, from where it stopped) when it opens,
+    /// before anything else is applied.
+    fn behind(&self, pointer: &LedgerPointer) -> bool {
+        let _ = pointer;
+        false
+    }
+
+    /// Ledger indexes this node lacks after installing a snapshot, as `[from, to)` (a
+    /// ledger that records the gap instead of filling it; the test ledger does).
     fn missing_entries(&self, store: &Store) -> Result<Option<std::ops::Range<u64>>, StoreError> {
         let _ = store;
         Ok(None)

@@ -54,10 +54,12 @@ impl std::fmt::Debug for StateMachine {
 }
 
 impl StateMachine {
-    /// Load the applied log id and membership persisted in `store`.
+    /// Load the applied log id and membership persisted in `store`, and finish a snapshot's
+    /// installation that a crash interrupted (the ledger pulls what it still lacks).
     pub async fn open(store: Store, ledger: Arc<dyn LedgerMachine>) -> Result<Self, StoreError> {
         let (applied, membership) = blocking({
             let store = store.clone();
+            let ledger = ledger.clone();
             move || {
                 let applied: Option<LogId<NodeId>> =
                     match store.get(Cf::SmMeta, meta_key::APPLIED)? {
@@ -68,6 +70,16 @@ impl StateMachine {
                     Some(bytes) => decode("membership", &bytes)?,
                     None => Membership::default(),
                 };
+                // An installation a crash interrupted: the ledger catches up behind it now,
+                // before openraft applies anything after it.
+                if let Some(snapshot) = read_snapshot(&store)? {
+                    if ledger.behind(&snapshot.data.ledger) {
+                        tracing::info!(snapshot = %snapshot.meta.snapshot_id, "finishing the catch-up behind the installed snapshot");
+                        let mut batch = Batch::new();
+                        ledger.install_snapshot(&store, &snapshot.data.ledger, &mut batch)?;
+                        store.write(batch)?;
+                    }
+                }
                 Ok((applied, membership))
             }
         })
@@ -228,8 +240,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         );
         let missing = blocking(move || {
             let _guard = lock(&lock_)?;
+            // The snapshot is recorded as applied before the ledger catches up behind it:
+            // openraft purges its log up to the snapshot without waiting for this install, so
+            // after a crash mid-catch-up the node must know the snapshot it was installing
+            // (its log no longer holds those entries) and finish it when it opens.
             let mut batch = Batch::new();
-            ledger.install_snapshot(&store, &record.data.ledger, &mut batch)?;
             batch.put(
                 Cf::SmMeta,
                 meta_key::APPLIED,
@@ -241,6 +256,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 encode("membership", &record.meta.last_membership)?,
             );
             batch.put(Cf::SmMeta, meta_key::SNAPSHOT, encode("snapshot", &record)?);
+            store.write(batch)?;
+            let mut batch = Batch::new();
+            ledger.install_snapshot(&store, &record.data.ledger, &mut batch)?;
             store.write(batch)?;
             ledger.missing_entries(&store)
         })

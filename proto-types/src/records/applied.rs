@@ -38,6 +38,9 @@ pub struct Changes {
 pub struct Applied {
     /// The sealed entry.
     pub entry: Entry,
+    /// Its canonical bytes (`entry.to_bytes()`), encoded once, when it was sealed: what is
+    /// stored, and what a replay compares with the bytes it received.
+    pub bytes: Vec<u8>,
     /// What it changes.
     pub changes: Changes,
 }
