@@ -25,6 +25,13 @@
 //!
 //! Fencing only ever refuses service, so it cannot break safety: commits still need a quorum
 //! and linearizable reads still confirm the leadership with one (openraft's read index).
+//!
+//! On the other side of the same cut, a voter that has heard nothing from its leader for the
+//! lease (and a random quarter of it) stands for election at once ([`campaign_if_leaderless`],
+//! `Raft::trigger().elect()`), instead of openraft 0.9's lease *plus* its own election timeout:
+//! the other voters' lease on the silent leader has run out by then as well, so they grant
+//! the vote, and a new leader is elected about one lease after the old one went silent (etcd's
+//! followers likewise campaign one election timeout after their last heartbeat).
 
 use std::time::{Duration, Instant};
 
@@ -167,6 +174,7 @@ async fn follow(raft: Raft, me: NodeId, lease: Duration, tx: watch::Sender<View>
     // Whether openraft reported since the last pass: `millis_since_quorum_ack` is as old as
     // the report, so only a fresh one moves the acknowledgement.
     let mut fresh = true;
+    let mut patience = lease + jitter(lease);
     loop {
         let now = Instant::now();
         let (leader, raft_leader) = {
@@ -204,6 +212,9 @@ async fn follow(raft: Raft, me: NodeId, lease: Duration, tx: watch::Sender<View>
             *v = view;
             changed
         });
+        if !raft_leader {
+            campaign_if_leaderless(&raft, me, lease, &mut patience).await;
+        }
         tokio::select! {
             changed = metrics.changed() => {
                 if changed.is_err() {
@@ -214,4 +225,43 @@ async fn follow(raft: Raft, me: NodeId, lease: Duration, tx: watch::Sender<View>
             () = tokio::time::sleep(every) => fresh = false,
         }
     }
+}
+
+/// Up to a quarter of the lease, at random: followers that lost the same leader at the same
+/// instant stand at different times.
+fn jitter(lease: Duration) -> Duration {
+    lease.mul_f64(rand::random::<f64>() / 4.0)
+}
+
+/// A voter that follows a leader it has not heard from for `patience` (the lease and a random
+/// part of it) stands for election at once (`Raft::trigger().elect()`). openraft 0.9 would
+/// wait the lease *and* its election timeout (randomised once per process), one to two
+/// election timeouts more than needed: the other voters' lease on the silent leader has
+/// expired by then too, so they grant the vote. A candidate, or a node that never followed a
+/// leader, is left to openraft's own timers.
+async fn campaign_if_leaderless(raft: &Raft, me: NodeId, lease: Duration, patience: &mut Duration) {
+    let following = {
+        let m = raft.metrics().borrow().clone();
+        matches!(m.state, openraft::ServerState::Follower)
+            && m.membership_config
+                .membership()
+                .voter_ids()
+                .any(|v| v == me)
+            && m.membership_config.membership().voter_ids().count() > 1
+    };
+    if !following {
+        return;
+    }
+    let Ok((heard, committed)) = raft
+        .with_raft_state(|st| (st.vote_last_modified(), st.vote_ref().is_committed()))
+        .await
+    else {
+        return;
+    };
+    if !committed || heard.is_none_or(|t| t.elapsed() < *patience) {
+        return;
+    }
+    tracing::info!(silent_ms = ?heard.map(|t| t.elapsed().as_millis()), "no word from the leader for the lease: standing for election");
+    let _ = raft.trigger().elect().await;
+    *patience = lease + jitter(lease);
 }
