@@ -72,7 +72,7 @@ async fn linearize(node: &NodeCtx) -> Result<(), ApiError> {
                 .map_err(|e| ApiError::unavailable(e.to_string()))
         }
         Err(ReadIndexError::NotLeader { leader: None }) => Err(ApiError::unavailable(
-            "no leader: the cluster has no quorum right now",
+            "no leader known to this node: an election is under way, or no quorum is reachable from this node",
         )),
         Err(ReadIndexError::Unavailable(m)) => Err(ApiError::unavailable(m)),
     }
