@@ -5,6 +5,7 @@
 #   ./scripts/bench-etcd.sh [flags]                                    the same, beside etcd
 #   ./scripts/bench.sh scaling [--sizes 3,5] [--payloads 0,4096]       scaling curve
 #   ./scripts/bench.sh history --entries 1000000                       audit rate, catch-up, footprint
+#   ./scripts/bench.sh failover --etcd [--cuts 10]                     leader cut off, beside etcd (root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/prereqs.sh

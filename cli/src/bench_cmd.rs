@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use caseledger_lab::bench::{etcd, history, unless_interrupted, write};
+use caseledger_lab::bench::{etcd, failover, history, unless_interrupted, write};
 
 /// `caseledger bench`.
 #[derive(clap::Args)]
@@ -52,6 +52,36 @@ enum BenchCmd {
         /// generated, ~270), comma-separated.
         #[arg(long, value_delimiter = ',', default_values_t = vec![500usize, 4096])]
         payloads: Vec<usize>,
+    },
+    /// Cut the leader of a 3-node cluster off by a real network partition (each node in its
+    /// own network namespace; needs root and iptables) again and again under load: time to a
+    /// new leader, to the first acknowledged write begun after the cut, longest gap with no
+    /// acknowledged write; with --etcd, the same cuts against etcd in the same run.
+    Failover {
+        /// Cuts of the leader per system.
+        #[arg(long, default_value_t = 10)]
+        cuts: usize,
+        /// Workers of the load.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Seconds each cut is held before the heal.
+        #[arg(long, default_value_t = 5.0)]
+        hold_seconds: f64,
+        /// Seconds after a heal before the next cut.
+        #[arg(long, default_value_t = 3.0)]
+        settle_seconds: f64,
+        /// Milliseconds a request may go unanswered before the worker sends it to the next node.
+        #[arg(long, default_value_t = 2000)]
+        request_timeout_ms: u64,
+        /// Also run the same cuts against etcd (scripts/bench-etcd.sh installs it).
+        #[arg(long)]
+        etcd: bool,
+        /// Where to put the data (default: a new folder under the temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The caseledger-node binary (default: next to this one).
+        #[arg(long)]
+        node_bin: Option<PathBuf>,
     },
     /// Fill a 3-node cluster to N entries: RSS as it grows, audit rate next to the raw Ed25519
     /// batch rate, a fresh node's catch-up time, disk bytes per entry after compaction.
@@ -194,6 +224,48 @@ pub async fn bench(args: BenchArgs) -> Result<u8> {
             };
             (
                 unless_interrupted(write::scaling(opts)).await,
+                dir,
+                temporary,
+            )
+        }
+        BenchCmd::Failover {
+            cuts,
+            clients,
+            hold_seconds,
+            settle_seconds,
+            request_timeout_ms,
+            etcd,
+            dir,
+            node_bin,
+        } => {
+            if cuts == 0 || clients == 0 || hold_seconds <= 0.0 || settle_seconds < 0.0 {
+                bail!("--cuts, --clients and --hold-seconds must be above 0");
+            }
+            let node_bin = match node_bin {
+                Some(p) => p,
+                None => crate::sibling_binary("caseledger-node")?,
+            };
+            let etcd_bin = if etcd {
+                let Some(bin) = etcd::find_binary() else {
+                    bail!("--etcd: no etcd binary on PATH; scripts/bench-etcd.sh installs Debian's etcd-server");
+                };
+                Some(bin)
+            } else {
+                None
+            };
+            let (dir, temporary) = temp_dir(dir, "failover");
+            let opts = failover::FailoverOptions {
+                dir: dir.clone(),
+                node_bin,
+                etcd_bin,
+                cuts,
+                clients,
+                hold: std::time::Duration::from_secs_f64(hold_seconds),
+                settle: std::time::Duration::from_secs_f64(settle_seconds),
+                request_timeout: std::time::Duration::from_millis(request_timeout_ms),
+            };
+            (
+                unless_interrupted(failover::run(opts)).await,
                 dir,
                 temporary,
             )

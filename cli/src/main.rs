@@ -44,6 +44,10 @@ struct Cli {
     /// CA certificates (PEM) to trust for `https://` nodes (default: `ca_cert` in the file).
     #[arg(long, global = true, env = "CASELEDGER_CA_CERT")]
     ca_cert: Option<PathBuf>,
+    /// Print each attempt of a submission on stderr (which node, what it answered, whether
+    /// another node is tried next).
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -92,7 +96,7 @@ enum Cmd {
     Audit(audit_cmd::AuditArgs),
     /// Write the raw ledger (every entry's canonical bytes) to a file an auditor can keep.
     Export(audit_cmd::ExportArgs),
-    /// Benchmarks (BENCHMARKS.md): `write [--etcd]`, `scaling`, `history`.
+    /// Benchmarks (BENCHMARKS.md): `write [--etcd]`, `scaling`, `failover [--etcd]`, `history`.
     Bench(bench_cmd::BenchArgs),
     /// Run a local multi-department cluster with a realistic workload, audit it, summarise.
     Demo {
@@ -139,7 +143,8 @@ async fn run(cli: Cli) -> Result<u8> {
         cli.node_addrs.clone(),
         cli.config.clone(),
         cli.ca_cert.clone(),
-    );
+    )
+    .verbose(cli.verbose);
     match cli.command {
         Cmd::Keygen { out } => {
             let key = keys::generate();

@@ -1,5 +1,6 @@
-//! The HTTP client: submits signed entries and reads heads, trying another node when one is
-//! down. It trusts nothing it reads for verification purposes: the auditor recomputes.
+//! The HTTP client: submits signed entries and reads heads, failing over to another node when
+//! one is down, does not lead or has no quorum ([`Failover`], each attempt visible through an
+//! [`AttemptObserver`]). It trusts nothing it reads for verification purposes: the auditor recomputes.
 //!
 //! With [`Credentials`] every request except a submission is signed (docs/FORMAT.md §API
 //! request): an organisation key reads what its role allows, a node key calls the admin
@@ -13,7 +14,7 @@ use proto_types::api_request::{
 use proto_types::encoding::encode;
 use proto_types::framing::frame;
 use proto_types::ids::{KeyId, OrgId};
-use proto_types::wire::{ErrorBody, ErrorCode, ReceiptAnswer, ReceiptSet};
+use proto_types::wire::{ErrorBody, ErrorCode, ReceiptAnswer, ReceiptSet, LEADER_HEADER};
 use proto_types::Submission;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -201,8 +202,49 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// How hard a submission (or a read) tries other nodes: on a connection error, or a 503
+/// (`NOT_LEADER`, `UNAVAILABLE`, `OVERLOADED`), the same signed bytes go to the next node (the
+/// leader a `NOT_LEADER` answer names first), at most `max_attempts` times in all, pausing
+/// `pause` after each round of every node, and starting no attempt after `budget`. A
+/// resubmission is idempotent: a submission that did commit answers its first receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failover {
+    /// Attempts in all, at most.
+    pub max_attempts: u32,
+    /// Pause after a round in which every node was tried.
+    pub pause: Duration,
+    /// No attempt starts later than this after the first.
+    pub budget: Duration,
+}
+
+impl Default for Failover {
+    fn default() -> Self {
+        Failover {
+            max_attempts: 12,
+            pause: Duration::from_millis(250),
+            budget: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One attempt of a request on one node, as the failover saw it (what `-v` prints).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// 1 for the first.
+    pub number: u32,
+    /// The node tried.
+    pub node: String,
+    /// What came of it: `answered 201`, `503 NOT_LEADER: ...`, `connection: ...`.
+    pub outcome: String,
+    /// Whether another node is tried next.
+    pub retry: bool,
+}
+
+/// Called with every [`Attempt`] (e.g. the CLI's `-v` prints them).
+pub type AttemptObserver = Arc<dyn Fn(&Attempt) + Send + Sync>;
+
 /// A client of a set of nodes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Client {
     nodes: Vec<String>,
     http: reqwest::Client,
@@ -210,6 +252,26 @@ pub struct Client {
     /// The node id each address answered with (`x-caseledger-node`): signed requests are
     /// addressed to it.
     ids: Arc<Mutex<HashMap<String, u64>>>,
+    failover: Failover,
+    observer: Option<AttemptObserver>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("nodes", &self.nodes)
+            .field("credentials", &self.credentials)
+            .field("failover", &self.failover)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How one attempt ended, for the failover.
+enum Tried {
+    /// An answer to hand back: status and body.
+    Answer(u16, bytes::Bytes),
+    /// Try another node: why, and the leader the node named, if any.
+    Retry(String, Option<String>),
 }
 
 impl Client {
@@ -236,7 +298,22 @@ impl Client {
             http,
             credentials: None,
             ids: Arc::default(),
+            failover: Failover::default(),
+            observer: None,
         }
+    }
+
+    /// The same client, failing over as `failover` says.
+    pub fn with_failover(mut self, failover: Failover) -> Self {
+        self.failover = failover;
+        self
+    }
+
+    /// The same client, telling `observer` of every attempt of a submission or read that
+    /// fails over.
+    pub fn with_observer(mut self, observer: AttemptObserver) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// The same client, signing every request (but submissions) with `credentials`.
@@ -414,62 +491,126 @@ impl Client {
         &self.nodes
     }
 
-    /// Submits to the node `prefer` (modulo the count), trying the others if it is down or
-    /// has no quorum.
+    /// Submits to the node `prefer` (modulo the count), failing over to the others
+    /// ([`Failover`]) when it is down, does not lead or has no quorum.
     pub async fn submit_to(
         &self,
         prefer: usize,
         sub: &Submission,
     ) -> Result<SubmitOutcome, ClientError> {
         let body = encode(sub);
-        let mut last = String::new();
-        for k in 0..self.nodes.len() {
-            let node = &self.nodes[(prefer + k) % self.nodes.len()];
-            let sent = self
-                .http
-                .post(format!("{node}/v1/entries"))
-                .header("content-type", CANONICAL)
-                .body(body.clone())
-                .send()
-                .await;
-            let resp = match sent {
-                Ok(r) => r,
-                Err(e) => {
-                    last = format!("{node}: {e}");
-                    continue;
-                }
-            };
-            let status = resp.status().as_u16();
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| ClientError::Unreachable(e.to_string()))?;
-            if status == 200 || status == 201 {
-                let r: ReceiptAnswer =
-                    serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
-                        node: node.clone(),
-                        detail: e.to_string(),
-                    })?;
-                return Ok(SubmitOutcome::Committed {
-                    index: r.index,
-                    duplicate: r.duplicate || status == 200,
-                });
-            }
-            let e: ErrorBody =
+        let (node, status, bytes) = self
+            .fail_over(prefer, |node| {
+                self.http
+                    .post(format!("{node}/v1/entries"))
+                    .header("content-type", CANONICAL)
+                    .body(body.clone())
+                    .send()
+            })
+            .await?;
+        if status == 200 || status == 201 {
+            let r: ReceiptAnswer =
                 serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
                     node: node.clone(),
-                    detail: format!("status {status}: {e}: {}", String::from_utf8_lossy(&bytes)),
+                    detail: e.to_string(),
                 })?;
-            if status == 503 {
-                last = format!("{node}: {}", e.message);
-                continue;
-            }
-            return Ok(SubmitOutcome::Error {
-                status,
-                code: e.code,
-                message: e.message,
-                index: e.index,
+            return Ok(SubmitOutcome::Committed {
+                index: r.index,
+                duplicate: r.duplicate || status == 200,
             });
+        }
+        let e: ErrorBody = serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+            node: node.clone(),
+            detail: format!("status {status}: {e}: {}", String::from_utf8_lossy(&bytes)),
+        })?;
+        Ok(SubmitOutcome::Error {
+            status,
+            code: e.code,
+            message: e.message,
+            index: e.index,
+        })
+    }
+
+    /// Sends `request` to the node `prefer` (modulo the count), then to the others while the
+    /// answer is a connection error or a 503 ([`Failover`]): the node that answered, the status
+    /// and the body.
+    async fn fail_over<F, Fut>(
+        &self,
+        prefer: usize,
+        request: F,
+    ) -> Result<(String, u16, bytes::Bytes), ClientError>
+    where
+        F: Fn(&str) -> Fut,
+        Fut: std::future::Future<Output = Result<reqwest::Response, reqwest::Error>>,
+    {
+        let n = self.nodes.len();
+        if n == 0 {
+            return Err(ClientError::Unreachable("no nodes".into()));
+        }
+        let started = std::time::Instant::now();
+        let mut next = prefer % n;
+        let mut last = String::new();
+        for number in 1..=self.failover.max_attempts.max(1) {
+            let node = self.nodes[next].clone();
+            let tried = match request(&node).await {
+                Err(e) => Tried::Retry(format!("connection: {e}"), None),
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let leader = resp
+                        .headers()
+                        .get(LEADER_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    match resp.bytes().await {
+                        Err(e) => Tried::Retry(format!("connection: {e}"), None),
+                        Ok(bytes) if status == 503 => {
+                            let why = ErrorBody::deserialize(
+                                &serde_json::from_slice::<serde_json::Value>(&bytes)
+                                    .unwrap_or_default(),
+                            )
+                            .map_or_else(
+                                |_| String::from_utf8_lossy(&bytes).into_owned(),
+                                |e| format!("{}: {}", e.code, e.message),
+                            );
+                            Tried::Retry(format!("503 {why}"), leader)
+                        }
+                        Ok(bytes) => Tried::Answer(status, bytes),
+                    }
+                }
+            };
+            let out_of_budget =
+                started.elapsed() >= self.failover.budget || number >= self.failover.max_attempts;
+            let (outcome, retry) = match &tried {
+                Tried::Answer(status, _) => (format!("answered {status}"), false),
+                Tried::Retry(why, _) => (why.clone(), !out_of_budget),
+            };
+            if let Some(observe) = &self.observer {
+                observe(&Attempt {
+                    number,
+                    node: node.clone(),
+                    outcome,
+                    retry,
+                });
+            }
+            match tried {
+                Tried::Answer(status, bytes) => return Ok((node, status, bytes)),
+                Tried::Retry(why, leader) => {
+                    last = format!("{node}: {why}");
+                    if !retry {
+                        break;
+                    }
+                    // The leader a node named goes next, if it is one of ours and not this one.
+                    let named = leader.and_then(|l| {
+                        self.nodes
+                            .iter()
+                            .position(|b| b.ends_with(&format!("://{l}")) && *b != node)
+                    });
+                    next = named.unwrap_or((next + 1) % n);
+                    if named.is_none() && next == prefer % n {
+                        tokio::time::sleep(self.failover.pause).await;
+                    }
+                }
+            }
         }
         Err(ClientError::Unreachable(last))
     }
@@ -507,22 +648,19 @@ impl Client {
         self.post_canonical("/v1/entries", encode(sub)).await
     }
 
-    /// POSTs canonical bytes to `path` and returns the first node's answer as it is, trying
-    /// another node when one is down or has no quorum.
+    /// POSTs canonical bytes to `path` and returns the first node's answer as it is, failing
+    /// over to another node when one is down, does not lead or has no quorum ([`Failover`]).
     async fn post_canonical(&self, path: &str, body: Vec<u8>) -> Result<Answer, ClientError> {
-        self.first_answer(|node| {
-            let sent = self
-                .http
-                .post(format!("{node}{path}"))
-                .header("content-type", CANONICAL)
-                .body(body.clone())
-                .send();
-            async move {
-                sent.await
-                    .map_err(|e| ClientError::Unreachable(e.to_string()))
-            }
-        })
-        .await
+        let (node, status, bytes) = self
+            .fail_over(0, |node| {
+                self.http
+                    .post(format!("{node}{path}"))
+                    .header("content-type", CANONICAL)
+                    .body(body.clone())
+                    .send()
+            })
+            .await?;
+        answer_of(node, status, &bytes)
     }
 
     /// Submits a batch (docs/FORMAT.md §Batch: each submission's canonical bytes, framed) to
@@ -551,17 +689,9 @@ impl Client {
     /// GETs `path` and returns the answer as it is (any status with a JSON body), trying
     /// another node when one is down or unavailable (503).
     pub async fn get_answer(&self, path: &str) -> Result<Answer, ClientError> {
-        self.first_answer(|node| self.get(node, path)).await
-    }
-
-    async fn first_answer<'a, F, Fut>(&'a self, request: F) -> Result<Answer, ClientError>
-    where
-        F: Fn(&'a str) -> Fut,
-        Fut: std::future::Future<Output = Result<reqwest::Response, ClientError>>,
-    {
         let mut last = String::from("no nodes");
         for node in &self.nodes {
-            let resp = match request(node).await {
+            let resp = match self.get(node, path).await {
                 Ok(r) => r,
                 Err(e) => {
                     last = format!("{node}: {e}");
@@ -580,18 +710,7 @@ impl Client {
                 last = format!("{node}: unavailable: {}", String::from_utf8_lossy(&bytes));
                 continue;
             }
-            let body = serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
-                node: node.clone(),
-                detail: format!(
-                    "status {status}, not JSON ({e}): {}",
-                    String::from_utf8_lossy(&bytes)
-                ),
-            })?;
-            return Ok(Answer {
-                node: node.clone(),
-                status,
-                body,
-            });
+            return answer_of(node.clone(), status, &bytes);
         }
         Err(ClientError::Unreachable(last))
     }
@@ -640,4 +759,16 @@ impl Client {
             detail: e.to_string(),
         })
     }
+}
+
+/// A JSON answer as an [`Answer`].
+fn answer_of(node: String, status: u16, bytes: &[u8]) -> Result<Answer, ClientError> {
+    let body = serde_json::from_slice(bytes).map_err(|e| ClientError::Protocol {
+        node: node.clone(),
+        detail: format!(
+            "status {status}, not JSON ({e}): {}",
+            String::from_utf8_lossy(bytes)
+        ),
+    })?;
+    Ok(Answer { node, status, body })
 }

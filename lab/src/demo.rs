@@ -217,17 +217,26 @@ pub(crate) async fn spawn_node(
     id: u64,
     bootstrap: bool,
     clock: SimClock,
+    netns: Option<(&crate::netns::Namespaces, usize)>,
 ) -> Result<NodeProc> {
     let data = dir.join(format!("node-{id}"));
     let config_path = node_config_path(dir, id);
-    let unbound = "127.0.0.1:0";
+    // On loopback, or inside a network namespace on its address.
+    let unbound = match netns {
+        Some((net, i)) => format!("{}:0", net.spaces[i].ip),
+        None => "127.0.0.1:0".to_owned(),
+    };
     std::fs::write(
         &config_path,
-        node_config(id, bootstrap, clock, unbound, unbound),
+        node_config(id, bootstrap, clock, &unbound, &unbound),
     )
     .with_context(|| format!("writing {}", config_path.display()))?;
     let log = std::fs::File::create(dir.join(format!("node-{id}.log")))?;
-    let child = Command::new(node_bin)
+    let mut command = match netns {
+        Some((net, i)) => net.command(i, node_bin),
+        None => Command::new(node_bin),
+    };
+    let child = command
         .arg("run")
         .arg("--config")
         .arg(&config_path)
@@ -296,6 +305,16 @@ pub(crate) async fn start_cluster(
     province: &mut Province,
     clock: SimClock,
 ) -> Result<Nodes> {
+    start_cluster_in(opts, province, clock, None).await
+}
+
+/// [`start_cluster`], node `i` (by position) inside namespace `i` of `netns` if given.
+pub(crate) async fn start_cluster_in(
+    opts: &DemoOptions,
+    province: &mut Province,
+    clock: SimClock,
+    netns: Option<&crate::netns::Namespaces>,
+) -> Result<Nodes> {
     let dir = &opts.dir;
     for n in province.nodes.iter_mut() {
         let data = dir.join(format!("node-{}", n.decl.node_id));
@@ -311,9 +330,10 @@ pub(crate) async fn start_cluster(
     )?;
     let mut nodes = Nodes(Vec::new());
     // The province may declare more nodes than start now (a node that joins later).
-    for n in province.nodes.iter().take(opts.nodes as usize) {
+    for (i, n) in province.nodes.iter().take(opts.nodes as usize).enumerate() {
         let id = n.decl.node_id;
-        let node = spawn_node(dir, &opts.node_bin, id, id == 1, clock).await?;
+        let place = netns.map(|net| (net, i));
+        let node = spawn_node(dir, &opts.node_bin, id, id == 1, clock, place).await?;
         let org = province.department(&n.decl.org).decl.name.clone();
         println!("  node {id}  {org:<24} api http://{}", node.api);
         nodes.0.push(node);

@@ -9,4 +9,5 @@ pub mod bench;
 pub mod demo;
 pub mod flows;
 pub mod formation;
+pub mod netns;
 pub mod pilot;

@@ -442,11 +442,15 @@ pub async fn round(ctx: &Arc<NodeCtx>, peers: &dyn CosignPeers) -> Result<u64, R
         }),
     }
     .sign(&ctx.node_key);
+    let deadline = std::time::Instant::now() + ctx.limits.commit_timeout;
     match ctx
-        .submit(Proposal {
-            submission,
-            stamped_at: now,
-        })
+        .submit(
+            Proposal {
+                submission,
+                stamped_at: now,
+            },
+            deadline,
+        )
         .await
     {
         Ok(ApplyResult::Appended {
@@ -470,8 +474,12 @@ pub async fn round(ctx: &Arc<NodeCtx>, peers: &dyn CosignPeers) -> Result<u64, R
             size,
             result: Box::new(other),
         }),
-        Err(SubmitError::Unavailable(m)) => Err(RoundError::Unavailable(m)),
-        Err(SubmitError::Forwarded(_)) => Err(RoundError::NotLeader),
+        Err(SubmitError::Unavailable(m) | SubmitError::NoQuorum(m)) => {
+            Err(RoundError::Unavailable(m))
+        }
+        Err(SubmitError::Forwarded(_) | SubmitError::NotLeader { .. }) => {
+            Err(RoundError::NotLeader)
+        }
     }
 }
 

@@ -47,8 +47,11 @@ pub struct Metrics {
     pub refused: Counter,
     /// Idempotent resubmissions answered with the earlier receipt.
     pub duplicates: Counter,
-    /// Times this node saw the leader change.
+    /// Times this node saw the leader change (a leader losing its quorum counts).
     pub leader_changes: Counter,
+    /// Forwarded submissions resent to the leader after the one first tried (it changed,
+    /// stopped answering, or answered that it does not lead).
+    pub forward_resends: Counter,
     /// Damage found by the self-check (each distinct first bad index or row counts once).
     pub selfcheck_failures: Counter,
     /// Cosign rounds in which a peer reported a different root or chain head at that size.
@@ -76,8 +79,10 @@ pub enum CheckedBy {
 pub struct NodeReadings {
     /// Entries in this node's ledger.
     pub ledger_height: u64,
-    /// Whether this node is the Raft leader.
+    /// Whether this node is the Raft leader holding a quorum.
     pub is_leader: bool,
+    /// Seconds since a quorum last acknowledged this node as leader (leaders only).
+    pub seconds_since_quorum_ack: Option<f64>,
     /// RocksDB WAL fsyncs since the process started.
     pub wal_syncs: u64,
     /// Bytes written to the WAL since the process started.
@@ -98,6 +103,7 @@ impl Default for Metrics {
             refused: Counter::default(),
             duplicates: Counter::default(),
             leader_changes: Counter::default(),
+            forward_resends: Counter::default(),
             selfcheck_failures: Counter::default(),
             peer_root_mismatches: Counter::default(),
             checkpoints_proposed: Counter::default(),
@@ -157,6 +163,11 @@ impl Metrics {
                 "caseledger_leader_changes",
                 "Leader changes seen by this node.",
                 &self.leader_changes,
+            ),
+            (
+                "caseledger_forward_resends",
+                "Forwarded submissions resent to the leader after the one first tried.",
+                &self.forward_resends,
             ),
             (
                 "caseledger_selfcheck_failures",
@@ -226,9 +237,16 @@ impl Metrics {
         );
         scrape.register(
             "caseledger_is_leader",
-            "1 if this node is the Raft leader.",
+            "1 if this node is the Raft leader and a quorum acknowledged it within an election timeout.",
             gauge(u64::from(now.is_leader)),
         );
+        if let Some(seconds) = now.seconds_since_quorum_ack {
+            scrape.register(
+                "caseledger_seconds_since_quorum_ack",
+                "Seconds since a quorum last acknowledged this node as leader (leaders only).",
+                ConstGauge::new(seconds),
+            );
+        }
         scrape.register(
             "caseledger_wal_syncs",
             "RocksDB WAL fsyncs (ticker rocksdb.wal.synced).",
@@ -266,12 +284,14 @@ mod tests {
         let m = Metrics::default();
         m.entries_applied.inc_by(3);
         m.selfcheck_failures.inc();
+        m.forward_resends.inc();
         m.rejected("NOT_HOLDER");
         m.rejected("NOT_HOLDER");
         m.observe_commit(0.003);
         let text = m.render(&NodeReadings {
             ledger_height: 7,
             is_leader: true,
+            seconds_since_quorum_ack: Some(0.25),
             wal_syncs: 5,
             ..NodeReadings::default()
         });
@@ -279,6 +299,7 @@ mod tests {
             ("# TYPE caseledger_entries_applied ", "counter"),
             ("caseledger_entries_applied_total ", "3"),
             ("caseledger_selfcheck_failures_total ", "1"),
+            ("caseledger_forward_resends_total ", "1"),
             ("caseledger_rejections_total{rule=\"NOT_HOLDER\"} ", "2"),
             ("# TYPE caseledger_commit_latency_seconds ", "histogram"),
             (
@@ -289,6 +310,7 @@ mod tests {
             ("# TYPE caseledger_ledger_height ", "gauge"),
             ("caseledger_ledger_height ", "7"),
             ("caseledger_is_leader ", "1"),
+            ("caseledger_seconds_since_quorum_ack ", "0.25"),
             ("# TYPE caseledger_wal_syncs ", "counter"),
             ("caseledger_wal_syncs_total ", "5"),
         ] {

@@ -60,6 +60,8 @@ pub struct NodeCtx {
     pub id: u64,
     /// Raft.
     pub raft: Raft,
+    /// Whether this node leads with a quorum, and whom it may treat as the leader.
+    pub leadership: raft::leadership::Leadership,
     /// Groups this node's proposals into Raft entries (group commit).
     pub batcher: raft::batcher::Batcher,
     /// The ledger.
@@ -102,9 +104,22 @@ impl NodeCtx {
         Timestamp::from_millis(self.clock.now_ms())
     }
 
-    /// Proposes through Raft if this node leads, else forwards to the leader's API.
-    pub async fn submit(&self, proposal: Proposal) -> Result<ApplyResult, SubmitError> {
-        crate::service::submit::submit(&self.batcher, self.forward.as_ref(), proposal).await
+    /// Proposes through Raft if this node leads, else forwards to the leader's API, following
+    /// the leadership until `deadline`.
+    pub async fn submit(
+        &self,
+        proposal: Proposal,
+        deadline: std::time::Instant,
+    ) -> Result<ApplyResult, SubmitError> {
+        crate::service::submit::submit(
+            &self.batcher,
+            &self.leadership,
+            self.forward.as_ref(),
+            &self.metrics.forward_resends,
+            proposal,
+            deadline,
+        )
+        .await
     }
 
     /// The Merkle root at `size`.
@@ -118,7 +133,7 @@ impl NodeCtx {
         if self.store.is_poisoned() {
             return Err(NotReady::StorePoisoned);
         }
-        cluster::readiness(&self.raft)?;
+        cluster::readiness(&self.leadership)?;
         self.selfcheck.readiness()?;
         if self.ledger.registry().is_none() {
             return Err(NotReady::NoGenesis);
@@ -126,16 +141,16 @@ impl NodeCtx {
         Ok(())
     }
 
-    /// Whether this node leads.
+    /// Whether this node leads, with a quorum.
     pub fn is_leader(&self) -> bool {
-        cluster::is_leader(&self.raft, self.id)
+        self.leadership.holds_quorum()
     }
 
     /// Operator's view.
     pub fn status(&self) -> NodeStatus {
         let head = self.ledger.head();
         NodeStatus {
-            raft: cluster::status(&self.raft),
+            raft: cluster::status(&self.leadership),
             ledger_size: head.size,
             head_hash: head.hash.to_hex(),
             selfcheck: self.selfcheck.report(),

@@ -33,6 +33,12 @@ pub const OCTET_STREAM: &str = "application/octet-stream";
 pub const JSON: &str = "application/json";
 /// Response header: the ledger size this node had applied when it answered a read.
 pub const APPLIED_HEADER: &str = "x-caseledger-applied";
+/// Response header of a 503 `NOT_LEADER`: the API address (`host:port`) of the leader the
+/// answering node knows, where it knows one.
+pub const LEADER_HEADER: &str = "x-caseledger-leader";
+/// Request header a node sets on a submission it forwards to the leader: a node that does not
+/// lead answers it 503 `NOT_LEADER` instead of forwarding it again.
+pub const FORWARDED_HEADER: &str = "x-caseledger-forwarded";
 
 /// A stable machine code of an error answer (the `code` of [`ErrorBody`]). Serialized as its
 /// `SCREAMING_SNAKE_CASE` text ([`ErrorCode::as_str`]); a 409 of a recorded rejection carries
@@ -83,7 +89,8 @@ pub enum ErrorCode {
     Overloaded,
     /// 503: no quorum, not ready, no genesis, or stopping.
     Unavailable,
-    /// 503: a read-index asked of a node that does not lead.
+    /// 503: this node does not lead (a read-index asked of it, or a submission it could not
+    /// hand to a leader); `x-caseledger-leader` names the leader's API address where known.
     NotLeader,
     /// 503: the node's self-check found the range asked for damaged.
     Damaged,
@@ -475,12 +482,17 @@ pub struct HandoffView {
 pub struct NodeStatus {
     /// This node's id.
     pub id: u64,
-    /// Its Raft role (`Leader`, `Follower`, `Candidate`, `Learner`, `Shutdown`).
+    /// Its Raft role (`Leader`, `Follower`, `Candidate`, `Learner`, `Shutdown`), or
+    /// `LeaderWithoutQuorum`: a leader no quorum acknowledged for an election timeout, which
+    /// does not serve.
     pub state: String,
     /// The current term.
     pub term: u64,
-    /// The leader it knows of.
+    /// The leader it knows of (never itself while it leads without a quorum).
     pub leader: Option<u64>,
+    /// Milliseconds since a quorum last acknowledged it as leader (leaders only).
+    #[serde(default)]
+    pub quorum_ack_ms: Option<u64>,
     /// The last Raft log index it holds.
     pub last_log_index: Option<u64>,
     /// The last Raft log index it applied.

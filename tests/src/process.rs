@@ -14,8 +14,12 @@ use serde_json::Value;
 use crate::cluster::{node_config, write_province, EPOCH, SEED};
 use crate::eventually;
 
-/// The `caseledger-node` binary next to the test binary (scripts/test.sh builds it first).
+/// The `caseledger-node` binary next to the test binary (scripts/test.sh builds it first), or
+/// the one `CASELEDGER_NODE_BIN` names (e.g. an older build, to show a test fails on it).
 pub fn node_binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("CASELEDGER_NODE_BIN") {
+        return PathBuf::from(bin);
+    }
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe
         .parent()
@@ -44,6 +48,8 @@ pub struct ProcNode {
     pub raft_addr: String,
     /// API address.
     pub api_addr: String,
+    /// The network namespace it runs in, if any (`caseledger_lab::netns`).
+    pub netns: Option<String>,
 }
 
 /// A cluster of node processes.
@@ -65,9 +71,17 @@ fn read_addresses(data_dir: &Path) -> Option<(String, String)> {
     ))
 }
 
-fn spawn(config: &Path, log: &Path) -> Child {
+fn spawn(config: &Path, log: &Path, netns: Option<&str>) -> Child {
     let log = std::fs::File::create(log).expect("log file");
-    Command::new(node_binary())
+    let mut command = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(node_binary());
+            c
+        }
+        None => Command::new(node_binary()),
+    };
+    command
         .args(["run", "--config"])
         .arg(config)
         .env(
@@ -83,13 +97,18 @@ fn spawn(config: &Path, log: &Path) -> Child {
 /// Writes node `id`'s config (with `tune`), starts it, and pins the ports it bound so that a
 /// restart comes back on the same addresses (unless an address is advertised apart from the
 /// listener).
-async fn launch_node(dir: &Path, id: u64, tune: &mut impl FnMut(&mut NodeConfig)) -> ProcNode {
+async fn launch_node(
+    dir: &Path,
+    id: u64,
+    tune: &mut impl FnMut(&mut NodeConfig),
+    netns: Option<&str>,
+) -> ProcNode {
     let mut cfg = node_config(dir, dir, id);
     tune(&mut cfg);
     let path = dir.join(format!("node-{id}.toml"));
     std::fs::create_dir_all(&cfg.data_dir).expect("data dir");
     std::fs::write(&path, cfg.to_toml().expect("toml")).expect("write config");
-    let child = spawn(&path, &dir.join(format!("node-{id}.log")));
+    let child = spawn(&path, &dir.join(format!("node-{id}.log")), netns);
     let data_dir = cfg.data_dir.clone();
     let (raft_addr, api_addr) = eventually("node addresses", Duration::from_secs(30), || {
         let d = data_dir.clone();
@@ -112,6 +131,7 @@ async fn launch_node(dir: &Path, id: u64, tune: &mut impl FnMut(&mut NodeConfig)
         child: Some(child),
         raft_addr,
         api_addr,
+        netns: netns.map(str::to_owned),
     }
 }
 
@@ -132,6 +152,33 @@ impl ProcCluster {
     pub async fn start_declared(
         declared: u64,
         running: u64,
+        tune: impl FnMut(&mut NodeConfig),
+    ) -> ProcCluster {
+        Self::start_in(declared, running, &[], tune).await
+    }
+
+    /// Like [`ProcCluster::start_with`], node `i` (by position) running inside network
+    /// namespace `namespaces[i]` (name and address: it listens there, on ports it picks).
+    pub async fn start_in_namespaces(
+        namespaces: &[(String, String)],
+        mut tune: impl FnMut(&mut NodeConfig),
+    ) -> ProcCluster {
+        let n = namespaces.len() as u64;
+        let mut position = 0;
+        Self::start_in(n, n, namespaces, move |cfg| {
+            let (_, ip) = &namespaces[position];
+            cfg.raft_listen = format!("{ip}:0");
+            cfg.api_listen = format!("{ip}:0");
+            position += 1;
+            tune(cfg);
+        })
+        .await
+    }
+
+    async fn start_in(
+        declared: u64,
+        running: u64,
+        namespaces: &[(String, String)],
         mut tune: impl FnMut(&mut NodeConfig),
     ) -> ProcCluster {
         let province = Province::new(SEED, 1, declared, EPOCH);
@@ -139,7 +186,10 @@ impl ProcCluster {
         write_province(&province, dir.path());
         let mut nodes = Vec::new();
         for id in 1..=running {
-            nodes.push(launch_node(dir.path(), id, &mut tune).await);
+            let netns = namespaces
+                .get(id as usize - 1)
+                .map(|(name, _)| name.as_str());
+            nodes.push(launch_node(dir.path(), id, &mut tune, netns).await);
         }
         let cluster = ProcCluster {
             nodes,
@@ -184,7 +234,7 @@ impl ProcCluster {
     /// joins only through an approved membership change.
     pub async fn launch(&mut self, id: u64, mut tune: impl FnMut(&mut NodeConfig)) {
         assert_eq!(id as usize, self.nodes.len() + 1, "nodes start in id order");
-        let node = launch_node(self.dir.path(), id, &mut tune).await;
+        let node = launch_node(self.dir.path(), id, &mut tune, None).await;
         self.nodes.push(node);
     }
 
@@ -216,7 +266,7 @@ impl ProcCluster {
             .dir
             .path()
             .join(format!("node-{}-restart.log", node.id));
-        node.child = Some(spawn(&node.config, &log));
+        node.child = Some(spawn(&node.config, &log, node.netns.as_deref()));
     }
 
     /// The process id of the node at `pos`, while it runs.

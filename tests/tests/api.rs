@@ -458,7 +458,14 @@ async fn every_policy_limit_is_refused_at_ingress_with_413_and_the_detail_apply_
             submission: over.clone(),
             stamped_at: n.ctx.now(),
         };
-        let Ok(result) = n.ctx.submit(proposal).await else {
+        let Ok(result) = n
+            .ctx
+            .submit(
+                proposal,
+                std::time::Instant::now() + std::time::Duration::from_secs(10),
+            )
+            .await
+        else {
             panic!("the leader applies it");
         };
         let ApplyResult::Appended {

@@ -47,7 +47,7 @@ fn state(cluster: &Cluster) -> Vec<serde_json::Value> {
         .flatten()
         .map(|n| {
             let mut s = serde_json::to_value(n.ctx.status()).expect("a status serializes");
-            for volatile in ["selfcheck", "cosigning"] {
+            for volatile in ["selfcheck", "cosigning", "quorum_ack_ms"] {
                 s.as_object_mut().expect("an object").remove(volatile);
             }
             s

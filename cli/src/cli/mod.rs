@@ -13,7 +13,7 @@ pub mod verify;
 
 use anyhow::{Context, Result};
 use caseledger_client::config::{self, FileConfig};
-use caseledger_client::http::{Answer, Client, Credentials};
+use caseledger_client::http::{Answer, Attempt, Client, Credentials};
 use caseledger_client::keys;
 use proto_types::ids::KeyId;
 use std::path::PathBuf;
@@ -30,6 +30,7 @@ pub struct Env {
     nodes: Vec<String>,
     config: Option<PathBuf>,
     ca_cert: Option<PathBuf>,
+    verbose: bool,
 }
 
 impl Env {
@@ -39,7 +40,14 @@ impl Env {
             nodes,
             config,
             ca_cert,
+            verbose: false,
         }
+    }
+
+    /// With `-v`: every attempt of a submission is printed on stderr.
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
+        self
     }
 
     /// The config file's contents (empty when there is none).
@@ -53,7 +61,18 @@ impl Env {
     /// need the PLC's or an auditor's key). Submissions carry their own signature.
     pub fn client(&self) -> Result<Client> {
         let file = self.file()?;
-        let client = Client::new(config::nodes(&self.nodes, &file)?);
+        let mut client = Client::new(config::nodes(&self.nodes, &file)?);
+        if self.verbose {
+            client = client.with_observer(std::sync::Arc::new(|a: &Attempt| {
+                eprintln!(
+                    "caseledger: attempt {} at {}: {}{}",
+                    a.number,
+                    a.node,
+                    a.outcome,
+                    if a.retry { "; trying another node" } else { "" }
+                );
+            }));
+        }
         let client = match self.ca_cert.as_ref().or(file.ca_cert.as_ref()) {
             Some(ca) => client.with_ca_cert(ca)?,
             None => client,

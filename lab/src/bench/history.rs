@@ -226,7 +226,7 @@ pub async fn run(opts: HistoryOptions) -> Result<()> {
         .iter()
         .position(|n| n.id == leader_id)
         .context("the leader is one of the nodes")?;
-    let fresh = spawn_node(&opts.dir, &opts.node_bin, 4, false, clock).await?;
+    let fresh = spawn_node(&opts.dir, &opts.node_bin, 4, false, clock, None).await?;
     let (fresh_raft, fresh_api) = (fresh.raft.clone(), fresh.api.clone());
     nodes.push(fresh);
     let fresh_client = Client::new([fresh_api.clone()]).with_credentials(operator.clone());

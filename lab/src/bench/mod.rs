@@ -4,6 +4,10 @@
 //!   on loopback (fsync on) at several concurrency levels, optionally side by side with a
 //!   3-member etcd cluster driven by the same load generator ([`etcd`]); and the scaling
 //!   curve over cluster sizes and payload sizes.
+//! - [`failover`]: the leader of a 3-node cluster cut off by a real network partition (network
+//!   namespaces, [`crate::netns`]) again and again under a 64-client load: time to a new
+//!   leader, to the first acknowledged write begun after the cut, and the longest gap with no
+//!   acknowledged write; the same cuts against etcd in the same run.
 //! - [`history`]: a cluster filled to N entries: RSS as history grows, the audit rate next
 //!   to the machine's raw Ed25519 batch-verification rate ([`verify_rate`]), a fresh node's
 //!   catch-up time, and disk bytes per entry after compaction.
@@ -11,6 +15,7 @@
 //! Every report starts with the machine and the commit, so figures can be recorded as printed.
 
 pub mod etcd;
+pub mod failover;
 pub mod history;
 pub mod load;
 pub mod verify_rate;
@@ -155,6 +160,17 @@ pub(crate) async fn start_cluster(
     started: u64,
     declared: u64,
 ) -> anyhow::Result<BenchCluster> {
+    start_cluster_in(dir, node_bin, started, declared, None).await
+}
+
+/// [`start_cluster`], node `i` inside namespace `i` of `netns` if given.
+pub(crate) async fn start_cluster_in(
+    dir: &Path,
+    node_bin: &Path,
+    started: u64,
+    declared: u64,
+    netns: Option<&crate::netns::Namespaces>,
+) -> anyhow::Result<BenchCluster> {
     crate::demo::prepare_dir(dir)?;
     let demo = crate::demo::DemoOptions {
         nodes: started,
@@ -173,7 +189,7 @@ pub(crate) async fn start_cluster(
         real_epoch_ms: crate::demo::real_now_ms(),
         speed: 1.0,
     };
-    let nodes = crate::demo::start_cluster(&demo, &mut province, clock).await?;
+    let nodes = crate::demo::start_cluster_in(&demo, &mut province, clock, netns).await?;
     Ok(BenchCluster {
         nodes,
         province,

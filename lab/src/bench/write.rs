@@ -118,7 +118,7 @@ pub fn pad(sub: Submission, province: &Province, target: usize) -> Submission {
 
 /// Pre-signs case flows until they hold at least `entries` steps, starting at case `next`
 /// (advanced), on all cores. Returns the sequences and the bytes of handoffs and of all.
-fn presign(
+pub(crate) fn presign(
     province: &Province,
     next: &mut u64,
     entries: u64,

@@ -252,7 +252,7 @@ fn item_of(position: usize, result: ApplyResult) -> BatchItem {
         (status = 200, description = "Processed: one signed tree head and each submission's outcome (APPENDED, DUPLICATE, REJECTED with the rule, REFUSED with the single route's code), index, entry and inclusion path", body = ReceiptSet),
         (status = 400, description = "MALFORMED: not a batch, an empty batch, or a submission that does not decode (the message names its position)", body = ErrorBody),
         (status = 413, description = "TOO_LARGE: the body, or more than `limits.max_batch_submissions` submissions", body = ErrorBody),
-        (status = 503, description = "UNAVAILABLE: no quorum, or leadership moved while the batch was checked (resend it: what committed answers as DUPLICATE)", body = ErrorBody),
+        (status = 503, description = "NOT_LEADER: leadership moved while the batch was checked, or no leader took it within the commit timeout; UNAVAILABLE: no quorum reachable from this node, or not committed within the commit timeout (resend it: what committed answers as DUPLICATE)", body = ErrorBody),
     ))]
 pub async fn submit_batch(
     State(node): State<Arc<NodeCtx>>,
@@ -260,14 +260,17 @@ pub async fn submit_batch(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    if let Some(answer) = super::forward::to_leader(&node, Route::Batch, &headers, &body).await {
+    let deadline = started + node.limits.commit_timeout;
+    if let Some(answer) =
+        super::forward::to_leader(&node, Route::Batch, &headers, &body, deadline).await
+    {
         return answer;
     }
     let subs = match parse_batch(&headers, &body, node.limits.max_batch_submissions) {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    match process(&node, subs).await {
+    match process(&node, subs, deadline).await {
         Ok(set) => {
             node.metrics.observe_commit(started.elapsed().as_secs_f64());
             let mut resp = (StatusCode::OK, Json(set)).into_response();
@@ -277,17 +280,25 @@ pub async fn submit_batch(
             );
             resp
         }
-        Err(e) => e.into_response(),
+        Err(e) => e,
     }
 }
 
-/// Ingress for each submission, one proposal of the accepted ones, and the receipt set.
-async fn process(node: &NodeCtx, subs: Vec<Submission>) -> Result<ReceiptSet, ApiError> {
+/// Ingress for each submission, one proposal of the accepted ones, and the receipt set; or the
+/// answer that the batch was not processed.
+async fn process(
+    node: &NodeCtx,
+    subs: Vec<Submission>,
+    deadline: Instant,
+) -> Result<ReceiptSet, Response> {
     let mut results: Vec<Option<BatchItem>> = Vec::with_capacity(subs.len());
     let mut proposals = Vec::new();
     let mut proposed_at = Vec::new();
     for (position, sub) in subs.into_iter().enumerate() {
-        match admit(node, position, sub).await? {
+        match admit(node, position, sub)
+            .await
+            .map_err(IntoResponse::into_response)?
+        {
             Admitted::Answered(item) => results.push(Some(item)),
             Admitted::Propose(p) => {
                 proposals.push(*p);
@@ -297,28 +308,23 @@ async fn process(node: &NodeCtx, subs: Vec<Submission>) -> Result<ReceiptSet, Ap
         }
     }
     if !proposals.is_empty() {
-        // A leader cut off from its quorum would wait until the partition heals: 503 instead
-        // (the batch may still commit; resending it answers what did as DUPLICATE).
+        // A leader that loses its quorum answers at once (NoQuorum), one that lost the
+        // leadership NOT_LEADER; the commit timeout is the outer bound (the batch may still
+        // commit; resending it answers what did as DUPLICATE).
         let commit_timeout = node.limits.commit_timeout;
-        let applied = match tokio::time::timeout(
-            commit_timeout,
+        let applied = match tokio::time::timeout_at(
+            deadline.into(),
             crate::service::submit::submit_all(&node.batcher, &proposals),
         )
         .await
         {
             Ok(applied) => applied,
             Err(_) => Err(SubmitError::Unavailable(format!(
-                "not committed within {} ms: no quorum reachable; the batch may still commit, resend it to learn its indexes",
+                "not committed within the commit timeout ({} ms); the batch may still commit, resend it to learn its indexes",
                 commit_timeout.as_millis()
             ))),
         };
-        let applied = match applied {
-            Ok(a) => a,
-            Err(SubmitError::Unavailable(m)) => return Err(ApiError::unavailable(m)),
-            Err(SubmitError::Forwarded(_)) => {
-                return Err(ApiError::unavailable("leadership moved; resend the batch"))
-            }
-        };
+        let applied = applied.map_err(super::forward::error_response)?;
         for (position, result) in proposed_at.into_iter().zip(applied) {
             results[position] = Some(item_of(position, result));
         }
@@ -336,7 +342,11 @@ async fn process(node: &NodeCtx, subs: Vec<Submission>) -> Result<ReceiptSet, Ap
         })
         .collect();
     let indexes: Vec<u64> = results.iter().filter_map(|r| r.index).collect();
-    let proofs = node.tree_heads.proofs(&indexes).await?;
+    let proofs = node
+        .tree_heads
+        .proofs(&indexes)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
     let mut entries = proofs.entries.into_iter();
     for item in results.iter_mut().filter(|r| r.index.is_some()) {
         let Some(entry) = entries.next() else { break };

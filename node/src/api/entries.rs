@@ -141,12 +141,15 @@ pub async fn answer(node: &NodeCtx, result: ApplyResult) -> Response {
         (status = 409, description = "ID_REUSED, or the workflow rule broken: then the rejection entry's `index` and its `receipt`", body = ErrorBody),
         (status = 413, description = "TOO_LARGE: the body, or a policy limit (the message names `LIMIT_EXCEEDED` and the detail apply would record); not recorded", body = ErrorBody),
         (status = 429, description = "RATE_LIMITED", body = ErrorBody),
-        (status = 503, description = "UNAVAILABLE: no quorum", body = ErrorBody),
+        (status = 503, description = "NOT_LEADER: this node does not lead and could not hand the submission to a leader within the commit timeout (`x-caseledger-leader` names the leader where known); UNAVAILABLE: no quorum reachable from this node (it leads without one), or not committed within the commit timeout (resubmit: a resubmission answers the first receipt)", body = ErrorBody),
     ))]
 pub async fn submit(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
+    // The request's deadline: the commit timeout is the outer bound of everything below,
+    // following a leadership that moves included.
+    let deadline = started + node.limits.commit_timeout;
     let route = crate::service::submit::Route::Single;
-    if let Some(answer) = super::forward::to_leader(&node, route, &headers, &body).await {
+    if let Some(answer) = super::forward::to_leader(&node, route, &headers, &body, deadline).await {
         return answer;
     }
     let sub = match parse_submission(&headers, &body) {
@@ -183,14 +186,15 @@ pub async fn submit(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, body: 
         submission: sub.clone(),
         stamped_at: now,
     };
-    // A leader cut off from its quorum would wait for the commit until the partition heals:
-    // the submission is answered 503 instead (it may still commit later; resubmitting it is
-    // safe and then answers its index).
+    // A leader that loses its quorum stops waiting at once (`SubmitError::NoQuorum`); the commit
+    // timeout is the outer bound, for a commit that is slow with a quorum.
     let commit_timeout = node.limits.commit_timeout;
-    let submitted = match tokio::time::timeout(commit_timeout, node.submit(proposal)).await {
+    let submitted = match tokio::time::timeout_at(deadline.into(), node.submit(proposal, deadline))
+        .await
+    {
         Ok(submitted) => submitted,
         Err(_) => Err(SubmitError::Unavailable(format!(
-            "not committed within {} ms: no quorum reachable; the submission may still commit, resubmit it to learn its index",
+            "not committed within the commit timeout ({} ms); the submission may still commit, resubmit it to learn its index",
             commit_timeout.as_millis()
         ))),
     };
@@ -204,7 +208,6 @@ pub async fn submit(State(node): State<Arc<NodeCtx>>, headers: HeaderMap, body: 
             );
             resp
         }
-        Err(SubmitError::Forwarded(answer)) => super::forward::relay(answer),
-        Err(SubmitError::Unavailable(m)) => ApiError::unavailable(m).into_response(),
+        Err(e) => super::forward::error_response(e),
     }
 }

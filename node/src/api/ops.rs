@@ -77,6 +77,11 @@ pub async fn metrics(State(node): State<Arc<NodeCtx>>) -> Response {
     let text = node.metrics.render(&NodeReadings {
         ledger_height: node.ledger.head().size,
         is_leader: node.is_leader(),
+        seconds_since_quorum_ack: node
+            .leadership
+            .view()
+            .quorum_acked
+            .map(|t| t.elapsed().as_secs_f64()),
         wal_syncs: wal.synced,
         wal_bytes: wal.bytes,
         acknowledged_batches: wal.acknowledged_batches,

@@ -39,7 +39,7 @@ fn wants_consistent(query: Option<&str>) -> bool {
 /// Makes the next read on this node linearizable, or says why it cannot.
 async fn linearize(node: &NodeCtx) -> Result<(), ApiError> {
     let timeout = node.limits.commit_timeout;
-    match cluster::ensure_linearizable(&node.raft).await {
+    match cluster::ensure_linearizable(&node.leadership).await {
         Ok(_) => Ok(()),
         Err(ReadIndexError::NotLeader {
             leader: Some((leader, peer)),
@@ -72,7 +72,7 @@ async fn linearize(node: &NodeCtx) -> Result<(), ApiError> {
                 .map_err(|e| ApiError::unavailable(e.to_string()))
         }
         Err(ReadIndexError::NotLeader { leader: None }) => Err(ApiError::unavailable(
-            "no leader: the cluster has no quorum right now",
+            "no leader known to this node: an election is under way, or no quorum is reachable from this node",
         )),
         Err(ReadIndexError::Unavailable(m)) => Err(ApiError::unavailable(m)),
     }
@@ -109,7 +109,7 @@ pub async fn reads(State(node): State<Arc<NodeCtx>>, req: Request, next: Next) -
 #[utoipa::path(get, path = "/v1/read-index", tag = "ops",
     responses((status = 200, body = ReadIndex), (status = 503, description = "not the leader, or no quorum", body = ErrorBody)))]
 pub async fn read_index(State(node): State<Arc<NodeCtx>>) -> Result<Json<ReadIndex>, ApiError> {
-    match cluster::ensure_linearizable(&node.raft).await {
+    match cluster::ensure_linearizable(&node.leadership).await {
         Ok(raft_index) => Ok(Json(ReadIndex {
             raft_index,
             leader: node.id,

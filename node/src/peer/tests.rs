@@ -136,7 +136,13 @@ async fn three_nodes_elect_a_leader_and_replicate_200_proposals_identically() {
         let resp = propose(leader, vec![proposal(i)]).await.expect("commit");
         indexes.insert(resp[0].ledger_index.expect("appended"));
     }
-    let batcher = crate::raft::batcher::Batcher::start(leader.clone(), Default::default());
+    let leadership = crate::raft::leadership::Leadership::watch(
+        leader.clone(),
+        leader_id,
+        std::time::Duration::from_secs(2),
+    );
+    let batcher =
+        crate::raft::batcher::Batcher::start(leader.clone(), leadership, Default::default());
     let concurrent =
         futures::future::join_all((50..200).map(|i| batcher.propose(proposal(i)))).await;
     for resp in concurrent {

@@ -11,6 +11,10 @@
 //! Each proposal's submitter gets its own [`Applied`] (or the batch's error) back; the ledger
 //! applies a batch's proposals in order, exactly as if they had been proposed one by one.
 //!
+//! Only a leader holding a quorum proposes ([`super::leadership`]): on a leader past its lease
+//! a batch is refused at once, and a batch in flight when the lease passes is answered
+//! [`ProposeError::NoQuorum`] without waiting for a commit that needs the quorum back.
+//!
 //! Proposals arrive in groups ([`Batcher::propose_all`]: the submissions of one batch request)
 //! and a group is never split: it goes whole into one Raft entry, with whatever else is
 //! queued (a group larger than the limits goes alone).
@@ -19,6 +23,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use super::leadership::Leadership;
 use super::{propose, ProposeError, Raft};
 use crate::ledger::Applied;
 
@@ -55,10 +60,11 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// Starts the batching task for `raft`; it ends when every `Batcher` clone is dropped.
-    pub fn start(raft: Raft, settings: BatchSettings) -> Self {
+    /// Starts the batching task for `raft`, proposing while `leadership` holds a quorum; it
+    /// ends when every `Batcher` clone is dropped.
+    pub fn start(raft: Raft, leadership: Leadership, settings: BatchSettings) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(raft, settings, rx));
+        tokio::spawn(run(raft, leadership, settings, rx));
         Batcher { tx }
     }
 
@@ -97,7 +103,45 @@ fn group_bytes(g: &Group) -> usize {
     g.iter().map(|(p, _)| p.len()).sum()
 }
 
-async fn run(raft: Raft, settings: BatchSettings, mut rx: mpsc::UnboundedReceiver<Group>) {
+/// Proposes `proposals` as one Raft entry unless this node leads without a quorum, or stops
+/// holding one before the entry is applied.
+async fn propose_holding(
+    raft: &Raft,
+    leadership: &Leadership,
+    proposals: Vec<Vec<u8>>,
+) -> Result<Vec<Applied>, ProposeError> {
+    let no_quorum = || ProposeError::NoQuorum {
+        lease_ms: u64::try_from(leadership.lease().as_millis()).unwrap_or(u64::MAX),
+    };
+    let view = leadership.view();
+    if view.fenced() {
+        return Err(no_quorum());
+    }
+    if !view.raft_leader {
+        // openraft answers who leads (or that none is known).
+        return propose(raft, proposals).await;
+    }
+    tokio::select! {
+        r = propose(raft, proposals) => r,
+        () = leadership.lost() => {
+            let now = leadership.view();
+            if now.fenced() {
+                Err(no_quorum())
+            } else {
+                Err(ProposeError::NotLeader {
+                    leader: leadership.leader_elsewhere(),
+                })
+            }
+        }
+    }
+}
+
+async fn run(
+    raft: Raft,
+    leadership: Leadership,
+    settings: BatchSettings,
+    mut rx: mpsc::UnboundedReceiver<Group>,
+) {
     let slots = Arc::new(Semaphore::new(settings.in_flight.max(1)));
     let mut carried = None;
     loop {
@@ -131,9 +175,10 @@ async fn run(raft: Raft, settings: BatchSettings, mut rx: mpsc::UnboundedReceive
             }
         }
         let raft = raft.clone();
+        let leadership = leadership.clone();
         tokio::spawn(async move {
             let (proposals, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-            match propose(&raft, proposals).await {
+            match propose_holding(&raft, &leadership, proposals).await {
                 Ok(applied) => {
                     for (reply, a) in replies.into_iter().zip(applied) {
                         let _ = reply.send(Ok(a));

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::leadership::Leadership;
 use super::{NodeId, Peer, Raft};
 
 /// The leader this node knows of, with its address.
@@ -16,17 +17,15 @@ pub fn leader(raft: &Raft) -> Option<(NodeId, Peer)> {
     Some((id, peer))
 }
 
-/// Whether this node is the leader.
-pub fn is_leader(raft: &Raft, me: NodeId) -> bool {
-    raft.metrics().borrow().current_leader == Some(me)
-}
-
 /// Why this node is not ready, as far as Raft goes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RaftUnready {
     /// No leader is known: this node is not in a quorum.
     #[error("no leader known: not in a quorum")]
     NoLeader,
+    /// This node leads but no quorum acknowledged it for an election timeout.
+    #[error("no quorum reachable from this node: it leads without one, so it does not serve")]
+    NoQuorum,
     /// It has applied less of its log than it holds, by more than a margin.
     #[error("catching up: applied {applied:?} of {known:?}")]
     CatchingUp {
@@ -48,12 +47,17 @@ pub enum RaftWaitError {
     NoLeader,
 }
 
-/// Whether a leader is known and this node has applied everything it knows to be committed.
-pub fn readiness(raft: &Raft) -> Result<(), RaftUnready> {
-    let m = raft.metrics().borrow().clone();
-    if m.current_leader.is_none() {
+/// Whether a leader is known (this node, only with a quorum) and this node has applied
+/// everything it knows to be committed.
+pub fn readiness(leadership: &Leadership) -> Result<(), RaftUnready> {
+    let view = leadership.view();
+    if view.fenced() {
+        return Err(RaftUnready::NoQuorum);
+    }
+    if view.leader.is_none() {
         return Err(RaftUnready::NoLeader);
     }
+    let m = leadership.raft.metrics().borrow().clone();
     let applied = m.last_applied.map(|l| l.index);
     let known = m.last_log_index;
     match (applied, known) {
@@ -78,12 +82,15 @@ pub fn term(raft: &Raft) -> u64 {
 pub struct RaftStatus {
     /// This node's id.
     pub id: NodeId,
-    /// Its role, as openraft names it (`Leader`, `Follower`, ...).
+    /// Its role, as openraft names it (`Leader`, `Follower`, ...), or `LeaderWithoutQuorum`
+    /// for a leader that no quorum acknowledged for an election timeout (it does not serve).
     pub state: String,
     /// The current term.
     pub term: u64,
-    /// The leader it knows of.
+    /// The leader it knows of (not itself while it leads without a quorum).
     pub leader: Option<NodeId>,
+    /// Milliseconds since a quorum last acknowledged this node as leader (leaders only).
+    pub quorum_ack_ms: Option<u64>,
     /// The last log index it holds.
     pub last_log_index: Option<u64>,
     /// The last log index it applied.
@@ -97,14 +104,22 @@ pub struct RaftStatus {
 }
 
 /// This node's Raft state, for operators.
-pub fn status(raft: &Raft) -> RaftStatus {
-    let m = raft.metrics().borrow().clone();
+pub fn status(leadership: &Leadership) -> RaftStatus {
+    let view = leadership.view();
+    let m = leadership.raft.metrics().borrow().clone();
     let membership = m.membership_config.membership();
     RaftStatus {
         id: m.id,
-        state: format!("{:?}", m.state),
+        state: if view.fenced() {
+            "LeaderWithoutQuorum".to_owned()
+        } else {
+            format!("{:?}", m.state)
+        },
         term: m.current_term,
-        leader: m.current_leader,
+        leader: view.leader,
+        quorum_ack_ms: view
+            .quorum_acked
+            .map(|t| u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)),
         last_log_index: m.last_log_index,
         last_applied: m.last_applied.map(|l| l.index),
         voters: membership.voter_ids().collect(),
@@ -158,9 +173,26 @@ const READ_INDEX_APPLY_TIMEOUT: std::time::Duration = std::time::Duration::from_
 /// (the fault-injection suite's linearizability checker caught exactly that). Every committed
 /// entry is in the leader's log, so waiting for its last log index to be applied closes the
 /// gap whatever openraft's bookkeeping; under load it costs at most one commit round.
-pub async fn ensure_linearizable(raft: &Raft) -> Result<u64, ReadIndexError> {
+///
+/// A leader without a quorum ([`Leadership`]) refuses at once, and a read index waiting on
+/// a leader that loses its quorum is refused when it does.
+pub async fn ensure_linearizable(leadership: &Leadership) -> Result<u64, ReadIndexError> {
     use openraft::error::{CheckIsLeaderError, RaftError};
-    match raft.ensure_linearizable().await {
+    let no_quorum = || ReadIndexError::Unavailable("no quorum reachable from this node".into());
+    let view = leadership.view();
+    if view.fenced() {
+        return Err(no_quorum());
+    }
+    let raft = &leadership.raft;
+    let confirmed = if view.raft_leader {
+        tokio::select! {
+            r = raft.ensure_linearizable() => r,
+            () = leadership.lost() => return Err(no_quorum()),
+        }
+    } else {
+        raft.ensure_linearizable().await
+    };
+    match confirmed {
         Ok(read) => {
             let last_log = raft.metrics().borrow().last_log_index.unwrap_or(0);
             let index = read.map_or(0, |l| l.index).max(last_log);
@@ -220,12 +252,16 @@ pub fn members(raft: &Raft) -> Vec<Member> {
         .collect()
 }
 
-/// Calls `on_change` every time the leader this node knows of changes, until Raft stops.
-pub async fn watch_leader(raft: Raft, on_change: impl Fn(Option<NodeId>) + Send + 'static) {
-    let mut rx = raft.metrics();
-    let mut last = rx.borrow().current_leader;
+/// Calls `on_change` every time the leader this node may treat as such changes (a leader
+/// that loses its quorum counts: it then knows none), until Raft stops.
+pub async fn watch_leader(
+    leadership: Leadership,
+    on_change: impl Fn(Option<NodeId>) + Send + 'static,
+) {
+    let mut rx = leadership.subscribe();
+    let mut last = rx.borrow().leader;
     while rx.changed().await.is_ok() {
-        let now = rx.borrow().current_leader;
+        let now = rx.borrow().leader;
         if now != last {
             last = now;
             on_change(now);

@@ -8,6 +8,8 @@
 //!   families, one synced batch per append, vote, truncate and purge.
 //! - [`state_machine::StateMachine`]: `RaftStateMachine` delegating the ledger apply to a
 //!   [`LedgerMachine`](crate::ledger::LedgerMachine).
+//! - [`leadership`]: whether this node leads with a quorum; a leader that no quorum
+//!   acknowledged for an election timeout steps down (openraft 0.9 has no CheckQuorum).
 //! - [`network`]: the HTTP transport: its client, and its server side as data (the routes are
 //!   `crate::peer::raft`'s).
 //!
@@ -24,6 +26,7 @@ use crate::store::{Store, StoreError};
 
 pub mod batcher;
 pub mod cluster;
+pub mod leadership;
 pub mod log_store;
 pub mod membership;
 pub mod network;
@@ -172,7 +175,15 @@ pub enum ProposeError {
         /// The current leader's id and address, if known.
         leader: Option<(NodeId, Peer)>,
     },
-    /// The proposal could not be committed (no quorum, or the node is stopping).
+    /// This node is openraft's leader but no quorum acknowledged it for an election timeout
+    /// ([`leadership`]): it does not lead. A proposal it had taken may still commit (if the
+    /// quorum comes back before another leader is elected).
+    #[error("no quorum reachable from this node (no acknowledgement for {lease_ms} ms)")]
+    NoQuorum {
+        /// The lease that passed without an acknowledgement, milliseconds.
+        lease_ms: u64,
+    },
+    /// The proposal could not be committed (the node is stopping, or Raft failed).
     #[error("proposal not committed: {0}")]
     Unavailable(String),
 }

@@ -287,7 +287,7 @@ fn spawn_background(
     ));
     let metrics = ctx.metrics.clone();
     tasks.push(tokio::spawn(cluster::watch_leader(
-        ctx.raft.clone(),
+        ctx.leadership.clone(),
         move |leader| {
             metrics.leader_changes.inc();
             tracing::info!(?leader, "leader changed");
@@ -383,11 +383,18 @@ impl Node {
             ledger.clone(),
             store.clone(),
         );
+        let leadership = raft::leadership::Leadership::watch(
+            raft.clone(),
+            config.node_id,
+            settings.election_max,
+        );
         let ctx = Arc::new(NodeCtx {
             id: config.node_id,
             raft: raft.clone(),
+            leadership: leadership.clone(),
             batcher: raft::batcher::Batcher::start(
                 raft.clone(),
+                leadership,
                 raft::batcher::BatchSettings {
                     in_flight: config.raft.batch_in_flight,
                     max_proposals: config.raft.batch_max_proposals,
@@ -461,13 +468,18 @@ impl Node {
                 submission: self.ctx.genesis.clone(),
                 stamped_at: self.ctx.now(),
             };
-            match self.ctx.submit(proposal).await {
+            let deadline = std::time::Instant::now() + self.ctx.limits.commit_timeout;
+            match self.ctx.submit(proposal, deadline).await {
                 Ok(ApplyResult::Appended { .. }) | Ok(ApplyResult::Duplicate { .. }) => {}
                 Ok(other) => bail!("genesis was not appended: {other:?}"),
-                Err(SubmitError::Unavailable(m)) => bail!("proposing genesis: {m}"),
                 Err(SubmitError::Forwarded(_)) => {
                     bail!("proposing genesis: this node is not the leader")
                 }
+                Err(
+                    SubmitError::Unavailable(m)
+                    | SubmitError::NoQuorum(m)
+                    | SubmitError::NotLeader { message: m, .. },
+                ) => bail!("proposing genesis: {m}"),
             }
         }
         Ok(())
