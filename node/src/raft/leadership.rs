@@ -175,6 +175,9 @@ async fn follow(raft: Raft, me: NodeId, lease: Duration, tx: watch::Sender<View>
     // the report, so only a fresh one moves the acknowledgement.
     let mut fresh = true;
     let mut patience = lease + jitter(lease);
+    // A follower's silence is checked at most this often, not at every report: the check asks
+    // openraft's core loop (a message and its answer), and reports come with every append.
+    let mut next_silence_check = Instant::now();
     loop {
         let now = Instant::now();
         let (leader, raft_leader) = {
@@ -212,8 +215,9 @@ async fn follow(raft: Raft, me: NodeId, lease: Duration, tx: watch::Sender<View>
             *v = view;
             changed
         });
-        if !raft_leader {
+        if !raft_leader && now >= next_silence_check {
             campaign_if_leaderless(&raft, me, lease, &mut patience).await;
+            next_silence_check = now + every;
         }
         tokio::select! {
             changed = metrics.changed() => {
