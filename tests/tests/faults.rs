@@ -360,7 +360,8 @@ async fn a_node_killed_mid_catch_up_restarts_clean_and_finishes() {
 
     proxied.cluster.restart(3);
     proxied.tell_proxies();
-    // Still slowed for a while: what it serves while it resumes is a prefix too.
+    // Still slowed for a while: anything it serves meanwhile must be a prefix too (it finishes
+    // the catch-up as it opens, before its API answers).
     let resume_until = Instant::now() + Duration::from_secs(3);
     while Instant::now() < resume_until {
         if let Some(h) = head_of_4(&client).await {

@@ -159,6 +159,8 @@ pub async fn to_leader(
     let mut attempts = 0u32;
     // The leader that last gave no usable answer, and why.
     let mut failed: Option<(u64, String)> = None;
+    // The leader last paused for after it failed: the next pass sends to it again.
+    let mut paused_for: Option<u64> = None;
     loop {
         let view = leadership.view();
         if view.raft_leader || view.leader == Some(leadership.me()) {
@@ -178,7 +180,7 @@ pub async fn to_leader(
             return Handed::Here;
         };
         if let Some((failed_id, _)) = &failed {
-            if *failed_id == id {
+            if *failed_id == id && paused_for != Some(id) {
                 // Still the leader this node knows: wait for the leadership to move, or try it
                 // again after a pause.
                 let wait = (Instant::now() + RETRY_SAME_LEADER).min(deadline);
@@ -189,9 +191,11 @@ pub async fn to_leader(
                 if Instant::now() >= deadline {
                     return Handed::Unanswered(unanswered(leadership, failed, deadline));
                 }
+                paused_for = Some(id);
                 continue;
             }
         }
+        paused_for = None;
         if attempts > 0 {
             resends.inc();
             tracing::info!(leader = id, attempts, "resending a forwarded submission");
