@@ -498,15 +498,8 @@ impl Client {
         prefer: usize,
         sub: &Submission,
     ) -> Result<SubmitOutcome, ClientError> {
-        let body = encode(sub);
         let (node, status, bytes) = self
-            .fail_over(prefer, |node| {
-                self.http
-                    .post(format!("{node}/v1/entries"))
-                    .header("content-type", CANONICAL)
-                    .body(body.clone())
-                    .send()
-            })
+            .post_canonical_from(prefer, "/v1/entries", encode(sub))
             .await?;
         if status == 200 || status == 201 {
             let r: ReceiptAnswer =
@@ -651,16 +644,26 @@ impl Client {
     /// POSTs canonical bytes to `path` and returns the first node's answer as it is, failing
     /// over to another node when one is down, does not lead or has no quorum ([`Failover`]).
     async fn post_canonical(&self, path: &str, body: Vec<u8>) -> Result<Answer, ClientError> {
-        let (node, status, bytes) = self
-            .fail_over(0, |node| {
-                self.http
-                    .post(format!("{node}{path}"))
-                    .header("content-type", CANONICAL)
-                    .body(body.clone())
-                    .send()
-            })
-            .await?;
+        let (node, status, bytes) = self.post_canonical_from(0, path, body).await?;
         answer_of(node, status, &bytes)
+    }
+
+    /// POSTs canonical bytes to `path`, starting at node `prefer` and failing over
+    /// ([`Failover`]): the answering node, its status and its body.
+    async fn post_canonical_from(
+        &self,
+        prefer: usize,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<(String, u16, bytes::Bytes), ClientError> {
+        self.fail_over(prefer, |node| {
+            self.http
+                .post(format!("{node}{path}"))
+                .header("content-type", CANONICAL)
+                .body(body.clone())
+                .send()
+        })
+        .await
     }
 
     /// Submits a batch (docs/FORMAT.md §Batch: each submission's canonical bytes, framed) to

@@ -119,6 +119,11 @@ impl Cluster {
             .collect()
     }
 
+    /// The context of the running node at `pos` (panics if it is stopped).
+    pub fn ctx(&self, pos: usize) -> &caseledger_node::node::NodeCtx {
+        &self.nodes[pos].as_ref().expect("the node runs").ctx
+    }
+
     /// Starts `n` nodes: node 1 bootstraps and proposes genesis, the others join as learners
     /// and are promoted to voters.
     pub async fn start(n: u64) -> Cluster {

@@ -14,6 +14,10 @@ use proto_types::ids::HandoffId;
 use proto_types::wire::{BatchOutcome, ErrorCode, ReceiptSet};
 use proto_types::{Action, Submission};
 
+#[path = "../../proto-types/tests/common/exceed.rs"]
+mod exceed;
+use exceed::exceed;
+
 /// A client of the one node at position `pos`.
 fn client_of(cluster: &Cluster, pos: usize) -> Client {
     Client::new([cluster.addrs[pos].1.clone()])
@@ -70,21 +74,17 @@ async fn a_mixed_batch_answers_each_submission_alone_and_writes_only_the_valid_a
         .iter()
         .find(|s| matches!(s.submission.payload.action, Action::Handoff(_)))
         .expect("a flow sends a handoff");
-    let max_note = cluster.nodes[leader]
-        .as_ref()
-        .expect("runs")
-        .ctx
+    let limits = cluster
+        .ctx(leader)
         .ledger
         .registry()
         .expect("genesis")
         .policy
         .limits
-        .max_note_bytes as usize;
+        .clone();
     let long = cluster.resign(&handoff.submission, |p| {
         p.id = HandoffId::new("batch-long-note").expect("id");
-        if let Action::Handoff(h) = &mut p.action {
-            h.note = "x".repeat(max_note + 1);
-        }
+        exceed(&mut p.action, "note", &limits);
     });
     let batch = vec![
         steps[0].submission.clone(),
@@ -93,13 +93,7 @@ async fn a_mixed_batch_answers_each_submission_alone_and_writes_only_the_valid_a
         refiled,
         long,
     ];
-    let before = cluster.nodes[leader]
-        .as_ref()
-        .expect("runs")
-        .ctx
-        .ledger
-        .head()
-        .size;
+    let before = cluster.ctx(leader).ledger.head().size;
     let set = client_of(&cluster, leader)
         .submit_batch(&batch)
         .await
@@ -125,13 +119,7 @@ async fn a_mixed_batch_answers_each_submission_alone_and_writes_only_the_valid_a
     assert_eq!(set.results[1].index, Some(before));
     assert_eq!(set.results[3].index, Some(before + 1));
     assert!(set.results[2].index.is_none() && set.results[4].index.is_none());
-    let after = cluster.nodes[leader]
-        .as_ref()
-        .expect("runs")
-        .ctx
-        .ledger
-        .head()
-        .size;
+    let after = cluster.ctx(leader).ledger.head().size;
     assert_eq!(
         after,
         before + 2,
@@ -173,16 +161,7 @@ async fn a_mixed_batch_answers_each_submission_alone_and_writes_only_the_valid_a
     let indexes = |s: &ReceiptSet| s.results.iter().map(|r| r.index).collect::<Vec<_>>();
     assert_eq!(indexes(&again), indexes(&set));
     assert!(verify_receipt_set(&again, &keys).iter().all(Result::is_ok));
-    assert_eq!(
-        cluster.nodes[leader]
-            .as_ref()
-            .expect("runs")
-            .ctx
-            .ledger
-            .head()
-            .size,
-        after
-    );
+    assert_eq!(cluster.ctx(leader).ledger.head().size, after);
 
     // JSON and canonical framing answer alike.
     let framed = frame(
@@ -244,7 +223,7 @@ async fn an_empty_a_malformed_and_an_oversized_batch_are_refused_whole() {
     let cluster = Cluster::start_with(1, 1, |c| c.limits.max_batch_submissions = 3).await;
     let steps = case_flow(&cluster.province, 47, 0, EPOCH).1;
     let subs: Vec<Submission> = steps.iter().take(4).map(|s| s.submission.clone()).collect();
-    let head = cluster.nodes[0].as_ref().expect("runs").ctx.ledger.head();
+    let head = cluster.ctx(0).ledger.head();
     let canonical = proto_types::wire::CANONICAL;
 
     let (status, body) = post_raw(&cluster, 0, canonical, Vec::new()).await;
@@ -283,11 +262,7 @@ async fn an_empty_a_malformed_and_an_oversized_batch_are_refused_whole() {
         }
         other => panic!("4 submissions over a limit of 3: {other:?}"),
     }
-    assert_eq!(
-        cluster.nodes[0].as_ref().expect("runs").ctx.ledger.head(),
-        head,
-        "nothing written"
-    );
+    assert_eq!(cluster.ctx(0).ledger.head(), head, "nothing written");
     // A batch of one is a batch.
     let set = client_of(&cluster, 0)
         .submit_batch(&subs[..1])

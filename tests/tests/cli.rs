@@ -1391,13 +1391,7 @@ mod batch {
             file_into(&cli, &batch, n).await;
         }
         let (b, g) = (batch.to_string_lossy(), cli.genesis.to_string_lossy());
-        let head = cluster.nodes[0]
-            .as_ref()
-            .expect("runs")
-            .ctx
-            .ledger
-            .head()
-            .size;
+        let head = cluster.ctx(0).ledger.head().size;
         assert_eq!(
             head,
             cluster.converged(head).await.size,

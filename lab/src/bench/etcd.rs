@@ -44,8 +44,8 @@ pub fn find_binary() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The running members; killed when dropped.
-struct Members(Vec<Child>);
+/// The running members; stopped when dropped (TERM, then KILL after 10 s).
+pub(super) struct Members(pub(super) Vec<Child>);
 
 impl Drop for Members {
     fn drop(&mut self) {
@@ -104,40 +104,18 @@ async fn start(opts: &EtcdOptions) -> Result<(Members, Vec<String>)> {
         peers.push(format!("http://127.0.0.1:{}", free_port()?));
         clients.push(format!("http://127.0.0.1:{}", free_port()?));
     }
-    let initial: Vec<String> = peers
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("m{i}={p}"))
-        .collect();
-    let initial = initial.join(",");
     let mut members = Members(Vec::new());
     for i in 0..opts.members {
-        let log = std::fs::File::create(opts.dir.join(format!("m{i}.log")))?;
-        let child = Command::new(&opts.bin)
-            .arg("--name")
-            .arg(format!("m{i}"))
-            .arg("--data-dir")
-            .arg(opts.dir.join(format!("m{i}")))
-            .arg("--listen-peer-urls")
-            .arg(&peers[i])
-            .arg("--initial-advertise-peer-urls")
-            .arg(&peers[i])
-            .arg("--listen-client-urls")
-            .arg(&clients[i])
-            .arg("--advertise-client-urls")
-            .arg(&clients[i])
-            .arg("--initial-cluster")
-            .arg(&initial)
-            .arg("--initial-cluster-state")
-            .arg("new")
-            .arg("--initial-cluster-token")
-            .arg("caseledger-bench")
-            .arg("--log-level")
-            .arg("warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {}", opts.bin.display()))?;
+        let etcd = Command::new(&opts.bin);
+        let child = spawn_member(
+            etcd,
+            &opts.dir,
+            i,
+            &peers,
+            &clients,
+            "caseledger-bench",
+            &[],
+        )?;
         members.0.push(child);
     }
     let http = reqwest::Client::new();
@@ -174,9 +152,46 @@ async fn start(opts: &EtcdOptions) -> Result<(Members, Vec<String>)> {
     Ok((members, clients))
 }
 
+/// Starts member `i` (`m<i>`) of a new cluster on `peers[i]` and `clients[i]`, its data and
+/// log under `dir`, through `etcd` (the binary, or a command that runs it, e.g. in a network
+/// namespace), with `extra` flags after the common ones.
+pub(super) fn spawn_member(
+    mut etcd: Command,
+    dir: &Path,
+    i: usize,
+    peers: &[String],
+    clients: &[String],
+    token: &str,
+    extra: &[String],
+) -> Result<Child> {
+    let initial: Vec<String> = peers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("m{i}={p}"))
+        .collect();
+    let log = std::fs::File::create(dir.join(format!("m{i}.log")))?;
+    etcd.arg("--name")
+        .arg(format!("m{i}"))
+        .arg("--data-dir")
+        .arg(dir.join(format!("m{i}")))
+        .args(["--listen-peer-urls", &peers[i]])
+        .args(["--initial-advertise-peer-urls", &peers[i]])
+        .args(["--listen-client-urls", &clients[i]])
+        .args(["--advertise-client-urls", &clients[i]])
+        .args(["--initial-cluster", &initial.join(",")])
+        .args(["--initial-cluster-state", "new"])
+        .args(["--initial-cluster-token", token])
+        .args(["--log-level", "warn"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting etcd member m{i}: {etcd:?}"))
+}
+
 /// `count` puts with unique keys under `prefix` and `value_bytes` values, one sequence each:
 /// a put's JSON body, or with `batch` above 1 a transaction's of `batch` puts.
-fn puts(prefix: &str, count: u64, value_bytes: usize, batch: usize) -> Vec<Sequence> {
+pub(super) fn puts(prefix: &str, count: u64, value_bytes: usize, batch: usize) -> Vec<Sequence> {
     let b64 = base64::engine::general_purpose::STANDARD;
     let puts = (0..count).map(|n| {
         let key = format!("/bench/{prefix}/{n:010}");

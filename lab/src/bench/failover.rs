@@ -14,17 +14,14 @@
 //! idempotent for caseledger; a put of the same key and value for etcd).
 
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
-use base64::Engine as _;
-use bytes::Bytes;
+use anyhow::{bail, Result};
 use serde::Deserialize;
 
-use super::load::{work_of, Sequence, Work};
+use super::load::{work_of, Work};
 use crate::netns::Namespaces;
 
 /// What `caseledger bench failover` runs.
@@ -407,18 +404,6 @@ async fn run_caseledger(opts: &FailoverOptions, net: &mut Namespaces) -> Result<
     out
 }
 
-/// etcd members in `net`'s namespaces (ports 2379 and 2380 in each); killed when dropped.
-struct EtcdMembers(Vec<Child>);
-
-impl Drop for EtcdMembers {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 async fn run_etcd(
     opts: &FailoverOptions,
     bin: &std::path::Path,
@@ -436,35 +421,25 @@ async fn run_etcd(
         .iter()
         .map(|s| format!("http://{}:2379", s.ip))
         .collect();
-    let initial: Vec<String> = peers
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("m{i}={p}"))
-        .collect();
-    let initial = initial.join(",");
-    let mut members = EtcdMembers(Vec::new());
+    // etcd's timing set to caseledger-node's heartbeat and `election_max`.
+    let timing = [
+        "--heartbeat-interval".to_owned(),
+        HEARTBEAT_MS.to_string(),
+        "--election-timeout".to_owned(),
+        ELECTION_MS.to_string(),
+    ];
+    let mut members = super::etcd::Members(Vec::new());
     for i in 0..net.spaces.len() {
-        let log = std::fs::File::create(dir.join(format!("m{i}.log")))?;
-        let child = net
-            .command(i, bin)
-            .arg("--name")
-            .arg(format!("m{i}"))
-            .arg("--data-dir")
-            .arg(dir.join(format!("m{i}")))
-            .args(["--listen-peer-urls", &peers[i]])
-            .args(["--initial-advertise-peer-urls", &peers[i]])
-            .args(["--listen-client-urls", &clients[i]])
-            .args(["--advertise-client-urls", &clients[i]])
-            .args(["--initial-cluster", &initial])
-            .args(["--initial-cluster-state", "new"])
-            .args(["--initial-cluster-token", "caseledger-failover"])
-            .args(["--heartbeat-interval", &HEARTBEAT_MS.to_string()])
-            .args(["--election-timeout", &ELECTION_MS.to_string()])
-            .args(["--log-level", "warn"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
+        let etcd = net.command(i, bin);
+        let child = super::etcd::spawn_member(
+            etcd,
+            &dir,
+            i,
+            &peers,
+            &clients,
+            "caseledger-failover",
+            &timing,
+        )?;
         members.0.push(child);
     }
     let system = Etcd { clients };
@@ -487,16 +462,7 @@ async fn run_etcd(
     let want =
         (opts.hold + opts.settle + Duration::from_secs(3)).as_secs() * 3000 * opts.cuts as u64
             + opts.clients as u64 * 40;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let sequences: Vec<Sequence> = (0..want)
-        .map(|n| {
-            let body = serde_json::json!({
-                "key": b64.encode(format!("/failover/{n:010}")),
-                "value": b64.encode(vec![b'v'; 500]),
-            });
-            vec![Bytes::from(body.to_string())]
-        })
-        .collect();
+    let sequences = super::etcd::puts("failover", want, 500, 1);
     let load = Load::start(
         system.urls(),
         "application/json",

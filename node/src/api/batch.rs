@@ -83,7 +83,8 @@ pub struct ReceiptSet {
 }
 
 impl BatchItem {
-    fn new(position: usize, outcome: BatchOutcome) -> Self {
+    /// Its position and outcome, nothing else yet.
+    pub(super) fn new(position: usize, outcome: BatchOutcome) -> Self {
         Self {
             position: position as u64,
             outcome,

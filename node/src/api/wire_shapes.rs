@@ -486,16 +486,7 @@ fn the_node_status_reads_as_wire_node_status() {
 #[test]
 fn a_receipt_set_reads_as_wire_receipt_set_with_every_outcome() {
     use super::batch::{BatchItem, BatchOutcome, ReceiptSet};
-    let item = |position, outcome| BatchItem {
-        position,
-        outcome,
-        code: None,
-        message: None,
-        index: None,
-        entry_hash: None,
-        entry_hex: None,
-        inclusion: None,
-    };
+    let item = BatchItem::new;
     let set = ReceiptSet {
         tree_head: "note".into(),
         tree_size: 9,
