@@ -41,6 +41,8 @@ pub struct Metrics {
     pub signatures_batch_verified: Counter,
     /// Signatures checked at ingress (before proposing).
     pub ingress_signatures: Counter,
+    /// Batches the ingress verifier checked (`ingress_signatures` over this: the mean batch).
+    pub ingress_verify_batches: Counter,
     /// Apply batches written.
     pub apply_batches: Counter,
     /// Proposals refused on apply (bad signature, reused id), not recorded.
@@ -99,6 +101,7 @@ impl Default for Metrics {
             signatures_vouched: Counter::default(),
             signatures_batch_verified: Counter::default(),
             ingress_signatures: Counter::default(),
+            ingress_verify_batches: Counter::default(),
             apply_batches: Counter::default(),
             refused: Counter::default(),
             duplicates: Counter::default(),
@@ -143,6 +146,11 @@ impl Metrics {
                 "caseledger_ingress_signatures",
                 "Submission signatures checked at ingress.",
                 &self.ingress_signatures,
+            ),
+            (
+                "caseledger_ingress_verify_batches",
+                "Batches the ingress verifier checked together (ingress signatures over this: the mean batch).",
+                &self.ingress_verify_batches,
             ),
             (
                 "caseledger_apply_batches",

@@ -92,6 +92,8 @@ pub struct NodeCtx {
     pub tree_heads: crate::service::receipts::TreeHeads,
     /// API admission: concurrency permits, seen nonces, per-organisation rates.
     pub admission: crate::service::admission::Admission,
+    /// Ingress signature checks, verified together across requests.
+    pub verifier: crate::service::verifier::SignatureVerifier,
     /// What the self-check of the stored ledger found (issue 5).
     pub selfcheck: Arc<crate::selfcheck::Health>,
     /// What the cosign rounds found: members that disagree (issue 5).

@@ -175,7 +175,7 @@ enum Admitted {
 /// first entry even if it would be refused now, and the signer charged once.
 async fn admit(node: &NodeCtx, position: usize, sub: Submission) -> Result<Admitted, ApiError> {
     let now = node.now();
-    if let Err(e) = ingress_check(node, &sub, now) {
+    if let Err(e) = ingress_check(node, &sub, now).await {
         let store = node.store.clone();
         let id = sub.payload.id.clone();
         let first = blocking(move || Reader::new(&store).submission(&id))
@@ -295,11 +295,15 @@ async fn process(
     let mut results: Vec<Option<BatchItem>> = Vec::with_capacity(subs.len());
     let mut proposals = Vec::new();
     let mut proposed_at = Vec::new();
-    for (position, sub) in subs.into_iter().enumerate() {
-        match admit(node, position, sub)
-            .await
-            .map_err(IntoResponse::into_response)?
-        {
+    // Admitted side by side, so their signatures are verified in one batch.
+    let admitted = futures::future::join_all(
+        subs.into_iter()
+            .enumerate()
+            .map(|(position, sub)| admit(node, position, sub)),
+    )
+    .await;
+    for (position, admitted) in admitted.into_iter().enumerate() {
+        match admitted.map_err(IntoResponse::into_response)? {
             Admitted::Answered(item) => results.push(Some(item)),
             Admitted::Propose(p) => {
                 proposals.push(*p);

@@ -388,6 +388,10 @@ impl Node {
             config.node_id,
             settings.election_max,
         );
+        let verifier = crate::service::verifier::SignatureVerifier::start(
+            metrics.ingress_verify_batches.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("starting the ingress verifier thread: {e}"))?;
         let ctx = Arc::new(NodeCtx {
             id: config.node_id,
             raft: raft.clone(),
@@ -415,6 +419,7 @@ impl Node {
             peer_http,
             peer_tls: peer_tls.clone(),
             admission: crate::service::admission::Admission::new(config.limits),
+            verifier,
             selfcheck: Arc::default(),
             cosigning: Arc::default(),
         });
