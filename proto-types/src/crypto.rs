@@ -10,6 +10,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 
+mod batch;
+
+pub use batch::verify_many;
+#[doc(hidden)]
+pub use batch::verify_many_dalek;
+
 /// Hash algorithms. Encoded as a varint variant index: `Sha256` = 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -210,99 +216,6 @@ pub fn verify(
     let msg = [context, message].concat();
     vk.verify_strict(&msg, &ed25519_dalek::Signature::from_bytes(&sig.bytes))
         .map_err(|_| VerifyError::BadSignature)
-}
-
-/// The y coordinates (little-endian, sign bit clear) of the eight points of small order: an
-/// encoding decodes to a point of small order exactly when its low 255 bits are one of these
-/// (y = 0, 1, p - 1 and the two y of the points of order 8; each y with either sign of x).
-const SMALL_ORDER_Y: [[u8; 32]; 5] = [
-    [0; 32],
-    {
-        let mut one = [0u8; 32];
-        one[0] = 1;
-        one
-    },
-    {
-        let mut minus_one = [0xff; 32];
-        minus_one[0] = 0xec;
-        minus_one[31] = 0x7f;
-        minus_one
-    },
-    [
-        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
-        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
-        0xfc, 0x05,
-    ],
-    [
-        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
-        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
-        0x03, 0x7a,
-    ],
-];
-
-/// Whether a point encoding is canonical (y below p = 2^255 - 19) and, if it decodes at all,
-/// decodes to a point that is not of small order. Byte comparisons only: no decompression
-/// (the batch decompresses `R` itself, and fails if it does not decode).
-fn canonical_not_small_order(encoding: &[u8; 32]) -> bool {
-    let mut y = *encoding;
-    y[31] &= 0x7f;
-    let non_canonical = y[31] == 0x7f && y[1..31].iter().all(|b| *b == 0xff) && y[0] >= 0xed;
-    !non_canonical && !SMALL_ORDER_Y.contains(&y)
-}
-
-/// Verifies many signatures, each over `context || message`, and says for each whether
-/// [`verify`] accepts it. Signatures that pass `verify_strict`'s extra checks (canonical,
-/// not-small-order `R`; not-small-order key) are checked together with ed25519-dalek's
-/// `verify_batch` in groups of `group`; a group that fails is checked one signature at a time
-/// with [`verify`], so a bad signature costs its group a second pass and is always found.
-/// A batch checks the cofactorless equation for a random linear combination: a signature
-/// can only pass it and fail `verify_strict` if its own key's holder crafted it with torsion
-/// components, which forges nothing. Each distinct key is decompressed once per call.
-pub fn verify_many(items: &[(&PublicKey, &[u8], &[u8], &Signature)], group: usize) -> Vec<bool> {
-    let mut ok = vec![false; items.len()];
-    let mut batchable = Vec::with_capacity(items.len());
-    // Decompressed keys, by their bytes: a ledger has few signers and many signatures.
-    let mut keys: std::collections::HashMap<[u8; 32], Option<VerifyingKey>> =
-        std::collections::HashMap::new();
-    for (i, (key, context, message, sig)) in items.iter().enumerate() {
-        if key.alg != sig.alg {
-            continue;
-        }
-        let vk = *keys
-            .entry(key.bytes)
-            .or_insert_with(|| key.to_verifying_key().ok().filter(|vk| !vk.is_weak()));
-        let mut r = [0u8; 32];
-        r.copy_from_slice(&sig.bytes[..32]);
-        match vk {
-            Some(vk) if canonical_not_small_order(&r) => {
-                let mut m = Vec::with_capacity(context.len() + message.len());
-                m.extend_from_slice(context);
-                m.extend_from_slice(message);
-                batchable.push((i, vk, m));
-            }
-            // Let the one-by-one check decide (and refuse) the rest.
-            _ => ok[i] = verify(key, context, message, sig).is_ok(),
-        }
-    }
-    for part in batchable.chunks(group.max(1)) {
-        let messages: Vec<&[u8]> = part.iter().map(|(_, _, m)| m.as_slice()).collect();
-        let sigs: Vec<ed25519_dalek::Signature> = part
-            .iter()
-            .map(|(i, _, _)| ed25519_dalek::Signature::from_bytes(&items[*i].3.bytes))
-            .collect();
-        let keys: Vec<VerifyingKey> = part.iter().map(|(_, vk, _)| *vk).collect();
-        if ed25519_dalek::verify_batch(&messages, &sigs, &keys).is_ok() {
-            for (i, _, _) in part {
-                ok[*i] = true;
-            }
-        } else {
-            for (i, _, _) in part {
-                let (key, context, message, sig) = items[*i];
-                ok[*i] = verify(key, context, message, sig).is_ok();
-            }
-        }
-    }
-    ok
 }
 
 /// Why a PEM text is not an Ed25519 private key.

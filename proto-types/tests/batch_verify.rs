@@ -1,8 +1,9 @@
 //! `verify_many` says exactly what `verify` (strict) says for each signature, whatever the
 //! mix of good and bad ones and however they fall into groups.
 
+use curve25519_dalek::Scalar;
 use ed25519_dalek::SigningKey;
-use proto_types::crypto::{sign, verify, verify_many, PublicKey, Signature};
+use proto_types::crypto::{sign, verify, verify_many, verify_many_dalek, PublicKey, Signature};
 
 const CONTEXT: &[u8] = b"caseledger/v1/submission\0";
 
@@ -65,7 +66,246 @@ fn verify_many_agrees_with_strict_verify_for_every_signature() {
     assert_eq!(expected.iter().filter(|ok| !**ok).count(), 3 + 17);
     for group in [1, 7, 64, 1000] {
         assert_eq!(verify_many(&items, group), expected, "groups of {group}");
+        assert_eq!(
+            verify_many_dalek(&items, group),
+            expected,
+            "groups of {group}"
+        );
     }
+}
+
+/// How a test spoils a valid signature.
+#[derive(Clone, Copy, Debug)]
+enum Spoil {
+    /// Signed over other bytes.
+    OtherMessage,
+    /// `s + l`: the same scalar mod l, but not canonical (`verify_strict` refuses it).
+    SPlusL,
+    /// `s + d` (mod l), canonical.
+    SPlus(u64),
+    /// `s - d` (mod l), canonical.
+    SMinus(u64),
+    /// Made by the key's holder with `R` the identity (of small order) and `s = k a`: it
+    /// passes a cofactorless batch equation exactly, and `verify_strict` refuses it; `R`
+    /// encoded canonically (y = 1) or not (y = p + 1).
+    IdentityR { canonical: bool },
+}
+
+/// The group order l, little-endian.
+const L: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
+
+/// A signature by `keys[signer]` over `message`, spoiled as `spoil` says.
+fn signature(
+    keys: &[SigningKey],
+    signer: usize,
+    message: &[u8],
+    spoil: Option<Spoil>,
+) -> Signature {
+    let key = &keys[signer];
+    let sig = match spoil {
+        Some(Spoil::OtherMessage) => sign(key, CONTEXT, b"other bytes"),
+        Some(Spoil::IdentityR { canonical }) => return identity_r(key, message, canonical),
+        _ => sign(key, CONTEXT, message),
+    };
+    let mut bytes = *sig.as_bytes();
+    let mut s = [0u8; 32];
+    s.copy_from_slice(&bytes[32..]);
+    let scalar = Scalar::from_canonical_bytes(s).expect("a signature's s is canonical");
+    let spoiled = match spoil {
+        None | Some(Spoil::OtherMessage | Spoil::IdentityR { .. }) => s,
+        Some(Spoil::SPlusL) => {
+            // s + l as 256-bit integers; below 2^253, so the top three bits stay clear.
+            let mut carry = 0u16;
+            for (b, l) in s.iter_mut().zip(L) {
+                let sum = u16::from(*b) + u16::from(l) + carry;
+                *b = sum as u8;
+                carry = sum >> 8;
+            }
+            assert_eq!((carry, s[31] & 0xe0), (0, 0));
+            assert_eq!(Scalar::from_bytes_mod_order(s), scalar, "s + l = s mod l");
+            s
+        }
+        Some(Spoil::SPlus(d)) => (scalar + Scalar::from(d)).to_bytes(),
+        Some(Spoil::SMinus(d)) => (scalar - Scalar::from(d)).to_bytes(),
+    };
+    bytes[32..].copy_from_slice(&spoiled);
+    Signature::ed25519(bytes)
+}
+
+/// [`Spoil::IdentityR`]: `R` the identity, `s = k a` with `k = H(R || A || M)`, so that
+/// `R + kA = sB` holds exactly.
+fn identity_r(key: &SigningKey, message: &[u8], canonical: bool) -> Signature {
+    use sha2::{Digest as _, Sha512};
+    let mut r = [0u8; 32];
+    if canonical {
+        r[0] = 1;
+    } else {
+        r = [0xff; 32];
+        r[0] = 0xee;
+        r[31] = 0x7f;
+    }
+    let hram: [u8; 64] = Sha512::new()
+        .chain_update(r)
+        .chain_update(key.verifying_key().as_bytes())
+        .chain_update(CONTEXT)
+        .chain_update(message)
+        .finalize()
+        .into();
+    let s = Scalar::from_bytes_mod_order_wide(&hram) * key.to_scalar();
+    let mut bytes = [0u8; 64];
+    bytes[..32].copy_from_slice(&r);
+    bytes[32..].copy_from_slice(s.as_bytes());
+    Signature::ed25519(bytes)
+}
+
+/// Signatures `i` by `keys[signer[i]]` over distinct ~300-byte messages, those in `spoiled`
+/// spoiled: strict `verify` must refuse exactly those, and `verify_many` (and the old
+/// `verify_many_dalek`) must say what `verify` says, however the signatures fall into groups.
+fn check(keys: u8, signer: &[usize], spoiled: &[(usize, Spoil)]) {
+    let keys: Vec<SigningKey> = (1..=keys)
+        .map(|i| SigningKey::from_bytes(&[i; 32]))
+        .collect();
+    let messages: Vec<Vec<u8>> = (0..signer.len() as u32)
+        .map(|i| i.to_le_bytes().repeat(75))
+        .collect();
+    let publics: Vec<PublicKey> = signer.iter().map(|k| PublicKey::of(&keys[*k])).collect();
+    let sigs: Vec<Signature> = (0..signer.len())
+        .map(|i| {
+            let spoil = spoiled.iter().find(|(j, _)| *j == i).map(|(_, s)| *s);
+            signature(&keys, signer[i], &messages[i], spoil)
+        })
+        .collect();
+    let items: Vec<(&PublicKey, &[u8], &[u8], &Signature)> = (0..signer.len())
+        .map(|i| (&publics[i], CONTEXT, messages[i].as_slice(), &sigs[i]))
+        .collect();
+    let expected: Vec<bool> = (0..signer.len())
+        .map(|i| !spoiled.iter().any(|(j, _)| *j == i))
+        .collect();
+    let strict: Vec<bool> = items
+        .iter()
+        .map(|(k, c, m, s)| verify(k, c, m, s).is_ok())
+        .collect();
+    assert_eq!(
+        strict, expected,
+        "strict verify refuses exactly {spoiled:?}"
+    );
+    for group in [1, 5, 16, 64, 128, 1000] {
+        assert_eq!(
+            verify_many(&items, group),
+            expected,
+            "{spoiled:?} in groups of {group}"
+        );
+        assert_eq!(
+            verify_many_dalek(&items, group),
+            expected,
+            "old, groups of {group}"
+        );
+    }
+}
+
+#[test]
+fn finds_the_one_bad_signature_among_many_by_one_key() {
+    // Key 0 signs three in four, four other keys the rest; the bad one is key 0's.
+    let signer: Vec<usize> = (0..150)
+        .map(|i| if i % 4 == 3 { 1 + (i / 4) % 4 } else { 0 })
+        .collect();
+    for bad in [0, 1, 37, 62, 64, 100, 149] {
+        assert_eq!(signer[bad], 0);
+        for spoil in [Spoil::OtherMessage, Spoil::SPlusL, Spoil::SPlus(1)] {
+            check(5, &signer, &[(bad, spoil)]);
+        }
+    }
+}
+
+#[test]
+fn a_group_of_a_single_key_passes_whole_or_gives_up_exactly_its_bad_one() {
+    let signer = vec![0; 64];
+    check(1, &signer, &[]);
+    check(1, &signer, &[(20, Spoil::OtherMessage)]);
+    check(1, &signer[..1], &[]);
+    check(1, &signer[..1], &[(0, Spoil::SPlusL)]);
+}
+
+#[test]
+fn refuses_a_non_canonical_s_that_is_right_mod_l() {
+    let signer: Vec<usize> = (0..64).map(|i| i % 20).collect();
+    check(20, &signer, &[(5, Spoil::SPlusL)]);
+    check(
+        20,
+        &signer,
+        &[(5, Spoil::SPlusL), (6, Spoil::SPlusL), (45, Spoil::SPlusL)],
+    );
+}
+
+#[test]
+fn errors_that_would_cancel_within_one_key_are_both_found() {
+    // By one key, in one group, `s` raised by d on one signature and lowered by d on another:
+    // an equation with one coefficient per key (not per signature) would pass them.
+    let signer: Vec<usize> = (0..64).map(|i| i % 3).collect();
+    check(
+        3,
+        &signer,
+        &[(3, Spoil::SPlus(99)), (30, Spoil::SMinus(99))],
+    );
+    check(3, &signer, &[(0, Spoil::SPlus(1)), (3, Spoil::SMinus(1))]);
+}
+
+#[test]
+fn refuses_signatures_crafted_to_pass_a_cofactorless_batch() {
+    // Each passes the batch equation exactly, so only the checks made on each signature
+    // alone (an `R` of small order; a non-canonical `R`) can refuse it.
+    let signer: Vec<usize> = (0..64).map(|i| i % 4).collect();
+    check(4, &signer, &[(9, Spoil::IdentityR { canonical: true })]);
+    check(4, &signer, &[(9, Spoil::IdentityR { canonical: false })]);
+}
+
+#[test]
+fn refuses_a_weak_key_whose_signature_passes_a_cofactorless_batch() {
+    // A = the identity: `R = rB`, `s = r` satisfies `R + kA = sB` for any message.
+    let keys: Vec<SigningKey> = (1..=3u8)
+        .map(|i| SigningKey::from_bytes(&[i; 32]))
+        .collect();
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let weak = PublicKey::ed25519(identity);
+    let r = Scalar::from(12_345u64);
+    let r_point = curve25519_dalek::constants::ED25519_BASEPOINT_POINT * r;
+    let mut forged = [0u8; 64];
+    forged[..32].copy_from_slice(r_point.compress().as_bytes());
+    forged[32..].copy_from_slice(r.as_bytes());
+    let forged = Signature::ed25519(forged);
+    let messages: Vec<Vec<u8>> = (0..64u32).map(|i| i.to_le_bytes().repeat(75)).collect();
+    let mut publics: Vec<PublicKey> = (0..64).map(|i| PublicKey::of(&keys[i % 3])).collect();
+    let mut sigs: Vec<Signature> = (0..64)
+        .map(|i| sign(&keys[i % 3], CONTEXT, &messages[i]))
+        .collect();
+    publics[17] = weak;
+    sigs[17] = forged;
+    let items: Vec<(&PublicKey, &[u8], &[u8], &Signature)> = (0..64)
+        .map(|i| (&publics[i], CONTEXT, messages[i].as_slice(), &sigs[i]))
+        .collect();
+    let expected: Vec<bool> = (0..64).map(|i| i != 17).collect();
+    assert!(verify(&weak, CONTEXT, &messages[17], &forged).is_err());
+    for group in [1, 64] {
+        assert_eq!(verify_many(&items, group), expected, "groups of {group}");
+        assert_eq!(
+            verify_many_dalek(&items, group),
+            expected,
+            "old, groups of {group}"
+        );
+    }
+}
+
+#[test]
+fn accepts_all_valid_groups_of_mixed_keys() {
+    // ~20 signers per 64, in no order, and 64 distinct ones.
+    let mixed: Vec<usize> = (0..200).map(|i| (i * 37 + i / 7) % 20).collect();
+    check(20, &mixed, &[]);
+    let distinct: Vec<usize> = (0..128).map(|i| i % 64).collect();
+    check(64, &distinct, &[]);
 }
 
 mod common;

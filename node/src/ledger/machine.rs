@@ -290,7 +290,7 @@ pub fn stored_hash(entry_bytes: &[u8]) -> Option<proto_types::EntryHash> {
     Some(proto_types::EntryHash::from_bytes(tail))
 }
 
-/// Signatures verified together on apply (ed25519-dalek's batch verification).
+/// Signatures verified together on apply (the groups of [`proto_types::crypto::verify_many`]).
 const VERIFY_GROUP: usize = 64;
 
 /// [`proto_types::apply::preverify`] split over the machine's cores (for catch-up chunks:
