@@ -3,8 +3,9 @@
 # full-disk scenario once) run for --minutes each instead of the short CI version, on real
 # `caseledger-node` processes. Every scenario ends with the full checks (exactly once, converged
 # heads and roots, audit intact, linearizable history). Prints the seeds; replay one with
-# CASELEDGER_FAULT_SEED=<seed>.
-#   scripts/soak.sh --minutes 30 [--seed N]
+# CASELEDGER_FAULT_SEED=<seed>. Half the workload's writers submit batches of --batch cases' next
+# steps (`POST /v1/entries/batch`, default 4; 1: every writer submits one at a time).
+#   scripts/soak.sh --minutes 30 [--seed N] [--batch B]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=30
@@ -12,7 +13,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) minutes="$2"; shift 2 ;;
     --seed) export CASELEDGER_FAULT_SEED="$2"; shift 2 ;;
-    *) echo "usage: scripts/soak.sh [--minutes N] [--seed N]" >&2; exit 2 ;;
+    --batch) export CASELEDGER_WORKLOAD_BATCH="$2"; shift 2 ;;
+    *) echo "usage: scripts/soak.sh [--minutes N] [--seed N] [--batch B]" >&2; exit 2 ;;
   esac
 done
 source scripts/prereqs.sh

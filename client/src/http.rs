@@ -678,7 +678,21 @@ impl Client {
     /// outcome, in order (verify it with `crate::trust::verify_receipt_set`). A batch refused
     /// whole (malformed, too many submissions, too large) is [`ClientError::Refused`].
     pub async fn submit_batch(&self, subs: &[Submission]) -> Result<ReceiptSet, ClientError> {
-        let answer = self.submit_batch_answer(subs).await?;
+        self.submit_batch_to(0, subs).await
+    }
+
+    /// [`Client::submit_batch`], starting at the node `prefer` (modulo the count) and failing
+    /// over to the others ([`Failover`]).
+    pub async fn submit_batch_to(
+        &self,
+        prefer: usize,
+        subs: &[Submission],
+    ) -> Result<ReceiptSet, ClientError> {
+        let body = frame(&subs.iter().map(encode).collect::<Vec<_>>());
+        let (node, status, bytes) = self
+            .post_canonical_from(prefer, "/v1/entries/batch", body)
+            .await?;
+        let answer = answer_of(node, status, &bytes)?;
         if let Some(error) = answer.error() {
             return Err(ClientError::Refused {
                 node: answer.node,

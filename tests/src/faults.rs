@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use caseledger_client::audit::{audit, Verdict};
-use caseledger_client::http::{Client, SubmitOutcome};
+use caseledger_client::http::{Client, ClientError, SubmitOutcome};
 use caseledger_lab::flows::{case_flow, SplitMix};
 use caseledger_lab::pilot::Province;
+use proto_types::wire::BatchOutcome;
 use tokio::task::JoinHandle;
 
 use crate::cluster::EPOCH;
@@ -78,6 +79,16 @@ impl Recorded {
     }
 }
 
+/// How many cases a batching writer of the [`Workload`] advances together
+/// (`CASELEDGER_WORKLOAD_BATCH`, default 4; 1: every writer submits one at a time).
+pub fn workload_batch() -> usize {
+    std::env::var("CASELEDGER_WORKLOAD_BATCH")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .filter(|b| *b >= 1)
+        .unwrap_or(4)
+}
+
 /// Case flows submitted and heads read with `consistent=true`, all recorded, while faults
 /// happen.
 pub struct Workload {
@@ -90,7 +101,8 @@ pub struct Workload {
 
 impl Workload {
     /// Starts `writers` case flows at a time (case numbers from 0, seeded by `seed`) and
-    /// `readers` readers of the head, each request to a node drawn at random.
+    /// `readers` readers of the head, each request to a node drawn at random. Every second
+    /// writer advances [`workload_batch`] cases together, one batch request per step.
     pub fn start(
         client: &Client,
         province: &Province,
@@ -117,7 +129,8 @@ impl Workload {
                 acked: acked.clone(),
                 next_case: next_case.clone(),
             };
-            tasks.push(tokio::spawn(writer.run()));
+            let batch = if w % 2 == 1 { workload_batch() } else { 1 };
+            tasks.push(tokio::spawn(writer.run(batch)));
         }
         for r in 0..readers {
             let client = client.clone();
@@ -196,7 +209,10 @@ struct Writer {
 }
 
 impl Writer {
-    async fn run(mut self) {
+    async fn run(mut self, batch: usize) {
+        if batch > 1 {
+            return self.run_batched(batch).await;
+        }
         while !self.stop.load(Ordering::SeqCst) {
             let n = self.next_case.fetch_add(1, Ordering::SeqCst);
             let (_, steps) = case_flow(&self.province, self.seed, n, EPOCH);
@@ -208,18 +224,125 @@ impl Writer {
         }
     }
 
+    /// `batch` cases at a time, each request the next step of each (`POST /v1/entries/batch`):
+    /// a case stops at its first step that is not recorded or is rejected, the others go on.
+    async fn run_batched(mut self, batch: usize) {
+        while !self.stop.load(Ordering::SeqCst) {
+            let mut flows: Vec<std::collections::VecDeque<proto_types::Submission>> = (0..batch)
+                .map(|_| {
+                    let n = self.next_case.fetch_add(1, Ordering::SeqCst);
+                    let (_, steps) = case_flow(&self.province, self.seed, n, EPOCH);
+                    steps.into_iter().map(|s| s.submission).collect()
+                })
+                .collect();
+            while !self.stop.load(Ordering::SeqCst) {
+                let live: Vec<usize> = (0..flows.len()).filter(|c| !flows[*c].is_empty()).collect();
+                if live.is_empty() {
+                    break;
+                }
+                let subs: Vec<proto_types::Submission> =
+                    live.iter().filter_map(|c| flows[*c].pop_front()).collect();
+                let go_on = self.submit_batch(&subs).await;
+                for (c, ok) in live.into_iter().zip(go_on) {
+                    if !ok {
+                        flows[c].clear();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Records the invocation of a write; its position in the history.
+    fn invoke(&self, id: &str) -> usize {
+        let mut r = self.recorded.lock().expect("lock");
+        r.history.writes.push(Write {
+            id: id.to_owned(),
+            invoke: Instant::now(),
+            ack: None,
+        });
+        r.history.writes.len() - 1
+    }
+
+    /// Whether the writers give up on unanswered requests now (the scenario is ending).
+    fn gave_up(&self) -> bool {
+        self.give_up
+            .lock()
+            .expect("lock")
+            .is_some_and(|at| Instant::now() > at)
+    }
+
+    /// Submits a batch until answered (retrying through faults, resending the whole batch:
+    /// what committed before answers DUPLICATE); for each submission, whether its case may go
+    /// on.
+    async fn submit_batch(&mut self, subs: &[proto_types::Submission]) -> Vec<bool> {
+        let ids: Vec<String> = subs
+            .iter()
+            .map(|s| s.payload.id.as_str().to_owned())
+            .collect();
+        let positions: Vec<usize> = ids.iter().map(|id| self.invoke(id)).collect();
+        loop {
+            let prefer = self.rng.below(self.client.nodes().len() as u64) as usize;
+            match self.client.submit_batch_to(prefer, subs).await {
+                Ok(set) => {
+                    let now = Instant::now();
+                    let mut r = self.recorded.lock().expect("lock");
+                    let mut go_on = vec![false; subs.len()];
+                    for item in &set.results {
+                        let at = item.position as usize;
+                        let (Some(pos), Some(id)) = (positions.get(at), ids.get(at)) else {
+                            r.errors
+                                .push(format!("a batch answered position {at} of {}", subs.len()));
+                            continue;
+                        };
+                        if let Some(index) = item.index {
+                            r.history.writes[*pos].ack = Some((now, index));
+                        }
+                        match item.outcome {
+                            BatchOutcome::Appended | BatchOutcome::Duplicate
+                                if item.code.is_none() =>
+                            {
+                                self.acked.fetch_add(1, Ordering::SeqCst);
+                                go_on[at] = true;
+                            }
+                            _ => r.errors.push(format!(
+                                "{id}: {:?} {} {}",
+                                item.outcome,
+                                item.code
+                                    .as_ref()
+                                    .map(ToString::to_string)
+                                    .unwrap_or_default(),
+                                item.message.as_deref().unwrap_or("")
+                            )),
+                        }
+                    }
+                    return go_on;
+                }
+                Err(ClientError::Refused { status, error, .. }) => {
+                    let mut r = self.recorded.lock().expect("lock");
+                    r.errors.push(format!(
+                        "a batch of {}: {status} {} {}",
+                        subs.len(),
+                        error.code,
+                        error.message
+                    ));
+                    return vec![false; subs.len()];
+                }
+                Err(_) => {
+                    if self.gave_up() {
+                        self.recorded.lock().expect("lock").unanswered.extend(ids);
+                        return vec![false; subs.len()];
+                    }
+                    // Back off before the next try; the cluster is mid-fault.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
     /// Submits until answered (retrying through faults); whether the case may go on.
     async fn submit(&mut self, sub: &proto_types::Submission) -> bool {
         let id = sub.payload.id.as_str().to_owned();
-        let pos = {
-            let mut r = self.recorded.lock().expect("lock");
-            r.history.writes.push(Write {
-                id: id.clone(),
-                invoke: Instant::now(),
-                ack: None,
-            });
-            r.history.writes.len() - 1
-        };
+        let pos = self.invoke(&id);
         loop {
             let prefer = self.rng.below(self.client.nodes().len() as u64) as usize;
             match self.client.submit_to(prefer, sub).await {
@@ -243,12 +366,7 @@ impl Writer {
                     return false;
                 }
                 Err(_) => {
-                    let gave_up = self
-                        .give_up
-                        .lock()
-                        .expect("lock")
-                        .is_some_and(|at| Instant::now() > at);
-                    if gave_up {
+                    if self.gave_up() {
                         self.recorded.lock().expect("lock").unanswered.push(id);
                         return false;
                     }
