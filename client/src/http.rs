@@ -638,13 +638,19 @@ impl Client {
     /// Submits and returns the node's answer as it is (status and JSON body), trying another
     /// node when one is down or has no quorum. What the CLI prints and saves as a receipt.
     pub async fn submit_answer(&self, sub: &Submission) -> Result<Answer, ClientError> {
-        self.post_canonical("/v1/entries", encode(sub)).await
+        self.post_canonical(0, "/v1/entries", encode(sub)).await
     }
 
-    /// POSTs canonical bytes to `path` and returns the first node's answer as it is, failing
-    /// over to another node when one is down, does not lead or has no quorum ([`Failover`]).
-    async fn post_canonical(&self, path: &str, body: Vec<u8>) -> Result<Answer, ClientError> {
-        let (node, status, bytes) = self.post_canonical_from(0, path, body).await?;
+    /// POSTs canonical bytes to `path`, starting at the node `prefer` (modulo the count), and
+    /// returns the answer as it is, failing over to another node when one is down, does not
+    /// lead or has no quorum ([`Failover`]).
+    async fn post_canonical(
+        &self,
+        prefer: usize,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<Answer, ClientError> {
+        let (node, status, bytes) = self.post_canonical_from(prefer, path, body).await?;
         answer_of(node, status, &bytes)
     }
 
@@ -670,8 +676,8 @@ impl Client {
     /// `POST /v1/entries/batch` and returns the answer as it is, trying another node when one
     /// is down or has no quorum.
     pub async fn submit_batch_answer(&self, subs: &[Submission]) -> Result<Answer, ClientError> {
-        let body = frame(&subs.iter().map(encode).collect::<Vec<_>>());
-        self.post_canonical("/v1/entries/batch", body).await
+        self.post_canonical(0, "/v1/entries/batch", frame_all(subs))
+            .await
     }
 
     /// Submits a batch and reads its receipt set: one tree head and each submission's
@@ -688,11 +694,9 @@ impl Client {
         prefer: usize,
         subs: &[Submission],
     ) -> Result<ReceiptSet, ClientError> {
-        let body = frame(&subs.iter().map(encode).collect::<Vec<_>>());
-        let (node, status, bytes) = self
-            .post_canonical_from(prefer, "/v1/entries/batch", body)
+        let answer = self
+            .post_canonical(prefer, "/v1/entries/batch", frame_all(subs))
             .await?;
-        let answer = answer_of(node, status, &bytes)?;
         if let Some(error) = answer.error() {
             return Err(ClientError::Refused {
                 node: answer.node,
@@ -779,6 +783,11 @@ impl Client {
 }
 
 /// A JSON answer as an [`Answer`].
+/// A batch's body (docs/FORMAT.md §Batch): each submission's canonical bytes, framed.
+fn frame_all(subs: &[Submission]) -> Vec<u8> {
+    frame(&subs.iter().map(encode).collect::<Vec<_>>())
+}
+
 fn answer_of(node: String, status: u16, bytes: &[u8]) -> Result<Answer, ClientError> {
     let body = serde_json::from_slice(bytes).map_err(|e| ClientError::Protocol {
         node: node.clone(),

@@ -142,9 +142,10 @@ pub fn verify_submission(
 ///
 /// Batch verification ([`crate::crypto::verify_many`], groups of `group`) is about 3.5 times
 /// as fast as one by one when a group of 64 signatures comes from ~20 keys (2.6 times with a
-/// distinct key for each; `examples/verify_rate.rs`) and answers as strict verification does. `apply` trusts a key returned
-/// here only if it is still the signer's key at the entry's own time, so a registry change
-/// within the batch is caught as on every replica.
+/// distinct key for each; `examples/verify_rate.rs`) and answers as strict verification does
+/// (but for a signature its key's holder crafted with torsion: ARCHITECTURE.md). `apply`
+/// trusts a key returned here only if it is still the signer's key at the entry's own time,
+/// so a registry change within the batch is caught as on every replica.
 pub fn preverify(
     registry: &Registry,
     subs: &[(&Submission, Timestamp)],

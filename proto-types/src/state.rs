@@ -1,7 +1,7 @@
 //! The state `apply` reads, as a trait, so the node can keep it in RocksDB and the auditor in
 //! memory; and [`MemState`], the in-memory implementation.
 
-use crate::entry::{ChainHead, Entry, EntryHash};
+use crate::entry::{ChainHead, EntryHash};
 use crate::ids::{CaseId, HandoffId};
 use crate::merkle::{MemTree, MerkleHash};
 use crate::records::{Applied, CaseRecord, HandoffRecord, SubmissionRecord};
@@ -51,9 +51,8 @@ impl MemState {
 
     /// Records an applied entry.
     pub fn commit(&mut self, applied: &Applied) {
-        let leaf = Entry::leaf_of(&applied.bytes).unwrap_or_default();
         let size = self.head().size;
-        self.tree.push(leaf);
+        self.tree.push(applied.leaf());
         self.hashes.push(applied.entry.hash);
         self.head = Some(ChainHead {
             size: size + 1,

@@ -131,17 +131,15 @@ impl View<'_> {
     /// Stages everything an appended entry changes: its bytes as `apply` sealed them (never
     /// encoded again here).
     fn stage(&mut self, applied: CoreApplied) -> Result<(), StoreError> {
+        let index = applied.entry.body.index;
+        self.merkle
+            .append_leaf(index, applied.leaf())
+            .map_err(|e| StoreError::corrupt("merkle append", e))?;
         let CoreApplied {
             entry,
             bytes,
             changes,
         } = applied;
-        let index = entry.body.index;
-        let leaf = Entry::leaf_of(&bytes)
-            .ok_or_else(|| StoreError::corrupt("sealed entry", format!("{} bytes", bytes.len())))?;
-        self.merkle
-            .append_leaf(index, leaf)
-            .map_err(|e| StoreError::corrupt("merkle append", e))?;
         let bytes: Arc<[u8]> = bytes.into();
         self.batch.put(Cf::Ledger, be_u64(index), &bytes);
         self.written.push((index, bytes));

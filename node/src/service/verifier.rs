@@ -2,8 +2,9 @@
 //! verified once at the node that proposes it, before Raft; one request's submission alone
 //! would be one strict verification (~2x the cost of a signature in a batch), so the
 //! submissions that wait at the same moment, from any number of requests, are verified
-//! together in one batch ([`proto_types::crypto::verify_many`], which answers exactly as
-//! strict verification does for each).
+//! together in one batch ([`proto_types::crypto::verify_many`], which answers for each as
+//! strict verification does, but for a signature its own key's holder crafted with torsion:
+//! ARCHITECTURE.md, the known limit of batch verification).
 //!
 //! One thread does it: it takes the first waiting check, then every other one already
 //! waiting (up to [`MAX_BATCH`]), verifies them and answers each. It never waits for more to
@@ -77,7 +78,7 @@ fn run(waiting: &mpsc::Receiver<Check>, batches: &Counter) {
                 Err(_) => break,
             }
         }
-        let verified = verify_batch(&batch);
+        let verified = answers(&batch);
         batches.inc();
         for (check, ok) in batch.into_iter().zip(verified) {
             // A request that gave up (its client went away) no longer listens.
@@ -87,7 +88,7 @@ fn run(waiting: &mpsc::Receiver<Check>, batches: &Counter) {
 }
 
 /// Each check's answer: strict verification for one alone, else one batch.
-fn verify_batch(batch: &[Check]) -> Vec<bool> {
+fn answers(batch: &[Check]) -> Vec<bool> {
     let items: Vec<(&PublicKey, &[u8], &[u8], &Signature)> = batch
         .iter()
         .map(|c| {

@@ -46,6 +46,13 @@ pub struct Applied {
 }
 
 impl Applied {
+    /// The entry's Merkle leaf bytes: [`Applied::bytes`] without the hash that ends them.
+    pub fn leaf(&self) -> &[u8] {
+        Entry::leaf_of(&self.bytes).expect(
+            "apply seals the bytes (`EntryBody::seal_encoded`): the body's, then the hash's",
+        )
+    }
+
     /// The rule broken, if the entry records a rejection.
     pub fn rejected_rule(&self) -> Option<Rule> {
         match &self.entry.body.record {
